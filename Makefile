@@ -1,0 +1,40 @@
+# The two commands of the README: `make run` and `make test`. Everything else is a helper.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test install bench bench-ingest bench-send bench-nlu bench-fanout clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Run the bot in sandbox mode on the embedded Redis (no Facebook app needed).
+run: $(STAMP)
+	$(BIN)/salebell serve
+
+## Run the test suite against REDIS_URL (default: the local Redis, db 15).
+test: $(STAMP)
+	$(BIN)/pytest -q
+
+bench-ingest: $(STAMP)
+	$(BIN)/python bench/ingest.py
+
+bench-send: $(STAMP)
+	$(BIN)/python bench/send.py
+
+bench-nlu: $(STAMP)
+	$(BIN)/python bench/nlu.py
+
+bench-fanout: $(STAMP)
+	$(BIN)/python bench/fanout.py
+
+bench: bench-nlu bench-send bench-ingest
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis *.egg-info

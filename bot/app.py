@@ -1,0 +1,104 @@
+"""The aiohttp application: webhook, health, metrics, and the sandbox in sandbox mode."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Sequence
+
+from aiohttp import web
+from aiohttp.abc import AbstractAccessLogger
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from . import admin, webhook
+from .admin import AdminApi
+from .appkeys import CLOCK, INBOX, KEYS, METRICS, REDIS, RUNTIME, SETTINGS
+from .clock import Clock
+from .inbox import Inbox
+from .keys import Keys
+from .metrics import AppMetrics
+from .plugins import import_plugins
+from .runtime import Runtime
+from .settings import Settings
+
+log = logging.getLogger(__name__)
+
+health_routes = web.RouteTableDef()
+
+
+@health_routes.get("/healthz")
+async def healthz(request: web.Request) -> web.Response:
+    try:
+        await request.app[REDIS].ping()
+    except (RedisError, OSError) as exc:
+        return web.json_response({"status": "unavailable", "redis": type(exc).__name__}, status=503)
+    return web.json_response({"status": "ok", "redis": "ok", "sandbox": request.app[SETTINGS].sandbox})
+
+
+@health_routes.get("/metrics")
+async def metrics(request: web.Request) -> web.Response:
+    redis, keys = request.app[REDIS], request.app[KEYS]
+    try:
+        async with redis.pipeline(transaction=False) as pipe:
+            pipe.hgetall(keys.counters)
+            pipe.xlen(keys.inbox)
+            pipe.zcard(keys.ready)
+            pipe.zcard(keys.leases)
+            shared, inbox, ready, leased = await pipe.execute()
+    except (RedisError, OSError) as exc:
+        log.warning("/metrics without Redis counters: %s", type(exc).__name__)
+        shared, inbox, ready, leased = {}, 0, 0, 0
+    body = request.app[METRICS].render(shared, {
+        "salebell_inbox_backlog": inbox, "salebell_shoppers_ready": ready, "salebell_shoppers_leased": leased,
+    })
+    return web.Response(body=body, headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"})
+
+
+class SafeAccessLogger(AbstractAccessLogger):
+    """Access log without query strings: ``hub.verify_token`` and ``access_token`` never reach the log."""
+
+    @property
+    def enabled(self) -> bool:
+        """Below INFO aiohttp skips timing and calling :meth:`log` (a cost on every webhook)."""
+        return self.logger.isEnabledFor(logging.INFO)
+
+    def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
+        self.logger.info("%s %s %s %.1fms", request.method, request.path, response.status, time * 1000)
+
+
+def create_app(settings: Settings, redis: Redis, *, runtime: Runtime | None = None,
+               plugins: Sequence[str] = (), run_workers: bool | None = None) -> web.Application:
+    """Build the web application around an open Redis client.
+
+    With ``run_workers`` (default: the ``WEB_RUNS_WORKERS`` setting) the app also runs
+    inbox splitters and event consumers in the background, so one process is a whole bot.
+    """
+    app = web.Application(client_max_size=webhook.MAX_BODY)
+    keys = Keys(settings.page_id)
+    app[SETTINGS] = settings
+    app[REDIS] = redis
+    app[KEYS] = keys
+    app[CLOCK] = Clock(redis, keys)
+    app[METRICS] = AppMetrics()
+    app[INBOX] = Inbox(redis, keys)
+    app[RUNTIME] = runtime or Runtime(settings, redis, role="web")
+    app.add_routes(webhook.routes)
+    app.add_routes(health_routes)
+    apis = [m.api for m in import_plugins(plugins) if isinstance(getattr(m, "api", None), AdminApi)]
+    admin.mount(app, apis)
+    if settings.sandbox:
+        from .sandbox import create_sandbox_app  # noqa: PLC0415 - only in sandbox mode
+
+        app.add_subapp("/sandbox/", create_sandbox_app(settings, redis))
+    workers = settings.run_workers_in_web if run_workers is None else run_workers
+
+    async def processing(app: web.Application) -> AsyncIterator[None]:
+        rt = app[RUNTIME]
+        await rt.load_plugins(plugins)
+        if workers:
+            await rt.start()
+        yield
+        await rt.stop()
+
+    app.cleanup_ctx.append(processing)
+    return app

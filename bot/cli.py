@@ -1,0 +1,151 @@
+"""The ``salebell`` command: serve, worker, and the tools built on them."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+from collections.abc import Callable, Sequence
+
+from aiohttp import web
+
+from .app import SafeAccessLogger, create_app
+from .errors import ConfigError
+from .runtime import Runtime
+from .plugins import import_plugins
+from .settings import DEFAULT_PLUGINS, Settings
+from .storage import open_redis
+
+log = logging.getLogger("salebell")
+
+Command = Callable[[argparse.Namespace, Settings], int]
+_COMMANDS: dict[str, tuple[Command, Callable[[argparse.ArgumentParser], None], str]] = {}
+
+
+def command(name: str, help_: str, arguments: Callable[[argparse.ArgumentParser], None] = lambda p: None
+            ) -> Callable[[Command], Command]:
+    """Register a sub-command (other modules add theirs the same way)."""
+
+    def register(fn: Command) -> Command:
+        _COMMANDS[name] = (fn, arguments, help_)
+        return fn
+
+    return register
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:  # plugins add their sub-commands when imported
+        import_plugins(_plugin_names())
+    except ConfigError as exc:
+        print(f"salebell: configuration error: {exc}", file=sys.stderr)
+        return 2
+    parser = argparse.ArgumentParser(prog="salebell", description="Messenger bot for live sales")
+    parser.add_argument("--log-level", default="INFO")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, (_, arguments, help_) in _COMMANDS.items():
+        arguments(sub.add_parser(name, help=help_, description=help_))
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        settings = Settings.from_env()
+    except ConfigError as exc:
+        print(f"salebell: configuration error: {exc}", file=sys.stderr)
+        return 2
+    fn = _COMMANDS[args.command][0]
+    try:
+        return fn(args, settings)
+    except KeyboardInterrupt:
+        return 130
+
+
+@command("serve", "Run the web process (webhook, admin API, sandbox) and, by default, workers")
+def serve(args: argparse.Namespace, settings: Settings) -> int:
+    asyncio.run(_serve(settings))
+    return 0
+
+
+async def _serve(settings: Settings) -> None:
+    redis, embedded = await open_redis(settings.redis_url, settings.data_dir)
+    try:
+        app = create_app(settings, redis, plugins=settings.plugins)
+        runner = web.AppRunner(app, access_log_class=SafeAccessLogger)
+        await runner.setup()
+        site = web.TCPSite(runner, settings.host, settings.port)
+        await site.start()
+        _announce(settings, embedded is not None)
+        await _wait_for_signal()
+        await runner.cleanup()
+    finally:
+        await redis.aclose()
+        if embedded:
+            await embedded.stop()
+
+
+def _plugin_names() -> list[str]:
+    raw = os.environ.get("SALEBELL_PLUGINS") or DEFAULT_PLUGINS
+    return [p.strip() for p in raw.split(",") if p.strip()]
+
+
+def _announce(settings: Settings, embedded: bool) -> None:
+    url = f"http://{settings.host}:{settings.port}"
+    lines = [f"salebell is serving on {url}"]
+    if settings.sandbox:
+        lines += [
+            "  mode:          sandbox (no Facebook app needed)",
+            f"  webhook:       {url}/webhook",
+            f"  verify token:  {settings.verify_token.reveal()}",
+            f"  sandbox:       {url}/sandbox/",
+        ]
+        if settings.admin_token_generated:
+            lines.append(f"  admin token:   {settings.admin_token.reveal()}  (generated for this run)")
+        _save_admin_token(settings)
+    lines.append(f"  redis:         {'embedded, data in ' + str(settings.data_dir) if embedded else 'REDIS_URL'}")
+    print("\n".join(lines), flush=True)
+
+
+def _save_admin_token(settings: Settings) -> None:
+    """Sandbox only: keep the generated token where the CLI on this machine finds it (mode 0600)."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    path = settings.data_dir / "admin-token"
+    path.touch(mode=0o600, exist_ok=True)
+    path.write_text(settings.admin_token.reveal())
+
+
+@command("worker", "Run inbox splitters, event consumers and send workers (no HTTP)")
+def worker(args: argparse.Namespace, settings: Settings) -> int:
+    asyncio.run(_worker(settings))
+    return 0
+
+
+async def _worker(settings: Settings) -> None:
+    redis, embedded = await open_redis(settings.redis_url, settings.data_dir)
+    runtime = Runtime(settings, redis, role="worker")
+    try:
+        await runtime.load_plugins(settings.plugins)
+        await runtime.start()
+        log.info("worker %s started", runtime.consumer.name)
+        await _wait_for_signal()
+        await runtime.stop()
+    finally:
+        await redis.aclose()
+        if embedded:
+            await embedded.stop()
+
+
+async def _wait_for_signal() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+
+
+@command("nlu", "Read messages on stdin, write one JSON object per line with intent and confidence")
+def nlu(args: argparse.Namespace, settings: Settings) -> int:
+    from .nlu.cli import run_nlu_cli  # noqa: PLC0415 - keeps start-up of other commands light
+
+    run_nlu_cli(sys.stdin, sys.stdout, settings.optin_keywords)
+    return 0

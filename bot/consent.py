@@ -1,0 +1,195 @@
+"""The consent ledger: who agreed to what, and who said stop.
+
+Per topic, each shopper's marketing subscription is one field of one Redis hash
+(``psid -> "status|path|timezone|optin_ms|token"``), which keeps a subscriber
+under 300 bytes of Redis. OTN tokens stack per topic and are popped atomically,
+so each is used once. Two Page-wide records override every topic: shoppers who
+asked *us* to stop (``opted_out``, set at once from chat) and shoppers Meta says
+cannot be reached (``unreachable``).
+
+Statuses, as reported by the admin API: ``active``, ``stopped`` (STOP in
+Messenger), ``opted_out`` (asked us to stop), ``unreachable``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Literal
+
+from redis.asyncio import Redis
+
+from .keys import Keys
+
+Status = Literal["active", "stopped", "opted_out", "unreachable"]
+_CODE = {"active": "a", "stopped": "s"}
+_STATUS = {"a": "active", "s": "stopped"}
+
+_TAKE_OTN = """
+local tokens = redis.call('HGET', KEYS[1], ARGV[1])
+if not tokens then return false end
+local first, rest = string.match(tokens, '^(%S+)%s*(.*)$')
+if rest == '' then redis.call('HDEL', KEYS[1], ARGV[1]) else redis.call('HSET', KEYS[1], ARGV[1], rest) end
+return first
+"""
+_ADD_OTN = """
+local tokens = redis.call('HGET', KEYS[1], ARGV[1])
+if tokens and string.find(' ' .. tokens .. ' ', ' ' .. ARGV[2] .. ' ', 1, true) then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], tokens and (tokens .. ' ' .. ARGV[2]) or ARGV[2])
+return 1
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    """One shopper's marketing-message subscription to one topic."""
+
+    psid: str
+    topic: str
+    status: Status
+    token: str
+    path: str
+    timezone: str
+    optin_ms: int
+
+    def pack(self) -> str:
+        return "|".join((_CODE[self.status], self.path, self.timezone, str(self.optin_ms), self.token))
+
+    @classmethod
+    def unpack(cls, psid: str, topic: str, packed: str | bytes) -> Subscription:
+        text = packed.decode() if isinstance(packed, bytes) else packed
+        code, path, tz, optin_ms, token = text.split("|", 4)
+        return cls(psid, topic, _STATUS[code], token, path, tz, int(optin_ms))  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True, slots=True)
+class ShopperConsent:
+    """Everything the policy needs to know about one shopper for one topic."""
+
+    subscription: Subscription | None
+    otn_tokens: int
+    opted_out: bool
+    unreachable: bool
+
+    @property
+    def status(self) -> Status | None:
+        if self.unreachable:
+            return "unreachable"
+        if self.opted_out:
+            return "opted_out"
+        return self.subscription.status if self.subscription else None
+
+
+class ConsentStore:
+    """Reads and writes the consent ledger of one Page."""
+
+    def __init__(self, redis: Redis, keys: Keys) -> None:
+        self._redis = redis
+        self._keys = keys
+        self._take_otn = redis.register_script(_TAKE_OTN)
+        self._add_otn = redis.register_script(_ADD_OTN)
+
+    # -- marketing messages (notification_messages tokens) ------------------
+    async def opt_in(self, psid: str, topic: str, token: str, *, path: str, timezone: str, at_ms: int,
+                     status: Literal["active", "stopped"] = "active") -> None:
+        """A new opt-in (or re-opt-in, which replaces the token): consent again, so a local opt-out ends.
+
+        ``status="stopped"`` records a token first heard of in a STOP, which changes no consent.
+        """
+        sub = Subscription(psid, topic, status, token, path, timezone or "", at_ms)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hset(self._keys.subscribers(topic), psid, sub.pack())
+            if status == "active":
+                pipe.srem(self._keys.opted_out, psid)
+                pipe.hdel(self._keys.unreachable, psid)
+            await pipe.execute()
+
+    async def set_status(self, psid: str, topic: str, status: Literal["active", "stopped"],
+                         token: str | None = None) -> bool:
+        """STOP or RESUME from Messenger (or Meta's 'stopped' error). False if no subscription is known."""
+        sub = await self.subscription(psid, topic)
+        if sub is None or (token is not None and sub.token != token):
+            return False
+        changed = Subscription(psid, topic, status, sub.token, sub.path, sub.timezone, sub.optin_ms)
+        await self._redis.hset(self._keys.subscribers(topic), psid, changed.pack())
+        return True
+
+    async def forget_token(self, psid: str, topic: str) -> None:
+        """Meta says the token is invalid or expired: delete it."""
+        await self._redis.hdel(self._keys.subscribers(topic), psid)
+
+    async def subscription(self, psid: str, topic: str) -> Subscription | None:
+        packed = await self._redis.hget(self._keys.subscribers(topic), psid)
+        return Subscription.unpack(psid, topic, packed) if packed else None
+
+    # -- one-time notifications ------------------------------------------------
+    async def add_otn(self, psid: str, topic: str, token: str) -> bool:
+        return bool(await self._add_otn(keys=[self._keys.otn_tokens(topic)], args=[psid, token]))
+
+    async def take_otn(self, psid: str, topic: str) -> str | None:
+        """Pop one unused OTN token (atomically: two workers never get the same one)."""
+        token = await self._take_otn(keys=[self._keys.otn_tokens(topic)], args=[psid])
+        return token.decode() if isinstance(token, bytes) else token
+
+    async def return_otn(self, psid: str, topic: str, token: str) -> None:
+        """Put back a token whose send never left."""
+        await self.add_otn(psid, topic, token)
+
+    # -- Page-wide overrides -------------------------------------------------
+    async def opt_out_locally(self, psid: str) -> None:
+        await self._redis.sadd(self._keys.opted_out, psid)
+
+    async def mark_unreachable(self, psid: str, code: str) -> None:
+        await self._redis.hset(self._keys.unreachable, psid, code)
+
+    async def mark_reachable(self, psid: str) -> None:
+        await self._redis.hdel(self._keys.unreachable, psid)
+
+    # -- reading -------------------------------------------------------------
+    async def consent(self, psid: str, topic: str) -> ShopperConsent:
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.hget(self._keys.subscribers(topic), psid)
+            pipe.hget(self._keys.otn_tokens(topic), psid)
+            pipe.sismember(self._keys.opted_out, psid)
+            pipe.hexists(self._keys.unreachable, psid)
+            packed, otn, opted_out, unreachable = await pipe.execute()
+        return ShopperConsent(
+            subscription=Subscription.unpack(psid, topic, packed) if packed else None,
+            otn_tokens=len(otn.split()) if otn else 0,
+            opted_out=bool(opted_out), unreachable=bool(unreachable),
+        )
+
+    async def subscribers(self, topic: str, batch: int = 1000) -> AsyncIterator[list[str]]:
+        """Batches of PSIDs holding a marketing subscription or an OTN token for the topic."""
+        seen_otn: set[str] = set()
+        async for chunk in self._scan(self._keys.subscribers(topic), batch):
+            yield chunk
+        async for chunk in self._scan(self._keys.otn_tokens(topic), batch):
+            fresh = [p for p in chunk if p not in seen_otn]
+            seen_otn.update(fresh)
+            has_sub = await self._redis.hmget(self._keys.subscribers(topic), fresh) if fresh else []
+            only_otn = [p for p, s in zip(fresh, has_sub) if s is None]
+            if only_otn:
+                yield only_otn
+
+    async def ledger(self, topic: str) -> AsyncIterator[dict[str, object]]:
+        """Rows for export: psid, status, token kinds, opt-in time and timezone."""
+        async for chunk in self.subscribers(topic):
+            for psid in chunk:
+                c = await self.consent(psid, topic)
+                sub = c.subscription
+                yield {
+                    "psid": psid, "status": c.status or "active",
+                    "marketing_token": bool(sub), "otn_tokens": c.otn_tokens,
+                    "path": sub.path if sub else "", "timezone": sub.timezone if sub else "",
+                    "opted_in_ms": sub.optin_ms if sub else 0,
+                }
+
+    async def _scan(self, key: str, batch: int) -> AsyncIterator[list[str]]:
+        cursor = 0
+        while True:
+            cursor, found = await self._redis.hscan(key, cursor, count=batch)
+            if found:
+                yield [k.decode() if isinstance(k, bytes) else k for k in found]
+            if cursor == 0:
+                return

@@ -1,0 +1,146 @@
+"""Event consumers: lease a shopper's queue, handle its events in order, complete them.
+
+Many consumers (coroutines in ``salebell serve`` and ``salebell worker``) run
+against the same Redis. Each shopper's events are handled one at a time in
+arrival order; different shoppers run concurrently, up to ``concurrency`` per
+process. A handler that raises is retried; after ``max_attempts`` the event goes
+to the dead-letter stream with the error, so one bad event never blocks a
+shopper for good.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from .errors import BadEvent
+from .events import RawItem
+from .handlers import HandlerRegistry
+from .keys import Keys
+from .parsing import parse_item
+from .queues import ShopperQueues
+from .streams import sleep_or_stop
+
+log = logging.getLogger(__name__)
+
+MAX_PER_CLAIM = 50  # events handled per lease before the shopper yields to others
+
+
+def consumer_name(role: str) -> str:
+    return f"{role}-{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+
+
+class EventConsumer:
+    """Drains ready per-shopper queues through the handler registry."""
+
+    def __init__(self, redis: Redis, keys: Keys, queues: ShopperQueues, registry: HandlerRegistry,
+                 context: Mapping[str, Any], *, name: str, concurrency: int = 64, max_attempts: int = 3) -> None:
+        self._redis = redis
+        self._keys = keys
+        self._queues = queues
+        self._registry = registry
+        self._context = context
+        self.name = name
+        self.concurrency = concurrency
+        self.max_attempts = max_attempts
+        self._active: set[asyncio.Task[None]] = set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Claim and drain until ``stop`` is set; then finish what is in hand."""
+        idle = 0.002
+        while not stop.is_set():
+            free = self.concurrency - len(self._active)
+            claimed: list[str] = []
+            if free > 0:
+                try:
+                    claimed, recovered = await self._queues.claim(self.name, free)
+                    if recovered:
+                        log.info("consumer %s: %d expired leases recovered", self.name, recovered)
+                except (RedisError, OSError) as exc:
+                    log.warning("consumer %s: Redis unavailable (%s); retrying", self.name, type(exc).__name__)
+                    idle = 0.5
+            for key in claimed:
+                task = asyncio.create_task(self._drain(key))
+                self._active.add(task)
+                task.add_done_callback(self._active.discard)
+            if claimed:
+                idle = 0.002
+                continue
+            await sleep_or_stop(stop, idle)
+            idle = min(idle * 2, 0.05)
+        if self._active:
+            await asyncio.gather(*self._active, return_exceptions=True)
+
+    async def run_once(self) -> int:
+        """Claim what is ready now and drain it (tests, burst mode). Returns keys drained."""
+        claimed, _ = await self._queues.claim(self.name, self.concurrency)
+        await asyncio.gather(*(self._drain(k) for k in claimed))
+        return len(claimed)
+
+    async def _drain(self, ordering_key: str) -> None:
+        heartbeat = asyncio.create_task(self._heartbeat(ordering_key))
+        try:
+            for handled in range(MAX_PER_CLAIM):
+                payload = await self._queues.head(ordering_key)
+                if payload is None:
+                    await self._queues.release(ordering_key, self.name)
+                    return
+                counter = await self._handle(payload)
+                keep = handled + 1 < MAX_PER_CLAIM
+                left = await self._queues.complete(ordering_key, self.name, counter, keep=keep)
+                if left == -1:
+                    log.warning("consumer %s lost the lease on %s mid-way; another consumer resumes it",
+                                self.name, ordering_key)
+                    return
+                if left == 0 or not keep:
+                    return
+        except (RedisError, OSError) as exc:
+            # The lease runs out and another consumer resumes from the unpopped head.
+            log.warning("consumer %s: Redis error on %s (%s)", self.name, ordering_key, type(exc).__name__)
+        finally:
+            heartbeat.cancel()
+
+    async def _handle(self, payload: bytes) -> str:
+        """Parse and dispatch one event, retrying a failing handler; returns the counter to bump."""
+        try:
+            event = parse_item(RawItem.from_json(payload))
+        except (BadEvent, ValueError, KeyError) as exc:
+            log.error("queued item cannot be parsed (%s); moved to dead letters", exc)
+            await self._dead_letter(payload, "unparseable", str(exc))
+            return "events_failed_total|unparseable"
+        for attempt in range(1, self.max_attempts + 1):
+            try:
+                await self._registry.dispatch(event, self._context)
+                return f"events_total|{event.kind}"
+            except (RedisError, OSError):
+                raise
+            except Exception as exc:
+                log.exception("handler failed for %s %s (attempt %d/%d)", event.kind,
+                              event.dedupe_key, attempt, self.max_attempts)
+                if attempt == self.max_attempts:
+                    await self._dead_letter(payload, event.kind, f"{type(exc).__name__}: {exc}")
+                    return f"events_failed_total|{event.kind}"
+                await asyncio.sleep(0.05 * attempt)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _dead_letter(self, payload: bytes, kind: str, error: str) -> None:
+        await self._redis.xadd(self._keys.dead_letters, {"kind": kind, "error": error[:500], "item": payload},
+                               maxlen=10_000, approximate=True)
+
+    async def _heartbeat(self, ordering_key: str) -> None:
+        interval = self._queues.lease_ms / 3000
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                if not await self._queues.extend(ordering_key, self.name):
+                    return
+            except (RedisError, OSError):
+                pass

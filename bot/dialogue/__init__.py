@@ -1,0 +1,44 @@
+"""The dialogue layer, a plugin (``SALEBELL_PLUGINS``, on by default): intents, actions, follow-ups.
+
+- ``registry``: handlers for shopper events (:mod:`bot.dialogue.engine`);
+- ``api``: ``GET /api/subscribers`` (:mod:`bot.dialogue.ledger_api`);
+- ``setup(runtime)``: builds the process's :class:`~bot.dialogue.engine.Dialogue`
+  (``runtime.context["dialogue"]``, its scheduler as ``runtime.context["followups"]``)
+  and runs the follow-up scheduler as a background loop;
+- CLI: ``salebell profile sync`` and ``salebell subscribers``.
+
+It reads one thing the live-sales layer may provide: ``runtime.context["next_live"]``,
+an async callable returning ``(title, starts_at_ms, url)`` of the next scheduled live
+sale, or ``None``; and the Redis set ``Keys.linked_posts`` of posts linked to a live
+sale or product (for ``COMMENT_OPTIN_SCOPE=linked``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+from . import profile as _profile  # noqa: F401  (registers `salebell profile`)
+from .engine import Dialogue, registry
+from .ledger_api import api
+
+if TYPE_CHECKING:
+    from ..runtime import Runtime
+
+__all__ = ["Dialogue", "api", "registry", "setup"]
+
+
+async def setup(runtime: Runtime) -> None:
+    """Create the dialogue engine of this process once, and its follow-up loop."""
+    if "dialogue" in runtime.context:
+        return
+    dialogue = Dialogue(runtime)
+    runtime.context["dialogue"] = dialogue
+    runtime.context["followups"] = dialogue.followups
+    runtime.add_background(dialogue.followups.run)
+
+    async def close_when_stopped(stop: asyncio.Event) -> None:
+        await stop.wait()
+        await dialogue.close()
+
+    runtime.add_background(close_when_stopped)

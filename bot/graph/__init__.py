@@ -1,0 +1,61 @@
+"""The Graph API client: errors, retry policy, payload builders and ``GraphClient``."""
+
+from .client import GraphClient, MarketingSendResult, SendResult, new_session
+from .errors import (
+    AccessTokenInvalid,
+    BadRequest,
+    CampaignNotReady,
+    FrequencyLimited,
+    GapControl,
+    GraphError,
+    GraphNetworkError,
+    GraphPermissionError,
+    GraphThrottled,
+    GraphTransient,
+    OptInLimited,
+    OutsideWindow,
+    PageRestricted,
+    RecipientUnavailable,
+    RetryLater,
+    SendUncertain,
+    ThreadControlled,
+    TokenInvalid,
+    TokenStopped,
+    Usage,
+    error_from_response,
+    parse_usage,
+)
+from .errors import PermissionError  # noqa: A004  (alias of GraphPermissionError; kept out of __all__)
+from .payloads import PayloadError
+from .retry import graph_retrying
+
+__all__ = [
+    "AccessTokenInvalid",
+    "BadRequest",
+    "CampaignNotReady",
+    "FrequencyLimited",
+    "GapControl",
+    "GraphClient",
+    "GraphError",
+    "GraphNetworkError",
+    "GraphPermissionError",
+    "GraphThrottled",
+    "GraphTransient",
+    "MarketingSendResult",
+    "OptInLimited",
+    "OutsideWindow",
+    "PageRestricted",
+    "PayloadError",
+    "RecipientUnavailable",
+    "RetryLater",
+    "SendResult",
+    "SendUncertain",
+    "ThreadControlled",
+    "TokenInvalid",
+    "TokenStopped",
+    "Usage",
+    "error_from_response",
+    "graph_retrying",
+    "new_session",
+    "parse_usage",
+]

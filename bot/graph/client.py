@@ -1,0 +1,234 @@
+"""``GraphClient``: the Graph API over one pooled aiohttp session.
+
+The Page token travels only in ``Authorization: Bearer`` (never in a URL, so never in an
+access log). Every failure becomes one ``GraphError`` (``errors.error_from_response``),
+retried per ``retry.graph_retrying``; sends are not idempotent, so a network error after
+the request may have left is never retried (a refused connection is).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+import aiohttp
+
+from ..secret import Secret
+from ..settings import Settings
+from . import payloads
+from .errors import (
+    GraphError,
+    GraphNetworkError,
+    GraphTransient,
+    SendUncertain,
+    Usage,
+    error_from_response,
+    parse_usage,
+)
+from .retry import Sleep, graph_retrying
+
+log = logging.getLogger("bot.graph")
+
+_TOKEN_RECIPIENTS = ("notification_messages_token", "one_time_notif_token")
+
+
+@dataclass(frozen=True)
+class SendResult:
+    message_id: str | None
+    recipient_id: str | None
+    raw: Mapping[str, Any] = field(repr=False)
+
+
+@dataclass(frozen=True)
+class MarketingSendResult:
+    tracking_id: str | None
+    success: bool
+    raw: Mapping[str, Any] = field(repr=False)
+
+
+def new_session(*, limit: int = 256, total: float = 10.0, connect: float = 3.0) -> aiohttp.ClientSession:
+    """The pooled session a client runs on, sized for fan-out. Call inside a running loop."""
+    return aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=limit, limit_per_host=limit),
+        timeout=aiohttp.ClientTimeout(total=total, connect=connect),
+        raise_for_status=False,
+    )
+
+
+class GraphClient:
+    """Graph API calls the bot makes. Share one instance per process."""
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        *,
+        base_url: str,
+        page_token: Secret,
+        ad_account_id: str = "",
+        marketing_token: Secret | None = None,
+        max_attempts: int = 4,
+        max_throttle_wait: float = 60.0,
+        wait_scale: float = 1.0,
+        sleep: Sleep = asyncio.sleep,
+        owns_session: bool = False,
+    ) -> None:
+        self._session = session
+        self._base = base_url.rstrip("/")
+        self._page_token = page_token
+        self._marketing_token = marketing_token or page_token
+        self._ad_account = quote(ad_account_id.removeprefix("act_"), safe="")
+        self._max_attempts = max_attempts
+        self._max_throttle_wait = max_throttle_wait
+        self._wait_scale = wait_scale
+        self._sleep = sleep
+        self._owns_session = owns_session
+        self.last_usage: Usage = Usage()
+
+    @classmethod
+    def from_settings(cls, session: aiohttp.ClientSession, settings: Settings, **kw: Any) -> GraphClient:
+        return cls(
+            session,
+            base_url=settings.graph_base,
+            page_token=settings.page_access_token,
+            ad_account_id=settings.ad_account_id,
+            **kw,
+        )
+
+    @classmethod
+    async def create(cls, settings: Settings, *, limit: int = 256, **kw: Any) -> GraphClient:
+        """A client with its own session (closed by :meth:`close`)."""
+        return cls.from_settings(new_session(limit=limit), settings, owns_session=True, **kw)
+
+    async def close(self) -> None:
+        if self._owns_session:
+            await self._session.close()
+
+    async def __aenter__(self) -> GraphClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # --- Send API ------------------------------------------------------------------------
+
+    async def send(self, body: Mapping[str, Any]) -> SendResult:
+        """``POST /me/messages`` with a body from ``payloads.send_body``."""
+        recipient = body.get("recipient") or {}
+        token_recipient = any(k in recipient for k in _TOKEN_RECIPIENTS)
+        raw = await self._call("POST", "me/messages", body=body, token_recipient=token_recipient)
+        return SendResult(message_id=_str(raw.get("message_id")), recipient_id=_str(raw.get("recipient_id")), raw=raw)
+
+    async def send_marketing(self, body: Mapping[str, Any]) -> MarketingSendResult:
+        """``POST /act_{ad_account}/messages`` (Marketing Message API) with ``payloads.marketing_api_body``."""
+        raw = await self._call(
+            "POST", f"act_{self._ad_account}/messages", body=body, token_recipient=True, token=self._marketing_token
+        )
+        return MarketingSendResult(
+            tracking_id=_str(raw.get("marketing_message_tracking_id")), success=bool(raw.get("success", True)), raw=raw
+        )
+
+    async def sender_action(self, psid: str, action: str) -> None:
+        """typing_on / typing_off / mark_seen; harmless to repeat, so retried like a read."""
+        await self._call("POST", "me/messages", body=payloads.sender_action_body(psid, action), idempotent=True)
+
+    async def private_reply(self, comment_id: str, message: Mapping[str, Any]) -> SendResult:
+        return await self.send(payloads.send_body(payloads.to_comment(comment_id), message))
+
+    # --- Messenger Profile and reads -----------------------------------------------------
+
+    async def get_messenger_profile(self, fields: Sequence[str]) -> dict[str, Any]:
+        raw = await self._call("GET", "me/messenger_profile", params={"fields": ",".join(fields)}, idempotent=True)
+        data = raw.get("data")
+        return dict(data[0]) if isinstance(data, list) and data and isinstance(data[0], Mapping) else {}
+
+    async def set_messenger_profile(self, profile: Mapping[str, Any]) -> dict[str, Any]:
+        return await self._call("POST", "me/messenger_profile", body=profile, idempotent=True)
+
+    async def delete_messenger_profile(self, fields: Sequence[str]) -> dict[str, Any]:
+        return await self._call("DELETE", "me/messenger_profile", body={"fields": list(fields)}, idempotent=True)
+
+    async def get_live_video(self, video_id: str, fields: Sequence[str]) -> dict[str, Any]:
+        return await self._call("GET", quote(video_id, safe=""), params={"fields": ",".join(fields)}, idempotent=True)
+
+    # --- one call ------------------------------------------------------------------------
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Mapping[str, Any] | None = None,
+        params: Mapping[str, str] | None = None,
+        idempotent: bool = False,
+        token_recipient: bool = False,
+        token: Secret | None = None,
+    ) -> dict[str, Any]:
+        try:
+            retrying = graph_retrying(
+                self._max_attempts,
+                self._max_throttle_wait,
+                idempotent=idempotent,
+                wait_scale=self._wait_scale,
+                sleep=self._sleep,
+            )
+            async for attempt in retrying:
+                with attempt:
+                    return await self._once(method, path, body, params, idempotent, token_recipient, token)
+        except GraphError as exc:
+            log.warning(
+                "graph %s %s failed: reason=%s code=%s subcode=%s fbtrace_id=%s http_status=%s",
+                method,
+                path,
+                exc.reason,
+                exc.code,
+                exc.subcode,
+                exc.fbtrace_id,
+                exc.http_status,
+            )
+            raise
+        raise AssertionError("unreachable: tenacity either returns or raises")  # pragma: no cover
+
+    async def _once(
+        self,
+        method: str,
+        path: str,
+        body: Mapping[str, Any] | None,
+        params: Mapping[str, str] | None,
+        idempotent: bool,
+        token_recipient: bool,
+        token: Secret | None,
+    ) -> dict[str, Any]:
+        headers = {"Authorization": f"Bearer {(token or self._page_token).reveal()}"}
+        try:
+            async with self._session.request(
+                method, f"{self._base}/{path}", json=body, params=params, headers=headers
+            ) as resp:
+                status, answer_headers = resp.status, resp.headers
+                raw_answer = await resp.read()
+        except aiohttp.ClientConnectorError as exc:  # refused, DNS, TLS: nothing left our side
+            raise GraphNetworkError(f"cannot connect: {type(exc).__name__}", sent_maybe=False) from None
+        except aiohttp.ConnectionTimeoutError:
+            raise GraphNetworkError("connect timeout", sent_maybe=False) from None
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            raise GraphNetworkError(f"no answer: {type(exc).__name__}", sent_maybe=True) from None
+        self.last_usage = parse_usage(answer_headers)
+        try:
+            answer = json.loads(raw_answer) if raw_answer else None
+        except ValueError:
+            answer = None
+        if 200 <= status < 300 and isinstance(answer, dict) and "error" not in answer:
+            return answer
+        if 200 <= status < 300 and not isinstance(answer, dict):
+            cls = GraphTransient if idempotent else SendUncertain
+            raise cls("unreadable reply", http_status=status)
+        error_body = answer if isinstance(answer, dict) else None
+        raise error_from_response(status, error_body, answer_headers, token_recipient=token_recipient)
+
+
+def _str(value: object) -> str | None:
+    return None if value is None else str(value)

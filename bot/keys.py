@@ -1,0 +1,309 @@
+"""Every Redis key salebell uses, built in one place.
+
+All keys of one Page share the hash tag ``{<page_id>}``, so one deployment can
+serve several Pages and every multi-key Lua script stays inside one Redis
+Cluster slot. Reading this file gives the whole Redis schema.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# TTLs, in seconds
+SEEN_TTL = 3 * 24 * 3600  # Meta retries a webhook for up to 36 h; keep dedupe marks longer
+IDEMPOTENCY_TTL = 7 * 24 * 3600
+
+
+@dataclass(frozen=True, slots=True)
+class Keys:
+    """Key builders for one Page."""
+
+    page_id: str
+
+    @property
+    def prefix(self) -> str:
+        return f"sb:{{{self.page_id}}}:"
+
+    # -- the one clock (sandbox offset; zero in production) -----------------
+    @property
+    def clock_offset(self) -> str:
+        """Milliseconds added to Redis TIME; moved by ``POST /sandbox/clock``."""
+        return self.prefix + "clock:offset"
+
+    # -- inbound: webhook bodies and per-shopper queues ----------------------
+    @property
+    def inbox(self) -> str:
+        """Stream of raw webhook bodies, XADDed before the 200."""
+        return self.prefix + "inbox"
+
+    def seen(self, dedupe_key: str) -> str:
+        """Mark that an event was already queued (redelivery guard)."""
+        return self.prefix + "seen:" + dedupe_key
+
+    def queue(self, ordering_key: str) -> str:
+        """List of one shopper's pending events, oldest first."""
+        return self.prefix + "q:" + ordering_key
+
+    @property
+    def ready(self) -> str:
+        """ZSET of ordering keys with pending events and no lease, scored by arrival."""
+        return self.prefix + "ready"
+
+    @property
+    def leases(self) -> str:
+        """ZSET of ordering keys being handled, scored by lease expiry (ms)."""
+        return self.prefix + "leases"
+
+    @property
+    def lease_owners(self) -> str:
+        """HASH ordering key -> consumer holding its lease."""
+        return self.prefix + "lease-owners"
+
+    @property
+    def counters(self) -> str:
+        """HASH of cross-process counters exposed on /metrics (field = metric|label)."""
+        return self.prefix + "counters"
+
+    @property
+    def dead_letters(self) -> str:
+        """Stream of events whose handler kept failing, kept for inspection."""
+        return self.prefix + "dead-letters"
+
+    # -- sandbox --------------------------------------------------------------
+    # The Messenger stand-in's records (bot/sandbox). Its Lua script
+    # (bot/sandbox/send.lua) builds the per-shopper and per-token names below
+    # from ``sandbox_prefix`` with the same suffixes; keep the two in step.
+    @property
+    def sandbox_prefix(self) -> str:
+        """Every sandbox key starts with this (``POST /sandbox/reset`` deletes them)."""
+        return self.prefix + "sandbox:"
+
+    def sandbox_shopper(self, psid: str) -> str:
+        """HASH name, timezone, created_ms, last_action_ms (the window), blocked."""
+        return self.sandbox_prefix + "shopper:" + psid
+
+    def sandbox_inbox(self, psid: str) -> str:
+        """LIST of JSON messages the shopper received, oldest first."""
+        return self.sandbox_prefix + "inbox:" + psid
+
+    def sandbox_optin_requests(self, psid: str) -> str:
+        """HASH title -> JSON of the latest opt-in card (kind, payload, at_ms), and
+        ``tapped:<title>`` -> that card's at_ms once a one-time-notification card was tapped."""
+        return self.sandbox_prefix + "optreq:" + psid
+
+    def sandbox_nm_token(self, token: str) -> str:
+        """HASH psid, title, payload, stopped, created_ms, last_legacy_ms, last_mm_ms of a marketing token."""
+        return self.sandbox_prefix + "nmt:" + token
+
+    def sandbox_nm_tokens_of(self, psid: str) -> str:
+        """HASH title -> marketing token held by the shopper (one per topic)."""
+        return self.sandbox_prefix + "nmt-of:" + psid
+
+    def sandbox_otn_token(self, token: str) -> str:
+        """HASH psid, title, payload, created_ms, used_ms of a one-time-notification token."""
+        return self.sandbox_prefix + "otn:" + token
+
+    def sandbox_post(self, post_id: str) -> str:
+        """HASH message, created_ms, live_video_id of a Page post."""
+        return self.sandbox_prefix + "post:" + post_id
+
+    def sandbox_live_video(self, live_video_id: str) -> str:
+        """HASH post_id, status (LiveVideo upper case), title of a live video."""
+        return self.sandbox_prefix + "live:" + live_video_id
+
+    def sandbox_comment(self, comment_id: str) -> str:
+        """HASH psid, post_id, created_ms, replied (ms of the private reply) of a comment."""
+        return self.sandbox_prefix + "comment:" + comment_id
+
+    def sandbox_rate(self, second: int) -> str:
+        """Counter of Graph calls in one clock second (the Page rate limit)."""
+        return self.sandbox_prefix + "rate:" + str(second)
+
+    @property
+    def sandbox_sent(self) -> str:
+        """LIST of JSON records: every Graph API request with its outcome."""
+        return self.sandbox_prefix + "sent"
+
+    @property
+    def sandbox_receipts(self) -> str:
+        """LIST of "psid ts mid" awaiting batched delivery/read webhooks."""
+        return self.sandbox_prefix + "receipts"
+
+    @property
+    def sandbox_config(self) -> str:
+        """HASH page_rate_limit, receipts, read_receipts, sent_log."""
+        return self.sandbox_prefix + "config"
+
+    @property
+    def sandbox_profile(self) -> str:
+        """HASH field -> JSON of the Messenger profile (get_started, greeting, ...)."""
+        return self.sandbox_prefix + "profile"
+
+    # -- send limits ---------------------------------------------------------
+    @property
+    def send_page_rate(self) -> str:
+        """The Page's send-rate limiter (GCRA theoretical arrival time, ms)."""
+        return self.prefix + "sl:rate"
+
+    @property
+    def send_page_budget(self) -> str:
+        """The Page's sends today against its daily budget ("day:count")."""
+        return self.prefix + "sl:budget"
+
+    def send_token(self, token_digest: str) -> str:
+        """Last use of one marketing token, keyed by a digest (never the token itself)."""
+        return self.prefix + "sl:tok:" + token_digest
+
+    def send_shopper_day(self, psid: str) -> str:
+        """One shopper's marketing/notification sends today ("day:count"), expiring after 2 days."""
+        return self.prefix + "sl:day:" + psid
+
+    @property
+    def send_unused(self) -> str:
+        """Placeholder for a send-limit script slot a call does not use; never written."""
+        return self.prefix + "sl:-"
+
+    # -- consent ledger, window and sending ----------------------------------
+    def subscribers(self, topic: str) -> str:
+        """HASH psid -> packed marketing subscription of one topic (status, token, tz, times)."""
+        return self.prefix + "subs:" + topic
+
+    def otn_tokens(self, topic: str) -> str:
+        """HASH psid -> space-separated unused OTN tokens for one topic (a stack)."""
+        return self.prefix + "otn:" + topic
+
+    @property
+    def opted_out(self) -> str:
+        """SET of PSIDs who asked us (in chat) to stop every marketing send."""
+        return self.prefix + "opted-out"
+
+    @property
+    def unreachable(self) -> str:
+        """HASH psid -> error code: Meta says they cannot receive our messages."""
+        return self.prefix + "unreachable"
+
+    @property
+    def window(self) -> str:
+        """HASH psid -> epoch ms of the shopper's last qualifying action (opens the 24 h window)."""
+        return self.prefix + "window"
+
+    def optin_asked(self, psid: str) -> str:
+        """HASH title -> epoch ms we last sent this shopper an opt-in request with that title."""
+        return self.prefix + "asked:" + psid
+
+    def private_replied(self, comment_id: str) -> str:
+        """Set once a private reply to the comment was sent (one per comment)."""
+        return self.prefix + "replied:" + comment_id
+
+    @property
+    def outbox(self) -> str:
+        """Stream of send jobs, consumed by the send workers' group."""
+        return self.prefix + "outbox"
+
+    def send_record(self, job_id: str) -> str:
+        """HASH: a send job's state and outcome (its idempotency record)."""
+        return self.prefix + "send:" + job_id
+
+    def echo_seen(self, metadata: str) -> str:
+        """Set when an echo carrying our metadata (a job id) arrived: proof the send happened."""
+        return self.prefix + "echo:" + metadata
+
+    def campaign_stats(self, campaign: str) -> str:
+        """HASH of a campaign's numbers (queued, sent, skipped|reason, failed|reason, delivered, read)."""
+        return self.prefix + "stats:c:" + campaign
+
+    def daily_stats(self, day: str) -> str:
+        """HASH of one day's numbers (same fields as a campaign), day as YYYY-MM-DD."""
+        return self.prefix + "stats:d:" + day
+
+    def awaiting_receipt(self, psid: str) -> str:
+        """ZSET of "campaign|day|kind" members scored by send time, until delivered/read watermarks pass them."""
+        return self.prefix + "rcpt:" + psid
+
+    def campaign_cancelled(self, campaign: str) -> str:
+        """Set when a campaign (a fan-out) is cancelled: its queued jobs are skipped as ``cancelled``."""
+        return self.prefix + "cancelled:" + campaign
+
+    # -- live sales --
+    # The live-sale domain (live_sales/): sales, blasts and their resumable fan-outs.
+    def live_sale(self, sale_id: str) -> str:
+        """HASH of one live sale: title, url, topic, status, times, post_ids/products (JSON), video_id."""
+        return self.prefix + "ls:sale:" + sale_id
+
+    @property
+    def live_sale_seq(self) -> str:
+        """Counter behind live-sale ids (``ls-<n>``)."""
+        return self.prefix + "ls:seq"
+
+    @property
+    def live_sales_all(self) -> str:
+        """ZSET sale id -> scheduled ms: every sale, for listing."""
+        return self.prefix + "ls:all"
+
+    @property
+    def live_sales_scheduled(self) -> str:
+        """ZSET sale id -> scheduled ms of sales still ``scheduled`` (the webhook picks the next one)."""
+        return self.prefix + "ls:scheduled"
+
+    @property
+    def live_sales_live(self) -> str:
+        """ZSET sale id -> started ms of sales now ``live``."""
+        return self.prefix + "ls:live"
+
+    @property
+    def live_sale_links(self) -> str:
+        """HASH linked post or live-video id -> sale id (the ``live_videos`` webhook finds its sale here)."""
+        return self.prefix + "ls:links"
+
+    def broadcast(self, broadcast_id: str) -> str:
+        """HASH of one blast: topic, text, url, button, created_ms."""
+        return self.prefix + "bc:" + broadcast_id
+
+    @property
+    def broadcast_seq(self) -> str:
+        """Counter behind blast ids (``bc-<n>``)."""
+        return self.prefix + "bc:seq"
+
+    @property
+    def broadcasts_all(self) -> str:
+        """ZSET blast id -> created ms."""
+        return self.prefix + "bc:all"
+
+    def fanout(self, campaign: str) -> str:
+        """HASH of a campaign's fan-out: kind, source, topic, phase, cursor, eligible, state, times."""
+        return self.prefix + "fo:" + campaign
+
+    def fanout_lease(self, campaign: str) -> str:
+        """The process advancing a fan-out (SET NX PX); expires when that process dies."""
+        return self.prefix + "fo-lease:" + campaign
+
+    @property
+    def fanouts_active(self) -> str:
+        """SET of campaigns whose fan-out still has subscribers to queue (polled by every process)."""
+        return self.prefix + "fo-active"
+
+    # -- dialogue --------------------------------------------------------------
+    def tracker(self, psid: str) -> str:
+        """STRING: JSON of one shopper's dialogue state in rasa's TrackerState shape (bot/dialogue)."""
+        return self.prefix + "dlg:tracker:" + psid
+
+    @property
+    def human_paused(self) -> str:
+        """HASH psid -> epoch ms until which the bot stays quiet: a human took over the thread."""
+        return self.prefix + "dlg:paused"
+
+    @property
+    def followups(self) -> str:
+        """ZSET psid -> due ms (deployment clock) of the one opt-in follow-up pending per shopper."""
+        return self.prefix + "dlg:followups"
+
+    @property
+    def followups_claimed(self) -> str:
+        """ZSET "psid:due_ms" -> lease expiry ms: follow-ups a process took and has not finished."""
+        return self.prefix + "dlg:followups-claimed"
+
+    @property
+    def linked_posts(self) -> str:
+        """SET of post ids linked to a live sale or product (filled by live_sales); with
+        COMMENT_OPTIN_SCOPE=linked only comments on these posts get the keyword private reply."""
+        return self.prefix + "linked-posts"

@@ -1,0 +1,185 @@
+"""The policy engine: how a message may go, or why it may not — decided before any HTTP call.
+
+:func:`decide` is pure: it takes a send job and the facts read from Redis
+(:class:`Facts`) and returns a :class:`Plan`: the routes to try in order, or the
+reason the message must not be sent. The send worker then applies the token
+buckets to each route. Rules (messenger-platform.md §3–4, DESIGN.md):
+
+- replies (``response``) need the 24-hour window;
+- opt-in requests need the window, at most one per title per week, and no local opt-out
+  unless the shopper asked for it just now (``explicit``);
+- OTN requests need the window and OTN switched on;
+- a private reply: one per comment, within 7 days of it;
+- a notification (live sale, blast) goes to a shopper who did not say stop: inside the
+  window as a normal message; else with a marketing token on the configured path
+  (legacy: 48 h gap; Marketing Message API: 12 h gap, not to EU/UK/JP/KR/AU
+  subscribers); else with an OTN token of the topic; else it is skipped;
+- a transactional update (an order) goes inside the window, else with the
+  POST_PURCHASE_UPDATE tag if tags are on; never for promotions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Literal
+
+from .consent import ShopperConsent
+from .settings import Settings
+
+HOUR_MS = 3_600_000
+WINDOW_MS = 24 * HOUR_MS
+WEEK_MS = 7 * 24 * HOUR_MS
+TOKEN_GAP_MS = {"legacy": 48 * HOUR_MS, "marketing_api": 12 * HOUR_MS}
+TRANSACTIONAL_TAG = "POST_PURCHASE_UPDATE"
+
+# Subscriber time zones the Marketing Message API may not message (EU, UK, JP, KR, AU).
+BLOCKED_TZ_PREFIXES = ("Europe/", "Australia/", "Atlantic/Canary", "Atlantic/Madeira", "Atlantic/Azores")
+BLOCKED_TZ_EXACT = frozenset({"Asia/Tokyo", "Asia/Seoul", "Japan", "ROK", "Asia/Nicosia", "Asia/Famagusta",
+                              "GB", "Eire", "Antarctica/Macquarie"})
+NOT_EU_EUROPE = frozenset({"Europe/Moscow", "Europe/Istanbul", "Europe/Kiev", "Europe/Kyiv", "Europe/Minsk",
+                           "Europe/Belgrade", "Europe/Chisinau", "Europe/Sarajevo", "Europe/Skopje",
+                           "Europe/Podgorica", "Europe/Tirane", "Europe/Oslo", "Europe/Zurich",
+                           "Europe/Kaliningrad", "Europe/Samara", "Europe/Volgograd", "Europe/Saratov",
+                           "Europe/Ulyanovsk", "Europe/Astrakhan", "Europe/Kirov", "Europe/Simferopol"})
+
+Purpose = Literal["response", "optin_request", "otn_request", "private_reply", "notification", "transactional"]
+PURPOSES: tuple[str, ...] = ("response", "optin_request", "otn_request", "private_reply", "notification",
+                             "transactional")
+
+
+class Reason(StrEnum):
+    """Why a message was not sent. A fixed list: metrics and numbers are labelled with it."""
+
+    OUTSIDE_WINDOW = "outside_window"
+    NO_TOKEN = "no_token"
+    TOKEN_STOPPED = "token_stopped"
+    FREQUENCY = "frequency"
+    OPTED_OUT = "opted_out"
+    FEATURE_OFF = "feature_off"
+    REGION = "region"
+    UNREACHABLE = "unreachable"
+    ALREADY_REPLIED = "already_replied"
+    TOO_OLD = "too_old"
+    PAGE_BUDGET = "page_budget"
+    CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """One way a message may go out."""
+
+    via: Literal["psid", "comment", "marketing_legacy", "marketing_api", "otn", "tag"]
+    messaging_type: str | None = None
+    tag: str | None = None
+    token: str | None = None
+    token_gap_ms: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    routes: tuple[Route, ...]
+    skip: Reason | None = None
+    per_day: bool = False  # counts against the shopper's sends per day
+
+    @classmethod
+    def refuse(cls, reason: Reason) -> Plan:
+        return cls((), reason)
+
+
+@dataclass(frozen=True, slots=True)
+class Facts:
+    """What the policy needs to know, read from Redis just before deciding."""
+
+    now_ms: int
+    last_action_ms: int = 0
+    consent: ShopperConsent | None = None
+    optin_asked_ms: int = 0  # last opt-in request with this job's title
+    comment_ms: int = 0
+    already_replied: bool = False
+    cancelled: bool = False  # the job's campaign was cancelled
+
+    @property
+    def in_window(self) -> bool:
+        return self.last_action_ms > 0 and self.now_ms - self.last_action_ms < WINDOW_MS
+
+
+def region_blocked(timezone: str) -> bool:
+    """True when a subscriber in this time zone may not get Marketing Message API sends."""
+    if timezone in BLOCKED_TZ_EXACT:
+        return True
+    return timezone.startswith(BLOCKED_TZ_PREFIXES) and timezone not in NOT_EU_EUROPE
+
+
+def decide(purpose: Purpose, facts: Facts, settings: Settings, *, explicit: bool = False) -> Plan:
+    """The routes a message of this purpose may take now, best first, or the reason it may not go."""
+    consent = facts.consent
+    if facts.cancelled:
+        return Plan.refuse(Reason.CANCELLED)
+    if consent is not None and consent.unreachable and purpose != "private_reply":
+        return Plan.refuse(Reason.UNREACHABLE)
+    if purpose == "response":
+        return _in_window(facts, "RESPONSE")
+    if purpose == "optin_request":
+        if consent is not None and consent.opted_out and not explicit:
+            return Plan.refuse(Reason.OPTED_OUT)
+        if facts.optin_asked_ms and facts.now_ms - facts.optin_asked_ms < WEEK_MS:
+            return Plan.refuse(Reason.FREQUENCY)
+        return _in_window(facts, "RESPONSE")
+    if purpose == "otn_request":
+        if not settings.otn_enabled:
+            return Plan.refuse(Reason.FEATURE_OFF)
+        return _in_window(facts, "RESPONSE")
+    if purpose == "private_reply":
+        if facts.already_replied:
+            return Plan.refuse(Reason.ALREADY_REPLIED)
+        if facts.comment_ms and facts.now_ms - facts.comment_ms >= WEEK_MS:
+            return Plan.refuse(Reason.TOO_OLD)
+        return Plan((Route("comment"),))
+    if purpose == "transactional":
+        if facts.in_window:
+            return Plan((Route("psid", "UPDATE"),))
+        if not settings.message_tags_enabled:
+            return Plan.refuse(Reason.FEATURE_OFF)
+        return Plan((Route("tag", "MESSAGE_TAG", tag=TRANSACTIONAL_TAG),))
+    if purpose == "notification":
+        return _notification(facts, settings)
+    raise ValueError(f"unknown purpose {purpose!r}")
+
+
+def _in_window(facts: Facts, messaging_type: str) -> Plan:
+    if not facts.in_window:
+        return Plan.refuse(Reason.OUTSIDE_WINDOW)
+    return Plan((Route("psid", messaging_type),))
+
+
+def _notification(facts: Facts, settings: Settings) -> Plan:
+    consent = facts.consent
+    if consent is None:
+        return Plan.refuse(Reason.NO_TOKEN)
+    if consent.opted_out:
+        return Plan.refuse(Reason.OPTED_OUT)
+    sub = consent.subscription
+    if sub is not None and sub.status == "stopped":
+        # STOP in Messenger: no marketing message of any route until they resume or opt in again.
+        return Plan.refuse(Reason.TOKEN_STOPPED)
+    routes: list[Route] = []
+    if facts.in_window:
+        routes.append(Route("psid", "UPDATE"))
+    fallback = Reason.NO_TOKEN
+    if sub is not None:
+        path = settings.marketing_path
+        if path == "marketing_api" and region_blocked(sub.timezone):
+            fallback = Reason.REGION
+        else:
+            via: Literal["marketing_legacy", "marketing_api"] = (
+                "marketing_api" if path == "marketing_api" else "marketing_legacy")
+            routes.append(Route(via, token=sub.token, token_gap_ms=TOKEN_GAP_MS[path]))
+    if consent.otn_tokens:
+        if settings.otn_enabled:
+            routes.append(Route("otn"))
+        elif not routes:
+            fallback = Reason.FEATURE_OFF
+    if not routes:
+        return Plan.refuse(fallback)
+    return Plan(tuple(routes), per_day=True)

@@ -1,0 +1,113 @@
+"""The sandbox application: a stand-in for Meta, mounted at ``/sandbox/`` or run alone.
+
+Mounted (``app.add_subapp("/sandbox/", create_sandbox_app(settings, redis))``)
+its routes answer under ``/sandbox/``. Run alone, the same routes answer both
+at the root and under ``/sandbox/``, so ``GRAPH_API_URL=http://host:port/sandbox/graph``
+works either way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from importlib import resources
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import aiohttp
+from aiohttp import web
+from redis.asyncio import Redis
+
+from ..clock import Clock
+from ..keys import Keys
+from ..settings import Settings
+from . import admin, graph_api, graph_objects, posts, profile, shoppers
+from .context import SANDBOX, Sandbox
+from .errors import SandboxError
+from .ledger import Ledger
+from .receipts import INTERVAL_SECONDS, ReceiptPump
+from .state import SandboxState
+from .webhooks import WebhookSender
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+CHAT_PAGE = web.AppKey("chat_page", bytes)
+RECEIPT_INTERVAL = web.AppKey("receipt_interval", float)
+
+
+async def chat_page(request: web.Request) -> web.Response:
+    """A Messenger-like page to play a shopper by hand (it uses the shopper API below)."""
+    return web.Response(body=request.app[CHAT_PAGE], content_type="text/html")
+
+
+ROUTES: list[tuple[str, str, Handler]] = [
+    ("GET", "/", chat_page),
+    ("POST", "/shoppers", shoppers.create_shopper),
+    ("GET", "/shoppers/{psid}", shoppers.show_shopper),
+    ("POST", "/shoppers/{psid}/messages", shoppers.send_message),
+    ("POST", "/shoppers/{psid}/postbacks", shoppers.send_postback),
+    ("POST", "/shoppers/{psid}/optins", shoppers.tap_optin),
+    ("POST", "/shoppers/{psid}/notifications", shoppers.set_notifications),
+    ("GET", "/shoppers/{psid}/inbox", shoppers.inbox),
+    ("POST", "/shoppers/{psid}/block", shoppers.block),
+    ("POST", "/shoppers/{psid}/page-messages", shoppers.page_message),
+    ("POST", "/posts", posts.create_post),
+    ("POST", "/posts/{post_id}/comments", posts.comment),
+    ("POST", "/posts/{post_id}/live", posts.live_status),
+    ("GET", "/clock", admin.show_clock),
+    ("POST", "/clock", admin.advance_clock),
+    ("GET", "/config", admin.show_config),
+    ("POST", "/config", admin.configure),
+    ("GET", "/sent", admin.sent),
+    ("POST", "/reset", admin.reset),
+    ("GET", "/graph/{version}/me/messenger_profile", profile.messenger_profile),
+    ("POST", "/graph/{version}/me/messenger_profile", profile.messenger_profile),
+    ("DELETE", "/graph/{version}/me/messenger_profile", profile.messenger_profile),
+    ("POST", "/graph/{version}/{node}/messages", graph_api.post_messages),
+    ("POST", "/graph/{version}/{node}/subscribed_apps", graph_objects.subscribed_apps),
+    ("GET", "/graph/{version}/{object_id}", graph_objects.get_object),
+]
+
+
+@web.middleware
+async def sandbox_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Shopper/admin API refusals as ``{"error": message}`` with their status."""
+    try:
+        return await handler(request)
+    except SandboxError as exc:
+        return web.json_response({"error": exc.message}, status=exc.status)
+
+
+def create_sandbox_app(settings: Settings, redis: Redis, *, receipt_interval: float = INTERVAL_SECONDS
+                       ) -> web.Application:
+    """The sandbox for ``settings.page_id``; its webhooks go signed to ``settings.webhook_url``.
+
+    ``receipt_interval`` is how long delivery/read receipts are collected before one batched POST.
+    """
+    keys = Keys(settings.page_id)
+    app = web.Application(middlewares=[sandbox_errors])
+    app[SANDBOX] = Sandbox(settings=settings, keys=keys, clock=Clock(redis, keys),
+                           ledger=Ledger(redis, keys), state=SandboxState(redis, keys))
+    app[RECEIPT_INTERVAL] = receipt_interval
+    app[CHAT_PAGE] = resources.files(__package__).joinpath("chat.html").read_bytes()
+    for prefix in ("", "/sandbox"):
+        for method, path, handler in ROUTES:
+            app.router.add_route(method, prefix + path, handler)
+    app.cleanup_ctx.append(_lifetime)
+    return app
+
+
+async def _lifetime(app: web.Application) -> AsyncIterator[None]:
+    """The HTTP session for webhooks, and the receipt pump, for as long as the app runs."""
+    sandbox = app[SANDBOX]
+    async with aiohttp.ClientSession() as session:
+        sandbox.sender = WebhookSender(session, sandbox.settings)
+        pump = ReceiptPump(sandbox.page_id, sandbox.ledger, sandbox.clock, sandbox.sender, app[RECEIPT_INTERVAL],
+                           app_id=int(sandbox.settings.app_id or 0))
+        task = asyncio.create_task(pump.run(), name="sandbox-receipts")
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            sandbox.sender = None

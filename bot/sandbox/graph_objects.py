@@ -1,0 +1,59 @@
+"""Graph reads: ``GET /{id}`` for a live video (§2.10), a post or a shopper (User Profile API),
+and ``POST /{page-id}/subscribed_apps`` (§1.1)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from aiohttp import web
+
+from .context import SANDBOX, Sandbox
+from .errors import INVALID_TOKEN, UNKNOWN_OBJECT, new_fbtrace_id
+from .graph_api import authorized, done, refuse
+
+DEFAULT_FIELDS = ("id", "status", "title", "description", "permalink_url")
+
+
+def _iso(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S+0000")
+
+
+async def _describe(sandbox: Sandbox, object_id: str) -> dict[str, Any] | None:
+    video = await sandbox.state.live_video(object_id)
+    if video:
+        return {"id": object_id, "status": video["status"], "title": video["title"],
+                "description": video["title"], "creation_time": _iso(int(video["created_ms"])),
+                "permalink_url": f"https://www.facebook.com/{sandbox.page_id}/videos/{object_id}/"}
+    post = await sandbox.state.post(object_id)
+    if post:
+        return {"id": object_id, "message": post["message"], "created_time": _iso(int(post["created_ms"])),
+                "permalink_url": f"https://www.facebook.com/{object_id.replace('_', '/posts/')}"}
+    shopper = await sandbox.state.shopper(object_id)
+    if shopper:
+        first, _, last = shopper["name"].partition(" ")
+        return {"id": object_id, "name": shopper["name"], "first_name": first, "last_name": last,
+                "profile_pic": f"https://sandbox.invalid/pic/{object_id}.png"}
+    return None
+
+
+async def get_object(request: web.Request) -> web.Response:
+    """``GET /{id}?fields=...``: only the fields asked for (plus ``id``)."""
+    sandbox = request.app[SANDBOX]
+    if not authorized(request, sandbox):
+        return await refuse(sandbox, request, "read", INVALID_TOKEN, new_fbtrace_id())
+    found = await _describe(sandbox, request.match_info["object_id"])
+    if found is None:
+        return await refuse(sandbox, request, "read", UNKNOWN_OBJECT, new_fbtrace_id())
+    wanted = [f for f in request.query.get("fields", "").split(",") if f] or list(DEFAULT_FIELDS)
+    return await done(sandbox, request, "read", {k: v for k, v in found.items() if k in wanted or k == "id"})
+
+
+async def subscribed_apps(request: web.Request) -> web.Response:
+    """Installing the app on the Page: always ``{"success": true}`` for the sandbox Page."""
+    sandbox = request.app[SANDBOX]
+    if not authorized(request, sandbox):
+        return await refuse(sandbox, request, "subscribe", INVALID_TOKEN, new_fbtrace_id())
+    if request.match_info["node"] not in ("me", sandbox.page_id):
+        return await refuse(sandbox, request, "subscribe", UNKNOWN_OBJECT, new_fbtrace_id())
+    return await done(sandbox, request, "subscribe", {"success": True})

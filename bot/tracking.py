@@ -1,0 +1,69 @@
+"""Built-in handlers every runtime runs: the messaging window, send confirmations, receipts.
+
+- A shopper's message, postback or referral opens (refreshes) the 24-hour window;
+  opt-ins, comments, deliveries and reads do not (messenger-platform.md §4.1).
+- An echo carrying our ``metadata`` (the send job's id) proves the send happened;
+  the outbox reads that proof before re-sending a job whose worker died mid-send.
+- Delivery and read watermarks mark every message sent up to them delivered or
+  read, counted once per message in its campaign's and day's numbers.
+"""
+
+from __future__ import annotations
+
+from redis.asyncio import Redis
+
+from .events import DeliveryEvent, EchoEvent, MessagingEvent, ReadEvent
+from .handlers import HandlerRegistry
+from .keys import IDEMPOTENCY_TTL, Keys
+
+registry = HandlerRegistry()
+
+_RAISE_WINDOW = """
+local current = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
+if tonumber(ARGV[2]) > current then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
+redis.call('HDEL', KEYS[2], ARGV[1])
+return 1
+"""
+
+# KEYS[1]: the shopper's awaiting-receipt ZSET; ARGV: watermark, "delivered" or "read", key prefix.
+# Members are "campaign|day|job|state", state "s" (sent) or "d" (delivered); a read implies delivered.
+_RECEIPT = """
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'WITHSCORES')
+local counted = 0
+for i = 1, #due, 2 do
+  local member, score = due[i], due[i + 1]
+  local campaign, day, job, state = string.match(member, '^([^|]*)|([^|]*)|([^|]*)|(%a)$')
+  local bumps = {}
+  if ARGV[2] == 'read' then
+    if state == 's' then bumps = {'delivered', 'read'} else bumps = {'read'} end
+    redis.call('ZREM', KEYS[1], member)
+  elseif state == 's' then
+    bumps = {'delivered'}
+    redis.call('ZREM', KEYS[1], member)
+    redis.call('ZADD', KEYS[1], score, campaign .. '|' .. day .. '|' .. job .. '|d')
+  end
+  for _, f in ipairs(bumps) do
+    if campaign ~= '' then redis.call('HINCRBY', ARGV[3] .. 'stats:c:' .. campaign, f, 1) end
+    redis.call('HINCRBY', ARGV[3] .. 'stats:d:' .. day, f, 1)
+  end
+  counted = counted + #bumps
+end
+return counted
+"""
+
+
+@registry.on("message", "postback", "referral")
+async def refresh_window(event: MessagingEvent, redis: Redis, keys: Keys) -> None:
+    await redis.eval(_RAISE_WINDOW, 2, keys.window, keys.unreachable, event.psid, event.timestamp)
+
+
+@registry.on("echo")
+async def remember_echo(event: EchoEvent, redis: Redis, keys: Keys) -> None:
+    if event.metadata:
+        await redis.set(keys.echo_seen(event.metadata), event.mid, ex=IDEMPOTENCY_TTL)
+
+
+@registry.on("delivery", "read")
+async def count_receipt(event: DeliveryEvent | ReadEvent, redis: Redis, keys: Keys) -> None:
+    field = "read" if isinstance(event, ReadEvent) else "delivered"
+    await redis.eval(_RECEIPT, 1, keys.awaiting_receipt(event.psid), event.watermark, field, keys.prefix)

@@ -1,0 +1,76 @@
+"""Back in stock: a request to be told when a product or size is available again.
+
+Outranks the live opt-in, because a product request is more specific: "message me if you
+restock the scrunchies (I missed them in the live)" is about the scrunchies. Asking
+whether something is in stock *now* ("available in XL?") is not a request: ``none``.
+
+The action asks for a one-time notification titled for the product (topic
+``restock:<product>``, which a restock announcement uses), when OTN is on and allowed.
+"""
+
+import re
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot.dialogue.kit import OPTIN_YES, fact, otn_card, product_of, quick
+from bot.intent import Intent
+
+
+def _slug(product: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", product.lower()).strip("-")[:40] or "any"
+
+
+class ActionBackInStock(Action):
+    """A one-time "back in stock" request for the product the shopper named."""
+
+    def name(self) -> str:
+        return "action_back_in_stock"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
+        product = product_of(tracker.latest_message.get("text") or "")
+        if not fact(tracker, "otn_allowed", False):
+            dispatcher.utter_message(text="I can't set a restock alert in this chat, sorry — restocks are "
+                                          "announced in our live sales.")
+            if not fact(tracker, "subscribed", False) and not fact(tracker, "opted_out", False):
+                dispatcher.utter_message(text="Want a reminder before each live sale?",
+                                         quick_replies=[quick("Yes, remind me", OPTIN_YES)])
+            return []
+        title = f"Back in stock: {product}" if product else "Tell me when it's back in stock"
+        dispatcher.utter_message(json_message=otn_card(title, f"restock:{_slug(product)}", product=product))
+        return []
+
+
+class ActionOtnConfirmed(Action):
+    """After the shopper tapped "Notify me": a confirmation (only while the window is open)."""
+
+    def name(self) -> str:
+        return "action_otn_confirmed"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
+        dispatcher.utter_message(text="Got it 👍 We'll message you once, as soon as it's back.")
+        return []
+
+
+INTENT = Intent(
+    name="back_in_stock",
+    priority=40,
+    action=ActionBackInStock,
+    languages=("en", "tl", "vi", "es", "id", "ms", "th"),
+    keywords=("restock", "waitlist", "waitlist me"),
+    patterns=(
+        r"{request}.{0,60}{stock}",
+        r"{stock}.{0,60}{request}",
+        r"\bwait ?list\w*",
+        r"\brestock (?:alerts?|notif\w*|reminders?|updates?)\b",
+    ),
+    examples=(
+        "let me know when the black heels are back",
+        "pa-notify po pag may size 7 na ulit",
+        "có hàng lại báo mình nha",
+        "avísame cuando haya stock de la talla M",
+        "kabarin kalau ready stok lagi kak",
+        "ของเข้าแล้วแจ้งด้วยนะคะ",
+    ),
+)

@@ -1,0 +1,76 @@
+"""Greeting: an opener and nothing else ("hi", "hello po", "chào shop", "shop ơi").
+
+Lowest priority: a greeting followed by a request takes the request's label. Its keywords
+also count as filler before another intent's keyword ("hi LIVE po", "hello stop").
+Vocatives alone ("kak", "sis", "shop ơi") are openers too.
+
+The action also answers the Get Started button (payload ``GET_STARTED``): a welcome,
+then the opt-in request. A typed greeting gets the welcome and quick replies instead,
+so the card is not pushed at every "hi".
+"""
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot.dialogue.kit import GET_STARTED, NEXT_LIVE, OPTIN_YES, fact, offer_optin, quick, trigger
+from bot.intent import Intent
+
+
+class ActionGreet(Action):
+    """Welcome; after Get Started, the opt-in request follows."""
+
+    def name(self) -> str:
+        return "action_greeting"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
+        keyword = fact(tracker, "optin_keyword", "LIVE")
+        if trigger(tracker).get("payload") == GET_STARTED:
+            dispatcher.utter_message(text="Hi, welcome! 👋 We sell live on Facebook. Get a reminder before "
+                                          "each live sale so you never miss a deal:")
+            offer_optin(dispatcher, tracker, asked=False)
+            return []
+        if fact(tracker, "subscribed", False):
+            dispatcher.utter_message(text="Hi! 👋 How can we help?", quick_replies=[quick("Next live?", NEXT_LIVE)])
+            return []
+        dispatcher.utter_message(text=f"Hi! 👋 How can we help? Type {keyword} to get a reminder before our "
+                                      "live sales.",
+                                 quick_replies=[quick("Remind me", OPTIN_YES), quick("Next live?", NEXT_LIVE)])
+        return []
+
+
+INTENT = Intent(
+    name="greeting",
+    priority=0,
+    action=ActionGreet,
+    payloads=(GET_STARTED,),
+    languages=("en", "tl", "vi", "es", "id", "ms", "th"),
+    keywords=(
+        # en
+        "hi", "hello", "hey", "hiya", "heya", "howdy", "hey there", "hi there",
+        "hello there", "hi all", "hi everyone", "hello everyone", "hi guys", "hello guys",
+        "good morning", "good afternoon", "good evening", "good day", "morning", "evening",
+        "gm", "gud am", "gud pm", "gd am", "gd pm", "good am", "good pm", "greetings",
+        "whats up", "sup", "yo",
+        # tl
+        "magandang umaga", "magandang hapon", "magandang gabi", "magandang tanghali",
+        "gandang umaga", "gandang hapon", "gandang gabi", "kumusta", "kamusta", "musta",
+        "maayong buntag",
+        # vi
+        "xin chao", "chao", "chao shop", "chao chi", "chao anh", "chao ban", "alo", "hi shop",
+        "shop oi", "ad oi", "chi oi",
+        # es
+        "hola", "buenas", "buenos dias", "buen dia", "buenas tardes", "buenas noches",
+        "saludos", "que tal", "hola que tal",
+        # id/ms
+        "halo", "hai", "helo", "selamat pagi", "selamat siang", "selamat sore",
+        "selamat malam", "selamat petang", "pagi", "siang", "sore", "assalamualaikum",
+        "salam", "permisi",
+        # th
+        "สวัสดี", "หวัดดี",
+        # vocatives on their own
+        "kak", "kakak", "sis", "ate", "kuya", "admin", "shop", "maam", "sir",
+    ),
+    examples=("hello shop!", "magandang gabi po", "alo shop ơi", "hola buenas", "pagi kak"),
+)

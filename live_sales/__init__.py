@@ -1,0 +1,37 @@
+"""The live-sale domain, a plugin of the bot (``SALEBELL_PLUGINS``): sales, blasts, order updates, numbers.
+
+A host starts a live sale from the CLI, the admin API or by going live on the
+Page; every subscriber of its topic gets one notification with a "Watch now"
+button, through the outbox and its policy. The plugin surface:
+
+- ``registry``: the ``live_videos`` webhook handler (going live starts the sale);
+- ``api``: the admin routes (``/api/live-sales``, ``/api/broadcasts``,
+  ``/api/order-updates``, ``/api/stats``);
+- ``setup(runtime)``: puts a :class:`LiveSales` in the runtime's context and runs
+  the fan-out runner (resumes any campaign's fan-out, also one a dead process left);
+- the CLI commands ``live``, ``broadcast`` and ``stats`` (registered on import).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from . import cli as _cli  # noqa: F401 - registers the CLI commands
+from .api import api
+from .live_videos import registry
+from .model import Broadcast, LiveSale
+from .service import CONTEXT_NAME, LiveSales, domain_of
+
+if TYPE_CHECKING:
+    from bot.runtime import Runtime
+
+__all__ = ["Broadcast", "LiveSale", "LiveSales", "api", "domain_of", "registry", "setup"]
+
+
+async def setup(runtime: Runtime) -> None:
+    """Once per runtime: the domain object in the context, its fan-out runner as a background task."""
+    if runtime.context.get(CONTEXT_NAME + ".setup"):
+        return
+    runtime.context[CONTEXT_NAME + ".setup"] = True
+    domain = domain_of(runtime)
+    runtime.add_background(domain.runner.loop)

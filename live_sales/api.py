@@ -1,0 +1,216 @@
+"""Admin routes of the live-sale domain (``/api/``, bearer ``ADMIN_TOKEN``; DESIGN.md "Contracts").
+
+Errors: 400 bad JSON, 401 no or wrong token, 404 unknown sale or blast, 409 a
+status that does not allow the step (ending a sale that never started, starting an
+ended one), 422 a missing or wrong field.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from aiohttp import web
+
+from bot.admin import AdminApi, ApiError, conflict, field_of, invalid, not_found, read_json
+from bot.appkeys import RUNTIME
+from bot.graph.payloads import PayloadError
+
+from . import schemas
+from .messages import check_url
+from .model import STATUSES, parse_time
+from .numbers import MAX_DAYS, last_days
+from .orders import ORDER_ID, OrderUpdate, send_order_update
+from .service import LiveSales, domain_of
+
+api = AdminApi()
+
+PSID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+TOPIC = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+
+
+def _domain(request: web.Request) -> LiveSales:
+    return domain_of(request.app[RUNTIME])
+
+
+def _strings(body: dict[str, Any], name: str) -> list[str]:
+    values = field_of(body, name, list, required=False, default=[])
+    if not all(isinstance(v, str) and v for v in values):
+        raise invalid(f"{name} must be a list of non-empty strings")
+    return list(values)
+
+
+def _url(body: dict[str, Any], required: bool) -> str:
+    url = field_of(body, "url", str, required=required, default="")
+    problem = check_url(url) if url else None
+    if problem:
+        raise invalid(f"url: {problem}")
+    return str(url)
+
+
+def _topic(body: dict[str, Any]) -> str | None:
+    topic = field_of(body, "topic", str, required=False)
+    if topic is not None and not TOPIC.match(topic):
+        raise invalid("topic must be 1-64 letters, digits or _.:-")
+    return str(topic) if topic is not None else None
+
+
+async def _sale_or_404(domain: LiveSales, sale_id: str) -> Any:
+    sale = await domain.sales.get(sale_id)
+    if sale is None:
+        raise not_found(f"live sale {sale_id}")
+    return sale
+
+
+@api.route("POST", "/api/live-sales", "Create a live sale (scheduled)", body=schemas.SALE_IN, status=201,
+           response=schemas.SALE)
+async def create_sale(request: web.Request) -> web.Response:
+    body = await read_json(request)
+    title = field_of(body, "title", str).strip()
+    if not title:
+        raise invalid("title must not be empty")
+    scheduled = field_of(body, "scheduled_at", str, required=False)
+    try:
+        scheduled_ms = parse_time(scheduled) if scheduled else None
+    except ValueError:
+        raise invalid("scheduled_at must be an ISO 8601 date and time") from None
+    domain = _domain(request)
+    sale = await domain.create_sale(title=title, url=_url(body, required=False), topic=_topic(body),
+                                    scheduled_ms=scheduled_ms, post_ids=_strings(body, "post_ids"),
+                                    products=_strings(body, "products"))
+    return web.json_response(await domain.sale_view(sale), status=201)
+
+
+@api.route("GET", "/api/live-sales", "List live sales, newest first", response=schemas.SALE_LIST,
+           query=(("status", "string", False),))
+async def list_sales(request: web.Request) -> web.Response:
+    status = request.query.get("status")
+    if status is not None and status not in STATUSES:
+        raise invalid("status must be scheduled, live or ended")
+    domain = _domain(request)
+    sales = await domain.sales.find(status=status)
+    return web.json_response({"live_sales": [await domain.sale_view(s) for s in sales]})
+
+
+@api.route("GET", "/api/live-sales/{id}", "A live sale with its fan-out progress and numbers",
+           response=schemas.SALE)
+async def show_sale(request: web.Request) -> web.Response:
+    domain = _domain(request)
+    return web.json_response(await domain.sale_view(await _sale_or_404(domain, request.match_info["id"])))
+
+
+@api.route("POST", "/api/live-sales/{id}/start", "Start a live sale and notify its subscribers (once)",
+           response=schemas.TRANSITION)
+async def start_sale(request: web.Request) -> web.Response:
+    domain = _domain(request)
+    sale_id = request.match_info["id"]
+    trigger = "cli" if request.headers.get("X-Salebell-Client") == "cli" else "api"
+    result = await domain.start(sale_id, trigger)
+    if result.outcome == "unknown" or result.sale is None:
+        raise not_found(f"live sale {sale_id}")
+    if result.outcome == "ended":
+        raise conflict(f"live sale {sale_id} has ended; it cannot start again")
+    if result.outcome == "no_url":
+        raise conflict(f"live sale {sale_id} has no url to join; create it with one or go live on the Page")
+    return web.json_response({"changed": result.started, "outcome": result.outcome,
+                              "live_sale": await domain.sale_view(result.sale)})
+
+
+@api.route("POST", "/api/live-sales/{id}/end", "End a live sale (stops what is left of its fan-out)",
+           response=schemas.TRANSITION)
+async def end_sale(request: web.Request) -> web.Response:
+    domain = _domain(request)
+    sale_id = request.match_info["id"]
+    result = await domain.end(sale_id)
+    if result.outcome == "unknown" or result.sale is None:
+        raise not_found(f"live sale {sale_id}")
+    if result.outcome == "scheduled":
+        raise conflict(f"live sale {sale_id} never started; start it before ending it")
+    return web.json_response({"changed": result.outcome == "ended", "outcome": result.outcome,
+                              "live_sale": await domain.sale_view(result.sale)})
+
+
+@api.route("POST", "/api/live-sales/{id}/cancel", "Cancel a live sale's fan-out (queued notifications are skipped)",
+           response=schemas.CANCELLED)
+async def cancel_sale(request: web.Request) -> web.Response:
+    domain = _domain(request)
+    sale = await _sale_or_404(domain, request.match_info["id"])
+    return await _cancel(domain, sale.id)
+
+
+@api.route("POST", "/api/broadcasts", "Send a blast to a topic's subscribers", body=schemas.BROADCAST_IN,
+           status=202, response=schemas.BROADCAST)
+async def create_broadcast(request: web.Request) -> web.Response:
+    body = await read_json(request)
+    text = field_of(body, "text", str).strip()
+    button_title = field_of(body, "button_title", str, required=False, default="")
+    url = _url(body, required=bool(button_title))
+    domain = _domain(request)
+    try:
+        blast = await domain.broadcast(topic=_topic(body), text=text, url=url, button_title=button_title)
+        view = await domain.broadcast_view(blast)
+    except PayloadError as exc:
+        raise invalid(str(exc)) from None
+    return web.json_response(view, status=202)
+
+
+@api.route("GET", "/api/broadcasts", "List blasts, newest first", response=schemas.BROADCAST_LIST)
+async def list_broadcasts(request: web.Request) -> web.Response:
+    domain = _domain(request)
+    blasts = await domain.broadcasts.recent()
+    return web.json_response({"broadcasts": [await domain.broadcast_view(b) for b in blasts]})
+
+
+@api.route("GET", "/api/broadcasts/{id}", "A blast with its progress and numbers", response=schemas.BROADCAST)
+async def show_broadcast(request: web.Request) -> web.Response:
+    domain = _domain(request)
+    blast = await domain.broadcasts.get(request.match_info["id"])
+    if blast is None:
+        raise not_found(f"broadcast {request.match_info['id']}")
+    return web.json_response(await domain.broadcast_view(blast))
+
+
+@api.route("POST", "/api/broadcasts/{id}/cancel", "Cancel a blast (queued notifications are skipped)",
+           response=schemas.CANCELLED)
+async def cancel_broadcast(request: web.Request) -> web.Response:
+    domain = _domain(request)
+    blast = await domain.broadcasts.get(request.match_info["id"])
+    if blast is None:
+        raise not_found(f"broadcast {request.match_info['id']}")
+    return await _cancel(domain, blast.id)
+
+
+async def _cancel(domain: LiveSales, campaign: str) -> web.Response:
+    result = await domain.cancel(campaign)
+    if result is None:
+        raise conflict(f"{campaign} has no fan-out to cancel (it never started)")
+    return web.json_response({"cancelled": result, "campaign": campaign})
+
+
+@api.route("POST", "/api/order-updates", "Send an order update to one shopper (transactional)",
+           body=schemas.ORDER_IN, status=202, response=schemas.ORDER_OUT)
+async def order_update(request: web.Request) -> web.Response:
+    body = await read_json(request)
+    psid, order_id = field_of(body, "psid", str), field_of(body, "order_id", str)
+    if not PSID.match(psid):
+        raise invalid("psid must be 1-64 letters or digits")
+    if not ORDER_ID.match(order_id):
+        raise invalid("order_id must be 1-64 letters, digits or ._:-")
+    update = OrderUpdate(psid=psid, order_id=order_id, text=field_of(body, "text", str),
+                         confirmed=field_of(body, "confirmed", bool, required=False, default=False),
+                         topic=_topic(body))
+    try:
+        answer = await send_order_update(_domain(request), update)
+    except PayloadError as exc:
+        raise invalid(str(exc)) from None
+    return web.json_response(answer, status=202)
+
+
+@api.route("GET", "/api/stats", "Numbers per day for the last days (UTC), with reasons and warnings",
+           response=schemas.STATS, query=(("days", "integer", False),))
+async def stats(request: web.Request) -> web.Response:
+    raw = request.query.get("days", "7")
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_DAYS:
+        raise ApiError(422, f"days must be a whole number from 1 to {MAX_DAYS}")
+    domain = _domain(request)
+    return web.json_response(await last_days(domain.outbox, domain.clock, int(raw)))

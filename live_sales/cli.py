@@ -1,0 +1,205 @@
+"""``salebell live create|list|show|start|end|cancel``, ``salebell broadcast``, ``salebell stats``.
+
+Every command talks to the admin API over HTTP (see :mod:`live_sales.client`), so
+it works against a local sandbox and a deployed bot alike. ``--json`` prints the
+API's answer as is; otherwise readable tables. ``start --follow`` and
+``broadcast --follow`` draw a progress bar until every notification is handled.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import aiohttp
+
+from bot.cli import command
+from bot.settings import Settings
+
+from . import tables
+from .client import AdminClient, CliError, admin_token, api_url
+
+Action = Callable[[AdminClient, argparse.Namespace], Awaitable[Any]]
+
+
+def _connection(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--url", help="admin API base URL (default: SALEBELL_API_URL or http://127.0.0.1:$PORT)")
+    parser.add_argument("--token", help="admin token (default: ADMIN_TOKEN or .salebell/admin-token)")
+    parser.add_argument("--json", action="store_true", help="print the API's JSON answer")
+
+
+def _follow_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--follow", action="store_true", help="show a progress bar until the fan-out is done")
+    parser.add_argument("--timeout", type=float, default=0, help="stop following after this many seconds")
+
+
+def _run(args: argparse.Namespace, settings: Settings, action: Action) -> int:
+    async def go() -> Any:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
+            client = AdminClient(session, api_url(args.url, settings), admin_token(args.token, settings))
+            return await action(client, args)
+
+    try:
+        result = asyncio.run(go())
+    except CliError as exc:
+        print(f"salebell: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(result, indent=2))
+    return 0
+
+
+def _print(args: argparse.Namespace, text: str) -> None:
+    if not args.json:
+        print(text, flush=True)
+
+
+def _progress(args: argparse.Namespace) -> Callable[[dict[str, Any]], None]:
+    """Redraws one line on a terminal; elsewhere prints a line whenever the count moves."""
+    last: list[str] = []
+    tty = sys.stderr.isatty()
+
+    def show(view: dict[str, Any]) -> None:
+        line = tables.progress(view)
+        if last and last[0] == line:
+            return
+        last[:] = [line]
+        print(("\r" + line) if tty else line, end="" if tty else "\n", file=sys.stderr, flush=True)
+
+    return show
+
+
+async def _follow(client: AdminClient, args: argparse.Namespace, path: str, render: Callable[[Any], str]) -> Any:
+    view = await client.follow(path, _progress(args), timeout=args.timeout)
+    if sys.stderr.isatty():
+        print(file=sys.stderr)
+    _print(args, render(view))
+    return view
+
+
+# -- salebell live ---------------------------------------------------------------
+def _live_arguments(parser: argparse.ArgumentParser) -> None:
+    actions = parser.add_subparsers(dest="action", required=True)
+    create = actions.add_parser("create", help="schedule a live sale")
+    create.add_argument("--title", required=True)
+    create.add_argument("--link", dest="join_url", help="where shoppers join (the Watch now button)")
+    create.add_argument("--at", help="scheduled time, ISO 8601 (default: now)")
+    create.add_argument("--topic", help="whose subscribers to notify (default: OPTIN_TOPIC)")
+    create.add_argument("--post", action="append", default=[], help="a linked post or live-video id (repeatable)")
+    create.add_argument("--product", action="append", default=[], help="a product shown (repeatable)")
+    listing = actions.add_parser("list", help="list live sales")
+    listing.add_argument("--status", choices=("scheduled", "live", "ended"))
+    for name, help_ in (("show", "a sale and its numbers"), ("start", "start a sale: notify its subscribers"),
+                        ("end", "end a live sale"), ("cancel", "cancel a sale's fan-out")):
+        sub = actions.add_parser(name, help=help_)
+        sub.add_argument("id")
+        if name in ("show", "start"):
+            _follow_flags(sub)
+    for sub in actions.choices.values():
+        _connection(sub)
+
+
+async def _live(client: AdminClient, args: argparse.Namespace) -> Any:
+    if args.action == "create":
+        body: dict[str, Any] = {"title": args.title, "post_ids": args.post, "products": args.product}
+        body.update({k: v for k, v in (("url", args.join_url), ("scheduled_at", args.at), ("topic", args.topic))
+                     if v})
+        view = await client.call("POST", "/api/live-sales", body)
+        _print(args, tables.sale(view))
+        return view
+    if args.action == "list":
+        answer = await client.call("GET", "/api/live-sales" + (f"?status={args.status}" if args.status else ""))
+        _print(args, tables.sales(answer["live_sales"]))
+        return answer
+    path = f"/api/live-sales/{args.id}"
+    if args.action == "show":
+        if args.follow:
+            return await _follow(client, args, path, tables.sale)
+        view = await client.call("GET", path)
+        _print(args, tables.sale(view))
+        return view
+    if args.action == "cancel":
+        answer = await client.call("POST", path + "/cancel")
+        _print(args, f"{args.id}: " + ("cancelled" if answer["cancelled"] else "nothing left to queue; "
+                                       "queued notifications will be skipped"))
+        return answer
+    answer = await client.call("POST", f"{path}/{args.action}")
+    verb = "started" if args.action == "start" else "ended"
+    _print(args, f"{args.id}: {verb}" if answer["changed"] else f"{args.id}: already {answer['outcome']}")
+    if args.action == "start" and args.follow:
+        return await _follow(client, args, path, tables.sale)
+    _print(args, tables.sale(answer["live_sale"]))
+    return answer
+
+
+@command("live", "Live sales: create, list, show, start, end, cancel (through the admin API)", _live_arguments)
+def live(args: argparse.Namespace, settings: Settings) -> int:
+    return _run(args, settings, _live)
+
+
+# -- salebell broadcast --------------------------------------------------------------
+def _broadcast_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("text", nargs="?", help="the message to send to the topic's subscribers")
+    parser.add_argument("--topic", help="whose subscribers (default: OPTIN_TOPIC)")
+    parser.add_argument("--link", help="a URL for a button under the text")
+    parser.add_argument("--button", help="the button's title (default: Open)")
+    parser.add_argument("--show", metavar="ID", help="show a blast's numbers instead of sending one")
+    parser.add_argument("--cancel", metavar="ID", help="cancel a blast")
+    parser.add_argument("--list", action="store_true", help="list blasts")
+    _follow_flags(parser)
+    _connection(parser)
+
+
+async def _broadcast(client: AdminClient, args: argparse.Namespace) -> Any:
+    if args.list:
+        answer = await client.call("GET", "/api/broadcasts")
+        rows = [[b["id"], b["topic"], b["numbers"]["sent"], b["numbers"]["pending"], b["text"][:40]]
+                for b in answer["broadcasts"]]
+        _print(args, tables.table(["id", "topic", "sent", "pending", "text"], rows) if rows else "no blasts")
+        return answer
+    if args.cancel:
+        answer = await client.call("POST", f"/api/broadcasts/{args.cancel}/cancel")
+        _print(args, f"{args.cancel}: cancelled")
+        return answer
+    if args.show:
+        path = f"/api/broadcasts/{args.show}"
+        if args.follow:
+            return await _follow(client, args, path, tables.broadcast)
+        view = await client.call("GET", path)
+        _print(args, tables.broadcast(view))
+        return view
+    if not args.text:
+        raise CliError(0, "give the text to send (or --show/--cancel/--list)")
+    body = {k: v for k, v in (("text", args.text), ("topic", args.topic), ("url", args.link),
+                              ("button_title", args.button)) if v}
+    view = await client.call("POST", "/api/broadcasts", body)
+    _print(args, f"{view['id']}: sending to the subscribers of {view['topic']}")
+    if args.follow:
+        return await _follow(client, args, f"/api/broadcasts/{view['id']}", tables.broadcast)
+    return view
+
+
+@command("broadcast", "Send a blast to a topic's subscribers, or show/cancel/list blasts", _broadcast_arguments)
+def broadcast(args: argparse.Namespace, settings: Settings) -> int:
+    return _run(args, settings, _broadcast)
+
+
+# -- salebell stats ---------------------------------------------------------------------
+def _stats_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--days", type=int, default=7, help="how many days back (default 7)")
+    _connection(parser)
+
+
+async def _stats(client: AdminClient, args: argparse.Namespace) -> Any:
+    answer = await client.call("GET", f"/api/stats?days={args.days}")
+    _print(args, tables.stats(answer))
+    return answer
+
+
+@command("stats", "Numbers per day: sent, delivered, read, failed and skipped with reasons", _stats_arguments)
+def stats(args: argparse.Namespace, settings: Settings) -> int:
+    return _run(args, settings, _stats)

@@ -1,0 +1,80 @@
+"""The CLI's side of the admin API: where it is, which token, one JSON call, following a fan-out.
+
+URL: ``--url``, else ``SALEBELL_API_URL``, else ``http://127.0.0.1:$PORT``.
+Token: ``--token``, else ``ADMIN_TOKEN``, else (sandbox) the ``admin-token`` file
+that ``salebell serve`` writes in the data dir (``.salebell/``). The token is sent
+in the Authorization header only, never printed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from bot.errors import SalebellError
+from bot.settings import Settings
+
+FOLLOW_INTERVAL = 0.2
+
+
+class CliError(SalebellError):
+    """The admin API refused (``status``) or could not be reached (``status`` 0)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(f"{status} {message}" if status else message)
+        self.status = status
+
+
+def api_url(flag: str | None, settings: Settings) -> str:
+    return (flag or settings.admin_api_url or f"http://127.0.0.1:{settings.port}").rstrip("/")
+
+
+def admin_token(flag: str | None, settings: Settings) -> str:
+    if flag:
+        return flag
+    if not settings.admin_token_generated:
+        return settings.admin_token.reveal()
+    path = Path(settings.data_dir) / "admin-token"
+    if path.is_file() and path.read_text().strip():
+        return path.read_text().strip()
+    raise CliError(0, "no admin token: set ADMIN_TOKEN, pass --token, or run `salebell serve` (sandbox) here first")
+
+
+class AdminClient:
+    """JSON calls to the admin API with the bearer token."""
+
+    def __init__(self, session: aiohttp.ClientSession, base: str, token: str) -> None:
+        self._session = session
+        self._base = base
+        self._headers = {"Authorization": f"Bearer {token}", "X-Salebell-Client": "cli"}
+
+    async def call(self, method: str, path: str, body: Any = None) -> Any:
+        try:
+            async with self._session.request(method, self._base + path, json=body, headers=self._headers) as resp:
+                try:
+                    answer = await resp.json(content_type=None)
+                except ValueError:
+                    answer = None
+                if resp.status >= 400:
+                    error = (answer or {}).get("error", {}) if isinstance(answer, dict) else {}
+                    raise CliError(resp.status, str(error.get("message") or resp.reason))
+                return answer
+        except aiohttp.ClientError as exc:
+            raise CliError(0, f"cannot reach the admin API at {self._base} ({type(exc).__name__})") from None
+
+    async def follow(self, path: str, show: Callable[[dict[str, Any]], None], timeout: float = 0) -> dict[str, Any]:
+        """Poll a sale or blast until its fan-out is complete (or ``timeout`` s pass); returns the last view."""
+        deadline = time.monotonic() + timeout if timeout else None
+        while True:
+            view: dict[str, Any] = await self.call("GET", path)
+            show(view)
+            if view["fanout"].get("complete") or view["fanout"]["state"] == "none":
+                return view
+            if deadline is not None and time.monotonic() > deadline:
+                raise CliError(0, f"still sending after {timeout:g}s; `salebell live show` tells the rest")
+            await asyncio.sleep(FOLLOW_INTERVAL)

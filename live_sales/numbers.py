@@ -1,0 +1,73 @@
+"""The numbers hosts read: per campaign (a sale, a blast) and per day, from the outbox's counters.
+
+The send workers count every outcome in the campaign's and the day's hash
+(``sent``, ``queued``, ``skipped|<reason>``, ``failed|<reason>``), and the
+delivery and read webhooks add ``delivered`` and ``read`` (``bot.tracking``).
+This module only reshapes them: reasons grouped, totals added, and the day's
+"never opted in" warning (shoppers skipped for want of any token, ``no_token``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from bot.clock import Clock
+from bot.outbox import Outbox, day_of
+
+DAY_MS = 86_400_000
+MAX_DAYS = 40  # the daily hashes expire after 40 days (bot.outbox)
+
+
+def _by_reason(raw: Mapping[str, int], outcome: str) -> dict[str, int]:
+    prefix = outcome + "|"
+    return {k[len(prefix):]: v for k, v in sorted(raw.items()) if k.startswith(prefix) and v}
+
+
+def campaign_numbers(raw: Mapping[str, int], eligible: int | None = None) -> dict[str, Any]:
+    """A campaign's numbers: ``done`` counts jobs with a final outcome, ``pending`` the rest of ``queued``."""
+    skipped, failed = _by_reason(raw, "skipped"), _by_reason(raw, "failed")
+    sent, queued = raw.get("sent", 0), raw.get("queued", 0)
+    done = sent + sum(skipped.values()) + sum(failed.values())
+    numbers: dict[str, Any] = {
+        "queued": queued, "sent": sent, "delivered": raw.get("delivered", 0), "read": raw.get("read", 0),
+        "skipped": skipped, "skipped_total": sum(skipped.values()),
+        "failed": failed, "failed_total": sum(failed.values()),
+        "done": done, "pending": max(0, queued - done),
+    }
+    if eligible is not None:
+        numbers = {"eligible": eligible, **numbers}
+    return numbers
+
+
+def day_numbers(day: str, raw: Mapping[str, int]) -> dict[str, Any]:
+    """One day: sent, delivered, read, failed with reasons, skips, and the never-opted-in warning."""
+    skipped, failed = _by_reason(raw, "skipped"), _by_reason(raw, "failed")
+    return {
+        "day": day, "sent": raw.get("sent", 0), "delivered": raw.get("delivered", 0), "read": raw.get("read", 0),
+        "failed": failed, "failed_total": sum(failed.values()),
+        "skipped": skipped, "skipped_total": sum(skipped.values()),
+        "never_opted_in": skipped.get("no_token", 0),
+    }
+
+
+async def last_days(outbox: Outbox, clock: Clock, days: int) -> dict[str, Any]:
+    """The last ``days`` days (UTC, today first) on the deployment clock, and their totals."""
+    now = await clock.now_ms()
+    rows = []
+    for back in range(days):
+        day = day_of(now - back * DAY_MS)
+        rows.append(day_numbers(day, await outbox.numbers(day=day)))
+    totals: dict[str, Any] = {name: sum(r[name] for r in rows) for name in
+                              ("sent", "delivered", "read", "failed_total", "skipped_total", "never_opted_in")}
+    for group in ("failed", "skipped"):
+        merged: dict[str, int] = {}
+        for r in rows:
+            for reason, n in r[group].items():
+                merged[reason] = merged.get(reason, 0) + n
+        totals[group] = dict(sorted(merged.items()))
+    warnings = []
+    if totals["never_opted_in"]:
+        warnings.append(f"{totals['never_opted_in']} notifications were not sent because the shopper never "
+                        "opted in (no token of any kind)")
+    return {"days": rows, "totals": totals, "warnings": warnings}

@@ -1,0 +1,84 @@
+"""JSON schemas of the live-sale admin routes, for ``/api/openapi.json``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+Schema = dict[str, Any]
+
+STR: Schema = {"type": "string"}
+INT: Schema = {"type": "integer"}
+STR_LIST: Schema = {"type": "array", "items": STR}
+COUNTS: Schema = {"type": "object", "additionalProperties": INT}
+
+SALE_IN: Schema = {
+    "type": "object", "required": ["title"],
+    "properties": {
+        "title": STR, "url": {**STR, "format": "uri", "description": "where shoppers join (a Watch now button)"},
+        "topic": {**STR, "description": "whose subscribers are notified (default: OPTIN_TOPIC)"},
+        "scheduled_at": {**STR, "format": "date-time"}, "post_ids": STR_LIST, "products": STR_LIST,
+    },
+}
+
+NUMBERS: Schema = {
+    "type": "object",
+    "properties": {
+        "eligible": INT, "queued": INT, "sent": INT, "delivered": INT, "read": INT,
+        "skipped": COUNTS, "skipped_total": INT, "failed": COUNTS, "failed_total": INT, "done": INT, "pending": INT,
+    },
+}
+FANOUT: Schema = {
+    "type": "object",
+    "properties": {"state": {"enum": ["none", "running", "done", "cancelled"]}, "phase": STR, "eligible": INT,
+                   "complete": {"type": "boolean"}},
+}
+
+SALE: Schema = {
+    "type": "object",
+    "properties": {
+        "id": STR, "title": STR, "url": STR, "topic": STR, "status": {"enum": ["scheduled", "live", "ended"]},
+        "scheduled_at": STR, "scheduled_ms": INT, "post_ids": STR_LIST, "products": STR_LIST, "video_id": STR,
+        "created_at": STR, "started_at": STR, "ended_at": STR, "started_by": STR,
+        "fanout": FANOUT, "numbers": NUMBERS,
+    },
+}
+SALE_LIST: Schema = {"type": "object", "properties": {"live_sales": {"type": "array", "items": SALE}}}
+TRANSITION: Schema = {
+    "type": "object",
+    "properties": {"changed": {"type": "boolean"}, "outcome": STR, "live_sale": SALE},
+}
+
+BROADCAST_IN: Schema = {
+    "type": "object", "required": ["text"],
+    "properties": {"text": STR, "topic": STR, "url": {**STR, "format": "uri"},
+                   "button_title": {**STR, "maxLength": 20}},
+}
+BROADCAST: Schema = {
+    "type": "object",
+    "properties": {"id": STR, "topic": STR, "text": STR, "url": STR, "button_title": STR, "created_at": STR,
+                   "fanout": FANOUT, "numbers": NUMBERS},
+}
+BROADCAST_LIST: Schema = {"type": "object", "properties": {"broadcasts": {"type": "array", "items": BROADCAST}}}
+CANCELLED: Schema = {"type": "object", "properties": {"cancelled": {"type": "boolean"}, "campaign": STR}}
+
+ORDER_IN: Schema = {
+    "type": "object", "required": ["psid", "order_id", "text"],
+    "properties": {"psid": STR, "order_id": STR, "text": STR, "topic": STR,
+                   "confirmed": {"type": "boolean", "description": "offer the opt-in card if the window allows"}},
+}
+ORDER_OUT: Schema = {
+    "type": "object",
+    "properties": {"job_id": STR, "queued": {"type": "boolean"}, "optin_offered": {"type": "boolean"},
+                   "optin_job_id": STR, "optin_queued": {"type": "boolean"}, "optin_reason": STR},
+}
+
+DAY: Schema = {
+    "type": "object",
+    "properties": {"day": STR, "sent": INT, "delivered": INT, "read": INT, "failed": COUNTS, "failed_total": INT,
+                   "skipped": COUNTS, "skipped_total": INT, "never_opted_in": INT},
+}
+STATS: Schema = {
+    "type": "object",
+    "properties": {"days": {"type": "array", "items": DAY}, "totals": {"type": "object"},
+                   "warnings": STR_LIST},
+}

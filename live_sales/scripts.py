@@ -1,0 +1,108 @@
+"""The Lua scripts behind every status change of a live sale, so each is one atomic step.
+
+Starting is the step that must happen once however many triggers race (API, CLI,
+the ``live_videos`` webhook, several processes): ``scheduled -> live`` and the
+creation of the fan-out record happen in the same script, and only the caller that
+saw ``scheduled`` gets ``started``.
+
+Every script gets the same keys (:func:`live_sales.store.index_keys`): KEYS[1] the
+links (post/video id -> sale), KEYS[2] the scheduled index, KEYS[3] the live index,
+KEYS[4] the active fan-outs, KEYS[5] the id counter, KEYS[6] the index of all sales;
+and ARGV[1], ARGV[2] the prefixes of a sale's and a fan-out's key (``Keys.live_sale("")``,
+``Keys.fanout("")``), since the webhook's sale is only known inside the script. Every
+key carries the Page's hash tag, so a script stays in one Redis Cluster slot.
+"""
+
+from __future__ import annotations
+
+# start_sale(id, now, trigger, video id to attach ('' none), url for a sale that has none)
+# -> started | live | ended (it was already) | unknown | no_url
+_START_FN = """
+local function start_sale(id, now, trigger, video, url)
+  local sale_key = ARGV[1] .. id
+  local status, topic, current_url = unpack(redis.call('HMGET', sale_key, 'status', 'topic', 'url'))
+  if not status then return 'unknown' end
+  if status ~= 'scheduled' then return status end
+  if not current_url or current_url == '' then
+    if url == '' then return 'no_url' end
+    redis.call('HSET', sale_key, 'url', url)
+  end
+  redis.call('HSET', sale_key, 'status', 'live', 'started_ms', now, 'started_by', trigger)
+  if video ~= '' then
+    redis.call('HSET', sale_key, 'video_id', video)
+    redis.call('HSET', KEYS[1], video, id)
+  end
+  redis.call('ZREM', KEYS[2], id)
+  redis.call('ZADD', KEYS[3], now, id)
+  redis.call('HSET', ARGV[2] .. id, 'kind', 'sale', 'source', id, 'topic', topic, 'phase', 'subs',
+             'cursor', '0', 'eligible', 0, 'state', 'running', 'created_ms', now)
+  redis.call('SADD', KEYS[4], id)
+  return 'started'
+end
+"""
+
+# ARGV[3..5]: sale id, now, trigger. Returns start_sale's outcome.
+START = _START_FN + """
+return start_sale(ARGV[3], ARGV[4], ARGV[5], '', '')
+"""
+
+# KEYS[7]: the campaign's cancelled flag. ARGV[3..4]: sale id, now.
+# Returns ended | scheduled (never started: refused) | already (ended before) | unknown.
+# Ending stops the fan-out: nothing more is queued, and what is queued is skipped as cancelled.
+END = """
+local id, now = ARGV[3], ARGV[4]
+local sale_key, fanout_key = ARGV[1] .. id, ARGV[2] .. id
+local status = redis.call('HGET', sale_key, 'status')
+if not status then return 'unknown' end
+if status == 'scheduled' then return 'scheduled' end
+if status == 'ended' then return 'already' end
+redis.call('HSET', sale_key, 'status', 'ended', 'ended_ms', now)
+redis.call('ZREM', KEYS[3], id)
+redis.call('SET', KEYS[7], '1', 'EX', 30 * 24 * 3600)
+if redis.call('HGET', fanout_key, 'state') == 'running' then
+  redis.call('HSET', fanout_key, 'state', 'cancelled', 'finished_ms', now)
+end
+redis.call('SREM', KEYS[4], id)
+return 'ended'
+"""
+
+# A live video went live: find its sale and start it, in one step.
+# ARGV[3..]: video id, the video's post id ('' if unknown), now, oldest start a video may still
+# attach to, scheduled window low and high (ms), then title, url, topic for a new sale.
+# 1. a sale linked to the video (or its post): start it if scheduled;
+# 2. else a sale started (API, CLI) since ARGV[6] with no video yet: attach, nothing to start;
+# 3. else the earliest sale scheduled within the window: attach and start;
+# 4. else a new sale from the video's title and permalink, started.
+# Returns {sale id, outcome}: outcome started | created | attached | live | ended | no_url.
+CLAIM_FOR_VIDEO = _START_FN + """
+local video, post, now = ARGV[3], ARGV[4], ARGV[5]
+local url = ARGV[10]
+local id = redis.call('HGET', KEYS[1], video)
+if not id and post ~= '' then id = redis.call('HGET', KEYS[1], post) end
+if id then
+  local outcome = start_sale(id, now, 'webhook', video, url)
+  if outcome == 'live' and redis.call('HGET', ARGV[1] .. id, 'video_id') == '' then
+    redis.call('HSET', ARGV[1] .. id, 'video_id', video)
+  end
+  return {id, outcome}
+end
+for _, live in ipairs(redis.call('ZRANGEBYSCORE', KEYS[3], ARGV[6], '+inf')) do
+  if redis.call('HGET', ARGV[1] .. live, 'video_id') == '' then
+    redis.call('HSET', ARGV[1] .. live, 'video_id', video)
+    redis.call('HSET', KEYS[1], video, live)
+    return {live, 'attached'}
+  end
+end
+local next_one = redis.call('ZRANGEBYSCORE', KEYS[2], ARGV[7], ARGV[8], 'LIMIT', 0, 1)[1]
+if next_one then
+  return {next_one, start_sale(next_one, now, 'webhook', video, url)}
+end
+local new_id = 'ls-' .. redis.call('INCR', KEYS[5])
+redis.call('HSET', ARGV[1] .. new_id, 'id', new_id, 'title', ARGV[9], 'url', url, 'topic', ARGV[11],
+           'status', 'scheduled', 'scheduled_ms', now, 'post_ids', post ~= '' and cjson.encode({post}) or '[]',
+           'products', '[]', 'video_id', '', 'created_ms', now, 'started_ms', 0, 'ended_ms', 0, 'started_by', '')
+redis.call('ZADD', KEYS[6], now, new_id)
+if post ~= '' then redis.call('HSET', KEYS[1], post, new_id) end
+local outcome = start_sale(new_id, now, 'webhook', video, url)
+return {new_id, outcome == 'started' and 'created' or outcome}
+"""

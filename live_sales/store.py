@@ -1,0 +1,143 @@
+"""Live sales and blasts in Redis: create, read, list, and the atomic status changes.
+
+Indexes (``bot/keys.py``, "live sales"): every sale in ``live_sales_all`` by
+scheduled time, the scheduled ones in ``live_sales_scheduled``, the live ones in
+``live_sales_live``, and ``live_sale_links`` from each linked post or live-video
+id to its sale. Status changes run as the scripts of :mod:`live_sales.scripts`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+
+from bot.keys import Keys
+
+from . import scripts
+from .model import Broadcast, LiveSale, text
+
+HOUR_MS = 3_600_000
+ATTACH_LIVE_WITHIN_MS = 2 * HOUR_MS  # a sale started by hand this recently takes the Page's new live video
+SCHEDULED_BEFORE_MS = 24 * HOUR_MS  # the webhook starts a sale planned up to a day ago ...
+SCHEDULED_AFTER_MS = 6 * HOUR_MS  # ... or up to 6 hours ahead; later ones wait for their own live
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """What a start or end did: ``outcome`` as the script said it, and the sale after it."""
+
+    outcome: str
+    sale: LiveSale | None
+
+    @property
+    def started(self) -> bool:
+        return self.outcome in ("started", "created")
+
+
+class SaleStore:
+    """Reads and writes the live sales of one Page."""
+
+    def __init__(self, redis: Redis, keys: Keys) -> None:
+        self._redis = redis
+        self._keys = keys
+        self._start = redis.register_script(scripts.START)
+        self._end = redis.register_script(scripts.END)
+        self._claim = redis.register_script(scripts.CLAIM_FOR_VIDEO)
+
+    async def create(self, *, title: str, url: str, topic: str, scheduled_ms: int, now_ms: int,
+                     post_ids: Sequence[str] = (), products: Sequence[str] = ()) -> LiveSale:
+        """A new sale, ``scheduled``; its post (or live-video) ids point to it from now on."""
+        sale_id = f"ls-{await self._redis.incr(self._keys.live_sale_seq)}"
+        sale = LiveSale(id=sale_id, title=title, url=url, topic=topic, status="scheduled",
+                        scheduled_ms=scheduled_ms, post_ids=tuple(post_ids), products=tuple(products),
+                        created_ms=now_ms)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hset(self._keys.live_sale(sale_id), mapping=sale.to_redis())  # type: ignore[arg-type]
+            pipe.zadd(self._keys.live_sales_all, {sale_id: scheduled_ms})
+            pipe.zadd(self._keys.live_sales_scheduled, {sale_id: scheduled_ms})
+            if post_ids:
+                pipe.hset(self._keys.live_sale_links, mapping={p: sale_id for p in post_ids})
+            await pipe.execute()
+        return sale
+
+    async def get(self, sale_id: str) -> LiveSale | None:
+        raw = await self._redis.hgetall(self._keys.live_sale(sale_id))
+        return LiveSale.from_redis(raw) if raw else None
+
+    async def find(self, *, status: str | None = None, limit: int = 100) -> list[LiveSale]:
+        """Sales by scheduled time, newest first; ``status`` filters."""
+        index = {"scheduled": self._keys.live_sales_scheduled, "live": self._keys.live_sales_live}.get(
+            status or "", self._keys.live_sales_all)
+        ids = [text(i) for i in await self._redis.zrevrange(index, 0, -1 if status else limit - 1)]
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for sale_id in ids:
+                pipe.hgetall(self._keys.live_sale(sale_id))
+            rows = await pipe.execute()
+        sales = [LiveSale.from_redis(r) for r in rows if r]
+        return [s for s in sales if status is None or s.status == status][:limit]
+
+    def _index(self) -> tuple[list[str], list[str]]:
+        """The KEYS and the first ARGV every status script takes (see :mod:`live_sales.scripts`)."""
+        k = self._keys
+        return ([k.live_sale_links, k.live_sales_scheduled, k.live_sales_live, k.fanouts_active, k.live_sale_seq,
+                 k.live_sales_all], [k.live_sale(""), k.fanout("")])
+
+    async def start(self, sale_id: str, *, now_ms: int, trigger: str) -> Transition:
+        """``scheduled -> live`` and its fan-out, once: ``started`` for exactly one caller."""
+        keys, prefixes = self._index()
+        outcome = await self._start(keys=keys, args=[*prefixes, sale_id, now_ms, trigger])
+        return Transition(text(outcome), await self.get(sale_id))
+
+    async def end(self, sale_id: str, *, now_ms: int) -> Transition:
+        """``live -> ended``: also cancels what of its fan-out is not sent yet."""
+        keys, prefixes = self._index()
+        outcome = await self._end(keys=[*keys, self._keys.campaign_cancelled(sale_id)],
+                                  args=[*prefixes, sale_id, now_ms])
+        return Transition(text(outcome), await self.get(sale_id))
+
+    async def claim_for_video(self, video_id: str, *, post_id: str, now_ms: int, title: str, url: str,
+                              topic: str) -> Transition:
+        """The Page went live with this video: start its sale (see ``scripts.CLAIM_FOR_VIDEO``)."""
+        keys, prefixes = self._index()
+        sale_id, outcome = await self._claim(keys=keys, args=[
+            *prefixes, video_id, post_id, now_ms, now_ms - ATTACH_LIVE_WITHIN_MS,
+            now_ms - SCHEDULED_BEFORE_MS, now_ms + SCHEDULED_AFTER_MS, title, url, topic])
+        return Transition(text(outcome), await self.get(text(sale_id)))
+
+    async def sale_for_video(self, video_id: str) -> LiveSale | None:
+        sale_id = await self._redis.hget(self._keys.live_sale_links, video_id)
+        return await self.get(text(sale_id)) if sale_id else None
+
+
+class BroadcastStore:
+    """The blasts of one Page."""
+
+    def __init__(self, redis: Redis, keys: Keys) -> None:
+        self._redis = redis
+        self._keys = keys
+
+    async def create(self, *, topic: str, text: str, url: str, button_title: str, now_ms: int) -> Broadcast:
+        """Record the blast and its fan-out (``running``) in one transaction."""
+        blast_id = f"bc-{await self._redis.incr(self._keys.broadcast_seq)}"
+        blast = Broadcast(id=blast_id, topic=topic, text=text, url=url, button_title=button_title,
+                          created_ms=now_ms)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hset(self._keys.broadcast(blast_id), mapping=blast.to_redis())  # type: ignore[arg-type]
+            pipe.zadd(self._keys.broadcasts_all, {blast_id: now_ms})
+            pipe.hset(self._keys.fanout(blast_id), mapping={
+                "kind": "broadcast", "source": blast_id, "topic": topic, "phase": "subs", "cursor": "0",
+                "eligible": 0, "state": "running", "created_ms": now_ms})
+            pipe.sadd(self._keys.fanouts_active, blast_id)
+            await pipe.execute()
+        return blast
+
+    async def get(self, blast_id: str) -> Broadcast | None:
+        raw = await self._redis.hgetall(self._keys.broadcast(blast_id))
+        return Broadcast.from_redis(raw) if raw else None
+
+    async def recent(self, limit: int = 100) -> list[Broadcast]:
+        ids = [text(i) for i in await self._redis.zrevrange(self._keys.broadcasts_all, 0, limit - 1)]
+        rows = [await self._redis.hgetall(self._keys.broadcast(i)) for i in ids]
+        return [Broadcast.from_redis(r) for r in rows if r]

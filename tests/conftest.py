@@ -1,0 +1,124 @@
+"""Shared fixtures: a real Redis (``REDIS_URL``, default db 15 of the local server) and a Page per test."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+from redis.asyncio import Redis
+
+from bot.app import SafeAccessLogger, create_app
+from bot.runtime import Runtime
+from bot.keys import Keys
+from bot.settings import Settings
+from bot.storage import connect
+from tests.support.redis_server import free_port
+
+REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/15"
+
+
+@pytest.fixture
+def page_id() -> str:
+    """A fresh Page id per test, so tests never see each other's keys."""
+    return "9" + "".join(secrets.choice("0123456789") for _ in range(14))
+
+
+@pytest.fixture
+def keys(page_id: str) -> Keys:
+    return Keys(page_id)
+
+
+@pytest.fixture
+async def redis(keys: Keys) -> AsyncIterator[Redis]:
+    client = connect(REDIS_URL)
+    yield client
+    await delete_page_keys(client, keys)
+    await client.aclose()
+
+
+async def delete_page_keys(client: Redis, keys: Keys) -> None:
+    batch = [k async for k in client.scan_iter(match=keys.prefix.replace("{", "\\{").replace("}", "\\}") + "*",
+                                               count=1000)]
+    for i in range(0, len(batch), 500):
+        await client.delete(*batch[i:i + 500])
+
+
+@pytest.fixture
+def settings(page_id: str) -> Settings:
+    """Production-shaped settings (sandbox off) on the test Redis, with short leases."""
+    return Settings(sandbox=False, page_id=page_id, redis_url=REDIS_URL, lease_seconds=1.0,
+                    reclaim_idle_seconds=0.5, worker_concurrency=16)
+
+
+@pytest.fixture
+async def serve() -> AsyncIterator[Callable[..., Awaitable[TestClient]]]:
+    """Serve an app on a real loopback port with the production access logger; returns a client."""
+    clients: list[TestClient] = []
+
+    async def start(app: web.Application, port: int | None = None) -> TestClient:
+        server = TestServer(app, port=port)
+        await server.start_server(access_log_class=SafeAccessLogger)
+        client = TestClient(server)
+        await client.start_server()
+        clients.append(client)
+        return client
+
+    yield start
+    for client in reversed(clients):
+        await client.close()
+
+
+@dataclass
+class SandboxBot:
+    """The whole bot in sandbox mode on one real port: webhook, sandbox and a runtime to drain."""
+
+    client: TestClient
+    runtime: Runtime
+    settings: Settings
+
+    @property
+    def url(self) -> str:
+        return str(self.client.make_url("")).rstrip("/")
+
+    async def call(self, method: str, path: str, json: Any = None, status: int = 200) -> Any:
+        resp = await self.client.request(method, path, json=json)
+        body = await resp.json()
+        assert resp.status == status, (resp.status, body)
+        return body
+
+    async def shopper(self, name: str = "Ana") -> str:
+        return str((await self.call("POST", "/sandbox/shoppers", {"name": name}))["psid"])
+
+    async def says(self, psid: str, text: str, **extra: Any) -> Any:
+        return await self.call("POST", f"/sandbox/shoppers/{psid}/messages", {"text": text, **extra})
+
+    async def inbox(self, psid: str) -> list[dict[str, Any]]:
+        return list((await self.call("GET", f"/sandbox/shoppers/{psid}/inbox"))["messages"])
+
+    async def sent(self) -> list[dict[str, Any]]:
+        return list((await self.call("GET", "/sandbox/sent?limit=10000"))["items"])
+
+    async def advance(self, seconds: float) -> None:
+        await self.call("POST", "/sandbox/clock", {"advance_seconds": seconds})
+
+
+def sandbox_settings(page_id: str, port: int, **overrides: Any) -> Settings:
+    base = Settings.from_env({"FB_PAGE_ID": page_id, "PORT": str(port), "REDIS_URL": REDIS_URL})
+    return base.replace(lease_seconds=1.0, reclaim_idle_seconds=1.0, worker_concurrency=16,
+                        send_concurrency=16, **overrides)
+
+
+@pytest.fixture
+async def sandbox_bot(serve, redis: Redis, page_id: str) -> AsyncIterator[SandboxBot]:
+    port = free_port()
+    settings = sandbox_settings(page_id, port)
+    runtime = Runtime(settings, redis)
+    client = await serve(create_app(settings, redis, runtime=runtime, run_workers=False), port=port)
+    yield SandboxBot(client, runtime, settings)
+    await runtime.stop()

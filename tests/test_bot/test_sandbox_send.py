@@ -1,0 +1,204 @@
+"""The sandbox's Send API: auth, the window, tags, blocked shoppers, the Page rate limit, receipts, the sent log."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import aiohttp
+from redis.asyncio import Redis
+
+from bot.sandbox.context import SANDBOX
+from bot.sandbox.receipts import ReceiptPump
+from tests.test_bot.test_sandbox import (  # noqa: F401  (fixtures)
+    DAY,
+    HOUR,
+    BotStandIn,
+    SandboxClient,
+    ServerFactory,
+    bot,
+    error_of,
+    sandbox,
+    start_sandbox,
+)
+
+
+async def test_wrong_or_missing_page_token_is_190(sandbox: SandboxClient) -> None:
+    psid = await sandbox.shopper()
+    await sandbox.say(psid)
+    body = {"recipient": {"id": psid}, "messaging_type": "RESPONSE", "message": {"text": "x"}}
+    for token in ("wrong", ""):
+        status, answer, _ = await sandbox.graph(body, token=token)
+        assert status == 400 and error_of(answer) == (190, None)
+    status, answer, headers = await sandbox.graph(body, in_query=True)
+    assert status == 200 and answer["recipient_id"] == psid and headers["x-fb-trace-id"]
+    status, answer, _ = await sandbox.graph({**body, "access_token": sandbox.token}, token="")
+    assert status == 200
+    assert len(await sandbox.inbox(psid)) == 2
+    log = await sandbox.call("GET", "sent")
+    assert log["items"][-1]["request"] == body  # the body's token is not recorded
+
+
+async def test_window_opens_with_a_message_and_closes_after_24_hours(sandbox: SandboxClient) -> None:
+    psid = await sandbox.shopper()
+    status, answer = await sandbox.send(psid)
+    assert status == 400 and error_of(answer) == (10, 2018278)
+    await sandbox.say(psid)
+    status, answer = await sandbox.send(psid, "Thanks!", messaging_type="UPDATE")
+    assert status == 200 and answer["recipient_id"] == psid and answer["message_id"].startswith("m_")
+    entry = (await sandbox.inbox(psid))[-1]
+    assert entry["message_id"] == answer["message_id"] and entry["message"] == {"text": "Thanks!"}
+    assert (entry["messaging_type"], entry["tag"], entry["via"]) == ("UPDATE", None, "psid")
+    await sandbox.advance(DAY - 60)
+    assert (await sandbox.send(psid))[0] == 200
+    await sandbox.advance(60)
+    status, answer = await sandbox.send(psid)
+    assert status == 400 and error_of(answer) == (10, 2018278)
+
+
+async def test_a_message_placed_in_the_past_does_not_open_the_window(sandbox: SandboxClient) -> None:
+    psid = await sandbox.shopper()
+    now = (await sandbox.call("GET", "clock"))["now_ms"]
+    await sandbox.say(psid, timestamp=now - 25 * HOUR * 1000)
+    assert sandbox.bot.items()[-1]["timestamp"] == now - 25 * HOUR * 1000
+    status, answer = await sandbox.send(psid)
+    assert status == 400 and error_of(answer) == (10, 2018278)
+    await sandbox.say(psid, timestamp=now - 23 * HOUR * 1000)
+    assert (await sandbox.send(psid))[0] == 200
+
+
+async def test_tags_outside_the_window(sandbox: SandboxClient) -> None:
+    psid = await sandbox.shopper()
+    await sandbox.say(psid)
+    await sandbox.advance(3 * DAY)
+    status, _ = await sandbox.send(psid, messaging_type="MESSAGE_TAG", tag="HUMAN_AGENT")
+    assert status == 200
+    status, _ = await sandbox.send(psid, messaging_type="MESSAGE_TAG", tag="POST_PURCHASE_UPDATE")
+    assert status == 200
+    assert (await sandbox.inbox(psid))[-1]["tag"] == "POST_PURCHASE_UPDATE"
+    await sandbox.advance(5 * DAY)
+    status, answer = await sandbox.send(psid, messaging_type="MESSAGE_TAG", tag="HUMAN_AGENT")
+    assert status == 400 and error_of(answer) == (10, 2018278)
+    assert (await sandbox.send(psid, messaging_type="MESSAGE_TAG", tag="ACCOUNT_UPDATE"))[0] == 200
+    status, answer = await sandbox.send(psid, messaging_type="MESSAGE_TAG", tag="SHIPPING_UPDATE")
+    assert status == 400 and error_of(answer) == (100, None)
+
+
+async def test_payload_errors_keep_meta_codes(sandbox: SandboxClient) -> None:
+    psid = await sandbox.shopper()
+    await sandbox.say(psid)
+    both = {"recipient": {"id": psid}, "messaging_type": "RESPONSE", "message": {"text": "x"},
+            "sender_action": "typing_on"}
+    status, answer, _ = await sandbox.graph(both)
+    assert status == 400 and error_of(answer) == (100, 2018014)
+    status, answer, _ = await sandbox.graph({"recipient": {"id": psid}, "message": {"text": "x"}})
+    assert error_of(answer) == (100, None) and "messaging_type" in answer["error"]["message"]
+    status, answer = await sandbox.send(psid, "x" * 2001)
+    assert status == 400 and error_of(answer) == (100, None)
+    status, answer = await sandbox.send("1000000000000000")
+    assert error_of(answer) == (100, 2018001)
+    status, answer, _ = await sandbox.graph({"recipient": {"id": psid}, "sender_action": "typing_on"})
+    assert (status, answer) == (200, {"recipient_id": psid})
+    assert len(await sandbox.inbox(psid)) == 0  # sender actions are no messages
+
+
+async def test_quick_reply_titles_are_cut_like_meta(sandbox: SandboxClient) -> None:
+    psid = await sandbox.shopper()
+    await sandbox.say(psid)
+    message = {"text": "Pick", "quick_replies": [
+        {"content_type": "text", "title": "A title well over twenty", "payload": "P"}]}
+    assert (await sandbox.send(psid, message=message))[0] == 200
+    assert (await sandbox.inbox(psid))[-1]["message"]["quick_replies"][0]["title"] == "A title well over tw"
+
+
+async def test_unavailable_shopper_is_551(sandbox: SandboxClient) -> None:
+    psid = await sandbox.shopper()
+    await sandbox.say(psid)
+    await sandbox.call("POST", f"shoppers/{psid}/block", {"blocked": True})
+    status, answer = await sandbox.send(psid)
+    assert status == 400 and error_of(answer) == (551, 1545041)
+    await sandbox.call("POST", f"shoppers/{psid}/block", {"blocked": False})
+    assert (await sandbox.send(psid))[0] == 200
+
+
+async def test_page_rate_limit_is_613_with_usage_header(sandbox: SandboxClient) -> None:
+    psid = await sandbox.shopper()
+    await sandbox.say(psid)
+    await sandbox.call("POST", "config", {"page_rate_limit": 3, "receipts": False})
+    body = {"recipient": {"id": psid}, "messaging_type": "RESPONSE", "message": {"text": "x"}}
+    answers = await asyncio.gather(*(sandbox.graph(body) for _ in range(12)))
+    accepted = [a for a in answers if a[0] == 200]
+    throttled = [a for a in answers if a[0] != 200]
+    assert len(accepted) <= 6  # at most two one-second windows were touched
+    assert throttled and all(error_of(a[1]) == (613, 2534040) for a in throttled)
+    usage = json.loads(throttled[0][2]["X-Business-Use-Case-Usage"])
+    assert usage[sandbox.settings.page_id][0]["type"] == "messenger"
+    assert usage[sandbox.settings.page_id][0]["call_count"] == 100
+    await sandbox.call("POST", "config", {"page_rate_limit": 0})
+    answers = await asyncio.gather(*(sandbox.graph(body) for _ in range(12)))
+    assert all(a[0] == 200 for a in answers)
+
+
+async def test_receipts_are_batched_with_newest_watermark(aiohttp_server: ServerFactory, redis: Redis,
+                                                          page_id: str, bot: tuple[BotStandIn, str]) -> None:
+    app, base, settings = await start_sandbox(aiohttp_server, redis, page_id, bot, receipt_interval=3600)
+    stand_in = bot[0]
+    async with aiohttp.ClientSession() as http:
+        client = SandboxClient(http, base, settings, stand_in, app)
+        shoppers = [await client.shopper(f"S{i}") for i in range(5)]
+        for psid in shoppers:
+            await client.say(psid)
+        posts_before = len(stand_in.bodies)
+        for _ in range(2):
+            for psid in shoppers:
+                assert (await client.send(psid))[0] == 200
+        sandbox = app[SANDBOX]
+        pump = ReceiptPump(settings.page_id, sandbox.ledger, sandbox.clock, sandbox.webhooks)
+        assert await pump.pump_once() == 10
+        assert len(stand_in.bodies) == posts_before + 1  # one POST for 10 messages
+        items = stand_in.bodies[-1]["entry"][0]["messaging"]
+        deliveries = {i["sender"]["id"]: i["delivery"] for i in items if "delivery" in i}
+        reads = {i["sender"]["id"]: i["read"] for i in items if "read" in i}
+        assert set(deliveries) == set(reads) == set(shoppers)
+        for psid in shoppers:
+            inbox = await client.inbox(psid)
+            assert deliveries[psid]["watermark"] == reads[psid]["watermark"] == inbox[-1]["timestamp"]
+            assert deliveries[psid]["mids"] == [m["message_id"] for m in inbox]
+        assert await pump.pump_once() == 0
+
+
+async def test_receipts_arrive_by_themselves_and_can_be_turned_off(sandbox: SandboxClient) -> None:
+    psid = await sandbox.shopper()
+    await sandbox.say(psid)
+    _, answer = await sandbox.send(psid)
+    delivered = await sandbox.bot.wait_for(lambda: [i for i in sandbox.bot.items() if "delivery" in i])
+    assert delivered[0]["delivery"]["mids"] == [answer["message_id"]]
+    await sandbox.call("POST", "config", {"receipts": False})
+    await sandbox.send(psid)
+    ledger = sandbox.app[SANDBOX].ledger
+    assert await ledger.take_receipts(10) == []
+
+
+async def test_sent_log_records_answers_without_the_token(sandbox: SandboxClient) -> None:
+    psid = await sandbox.shopper()
+    await sandbox.say(psid)
+    body = {"recipient": {"id": psid}, "messaging_type": "RESPONSE", "message": {"text": "x"}}
+    _, ok, _ = await sandbox.graph(body, in_query=True)
+    _, refused, _ = await sandbox.graph(body, token="wrong")
+    await sandbox.graph({"recipient": {"id": psid}, "message": {"text": "y"}})  # no messaging_type
+    log = await sandbox.call("GET", "sent")
+    assert log["total"] == 3 and log["next"] == 3
+    first, second, third = log["items"]
+    assert first["request"] == body and first["status"] == 200 and first["answer"] == ok
+    assert "access_token=***" in first["path"] and sandbox.token not in json.dumps(log)
+    assert second["status"] == 400 and second["answer"] == refused
+    assert third["answer"]["error"]["code"] == 100
+    page = await sandbox.call("GET", "sent", params={"since": 2, "limit": 5})
+    assert [i["seq"] for i in page["items"]] == [2] and page["next"] == 3
+
+
+def test_error_of_reads_code_and_subcode() -> None:
+    answer: dict[str, Any] = {"error": {"type": "OAuthException", "code": 10, "error_subcode": 2018278,
+                                        "fbtrace_id": "x"}}
+    assert error_of(answer) == (10, 2018278)

@@ -1,0 +1,78 @@
+"""``salebell live|broadcast|stats`` as a person runs them: a subprocess talking to the served admin API."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from pathlib import Path
+
+from tests.test_live_sales.conftest import TOKEN, Shop
+
+CLEAN = ("ADMIN_TOKEN", "SALEBELL_API_URL", "FB_PAGE_ACCESS_TOKEN", "SALEBELL_DATA_DIR")
+
+
+async def salebell(shop: Shop | None, *args: str, env: dict[str, str] | None = None, settle: Shop | None = None
+                   ) -> tuple[int, str, str]:
+    """Run ``python -m bot <args>``; with ``settle``, keep the bot's fan-outs and sends going meanwhile."""
+    full = {k: v for k, v in os.environ.items() if k not in CLEAN}
+    full.update({"SALEBELL_PLUGINS": "live_sales", **(env or {})})
+    if shop is not None:
+        args = (*args, "--url", shop.url, "--token", TOKEN)
+    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", "--log-level", "WARNING", *args, env=full,
+                                                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    communicate = asyncio.ensure_future(proc.communicate())
+    while settle is not None and not communicate.done():
+        await settle.settle()
+        await asyncio.wait([communicate], timeout=0.05)
+    out, err = await asyncio.wait_for(communicate, 30)
+    return proc.returncode or 0, out.decode(), err.decode()
+
+
+async def test_a_host_runs_a_sale_from_the_cli(shop: Shop) -> None:
+    shoppers = [await shop.subscriber(f"c{i}") for i in range(3)]
+    code, out, err = await salebell(shop, "live", "create", "--title", "Denim drop", "--link",
+                                    "https://shop.test/denim", "--post", "p-1", "--product", "SKU-9", "--json")
+    assert code == 0, err
+    sale = json.loads(out)["id"]
+    code, out, err = await salebell(shop, "live", "start", sale, "--follow", "--timeout", "20", settle=shop)
+    assert code == 0, err
+    assert f"{sale}: started" in out and "fan-out: done (complete)" in out
+    assert "[" + "#" * 30 + "]" in err and "sent 3" in err  # the progress bar, at 100 %
+    view = await shop.api("GET", f"/api/live-sales/{sale}")
+    assert view["started_by"] == "cli" and view["numbers"]["sent"] == 3
+    for psid in shoppers:
+        assert len(await shop.received(psid, "shop.test/denim")) == 1
+    (c1, again, _), (c2, shown, _), (c3, listed, _), (c4, stats, _) = await asyncio.gather(
+        salebell(shop, "live", "start", sale), salebell(shop, "live", "show", sale), salebell(shop, "live", "list"),
+        salebell(shop, "stats", "--days", "3"))
+    assert (c1, c2, c3, c4) == (0, 0, 0, 0)
+    assert f"{sale}: already live" in again
+    assert "eligible  queued  sent  delivered  read  skipped  failed  pending" in shown and "SKU-9" in shown
+    assert sale in listed and "live" in listed
+    lines = stats.splitlines()
+    assert lines[0].split()[:4] == ["day", "sent", "delivered", "read"] and lines[-3].startswith("total")
+    code, out, _ = await salebell(shop, "live", "end", sale)
+    assert code == 0 and f"{sale}: ended" in out
+
+async def test_cli_errors_and_blasts(shop: Shop, tmp_path: Path) -> None:
+    sale = (await shop.api("POST", "/api/live-sales", {"title": "Later"}, status=201))["id"]
+    env = {"SALEBELL_API_URL": shop.url, "SALEBELL_DATA_DIR": str(tmp_path)}
+    unknown, never_started, no_token = await asyncio.gather(
+        salebell(shop, "live", "end", "ls-999"), salebell(shop, "live", "end", sale),
+        salebell(None, "live", "list", env=env))
+    assert unknown[0] == 1 and "404 live sale ls-999 not found" in unknown[2]
+    assert never_started[0] == 1 and "409" in never_started[2] and "never started" in never_started[2]
+    assert no_token[0] == 1 and "no admin token" in no_token[2]
+    (tmp_path / "admin-token").write_text(TOKEN)  # what `salebell serve` writes in sandbox mode
+    (code, out, err), (wrong, _, wrong_err) = await asyncio.gather(
+        salebell(None, "live", "list", env=env), salebell(None, "live", "list", env={**env, "ADMIN_TOKEN": "nope"}))
+    assert code == 0 and sale in out, err
+    assert wrong == 1 and "401" in wrong_err and "nope" not in wrong_err
+    psid = await shop.subscriber()
+    code, out, err = await salebell(shop, "broadcast", "Restock at 9!", "--link", "https://shop.test/restock",
+                                    "--button", "Shop now", "--follow", "--timeout", "20", settle=shop)
+    assert code == 0 and "fan-out: done (complete)" in out, err
+    [message] = await shop.received(psid, "shop.test/restock")
+    assert message["message"]["attachment"]["payload"]["buttons"][0]["title"] == "Shop now"

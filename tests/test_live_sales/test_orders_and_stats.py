@@ -1,0 +1,110 @@
+"""Order updates (transactional, with the opt-in offer of a confirmed order) and the per-day numbers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from collections.abc import Awaitable, Callable
+
+from aiohttp.test_utils import TestClient
+from redis.asyncio import Redis
+
+from bot.graph import payloads
+from bot.outbox import SendJob
+from tests.test_live_sales.conftest import TITLE, TOPIC, Shop, poll, shop_settings, start_shop
+
+
+def order(psid: str, order_id: str = "A-1001", text: str = "Your order A-1001 has shipped.", **extra: object
+          ) -> dict[str, object]:
+    return {"psid": psid, "order_id": order_id, "text": text, **extra}
+
+
+async def test_an_update_inside_the_window_goes_as_update_and_once(shop: Shop) -> None:
+    psid = await shop.shopper()
+    await shop.says(psid, "where is my parcel?")
+    first = await shop.api("POST", "/api/order-updates", order(psid), status=202)
+    again = await shop.api("POST", "/api/order-updates", order(psid), status=202)
+    assert first["queued"] and not again["queued"] and first["job_id"] == again["job_id"]
+    assert first["optin_offered"] is False and first["optin_reason"] == "not_confirmed"
+    await shop.runtime.drain()
+    [message] = await shop.inbox(psid)
+    assert (message["messaging_type"], message["tag"], message["message"]["text"]) == (
+        "UPDATE", None, "Your order A-1001 has shipped.")
+
+
+async def test_outside_the_window_it_carries_the_post_purchase_tag(shop: Shop) -> None:
+    psid = await shop.shopper()
+    await shop.says(psid, "thanks!")
+    await shop.advance(30 * 3600)
+    answer = await shop.api("POST", "/api/order-updates", order(psid, confirmed=True), status=202)
+    assert answer["optin_offered"] is False and answer["optin_reason"] == "outside_window"
+    await shop.runtime.drain()
+    [message] = await shop.inbox(psid)
+    assert (message["messaging_type"], message["tag"]) == ("MESSAGE_TAG", "POST_PURCHASE_UPDATE")
+
+
+async def test_a_confirmed_order_offers_the_optin_once_to_a_shopper_not_subscribed(shop: Shop) -> None:
+    psid = await shop.shopper()
+    await shop.says(psid, "I'll take the blue one")
+    await shop.runtime.drain()  # the bot has seen the message: the window is open
+    answer = await shop.api("POST", "/api/order-updates",
+                            order(psid, "B-7", "Order B-7 confirmed: 1 x blue dress.", confirmed=True), status=202)
+    assert answer["optin_offered"] and answer["optin_queued"]
+    await shop.runtime.drain()
+    update, card = await shop.inbox(psid)
+    assert update["message"]["text"].startswith("Order B-7 confirmed")
+    assert card["message"]["attachment"]["payload"]["template_type"] == "notification_messages"
+    await shop.call("POST", f"/sandbox/shoppers/{psid}/optins", {"title": TITLE})
+    await shop.runtime.drain()
+    assert (await shop.runtime.consent.subscription(psid, TOPIC)) is not None
+    later = await shop.api("POST", "/api/order-updates", order(psid, "B-8", "Order B-8 confirmed.", confirmed=True),
+                           status=202)
+    assert later["optin_offered"] is False and later["optin_reason"] == "already_subscribed"
+
+
+async def test_with_tags_off_an_update_outside_the_window_is_skipped(serve: Callable[..., Awaitable[TestClient[Any, Any]]],
+                                                                     redis: Redis, page_id: str) -> None:
+    shop = await start_shop(serve, redis, shop_settings(page_id, message_tags_enabled=False))
+    try:
+        psid = await shop.shopper()
+        await shop.says(psid, "hi", timestamp=(await shop.call("GET", "/sandbox/clock"))["now_ms"] - 90_000_000)
+        answer = await shop.api("POST", "/api/order-updates", order(psid), status=202)
+        await shop.runtime.drain()
+        record = await shop.runtime.outbox.record(answer["job_id"])
+        assert record is not None and (record.state, record.reason) == ("skipped", "feature_off")
+        assert await shop.inbox(psid) == []
+    finally:
+        await shop.runtime.stop()
+
+
+async def test_stats_per_day_with_reasons_and_the_never_opted_in_warning(shop: Shop) -> None:
+    reader = await shop.subscriber("Rita")
+    blocked = await shop.subscriber("Bo")
+    await shop.call("POST", f"/sandbox/shoppers/{blocked}/block", {})
+    never = await shop.shopper("Nell")
+    day_ago = (await shop.call("GET", "/sandbox/clock"))["now_ms"] - 25 * 3_600_000
+    await shop.says(never, "when is the next live?", timestamp=day_ago)  # chatted, but the window has closed
+    blast = await shop.api("POST", "/api/broadcasts", {"text": "New arrivals tonight"}, status=202)
+    # a notification for a shopper with no consent at all (the dialogue may queue one): skipped, never opted in
+    await shop.runtime.outbox.enqueue(SendJob(id=f"ask-{never}", purpose="notification", psid=never, topic=TOPIC,
+                                              campaign="reminders", message=payloads.text("We're live!")))
+    await shop.settle()
+
+    async def receipts_in() -> bool:
+        await shop.runtime.drain()
+        return bool((await shop.api("GET", "/api/stats?days=7"))["days"][0]["read"] == 3)
+
+    await poll(receipts_in, what="the read receipt")
+    stats = await shop.api("GET", "/api/stats?days=7")
+    assert len(stats["days"]) == 7
+    today = stats["days"][0]
+    assert {k: today[k] for k in ("sent", "delivered", "read", "failed", "never_opted_in")} == {
+        "sent": 3, "delivered": 3, "read": 3, "failed": {"unreachable": 1}, "never_opted_in": 1}  # 2 cards, 1 blast
+    assert all(d["sent"] == 0 for d in stats["days"][1:])
+    assert stats["warnings"] and "never opted in" in stats["warnings"][0]
+    view = await shop.api("GET", f"/api/broadcasts/{blast['id']}")
+    assert (view["numbers"]["sent"], view["numbers"]["failed"], view["numbers"]["read"]) == (1, {"unreachable": 1}, 1)
+    assert len(await shop.inbox(reader)) == 2  # the opt-in card, then the blast
+    await shop.advance(86_400)
+    moved = await shop.api("GET", "/api/stats?days=2")
+    assert [d["sent"] for d in moved["days"]] == [0, 3] and moved["totals"]["failed"] == {"unreachable": 1}
