@@ -2,7 +2,7 @@
 
 The Page token travels only in ``Authorization: Bearer`` (never in a URL, so never in an
 access log). Every failure becomes one ``GraphError`` (``errors.error_from_response``),
-retried per ``retry.graph_retrying``; sends are not idempotent, so a network error after
+retried per ``retry.graph_retrying`` (built only once a first attempt failed); sends are not idempotent, so a network error after
 the request may have left is never retried (a refused connection is).
 """
 
@@ -30,7 +30,7 @@ from .errors import (
     error_from_response,
     parse_usage,
 )
-from .retry import Sleep, graph_retrying
+from .retry import Sleep, graph_retrying, should_retry
 
 log = logging.getLogger("bot.graph")
 
@@ -168,7 +168,15 @@ class GraphClient:
         token_recipient: bool = False,
         token: Secret | None = None,
     ) -> dict[str, Any]:
+        call = (method, path, body, params, idempotent, token_recipient, token)
         try:
+            try:  # most calls succeed at once: no retry machinery for them (it cost more than the call)
+                return await self._once(*call)
+            except GraphError as exc:
+                if self._max_attempts <= 1 or not should_retry(exc, idempotent=idempotent,
+                                                               max_throttle_wait=self._max_throttle_wait):
+                    raise
+                first_failure: list[GraphError] = [exc]
             retrying = graph_retrying(
                 self._max_attempts,
                 self._max_throttle_wait,
@@ -178,7 +186,9 @@ class GraphClient:
             )
             async for attempt in retrying:
                 with attempt:
-                    return await self._once(method, path, body, params, idempotent, token_recipient, token)
+                    if first_failure:  # tenacity's attempt 1 is the one above: it plans the wait from it
+                        raise first_failure.pop()
+                    return await self._once(*call)
         except GraphError as exc:
             log.warning(
                 "graph %s %s failed: reason=%s code=%s subcode=%s fbtrace_id=%s http_status=%s",
