@@ -10,8 +10,8 @@ buckets to each route. Rules (messenger-platform.md §3–4, DESIGN.md):
   unless the shopper asked for it just now (``explicit``);
 - OTN requests need the window and OTN switched on;
 - a private reply: one per comment, within 7 days of it;
-- a notification (live sale, blast) goes to a shopper who did not say stop: inside the
-  window as a normal message; else with a marketing token on the configured path
+- a notification (live sale, blast) goes only to a subscriber of its topic (a marketing
+  subscription or an OTN token) who did not say stop: inside the window as a normal message; else with a marketing token on the configured path
   (legacy: 48 h gap; Marketing Message API: 12 h gap, not to EU/UK/JP/KR/AU
   subscribers); else with an OTN token of the topic; else it is skipped;
 - a transactional update (an order) goes inside the window, else with the
@@ -163,6 +163,8 @@ def _notification(facts: Facts, settings: Settings) -> Plan:
     if sub is not None and sub.status == "stopped":
         # STOP in Messenger: no marketing message of any route until they resume or opt in again.
         return Plan.refuse(Reason.TOKEN_STOPPED)
+    if sub is None and not consent.otn_tokens:
+        return Plan.refuse(Reason.NO_TOKEN)  # never opted in: an open window is no consent to promotions
     routes: list[Route] = []
     if facts.in_window:
         routes.append(Route("psid", "UPDATE"))

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import secrets
+import traceback
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
-from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 from aiohttp import web
@@ -14,6 +17,8 @@ from aiohttp.test_utils import TestClient, TestServer
 from redis.asyncio import Redis
 
 from bot.app import SafeAccessLogger, create_app
+from bot.graph import payloads
+from bot.outbox import SendJob
 from bot.runtime import Runtime
 from bot.keys import Keys
 from bot.settings import Settings
@@ -21,6 +26,8 @@ from bot.storage import connect
 from tests.support.redis_server import free_port
 
 REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/15"
+OPTIN_TITLE = "Get daily reminders"
+TOPIC = "daily_reminders"
 
 
 @pytest.fixture
@@ -34,12 +41,30 @@ def keys(page_id: str) -> Keys:
     return Keys(page_id)
 
 
+TEARDOWN_SECONDS = 30.0
+
+
+async def bounded(step: Awaitable[Any], what: str, seconds: float = TEARDOWN_SECONDS) -> None:
+    """Await a teardown step; if it hangs, fail the test with every task's stack instead of hanging the run."""
+    try:
+        async with asyncio.timeout(seconds):
+            await step
+    except TimeoutError:
+        stacks = []
+        for task in asyncio.all_tasks():
+            frames = "".join(traceback.format_list(
+                [traceback.FrameSummary(f.f_code.co_filename, f.f_lineno, f.f_code.co_name)
+                 for f in task.get_stack(limit=8)]))
+            stacks.append(f"task {task.get_name()}:\n{frames}")
+        pytest.fail(f"teardown step {what!r} hung for {seconds:.0f}s; tasks:\n" + "\n".join(stacks))
+
+
 @pytest.fixture
 async def redis(keys: Keys) -> AsyncIterator[Redis]:
     client = connect(REDIS_URL)
     yield client
-    await delete_page_keys(client, keys)
-    await client.aclose()
+    await bounded(delete_page_keys(client, keys), "delete the page's keys")
+    await bounded(client.aclose(), "close Redis")
 
 
 async def delete_page_keys(client: Redis, keys: Keys) -> None:
@@ -71,7 +96,7 @@ async def serve() -> AsyncIterator[Callable[..., Awaitable[TestClient]]]:
 
     yield start
     for client in reversed(clients):
-        await client.close()
+        await bounded(client.close(), "close the test server")
 
 
 @dataclass
@@ -107,6 +132,23 @@ class SandboxBot:
     async def advance(self, seconds: float) -> None:
         await self.call("POST", "/sandbox/clock", {"advance_seconds": seconds})
 
+    async def subscribe(self, psids: Sequence[str], topic: str = TOPIC) -> None:
+        """The shoppers chat, get the opt-in card and tap it: each holds a marketing token for ``topic``."""
+        for psid in psids:
+            await self.says(psid, "hi")
+        await self.runtime.drain()  # the window is open before the cards go
+        card = payloads.notification_messages_request(OPTIN_TITLE, json.dumps({"topic": topic}))
+        await self.runtime.outbox.enqueue_many([
+            SendJob(id=f"optin-{topic}-{psid}", purpose="optin_request", psid=psid, title=OPTIN_TITLE, message=card)
+            for psid in psids])
+        await self.runtime.drain()
+        for psid in psids:
+            await self.call("POST", f"/sandbox/shoppers/{psid}/optins", {"title": OPTIN_TITLE})
+        await self.runtime.drain()
+        for psid in psids:
+            sub = await self.runtime.consent.subscription(psid, topic)
+            assert sub is not None and sub.status == "active", (psid, sub)
+
 
 def sandbox_settings(page_id: str, port: int, **overrides: Any) -> Settings:
     base = Settings.from_env({"FB_PAGE_ID": page_id, "PORT": str(port), "REDIS_URL": REDIS_URL})
@@ -121,4 +163,4 @@ async def sandbox_bot(serve, redis: Redis, page_id: str) -> AsyncIterator[Sandbo
     runtime = Runtime(settings, redis)
     client = await serve(create_app(settings, redis, runtime=runtime, run_workers=False), port=port)
     yield SandboxBot(client, runtime, settings)
-    await runtime.stop()
+    await bounded(runtime.stop(), "stop the runtime")

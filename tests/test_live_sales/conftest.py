@@ -19,12 +19,10 @@ from bot.runtime import Runtime
 from bot.secret import Secret
 from bot.settings import Settings
 from live_sales import LiveSales, domain_of
-from tests.conftest import SandboxBot, sandbox_settings
+from tests.conftest import OPTIN_TITLE as TITLE, TOPIC, SandboxBot, bounded, sandbox_settings
 from tests.support.redis_server import free_port
 
 TOKEN = "test-admin-token"
-TITLE = "Get daily reminders"
-TOPIC = "daily_reminders"
 PLUGINS = ["live_sales"]
 
 
@@ -61,14 +59,7 @@ class Shop(SandboxBot):
     async def subscriber(self, name: str = "Ana", topic: str = TOPIC, timezone: str | None = None) -> str:
         """A shopper who chatted, got the opt-in card and tapped it (a marketing token is stored)."""
         psid = await self.new_shopper(name, timezone)
-        await self.says(psid, "hi")
-        card = payloads.notification_messages_request(TITLE, json.dumps({"topic": topic}))
-        await self.runtime.outbox.enqueue(SendJob(id=f"optin-{psid}", purpose="optin_request", psid=psid,
-                                                  title=TITLE, message=card))
-        await self.runtime.drain()
-        await self.call("POST", f"/sandbox/shoppers/{psid}/optins", {"title": TITLE})
-        await self.runtime.drain()
-        assert (await self.runtime.consent.subscription(psid, topic)) is not None
+        await self.subscribe([psid], topic)
         return psid
 
     async def otn_holder(self, name: str = "Otto", topic: str = TOPIC, psid: str | None = None) -> str:
@@ -108,7 +99,7 @@ def shop_settings(page_id: str, **overrides: Any) -> Settings:
 async def shop(serve: Callable[..., Awaitable[TestClient[Any, Any]]], redis: Redis, page_id: str) -> AsyncIterator[Shop]:
     bot = await start_shop(serve, redis, shop_settings(page_id))
     yield bot
-    await bot.runtime.stop()
+    await bounded(bot.runtime.stop(), "stop the runtime")
 
 
 async def poll(probe: Callable[[], Awaitable[bool]], timeout: float = 10, what: str = "condition") -> None:
