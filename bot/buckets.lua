@@ -3,12 +3,16 @@
 --
 -- KEYS: 1 clock offset, 2 Page rate (GCRA theoretical arrival time, ms),
 --       3 Page day budget ("day:count"), 4 token ("last_ms" or "last_ms:not_before_ms"),
---       5 shopper day ("day:count"). Unused slots get a placeholder key that is never written.
+--       5 shopper day ("day:count"), 6 the send job's record (field 'taken' = the route whose
+--       limits the job holds). Unused slots get a placeholder key that is never written.
 -- ARGV[1] is the mode: t = take, r = refund, d = defer a token, p = peek.
 -- Take gets its numbers in ARGV[2] as "gap_ms:per_day:tz_minutes:interval_ms:burst:max_wait_ms:budget"
 -- (0 = that limit is not checked; one argument because packing and parsing each costs the caller)
--- and replies "0:now:delay_ms" when allowed, else "code:retry_after_ms" with code
--- 1 frequency, 2 page_budget, 3 page_rate. Nothing is written unless every limit passes.
+-- and the job's route in ARGV[3] ('' = not for a job), and replies "0:now:delay_ms" when allowed,
+-- else "code:retry_after_ms" with code 1 frequency, 2 page_budget, 3 page_rate. Nothing is written
+-- unless every limit passes. A job that already holds the route's limits (its worker died after the
+-- take, another worker picked the job up) gets them again, with the first take's time, without
+-- counting twice and without a rate slot.
 -- TTLs run on Redis's own clock; the deployment clock only runs ahead of it (the sandbox
 -- offset grows), so no key expires before the limit it records has passed.
 
@@ -46,6 +50,13 @@ if mode == 't' then
     '^(%d+):(%d+):(%-?%d+):([%d.]+):(%d+):(%d+):(%d+)$')
   if not budget then return redis.error_reply('send limits: bad take arguments') end
   gap, per_day, tz, interval = tonumber(gap), tonumber(per_day), tonumber(tz), tonumber(interval)
+  local route = ARGV[3] or ''
+  if route ~= '' then  -- 'taken' is "route@time of the take"
+    local held = redis.call('HGET', KEYS[6], 'taken')
+    if held and string.sub(held, 1, #route + 1) == route .. '@' then
+      return '0:' .. string.sub(held, #route + 2) .. ':0'
+    end
+  end
   burst, max_wait, budget = tonumber(burst), tonumber(max_wait), tonumber(budget)
   local day = day_of(tz)
   local day_left = (day + 1) * DAY - tz * 60000 - now
@@ -77,6 +88,7 @@ if mode == 't' then
   if gap > 0 then redis.call('SET', KEYS[4], string.format('%.0f', now), 'PX', gap) end
   if per_day > 0 then redis.call('SET', KEYS[5], day_s .. ':' .. (sent + 1), 'PX', 2 * DAY) end
   if budget > 0 then redis.call('SET', KEYS[3], day_s .. ':' .. (spent + 1), 'PX', 2 * DAY) end
+  if route ~= '' and redis.call('EXISTS', KEYS[6]) == 1 then redis.call('HSET', KEYS[6], 'taken', route .. '@' .. string.format('%.0f', now)) end
   if interval > 0 then
     tat = tat + interval
     redis.call('SET', KEYS[2], string.format('%.4f', tat), 'PX', math.ceil(tat - now) + 1000)
@@ -84,8 +96,10 @@ if mode == 't' then
   return '0:' .. string.format('%.0f', now) .. ':' .. string.format('%.0f', math.ceil(delay))
 
 elseif mode == 'r' then
-  -- ARGV: 2 the token value the take wrote ('' = none), 3 the day, 4 shopper flag, 5 budget flag
+  -- ARGV: 2 the token value the take wrote ('' = none), 3 the day, 4 shopper flag, 5 budget flag,
+  -- 6 what the job's record holds for this take ("route@time", '' = not for a job)
   if ARGV[2] ~= '' and redis.call('GET', KEYS[4]) == ARGV[2] then redis.call('DEL', KEYS[4]) end
+  if ARGV[6] ~= '' and redis.call('HGET', KEYS[6], 'taken') == ARGV[6] then redis.call('HDEL', KEYS[6], 'taken') end
   local day = tonumber(ARGV[3])
   local function give_back(key)
     local n = count_on(redis.call('GET', key), day)

@@ -29,6 +29,9 @@ with :meth:`SendLimits.refund` — token use and day counts come back, the rate 
 not (it is time, already spent). A send that reached Meta and failed is not refunded:
 Meta may have counted it; a 4/2018354 sets the token's next eligible time from Meta's
 answer instead (:meth:`SendLimits.defer_token`). Tokens are keyed by a digest, never in clear.
+A send job's take is remembered on its record (``job_id``/``route``): if its worker dies
+between the take and the send, the worker that reclaims the job gets the same limits back
+instead of being refused for frequency by the first worker's take.
 
 Speed (target 20,000 decisions/s): the takes asked for in one event-loop turn go to
 Redis as one batch — still one EVALSHA each, a NOSCRIPT answer reloads the script and
@@ -67,7 +70,8 @@ MAX_IN_FLIGHT = 2  # batches on the wire at once, one connection each, per SendL
 SCRIPT = LUA_NOW + Path(__file__).with_name("buckets.lua").read_text()
 REASONS = (None, "frequency", "page_budget", "page_rate")
 
-Argv = tuple[bytes, ...]  # KEYS (5), then b"t" and b"gap:per_day:tz:interval:burst:max_wait:budget"
+NUM_KEYS = 6
+Argv = tuple[bytes, ...]  # KEYS (6), then b"t", b"gap:per_day:tz:interval:burst:max_wait:budget" and the route
 Pending = tuple[Argv, "asyncio.Future[bytes]"]
 
 
@@ -81,11 +85,12 @@ class Taken:
         self.now_ms = now_ms
 
     def refund_argv(self, unused: bytes) -> Argv:
-        numbers = self.argv[6].split(b":")
+        numbers = self.argv[7].split(b":")
         gap, per_day, budget = numbers[0] != b"0", numbers[1] != b"0", numbers[6] != b"0"
         day = (self.now_ms + int(numbers[2]) * 60_000) // DAY_MS
-        return (*self.argv[:3], self.argv[3] if gap else unused, self.argv[4] if per_day else unused, b"r",
-                b"%d" % self.now_ms if gap else b"", b"%d" % day, b"1" if per_day else b"0", b"1" if budget else b"0")
+        return (*self.argv[:3], self.argv[3] if gap else unused, self.argv[4] if per_day else unused, self.argv[5],
+                b"r", b"%d" % self.now_ms if gap else b"", b"%d" % day, b"1" if per_day else b"0",
+                b"1" if budget else b"0", b"%s@%d" % (self.argv[8], self.now_ms) if self.argv[8] else b"")
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,7 +186,7 @@ class _Batcher:
         return replies
 
     async def _send(self, conn: AbstractConnection, argvs: list[Argv]) -> list[Any]:
-        head = b"\r\n$7\r\nEVALSHA\r\n$40\r\n%s\r\n$1\r\n5\r\n" % self.script.sha.encode()
+        head = b"\r\n$7\r\nEVALSHA\r\n$40\r\n%s\r\n$1\r\n%d\r\n" % (self.script.sha.encode(), NUM_KEYS)
         packed = [
             b"*%d%s%s" % (len(argv) + 3, head, b"".join([b"$%d\r\n%s\r\n" % (len(a), a) for a in argv]))
             for argv in argvs
@@ -233,12 +238,16 @@ class SendLimits:
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def take(self, *, shopper: str | None, token: str | None, token_gap_ms: int = 0, per_day: bool = False,
-                   page_rate: bool = True, page_budget: bool | None = None, max_wait_ms: int = 0) -> BucketDecision:
+                   page_rate: bool = True, page_budget: bool | None = None, max_wait_ms: int = 0,
+                   job_id: str | None = None, route: str = "") -> BucketDecision:
         """Check every limit named and take them all, or none: one EVALSHA.
 
         ``token_gap_ms`` > 0 with a ``token`` checks the token gap; ``per_day`` counts the
         shopper's day; ``page_budget`` (default: as ``per_day``) counts the Page's day when
         a budget is set; ``page_rate`` takes a rate slot, reserved up to ``max_wait_ms`` ahead.
+        With a send job's ``job_id`` and ``route``, the take is remembered on the job's record:
+        the same job asking again for the same route (a worker died after taking) is allowed
+        without counting again, so a reclaimed job is not refused for its own earlier take.
         """
         if per_day and shopper is None:
             raise ValueError("per_day needs a shopper")
@@ -251,8 +260,10 @@ class SendLimits:
             *self._fixed,
             self._keys.send_token(token_digest(token)).encode() if gap and token is not None else self._unused,
             self._keys.send_shopper_day(shopper).encode() if per_day and shopper is not None else self._unused,
+            self._keys.send_record(job_id).encode() if job_id and route else self._unused,
             b"t",
             self._numbers(gap, per_day, rate, max_wait_ms if rate else 0, budget),
+            route.encode() if job_id else b"",
         )
         reply = await self._batch.submit(argv)
         if reply[:1] != b"0":
@@ -294,7 +305,7 @@ class SendLimits:
 
     async def defer_token(self, token: str, not_before_ms: int) -> None:
         """Meta refused the token for frequency (4/2018354): not eligible before its answer's time."""
-        await self._call((*self._fixed, self._token_key(token), self._unused, b"d", b"%d" % not_before_ms))
+        await self._call((*self._fixed, self._token_key(token), self._unused, self._unused, b"d", b"%d" % not_before_ms))
 
     async def next_eligible_ms(self, token: str, gap_ms: int) -> int:
         """When the token may be used again (epoch ms, deployment clock); 0 if no use is on record."""
@@ -345,13 +356,13 @@ class SendLimits:
         return self._tz
 
     async def _peek(self, token_key: bytes, shopper_key: bytes, gap_ms: int) -> list[int]:
-        return await self._call((*self._fixed, token_key, shopper_key, b"p", b"%d" % gap_ms,
+        return await self._call((*self._fixed, token_key, shopper_key, self._unused, b"p", b"%d" % gap_ms,
                                  b"%d" % self._tz_minutes()))
 
     async def _call(self, argv: Argv) -> Any:
         """A script call outside the batches (refunds, defers, reads: rare), EVALSHA with fallback."""
         try:
-            return await self._batch.script(keys=argv[:5], args=argv[5:])
+            return await self._batch.script(keys=argv[:NUM_KEYS], args=argv[NUM_KEYS:])
         except RedisError as exc:
             raise _unavailable(exc) from exc
 

@@ -3,7 +3,7 @@
 Jobs are handled in batches: one Redis round trip reads every job's record and
 facts, the policy decides each, the limits are taken (SendLimits batches its own
 calls), the jobs about to go are marked ``sending`` together, the HTTP calls run
-concurrently, and one transaction writes every outcome with the stream
+concurrently (one recipient's messages in order), and one transaction writes every outcome with the stream
 acknowledgements. A batch costs a handful of round trips, not a handful per job.
 
 Crash safety (DESIGN.md invariant 6). A job's record says ``sending`` from just
@@ -247,7 +247,12 @@ class SendWorker:
         ready = [a for a in attempts if a.outcome is None and not a.pending and a.decision.allowed]
         if ready:
             await self._outbox.mark_sending([(a.job, a.route.via, a.otn or "") for a in ready], self.name)
-            await asyncio.gather(*(self._send(a) for a in ready))
+            await asyncio.gather(*(self._send_in_order(same) for same in _by_recipient(ready)))
+
+    async def _send_in_order(self, attempts: list[_Attempt]) -> None:
+        """One recipient's messages one after the other, in outbox order (a reply's text, then its card)."""
+        for a in attempts:
+            await self._send(a)
 
     async def _take(self, a: _Attempt) -> None:
         """Take the route's frequency limits (not twice for a resumed job); move on or give up if refused."""
@@ -259,7 +264,8 @@ class SendWorker:
             else:
                 a.decision = await self._limits.take(
                     shopper=a.job.psid if a.plan.per_day else None, token=route.token,
-                    token_gap_ms=route.token_gap_ms, per_day=a.plan.per_day, page_rate=False)
+                    token_gap_ms=route.token_gap_ms, per_day=a.plan.per_day, page_rate=False,
+                    job_id=a.job.id, route=route.via)
             if a.decision.allowed and route.via == "otn":
                 a.otn = a.resume.token if resuming and a.resume and a.resume.token else \
                     await self._consent.take_otn(a.job.psid or "", a.job.topic or "")
@@ -383,3 +389,11 @@ class SendWorker:
             pipe.xdel(self._keys.outbox, *ids)
 
         await self._outbox.finish(outcomes, now, ack=ack, sent_ms=sent_ms)  # receipts: scored by the batch start
+
+
+def _by_recipient(attempts: list[_Attempt]) -> list[list[_Attempt]]:
+    """Attempts grouped by who receives them, each group in outbox order; groups go concurrently."""
+    groups: dict[str, list[_Attempt]] = {}
+    for a in attempts:
+        groups.setdefault(a.job.psid or a.job.comment_id or a.job.id, []).append(a)
+    return list(groups.values())

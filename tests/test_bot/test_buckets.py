@@ -307,3 +307,31 @@ async def test_nothing_to_check_needs_no_redis(make_limits: MakeLimits) -> None:
     assert (await limits.take(shopper="s1", token="t1")).allowed  # no gap, no per-day: free
     with pytest.raises(ValueError):
         await limits.take(shopper=None, token=None, per_day=True)
+
+
+async def test_a_job_that_asks_again_for_its_route_is_not_counted_twice(make_limits: MakeLimits, redis: Redis,
+                                                                        keys: Keys) -> None:
+    """A worker died between its take and its send; the worker that reclaims the job takes again."""
+    limits = make_limits()
+    await redis.hset(keys.send_record("job-1"), "state", "queued")
+    await redis.expire(keys.send_record("job-1"), 3600)
+    ask = dict(shopper="s1", token="tok-j", token_gap_ms=GAP_12H, per_day=True, job_id="job-1")
+    first = await limits.take(**ask, route="marketing_legacy")
+    again = await limits.take(**ask, route="marketing_legacy")
+    assert first.allowed and again.allowed
+    assert await limits.sends_today("s1") == 1
+    other_job = await limits.take(shopper="s1", token=None, per_day=True, job_id="job-2", route="psid")
+    assert refused("frequency", other_job)  # the shopper's one send of the day is job-1's
+    assert refused("frequency", await limits.take(**ask, route="otn"))  # another route counts anew
+
+    await limits.refund(again)  # the job's send never left: its take is given back and forgotten
+    assert await limits.sends_today("s1") == 0
+    assert await redis.hget(keys.send_record("job-1"), "taken") is None
+    assert (await limits.take(**ask, route="marketing_legacy")).allowed
+    assert await limits.sends_today("s1") == 1
+
+
+async def test_a_job_take_never_creates_a_record(make_limits: MakeLimits, redis: Redis, keys: Keys) -> None:
+    limits = make_limits()
+    assert (await limits.take(shopper="s2", token=None, per_day=True, job_id="gone", route="psid")).allowed
+    assert not await redis.exists(keys.send_record("gone"))  # an expired record is not brought back without a TTL

@@ -15,10 +15,8 @@ from redis.asyncio import Redis
 from bot.graph import payloads
 from bot.keys import Keys
 from bot.outbox import SendJob
-from tests.conftest import REDIS_URL, SandboxBot
+from tests.conftest import OPTIN_TITLE as TITLE, REDIS_URL, TOPIC, SandboxBot
 
-TITLE = "Get daily reminders"
-TOPIC = "daily_reminders"
 
 
 def text_job(job_id: str, psid: str, purpose: str = "response", text: str = "hello", **kw) -> SendJob:  # type: ignore[no-untyped-def]
@@ -28,19 +26,6 @@ def text_job(job_id: str, psid: str, purpose: str = "response", text: str = "hel
 def notification(job_id: str, psid: str, campaign: str = "sale-1") -> SendJob:
     message = payloads.button_template("We're live!", [payloads.web_url_button("Watch now", "https://shop.test/live")])
     return SendJob(id=job_id, purpose="notification", psid=psid, topic=TOPIC, message=message, campaign=campaign)
-
-
-async def subscribe(bot: SandboxBot, psid: str) -> None:
-    """The shopper chats, gets the opt-in card, taps it: a marketing token is stored."""
-    await bot.says(psid, "hi")
-    request = payloads.notification_messages_request(TITLE, json.dumps({"topic": TOPIC}))
-    await bot.runtime.outbox.enqueue(SendJob(id=f"optin-{psid}", purpose="optin_request", psid=psid,
-                                             title=TITLE, message=request))
-    await bot.runtime.drain()
-    await bot.call("POST", f"/sandbox/shoppers/{psid}/optins", {"title": TITLE})
-    await bot.runtime.drain()
-    sub = await bot.runtime.consent.subscription(psid, TOPIC)
-    assert sub is not None and sub.status == "active"
 
 
 async def record(bot: SandboxBot, job_id: str) -> tuple[str, str, str]:
@@ -76,7 +61,7 @@ async def test_outside_the_window_is_skipped_before_any_call(sandbox_bot: Sandbo
 async def test_notification_goes_by_window_then_marketing_token_then_per_day_rule(sandbox_bot: SandboxBot) -> None:
     bot = sandbox_bot
     psid = await bot.shopper()
-    await subscribe(bot, psid)
+    await bot.subscribe([psid])
     await bot.runtime.outbox.enqueue(notification("n1", psid, "sale-1"))
     await bot.runtime.drain()
     assert await record(bot, "n1") == ("sent", "psid", "")  # inside the window: a normal UPDATE
@@ -96,7 +81,7 @@ async def test_notification_goes_by_window_then_marketing_token_then_per_day_rul
 async def test_stop_means_nothing_more(sandbox_bot: SandboxBot) -> None:
     bot = sandbox_bot
     psid = await bot.shopper()
-    await subscribe(bot, psid)
+    await bot.subscribe([psid])
     await bot.call("POST", f"/sandbox/shoppers/{psid}/notifications", {"title": TITLE, "action": "stop"})
     await bot.runtime.drain()
     await bot.runtime.outbox.enqueue(notification("s1", psid))
@@ -159,9 +144,7 @@ async def test_a_send_worker_killed_mid_send_neither_duplicates_nor_loses(sandbo
                                                                           keys: Keys) -> None:
     bot = sandbox_bot
     shoppers = [await bot.shopper(f"s{i}") for i in range(120)]
-    for psid in shoppers:
-        await bot.says(psid, "hi")
-    await bot.runtime.drain()
+    await bot.subscribe(shoppers)
     for psid in shoppers:
         await bot.runtime.outbox.enqueue(notification(f"k-{psid}", psid, "kill"))
     worker = await start_worker(bot, PAGE_SEND_RATE="60")
@@ -184,9 +167,7 @@ async def test_a_send_worker_killed_mid_send_neither_duplicates_nor_loses(sandbo
 async def test_the_page_cap_holds_across_two_worker_processes(sandbox_bot: SandboxBot) -> None:
     bot = sandbox_bot
     shoppers = [await bot.shopper(f"c{i}") for i in range(150)]
-    for psid in shoppers:
-        await bot.says(psid, "hi")
-    await bot.runtime.drain()
+    await bot.subscribe(shoppers)
     before = len(await bot.sent())
     for psid in shoppers:
         await bot.runtime.outbox.enqueue(notification(f"cap-{psid}", psid, "cap"))
@@ -225,3 +206,19 @@ async def wait_until(probe, target: int, timeout: float = 20) -> None:  # type: 
         if loop.time() > deadline:
             pytest.fail(f"waited {timeout}s: {value} < {target}")
         await asyncio.sleep(0.05)
+
+
+async def test_one_shoppers_messages_arrive_in_outbox_order(sandbox_bot: SandboxBot) -> None:
+    """A reply of several messages (text, then a card) must not be shuffled by concurrent sends."""
+    bot = sandbox_bot
+    ana, ben = await bot.shopper("Ana"), await bot.shopper("Ben")
+    for psid in (ana, ben):
+        await bot.says(psid, "hi")
+    await bot.runtime.drain()
+    for n in range(12):
+        for psid in (ana, ben):
+            await bot.runtime.outbox.enqueue(text_job(f"ord-{psid}-{n}", psid, text=f"part {n}"))
+    await bot.runtime.drain()
+    for psid in (ana, ben):
+        texts = [m["message"].get("text") for m in await bot.inbox(psid)]
+        assert texts == [f"part {n}" for n in range(12)], texts
