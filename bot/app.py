@@ -12,9 +12,8 @@ from redis.exceptions import RedisError
 
 from . import admin, webhook
 from .admin import AdminApi
-from .appkeys import CLOCK, INBOX, KEYS, METRICS, REDIS, RUNTIME, SETTINGS
+from .appkeys import CLOCK, KEYS, METRICS, REDIS, RUNTIME, SETTINGS
 from .clock import Clock
-from .inbox import Inbox
 from .keys import Keys
 from .metrics import AppMetrics
 from .plugins import import_plugins
@@ -80,8 +79,8 @@ def create_app(settings: Settings, redis: Redis, *, runtime: Runtime | None = No
     app[KEYS] = keys
     app[CLOCK] = Clock(redis, keys)
     app[METRICS] = AppMetrics()
-    app[INBOX] = Inbox(redis, keys)
     app[RUNTIME] = runtime or Runtime(settings, redis, role="web")
+    webhook.install_inbox_writer(app, redis, keys.inbox)
     app.add_routes(webhook.routes)
     app.add_routes(health_routes)
     apis = [m.api for m in import_plugins(plugins) if isinstance(getattr(m, "api", None), AdminApi)]

@@ -13,7 +13,6 @@ from .metrics import AppMetrics
 from .settings import Settings
 
 if TYPE_CHECKING:
-    from .inbox import Inbox
     from .runtime import Runtime
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -21,5 +20,4 @@ REDIS = web.AppKey("redis", Redis)
 KEYS = web.AppKey("keys", Keys)
 CLOCK = web.AppKey("clock", Clock)
 METRICS = web.AppKey("metrics", AppMetrics)
-INBOX: web.AppKey[Inbox] = web.AppKey("inbox")
 RUNTIME: web.AppKey[Runtime] = web.AppKey("runtime")

@@ -31,7 +31,7 @@ from redis.exceptions import RedisError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from . import signature
-from .appkeys import INBOX, METRICS, SETTINGS
+from .appkeys import METRICS, SETTINGS
 from .inbox import BODY
 from .parsing import NotPageEvent, check_envelope
 
@@ -154,6 +154,16 @@ def _settle(done: asyncio.Future[None], error: Exception | None) -> None:
 INBOX_WRITER = web.AppKey("inbox_writer", InboxWriter)
 
 
+def install_inbox_writer(app: web.Application, redis: Redis, stream_key: str) -> None:
+    """Give ``app`` the writer ``POST /webhook`` stores through, closed with the app."""
+    writer = app[INBOX_WRITER] = InboxWriter(redis, stream_key)
+
+    async def close(app: web.Application) -> None:
+        await writer.aclose()
+
+    app.on_cleanup.append(close)
+
+
 @routes.get("/webhook")
 async def verify_subscription(request: web.Request) -> web.Response:
     """Echo ``hub.challenge`` when the mode is subscribe and the verify token matches."""
@@ -195,7 +205,7 @@ async def _receive(request: web.Request) -> web.Response:
         log.warning("webhook refused: %s", exc if isinstance(exc, NotPageEvent) else "body is not JSON")
         return _error(400, str(exc) if isinstance(exc, NotPageEvent) else "body is not JSON")
     try:
-        await request.app[INBOX].append(raw)
+        await request.app[INBOX_WRITER].append(raw)
     except (RedisError, OSError) as exc:
         log.error("webhook not stored, answering 503 so Meta retries: Redis %s", type(exc).__name__)
         return _error(503, "storage unavailable, retry later")
