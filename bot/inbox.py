@@ -13,6 +13,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
+from collections import Counter
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -52,6 +54,7 @@ class InboxSplitter:
         self.consumer = consumer
         self.reclaim_idle_ms = reclaim_idle_ms
         self.batch = batch
+        self._foreign_warned: dict[str, float] = {}
 
     async def ensure_group(self) -> None:
         await ensure_group(self._redis, self._keys.inbox, GROUP)
@@ -63,8 +66,8 @@ class InboxSplitter:
             reply = await self._redis.xreadgroup(GROUP, self.consumer, {self._keys.inbox: ">"},
                                                  count=self.batch, block=block_ms)
             entries = reply[0][1] if reply else []
-        for entry_id, fields in entries:
-            await self._split(entry_id, fields)
+        if entries:
+            await self._split(entries)
         return len(entries)
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -92,14 +95,25 @@ class InboxSplitter:
             log.info("inbox splitter %s reclaimed %d entries", self.consumer, len(claimed))
         return [(eid, fields) for eid, fields in claimed if fields is not None]
 
-    async def _split(self, entry_id: bytes, fields: dict[bytes, bytes]) -> None:
-        queued, rejected = self._events_of(fields.get(BODY, b""))
+    async def _split(self, entries: list[tuple[bytes, dict[bytes, bytes]]]) -> None:
+        """Queue the events of a batch of entries in one script call, then acknowledge them together.
+
+        Dying in between leaves the entries pending: they are reclaimed and split again, and the
+        queues' dedupe marks keep their events from being queued twice.
+        """
+        queued: list[Queued] = []
+        rejected: Counter[str] = Counter()
+        for _, fields in entries:
+            events, reasons = self._events_of(fields.get(BODY, b""))
+            queued += events
+            rejected.update(reasons)
         await self._queues.enqueue(queued)
+        ids = [entry_id for entry_id, _ in entries]
         async with self._redis.pipeline(transaction=True) as pipe:
-            for reason in rejected:
-                pipe.hincrby(self._keys.counters, f"events_rejected_total|{reason}", 1)
-            pipe.xack(self._keys.inbox, GROUP, entry_id)
-            pipe.xdel(self._keys.inbox, entry_id)
+            for reason, count in rejected.items():
+                pipe.hincrby(self._keys.counters, f"events_rejected_total|{reason}", count)
+            pipe.xack(self._keys.inbox, GROUP, *ids)
+            pipe.xdel(self._keys.inbox, *ids)
             await pipe.execute()
 
     def _events_of(self, body: bytes) -> tuple[list[Queued], list[str]]:
@@ -114,7 +128,10 @@ class InboxSplitter:
         queued: list[Queued] = []
         for raw in items:
             if raw.page_id != self._keys.page_id:
-                log.warning("event for Page %s ignored: this deployment serves Page %s", raw.page_id, self._keys.page_id)
+                if time.monotonic() >= self._foreign_warned.get(raw.page_id, 0.0):  # once a minute per Page
+                    self._foreign_warned[raw.page_id] = time.monotonic() + 60
+                    log.warning("events for Page %s ignored: this deployment serves Page %s",
+                                raw.page_id, self._keys.page_id)
                 reasons.append("foreign_page")
                 continue
             try:
