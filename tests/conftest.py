@@ -88,7 +88,7 @@ async def serve() -> AsyncIterator[Callable[..., Awaitable[TestClient]]]:
 
     async def start(app: web.Application, port: int | None = None) -> TestClient:
         server = TestServer(app, port=port)
-        await server.start_server(access_log_class=SafeAccessLogger)
+        await server.start_server(access_log_class=SafeAccessLogger, shutdown_timeout=5.0)
         client = TestClient(server)
         await client.start_server()
         clients.append(client)
