@@ -61,8 +61,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-@command("serve", "Run the web process (webhook, admin API, sandbox) and, by default, workers")
+def _serve_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--web-only", action="store_true",
+                        help="no workers in this process (WEB_RUNS_WORKERS=false): the Procfile's web, "
+                             "beside `salebell worker` processes")
+
+
+@command("serve", "Run the web process (webhook, admin API, sandbox) and, by default, workers", _serve_arguments)
 def serve(args: argparse.Namespace, settings: Settings) -> int:
+    if args.web_only:
+        settings = settings.replace(run_workers_in_web=False)
     asyncio.run(_serve(settings))
     return 0
 

@@ -1,0 +1,74 @@
+"""``salebell serve`` as the Procfile runs it: ``--web-only`` stores webhooks and leaves them to workers."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from collections.abc import AsyncIterator
+
+import aiohttp
+import pytest
+from redis.asyncio import Redis
+
+from bot.keys import Keys
+from bot.settings import SANDBOX_APP_SECRET
+from tests.conftest import REDIS_URL
+from tests.support.redis_server import free_port
+from tests.support.webhooks import message_item, messaging_body, signed
+
+
+async def start(page_id: str, *flags: str) -> tuple[asyncio.subprocess.Process, str]:
+    port = free_port()
+    env = {**os.environ, "REDIS_URL": REDIS_URL, "FB_PAGE_ID": page_id, "PORT": str(port)}
+    env.pop("FB_PAGE_ACCESS_TOKEN", None)
+    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", "--log-level", "WARNING", "serve",
+                                                *flags, env=env, stdout=asyncio.subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    async with aiohttp.ClientSession() as http:
+        for _ in range(200):
+            try:
+                async with http.get(url + "/healthz") as resp:
+                    if resp.status == 200:
+                        return proc, url
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.05)
+    proc.kill()
+    pytest.fail("salebell serve did not come up")
+
+
+@pytest.fixture
+async def processes() -> AsyncIterator[list[asyncio.subprocess.Process]]:
+    procs: list[asyncio.subprocess.Process] = []
+    yield procs
+    for proc in procs:
+        if proc.returncode is None:
+            proc.terminate()
+            await proc.wait()
+
+
+async def post_message(url: str, page_id: str, text: str) -> None:
+    raw, headers = signed(messaging_body(page_id, message_item(page_id, "psid-1", text)), SANDBOX_APP_SECRET)
+    async with aiohttp.ClientSession() as http, http.post(url + "/webhook", data=raw, headers=headers) as resp:
+        assert resp.status == 200, await resp.text()
+
+
+async def test_web_only_stores_and_leaves_processing_to_workers(processes: list[asyncio.subprocess.Process],
+                                                               redis: Redis, keys: Keys, page_id: str) -> None:
+    web, url = await start(page_id, "--web-only")
+    processes.append(web)
+    await post_message(url, page_id, "hello")
+    await asyncio.sleep(1.0)  # a splitter in this process would have taken the entry by now
+    assert await redis.xlen(keys.inbox) == 1
+    assert not await redis.exists(keys.ready) and await redis.zcard(keys.ready) == 0
+
+    web.terminate()
+    await web.wait()
+    whole, _ = await start(page_id)  # the default: workers inside serve
+    processes.append(whole)
+    for _ in range(100):
+        if await redis.xlen(keys.inbox) == 0:
+            break
+        await asyncio.sleep(0.05)
+    assert await redis.xlen(keys.inbox) == 0  # split and acknowledged by the workers now running
