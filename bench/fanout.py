@@ -43,6 +43,7 @@ from redis.asyncio import Redis  # noqa: E402
 from bot.consent import Subscription  # noqa: E402
 from bot.keys import Keys  # noqa: E402
 from bot.storage import connect  # noqa: E402
+from bench.common import cpu_seconds, delete_page_keys  # noqa: E402
 from tests.support.redis_server import free_port  # noqa: E402
 
 DEFAULT_REDIS = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/15"
@@ -64,15 +65,6 @@ class Result:
     @property
     def rate(self) -> float:
         return self.sent / self.seconds if self.seconds else 0.0
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process (Linux /proc; 0 elsewhere)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def redis_cpu(redis: Redis) -> float:
@@ -237,18 +229,6 @@ async def one_run(args: argparse.Namespace, name: str, count: int, worker_env: d
         await dep.stop()
         await delete_page_keys(redis, keys)
         await redis.aclose()
-
-
-async def delete_page_keys(redis: Redis, keys: Keys) -> None:
-    pattern = "".join("\\" + c if c in "*?[]{}\\" else c for c in keys.prefix) + "*"
-    batch: list[bytes] = []
-    async for key in redis.scan_iter(match=pattern, count=5000):
-        batch.append(key)
-        if len(batch) >= 5000:
-            await redis.unlink(*batch)
-            batch.clear()
-    if batch:
-        await redis.unlink(*batch)
 
 
 def print_table(results: list[Result], cap: float) -> None:

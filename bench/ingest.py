@@ -46,6 +46,8 @@ sys.path.insert(0, str(ROOT))
 from bot.settings import DEFAULT_PLUGINS  # noqa: E402
 from bot.signature import sign  # noqa: E402
 from tests.support.redis_server import free_port  # noqa: E402
+from bench import common  # noqa: E402
+from bench.common import cpu_seconds  # noqa: E402
 
 SECRET = "bench-app-secret"
 SERVER_CPU, CLIENT_CPU = 0, 1
@@ -328,15 +330,6 @@ def busy_seconds() -> float:
     return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process (all its threads), from /proc; 0.0 elsewhere."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def webhook_body(page: str, i: int) -> bytes:
     """One Messenger message event for ``page``, shaped like Meta's (one entry, one item)."""
     body = {"object": "page", "entry": [{"id": page, "time": 1767261600123, "messaging": [
@@ -440,11 +433,7 @@ async def delete_page_keys(redis_url: str, page: str) -> int:
 
     client = connect(redis_url)
     try:
-        pattern = Keys(page).prefix.replace("{", "\\{").replace("}", "\\}") + "*"
-        found = [k async for k in client.scan_iter(match=pattern, count=1000)]
-        for i in range(0, len(found), 500):
-            await client.delete(*found[i:i + 500])
-        return len(found)
+        return await common.delete_page_keys(client, Keys(page))
     finally:
         await client.aclose()
 

@@ -36,6 +36,7 @@ from bot.runtime import Runtime  # noqa: E402
 from bot.keys import Keys  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from bot.storage import connect  # noqa: E402
+from bench.common import delete_page_keys, key_glob  # noqa: E402
 from tests.support.redis_server import free_port  # noqa: E402
 
 DEFAULT_REDIS = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/15"
@@ -132,13 +133,9 @@ async def section_token_bucket(bench: Bench) -> list[Row]:
 
 
 async def _first_size(redis: Redis, keys: Keys, part: str) -> int:
-    async for key in redis.scan_iter(match=_glob(keys.prefix + part) + "*", count=1000):
+    async for key in redis.scan_iter(match=key_glob(keys.prefix + part) + "*", count=1000):
         return int(await redis.memory_usage(key) or 0)
     return 0
-
-
-def _glob(text: str) -> str:
-    return "".join("\\" + c if c in "*?[]{}\\" else c for c in text)
 
 
 def print_rows(title: str, rows: list[Row]) -> None:
@@ -295,17 +292,6 @@ async def run(args: argparse.Namespace) -> None:
     finally:
         await delete_page_keys(redis, keys)
         await redis.aclose()
-
-
-async def delete_page_keys(redis: Redis, keys: Keys) -> None:
-    batch: list[bytes] = []
-    async for key in redis.scan_iter(match=_glob(keys.prefix) + "*", count=5000):
-        batch.append(key)
-        if len(batch) >= 5000:
-            await redis.unlink(*batch)
-            batch.clear()
-    if batch:
-        await redis.unlink(*batch)
 
 
 def main(argv: list[str] | None = None) -> None:
