@@ -43,7 +43,7 @@ from redis.asyncio import Redis  # noqa: E402
 from bot.consent import Subscription  # noqa: E402
 from bot.keys import Keys  # noqa: E402
 from bot.storage import connect  # noqa: E402
-from bench.common import cpu_seconds, delete_page_keys  # noqa: E402
+from bench.common import cpu_seconds, delete_page_keys, key_glob  # noqa: E402
 from tests.support.redis_server import free_port  # noqa: E402
 
 DEFAULT_REDIS = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/15"
@@ -159,6 +159,16 @@ async def seed(redis: Redis, keys: Keys, count: int) -> list[str]:
     return psids
 
 
+async def per_notification_bytes(redis: Redis, keys: Keys, psids: list[str], sample: int = 200) -> float:
+    """Mean Redis memory a sent notification leaves behind, over a sample of shoppers."""
+    records = [k async for k in redis.scan_iter(match=key_glob(keys.prefix + "send:") + "*", count=1000)][:sample]
+    total = sum([int(await redis.memory_usage(k, samples=0) or 0) for k in records]) / max(len(records), 1)
+    some = psids[:sample]
+    for key in ([keys.send_shopper_day(p) for p in some], [keys.awaiting_receipt(p) for p in some]):
+        total += sum([int(await redis.memory_usage(k, samples=0) or 0) for k in key]) / max(len(some), 1)
+    return total
+
+
 async def inbox_counts(redis: Redis, keys: Keys, psids: list[str]) -> tuple[int, int]:
     """(duplicates, losses) from the sandbox: messages each shopper received beyond one, and none."""
     duplicates = losses = 0
@@ -202,9 +212,10 @@ async def one_run(args: argparse.Namespace, name: str, count: int, worker_env: d
     try:
         t = time.perf_counter()
         psids = await seed(redis, keys, count)
-        per_sub = int(await redis.memory_usage(keys.subscribers(TOPIC), samples=0) or 0) / count
+        resting = sum([int(await redis.memory_usage(k, samples=0) or 0)
+                       for k in (keys.subscribers(TOPIC), keys.window)]) / count
         print(f"  {name}: seeded {count:,} subscribers in {time.perf_counter() - t:.1f}s "
-              f"({per_sub:.0f} B each in the topic's hash)", flush=True)
+              f"(Redis per subscriber at rest: {resting:.0f} B, subscription + window)", flush=True)
         await dep.start(args.workers, sandbox)
         body = {"title": "Bench live", "url": "https://shop.test/live"}
         sale = (await dep.call("POST", "/api/live-sales", body))["id"]
@@ -218,6 +229,8 @@ async def one_run(args: argparse.Namespace, name: str, count: int, worker_env: d
         cpu = (web1 - web0, workers1 - workers0, await redis_cpu(redis) - redis0)
         numbers = view["numbers"]
         duplicates, losses = await inbox_counts(redis, keys, psids)
+        print(f"    Redis per notification sent, kept up to 8 days: {await per_notification_bytes(redis, keys, psids):.0f} B "
+              "(send record, shopper's day count, awaited receipt)", flush=True)
         others = {**numbers["skipped"], **{f"failed {k}": v for k, v in numbers["failed"].items()}}
         note = f"queued {numbers['queued']:,}" + (f", {others}" if others else "")
         if first_sent:
