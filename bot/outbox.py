@@ -68,7 +68,8 @@ for i = 0, n - 1 do
   local record, campaign, receipts = KEYS[3 + 3 * i], KEYS[4 + 3 * i], KEYS[5 + 3 * i]
   local a = 4 + 8 * i
   redis.call('HSET', record, 'state', ARGV[a + 1], 'via', ARGV[a + 2], 'message_id', ARGV[a + 3],
-             'reason', ARGV[a + 4], 'code', ARGV[a + 5], 'token', '')
+             'reason', ARGV[a + 4], 'code', ARGV[a + 5])
+  redis.call('HDEL', record, 'token', 'owner', 'taken')  -- only needed while sending; the record stays a week
   redis.call('EXPIRE', record, ARGV[1])
   if campaign ~= KEYS[1] then redis.call('HINCRBY', campaign, ARGV[a + 6], 1) end
   redis.call('HINCRBY', KEYS[1], ARGV[a + 6], 1)
