@@ -6,7 +6,7 @@ import asyncio
 import json
 import os
 import secrets
-import traceback
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -42,21 +42,51 @@ def keys(page_id: str) -> Keys:
 
 
 TEARDOWN_SECONDS = 30.0
+SLOW_TEARDOWN_SECONDS = 5.0
 
 
 async def bounded(step: Awaitable[Any], what: str, seconds: float = TEARDOWN_SECONDS) -> None:
-    """Await a teardown step; if it hangs, fail the test with every task's stack instead of hanging the run."""
+    """Await a teardown step; if it hangs, fail the test with every task's stack instead of hanging the run.
+
+    A step slower than ``SLOW_TEARDOWN_SECONDS`` also reports the stacks as it goes (to stderr, or
+    appended to ``$SALEBELL_TEARDOWN_LOG``), since a step may swallow the cancellation that ends it.
+    """
+    watchdog = asyncio.create_task(_report_if_slow(what, SLOW_TEARDOWN_SECONDS))
     try:
         async with asyncio.timeout(seconds):
             await step
     except TimeoutError:
-        stacks = []
-        for task in asyncio.all_tasks():
-            frames = "".join(traceback.format_list(
-                [traceback.FrameSummary(f.f_code.co_filename, f.f_lineno, f.f_code.co_name)
-                 for f in task.get_stack(limit=8)]))
-            stacks.append(f"task {task.get_name()}:\n{frames}")
-        pytest.fail(f"teardown step {what!r} hung for {seconds:.0f}s; tasks:\n" + "\n".join(stacks))
+        pytest.fail(f"teardown step {what!r} hung for {seconds:.0f}s; tasks:\n{task_stacks()}")
+    finally:
+        watchdog.cancel()
+
+
+async def _report_if_slow(what: str, after: float) -> None:
+    await asyncio.sleep(after)
+    report = f"\nteardown step {what!r} still running after {after:.0f}s; tasks:\n{task_stacks()}\n"
+    path = os.environ.get("SALEBELL_TEARDOWN_LOG")  # pytest captures stderr: a file survives a passing test
+    if path:
+        with open(path, "a", encoding="utf-8") as out:
+            out.write(report)
+    else:
+        print(report, file=sys.stderr, flush=True)
+
+
+def task_stacks() -> str:
+    """Every task's chain of awaits, down to the future it waits on (``Task.get_stack`` shows one frame)."""
+    stacks = []
+    for task in asyncio.all_tasks():
+        lines = [f"task {task.get_name()}:"]
+        awaited: Any = task.get_coro()
+        while awaited is not None:
+            frame = getattr(awaited, "cr_frame", None) or getattr(awaited, "gi_frame", None)
+            if frame is None:
+                lines.append(f"  waiting on {awaited!r}"[:300])
+                break
+            lines.append(f"  {frame.f_code.co_filename}:{frame.f_lineno} {frame.f_code.co_name}")
+            awaited = getattr(awaited, "cr_await", None) or getattr(awaited, "gi_yieldfrom", None)
+        stacks.append("\n".join(lines))
+    return "\n".join(stacks)
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from redis.asyncio import Redis
 from bot.graph import payloads
 from bot.keys import Keys
 from bot.outbox import SendJob
+from tests.support.processes import end_process
 from tests.conftest import OPTIN_TITLE as TITLE, REDIS_URL, TOPIC, SandboxBot
 
 
@@ -151,8 +152,7 @@ async def test_a_send_worker_killed_mid_send_neither_duplicates_nor_loses(sandbo
     try:
         await wait_until(lambda: sent_count(bot), 20)
     finally:
-        worker.send_signal(signal.SIGKILL)
-        await worker.wait()
+        await end_process(worker, signal.SIGKILL)
     await asyncio.sleep(1.2)  # echoes arrive; the dead worker's entries become reclaimable
     await bot.runtime.drain(timeout=30)
     accepted = Counter(s["request"]["message"]["metadata"] for s in await bot.sent()
@@ -175,10 +175,7 @@ async def test_the_page_cap_holds_across_two_worker_processes(sandbox_bot: Sandb
     try:
         await wait_until(lambda: sent_count(bot, before), len(shoppers), timeout=30)
     finally:
-        for w in workers:
-            w.send_signal(signal.SIGTERM)
-        for w in workers:
-            await w.wait()
+        await asyncio.gather(*(end_process(w) for w in workers))
     calls = [s for s in (await bot.sent())[before:] if s["api"] == "send"]
     assert len(calls) == len(shoppers), Counter((c["status"], json.dumps(c["answer"])[:120]) for c in calls)
     times = sorted(c["at_ms"] for c in calls)

@@ -16,6 +16,7 @@ from bot.app import create_app
 from bot.keys import Keys
 from bot.runtime import Runtime
 from bot.settings import Settings
+from tests.support.processes import end_process
 from tests.conftest import REDIS_URL
 from tests.support import recording
 from tests.support.webhooks import comment_change, message_item, messaging_body, now_ms, signed
@@ -124,8 +125,7 @@ async def test_a_consumer_killed_mid_event_is_finished_by_another_exactly_once(
     try:
         await wait_for(lambda: redis.exists(keys.prefix + "test:slow-started"), 1, timeout=20)
     finally:
-        worker.send_signal(signal.SIGKILL)
-        await worker.wait()
+        await end_process(worker, signal.SIGKILL)
     assert await handled(redis, keys) == ["u:7 mid:k1 first"]
     await redis.delete(recording.inflight_key(keys, "u:7"))  # the killed handler never reached its finally
     await runtime.drain(timeout=15)

@@ -14,6 +14,7 @@ from redis.asyncio import Redis
 from bot.keys import Keys
 from bot.settings import SANDBOX_APP_SECRET
 from tests.conftest import REDIS_URL
+from tests.support.processes import end_process
 from tests.support.redis_server import free_port
 from tests.support.webhooks import message_item, messaging_body, signed
 
@@ -43,9 +44,7 @@ async def processes() -> AsyncIterator[list[asyncio.subprocess.Process]]:
     procs: list[asyncio.subprocess.Process] = []
     yield procs
     for proc in procs:
-        if proc.returncode is None:
-            proc.terminate()
-            await proc.wait()
+        await end_process(proc)
 
 
 async def post_message(url: str, page_id: str, text: str) -> None:
@@ -63,8 +62,7 @@ async def test_web_only_stores_and_leaves_processing_to_workers(processes: list[
     assert await redis.xlen(keys.inbox) == 1
     assert not await redis.exists(keys.ready) and await redis.zcard(keys.ready) == 0
 
-    web.terminate()
-    await web.wait()
+    await end_process(web)
     whole, _ = await start(page_id)  # the default: workers inside serve
     processes.append(whole)
     for _ in range(100):

@@ -5,11 +5,16 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 import sys
 from pathlib import Path
 
+import pytest
+
+from tests.support.processes import end_process
 from tests.test_live_sales.conftest import TOKEN, Shop
 
+CLI_SECONDS = 60.0
 CLEAN = ("ADMIN_TOKEN", "SALEBELL_API_URL", "FB_PAGE_ACCESS_TOKEN", "SALEBELL_DATA_DIR")
 
 
@@ -23,10 +28,15 @@ async def salebell(shop: Shop | None, *args: str, env: dict[str, str] | None = N
     proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", "--log-level", "WARNING", *args, env=full,
                                                 stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     communicate = asyncio.ensure_future(proc.communicate())
-    while settle is not None and not communicate.done():
+    deadline = asyncio.get_running_loop().time() + CLI_SECONDS
+    while settle is not None and not communicate.done() and asyncio.get_running_loop().time() < deadline:
         await settle.settle()
         await asyncio.wait([communicate], timeout=0.05)
-    out, err = await asyncio.wait_for(communicate, 30)
+    try:
+        out, err = await asyncio.wait_for(communicate, max(1.0, deadline - asyncio.get_running_loop().time()))
+    except TimeoutError:
+        await end_process(proc, signal.SIGKILL)
+        pytest.fail(f"salebell {' '.join(args)} did not end within {CLI_SECONDS:.0f}s")
     return proc.returncode or 0, out.decode(), err.decode()
 
 
