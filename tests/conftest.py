@@ -7,7 +7,8 @@ import json
 import os
 import secrets
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,7 +55,7 @@ async def bounded(step: Awaitable[Any], what: str, seconds: float = TEARDOWN_SEC
     watchdog = asyncio.create_task(_report_if_slow(what, SLOW_TEARDOWN_SECONDS))
     try:
         async with asyncio.timeout(seconds):
-            await step
+            await asyncio.ensure_future(step)  # a task of its own, so the report can walk its awaits
     except TimeoutError:
         pytest.fail(f"teardown step {what!r} hung for {seconds:.0f}s; tasks:\n{task_stacks()}")
     finally:
@@ -63,13 +64,7 @@ async def bounded(step: Awaitable[Any], what: str, seconds: float = TEARDOWN_SEC
 
 async def _report_if_slow(what: str, after: float) -> None:
     await asyncio.sleep(after)
-    report = f"\nteardown step {what!r} still running after {after:.0f}s; tasks:\n{task_stacks()}\n"
-    path = os.environ.get("SALEBELL_TEARDOWN_LOG")  # pytest captures stderr: a file survives a passing test
-    if path:
-        with open(path, "a", encoding="utf-8") as out:
-            out.write(report)
-    else:
-        print(report, file=sys.stderr, flush=True)
+    _write_report(f"\nteardown step {what!r} still running after {after:.0f}s; tasks:\n{task_stacks()}\n")
 
 
 def task_stacks() -> str:
@@ -89,8 +84,43 @@ def task_stacks() -> str:
     return "\n".join(stacks)
 
 
+SLOW_TEST_SECONDS = float(os.environ.get("SALEBELL_SLOW_TEST_SECONDS") or 60)
+_test_loop: list[asyncio.AbstractEventLoop] = []  # the loop of the running test (set by the redis fixture)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item) -> Iterator[None]:
+    """A test (setup to teardown) still running after a minute reports its loop's tasks, once."""
+    _test_loop.clear()
+    timer = threading.Timer(SLOW_TEST_SECONDS, _report_slow_test, args=(item.nodeid,))
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+
+
+def _report_slow_test(nodeid: str) -> None:
+    """From the timer thread: an idle (waiting) loop runs the report; a blocked one never would."""
+    for loop in list(_test_loop):
+        if not loop.is_closed():
+            loop.call_soon_threadsafe(lambda: _write_report(f"\n{nodeid} still running after "
+                                                            f"{SLOW_TEST_SECONDS:.0f}s; tasks:\n{task_stacks()}\n"))
+
+
+def _write_report(report: str) -> None:
+    path = os.environ.get("SALEBELL_TEARDOWN_LOG")  # pytest captures stderr: a file survives a passing test
+    if path:
+        with open(path, "a", encoding="utf-8") as out:
+            out.write(report)
+    else:
+        print(report, file=sys.stderr, flush=True)
+
+
 @pytest.fixture
 async def redis(keys: Keys) -> AsyncIterator[Redis]:
+    _test_loop.append(asyncio.get_running_loop())
     client = connect(REDIS_URL)
     yield client
     await bounded(delete_page_keys(client, keys), "delete the page's keys")
