@@ -9,7 +9,7 @@ works either way.
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import logging
 from importlib import resources
 from collections.abc import AsyncIterator, Awaitable, Callable
 
@@ -27,6 +27,10 @@ from .ledger import Ledger
 from .receipts import INTERVAL_SECONDS, ReceiptPump
 from .state import SandboxState
 from .webhooks import WebhookSender
+
+log = logging.getLogger(__name__)
+
+PUMP_STOP_SECONDS = 2.0
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -103,11 +107,28 @@ async def _lifetime(app: web.Application) -> AsyncIterator[None]:
         sandbox.sender = WebhookSender(session, sandbox.settings)
         pump = ReceiptPump(sandbox.page_id, sandbox.ledger, sandbox.clock, sandbox.sender, app[RECEIPT_INTERVAL],
                            app_id=int(sandbox.settings.app_id or 0))
-        task = asyncio.create_task(pump.run(), name="sandbox-receipts")
+        stop = asyncio.Event()
+        task = asyncio.create_task(pump.run(stop), name="sandbox-receipts")
         try:
             yield
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            stop.set()
+            await _finish(task, PUMP_STOP_SECONDS)
             sandbox.sender = None
+
+
+async def _finish(task: asyncio.Task[None], seconds: float) -> None:
+    """Cancel a task whose stop event is set, and wait for it, never unbounded.
+
+    The event ends its loop even where a library swallowed the cancellation (seen under load:
+    the pump kept running and the app's cleanup waited on it forever); the cancel is repeated once.
+    """
+    for _ in range(2):
+        task.cancel()
+        done, _ = await asyncio.wait([task], timeout=seconds)
+        if done:
+            break
+    if not done:
+        log.warning("sandbox: %s did not stop; left behind", task.get_name())
+    elif not task.cancelled() and task.exception() is not None:
+        log.warning("sandbox: %s ended with %r", task.get_name(), task.exception())

@@ -13,6 +13,7 @@ import logging
 from typing import Any
 
 from ..clock import Clock
+from ..streams import sleep_or_stop
 from .ledger import Ledger, Receipt
 from .webhooks import WebhookSender, echo, from_shopper, messaging_body
 
@@ -61,12 +62,18 @@ class ReceiptPump:
         self._clock = clock
         self._sender = sender
 
-    async def run(self) -> None:
-        """Collect for one interval, send, repeat (at once while the queue holds a full batch)."""
+    async def run(self, stop: asyncio.Event) -> None:
+        """Collect for one interval, send, repeat (at once while the queue holds a full batch), until ``stop``.
+
+        The loop ends on the event, not on cancellation alone: a cancellation can be swallowed
+        inside a client library, and a pump that outlived it kept its app's cleanup waiting forever.
+        """
         drained = 0
-        while True:
+        while not stop.is_set():
             if drained < TAKE_AT_ONCE:
-                await asyncio.sleep(self._interval)
+                await sleep_or_stop(stop, self._interval)
+                if stop.is_set():
+                    return
             try:
                 drained = await self.pump_once()
             except Exception:  # Redis or the bot hiccupped; what was not taken waits in Redis

@@ -7,7 +7,11 @@ import json
 from typing import Any
 
 import aiohttp
+from aiohttp import web
 from redis.asyncio import Redis
+
+from bot.sandbox import create_sandbox_app
+from bot.settings import Settings
 
 from bot.sandbox.context import SANDBOX
 from bot.sandbox.receipts import ReceiptPump
@@ -202,3 +206,49 @@ def test_error_of_reads_code_and_subcode() -> None:
     answer: dict[str, Any] = {"error": {"type": "OAuthException", "code": 10, "error_subcode": 2018278,
                                         "fbtrace_id": "x"}}
     assert error_of(answer) == (10, 2018278)
+
+
+async def test_the_sandbox_stops_promptly_while_its_receipts_wait_on_a_silent_bot(redis: Redis, page_id: str) -> None:
+    """The receipt pump is mid-POST to a bot that never answers: closing the sandbox still takes seconds."""
+    silent = asyncio.Event()
+    calls = 0
+
+    async def never_answers(request: web.Request) -> web.Response:
+        nonlocal calls
+        calls += 1
+        await silent.wait()
+        return web.Response()
+
+    bot_app = web.Application()
+    bot_app.router.add_post("/webhook", never_answers)
+    bot_runner = web.AppRunner(bot_app, shutdown_timeout=1.0)
+    await bot_runner.setup()
+    bot_site = web.TCPSite(bot_runner, "127.0.0.1", 0)
+    await bot_site.start()
+    port = bot_runner.addresses[0][1]
+    settings = Settings().replace(page_id=page_id, webhook_url=f"http://127.0.0.1:{port}/webhook")
+    runner = web.AppRunner(create_sandbox_app(settings, redis, receipt_interval=0.05), shutdown_timeout=1.0)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        sandbox = runner.app[SANDBOX]
+        psid = await sandbox.state.create_shopper("Ana", "UTC", await sandbox.clock.now_ms())
+        await sandbox.state.touch(psid, await sandbox.clock.now_ms())  # the window is open
+        url = f"http://127.0.0.1:{runner.addresses[0][1]}/graph/v25.0/me/messages"
+        body = {"recipient": {"id": psid}, "messaging_type": "RESPONSE", "message": {"text": "hi"}}
+        async with aiohttp.ClientSession() as http, http.post(
+                url, json=body, headers={"Authorization": f"Bearer {settings.page_access_token.reveal()}"}) as resp:
+            assert resp.status == 200, await resp.text()
+        for _ in range(100):  # the pump takes the receipt and posts it to the silent bot
+            if calls:
+                break
+            await asyncio.sleep(0.02)
+        assert calls, "the receipt pump never posted"
+    finally:
+        started = asyncio.get_running_loop().time()
+        await runner.cleanup()
+        took = asyncio.get_running_loop().time() - started
+        silent.set()
+        await bot_runner.cleanup()
+    assert took < 6, took  # was: until the POST's 20 s timeout, or forever if the cancel was lost
