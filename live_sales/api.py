@@ -19,7 +19,7 @@ from bot.graph.payloads import PayloadError
 from . import schemas
 from .messages import check_url
 from .model import STATUSES, parse_time
-from .numbers import MAX_DAYS, last_days
+from .numbers import DAY_MS, MAX_DAYS, last_days, shoppers_without_consent
 from .orders import ORDER_ID, OrderUpdate, send_order_update
 from .service import LiveSales, domain_of
 
@@ -207,10 +207,13 @@ async def order_update(request: web.Request) -> web.Response:
 
 
 @api.route("GET", "/api/stats", "Numbers per day for the last days (UTC), with reasons and warnings",
-           response=schemas.STATS, query=(("days", "integer", False),))
+           response=schemas.STATS, query=(("days", "integer", False), ("topic", "string", False)))
 async def stats(request: web.Request) -> web.Response:
     raw = request.query.get("days", "7")
     if not raw.isdigit() or not 1 <= int(raw) <= MAX_DAYS:
         raise ApiError(422, f"days must be a whole number from 1 to {MAX_DAYS}")
-    domain = _domain(request)
-    return web.json_response(await last_days(domain.outbox, domain.clock, int(raw)))
+    domain, days = _domain(request), int(raw)
+    topic = request.query.get("topic") or domain.settings.optin_topic
+    since = await domain.clock.now_ms() - days * DAY_MS
+    without = await shoppers_without_consent(domain.redis, domain.keys, topic, since)
+    return web.json_response(await last_days(domain.outbox, domain.clock, days, not_opted_in=without, topic=topic))

@@ -12,7 +12,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from redis.asyncio import Redis
+
 from bot.clock import Clock
+from bot.keys import Keys
 from bot.outbox import Outbox, day_of
 
 DAY_MS = 86_400_000
@@ -51,8 +54,34 @@ def day_numbers(day: str, raw: Mapping[str, int]) -> dict[str, Any]:
     }
 
 
-async def last_days(outbox: Outbox, clock: Clock, days: int) -> dict[str, Any]:
-    """The last ``days`` days (UTC, today first) on the deployment clock, and their totals."""
+async def shoppers_without_consent(redis: Redis, keys: Keys, topic: str, since_ms: int, batch: int = 1000) -> int:
+    """Shoppers whose last message or comment is ``since_ms`` or later and who never opted in to ``topic``.
+
+    No marketing subscription (of any status), no OTN token, no local opt-out: a live sale
+    reaches none of them. One HSCAN of the window hash, two HMGETs and one SMISMEMBER per batch.
+    """
+    without, cursor = 0, 0
+    while True:
+        cursor, chunk = await redis.hscan(keys.window, cursor, count=batch)
+        recent = [psid for psid, ms in chunk.items() if int(ms) >= since_ms]
+        if recent:
+            async with redis.pipeline(transaction=False) as pipe:
+                pipe.hmget(keys.subscribers(topic), recent)
+                pipe.hmget(keys.otn_tokens(topic), recent)
+                pipe.smismember(keys.opted_out, recent)
+                subscribed, otn, opted_out = await pipe.execute()
+            without += sum(1 for s, o, out in zip(subscribed, otn, opted_out) if s is None and not o and not out)
+        if cursor == 0:
+            return without
+
+
+async def last_days(outbox: Outbox, clock: Clock, days: int, *, not_opted_in: int | None = None,
+                    topic: str = "") -> dict[str, Any]:
+    """The last ``days`` days (UTC, today first) on the deployment clock, and their totals.
+
+    ``not_opted_in``: shoppers active in those days who never opted in to ``topic``
+    (:func:`shoppers_without_consent`), reported in the totals and as a warning.
+    """
     now = await clock.now_ms()
     rows = []
     for back in range(days):
@@ -67,6 +96,11 @@ async def last_days(outbox: Outbox, clock: Clock, days: int) -> dict[str, Any]:
                 merged[reason] = merged.get(reason, 0) + n
         totals[group] = dict(sorted(merged.items()))
     warnings = []
+    if not_opted_in is not None:
+        totals["active_not_opted_in"] = not_opted_in
+        if not_opted_in:
+            warnings.append(f"{not_opted_in} shoppers who messaged or commented in these {days} days never opted "
+                            f"in to {topic!r}: no live-sale notification can reach them")
     if totals["never_opted_in"]:
         warnings.append(f"{totals['never_opted_in']} notifications were not sent because the shopper never "
                         "opted in (no token of any kind)")

@@ -101,7 +101,14 @@ async def test_stats_per_day_with_reasons_and_the_never_opted_in_warning(shop: S
     assert {k: today[k] for k in ("sent", "delivered", "read", "failed", "never_opted_in")} == {
         "sent": 3, "delivered": 3, "read": 3, "failed": {"unreachable": 1}, "never_opted_in": 1}  # 2 cards, 1 blast
     assert all(d["sent"] == 0 for d in stats["days"][1:])
-    assert stats["warnings"] and "never opted in" in stats["warnings"][0]
+    # Nell chatted a day ago and never opted in; Rita and Bo did opt in
+    assert stats["totals"]["active_not_opted_in"] == 1
+    assert any("1 shoppers who messaged or commented in these 7 days never opted in" in w
+               for w in stats["warnings"])
+    assert any("notifications were not sent because the shopper never opted in" in w for w in stats["warnings"])
+    assert (await shop.api("GET", "/api/stats?days=7&topic=other"))["totals"]["active_not_opted_in"] == 3
+    await shop.runtime.consent.opt_out_locally(never)  # said stop in chat: a choice, not a missed opt-in
+    assert (await shop.api("GET", "/api/stats?days=7"))["totals"]["active_not_opted_in"] == 0
     view = await shop.api("GET", f"/api/broadcasts/{blast['id']}")
     assert (view["numbers"]["sent"], view["numbers"]["failed"], view["numbers"]["read"]) == (1, {"unreachable": 1}, 1)
     assert len(await shop.inbox(reader)) == 2  # the opt-in card, then the blast
