@@ -86,7 +86,8 @@ class EventConsumer:
         return len(claimed)
 
     async def _drain(self, ordering_key: str) -> None:
-        heartbeat = asyncio.create_task(self._heartbeat(ordering_key))
+        done = asyncio.Event()
+        heartbeat = asyncio.create_task(self._heartbeat(ordering_key, done))
         try:
             for handled in range(MAX_PER_CLAIM):
                 payload = await self._queues.head(ordering_key)
@@ -106,6 +107,7 @@ class EventConsumer:
             # The lease runs out and another consumer resumes from the unpopped head.
             log.warning("consumer %s: Redis error on %s (%s)", self.name, ordering_key, type(exc).__name__)
         finally:
+            done.set()  # ends the heartbeat even if a Redis call swallows the cancel (redis/redis-py#2028)
             heartbeat.cancel()
 
     async def _handle(self, payload: bytes) -> str:
@@ -135,10 +137,13 @@ class EventConsumer:
         await self._redis.xadd(self._keys.dead_letters, {"kind": kind, "error": error[:500], "item": payload},
                                maxlen=10_000, approximate=True)
 
-    async def _heartbeat(self, ordering_key: str) -> None:
+    async def _heartbeat(self, ordering_key: str, done: asyncio.Event) -> None:
+        """Keep the lease on the shopper's queue while its events are handled; never past ``done``."""
         interval = self._queues.lease_ms / 3000
-        while True:
-            await asyncio.sleep(interval)
+        while not done.is_set():
+            await sleep_or_stop(done, interval)
+            if done.is_set():
+                return
             try:
                 if not await self._queues.extend(ordering_key, self.name):
                     return
