@@ -100,6 +100,7 @@ class SendJob:
     campaign: str = ""
     explicit: bool = False
     marketing_message: dict[str, Any] | None = None  # the body for the Marketing Message API, if different
+    after: str = ""  # a job to the same recipient that goes first (the text before a reply's card)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:

@@ -53,6 +53,7 @@ log = logging.getLogger(__name__)
 GROUP = "senders"
 MAX_THROTTLE_ROUNDS = 5
 BATCHES_IN_FLIGHT = 2
+AFTER_WAIT_SECONDS = 5.0
 FACTS_SCRIPT = (Path(__file__).with_name("sender_facts.lua")).read_text()
 
 
@@ -70,6 +71,7 @@ class _Attempt:
     otn: str | None = None
     outcome: Outcome | None = None
     pending: bool = False  # leave the entry for reclaim (maybe sent, or throttled too long)
+    wait_for: str = ""  # a job in another batch (maybe another worker) that must finish first
 
     @property
     def route(self) -> Route:
@@ -179,6 +181,7 @@ class SendWorker:
                 log.error("outbox entry %s is not a send job (%s); dropped", entry_id, exc)
                 junk.append(entry_id)
         records, facts, echoes = await self._load([job for _, job in jobs])
+        in_batch = {job.id for _, job in jobs}  # their order is kept by _send_in_order
         done: list[tuple[bytes, Outcome | None]] = [(e, None) for e in junk]
         attempts: list[_Attempt] = []
         for (entry_id, job), record, fact, echo in zip(jobs, records, facts, echoes):
@@ -198,7 +201,8 @@ class SendWorker:
             if plan.skip is not None:
                 done.append((entry_id, Outcome(job, "skipped", reason=plan.skip)))
             else:
-                attempts.append(_Attempt(entry_id, job, plan, resume))
+                wait_for = job.after if job.after and job.after not in in_batch else ""
+                attempts.append(_Attempt(entry_id, job, plan, resume, wait_for=wait_for))
         while attempts:
             await self._attempt_round(attempts)
             for a in attempts:
@@ -252,7 +256,21 @@ class SendWorker:
     async def _send_in_order(self, attempts: list[_Attempt]) -> None:
         """One recipient's messages one after the other, in outbox order (a reply's text, then its card)."""
         for a in attempts:
+            if a.wait_for:
+                await self._wait_for_job(a.wait_for)
             await self._send(a)
+
+    async def _wait_for_job(self, job_id: str) -> None:
+        """Until the job that goes first has an outcome (its worker writes it after its batch), at most
+        ``AFTER_WAIT_SECONDS``: a predecessor stuck with a dead worker delays, never blocks, the next."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + AFTER_WAIT_SECONDS
+        while loop.time() < deadline:
+            record = await self._outbox.record(job_id)
+            if record is None or record.state in TERMINAL:
+                return
+            await asyncio.sleep(0.02)
+        log.info("send job after %s: still unfinished after %.0fs; sending anyway", job_id, AFTER_WAIT_SECONDS)
 
     async def _take(self, a: _Attempt) -> None:
         """Take the route's frequency limits (not twice for a resumed job); move on or give up if refused."""

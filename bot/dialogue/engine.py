@@ -249,7 +249,7 @@ class Dialogue:
 
     async def enqueue(self, replies: list[Reply], base: str, *, psid: str, explicit: bool = False) -> None:
         jobs = [SendJob(id=f"{base}:{n}", purpose=r.purpose, message=r.message, psid=psid, title=r.title,
-                        explicit=explicit and r.purpose == "optin_request")
+                        explicit=explicit and r.purpose == "optin_request", after=f"{base}:{n - 1}" if n else "")
                 for n, r in enumerate(replies)]
         if jobs:
             await self.outbox.enqueue_many(jobs)

@@ -221,3 +221,28 @@ async def test_one_shoppers_messages_arrive_in_outbox_order(sandbox_bot: Sandbox
     for psid in (ana, ben):
         texts = [m["message"].get("text") for m in await bot.inbox(psid)]
         assert texts == [f"part {n}" for n in range(12)], texts
+
+
+async def test_a_reply_split_between_two_workers_keeps_its_order(sandbox_bot: SandboxBot) -> None:
+    """Small batches in two processes cut replies in two: the card still follows its text."""
+    bot = sandbox_bot
+    shoppers = [await bot.shopper(f"o{i}") for i in range(60)]
+    for psid in shoppers:
+        await bot.says(psid, "hi")
+    await bot.runtime.drain()
+    jobs = []
+    for psid in shoppers:
+        jobs += [text_job(f"two-{psid}:0", psid, text="first"),
+                 text_job(f"two-{psid}:1", psid, text="second", after=f"two-{psid}:0")]
+    worker = await start_worker(bot, SEND_CONCURRENCY="3")  # batches of 3: most pairs straddle two reads
+    try:
+        await bot.runtime.outbox.enqueue(text_job("warm-up", shoppers[0], text="warm-up"))
+        await wait_until(lambda: sent_count(bot), 1, timeout=30)  # the worker is up and reading
+        await bot.runtime.outbox.enqueue_many(jobs)
+        await bot.runtime.drain(timeout=30)  # this process's sender competes with the worker
+        await wait_until(lambda: sent_count(bot), len(jobs) + 1, timeout=30)
+    finally:
+        await end_process(worker)
+    for psid in shoppers:
+        texts = [m["message"]["text"] for m in await bot.inbox(psid) if m["message"]["text"] != "warm-up"]
+        assert texts == ["first", "second"], psid
