@@ -16,7 +16,7 @@ from .app import SafeAccessLogger, create_app
 from .errors import ConfigError
 from .runtime import Runtime
 from .plugins import import_plugins
-from .settings import DEFAULT_PLUGINS, Settings
+from .settings import Settings, plugin_names
 from .storage import open_redis
 
 log = logging.getLogger("salebell")
@@ -93,8 +93,7 @@ async def _serve(settings: Settings) -> None:
 
 
 def _plugin_names() -> list[str]:
-    raw = os.environ.get("SALEBELL_PLUGINS") or DEFAULT_PLUGINS
-    return [p.strip() for p in raw.split(",") if p.strip()]
+    return list(plugin_names(os.environ.get("SALEBELL_PLUGINS")))
 
 
 def _announce(settings: Settings, embedded: bool) -> None:

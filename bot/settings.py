@@ -30,6 +30,14 @@ DEFAULT_GRAPH_VERSION = "v25.0"
 # Layers that plug handlers into the runtime (modules exposing `registry` and/or `setup`).
 DEFAULT_PLUGINS = "bot.dialogue,live_sales"
 
+
+def plugin_names(raw: str | None) -> tuple[str, ...]:
+    """``SALEBELL_PLUGINS`` as module names: unset or empty means the defaults, ``none`` means none."""
+    raw = (raw or "").strip() or DEFAULT_PLUGINS
+    if raw.lower() == "none":
+        return ()
+    return tuple(p.strip() for p in raw.split(",") if p.strip())
+
 MarketingPath = Literal["legacy", "marketing_api"]
 
 
@@ -163,8 +171,7 @@ class Settings:
             reclaim_idle_seconds=reader.number("RECLAIM_IDLE_SECONDS", 30.0),
             run_workers_in_web=reader.flag("WEB_RUNS_WORKERS", True),
             webhook_url=reader.text("SANDBOX_WEBHOOK_URL") or f"http://127.0.0.1:{port}/webhook",
-            plugins=tuple(p.strip() for p in (reader.text("SALEBELL_PLUGINS") or DEFAULT_PLUGINS).split(",")
-                          if p.strip()),
+            plugins=plugin_names(reader.text("SALEBELL_PLUGINS")),
             admin_api_url=reader.text("SALEBELL_API_URL"),
             intents_packages=tuple(p.strip() for p in (reader.text("INTENTS_PACKAGES") or "intents").split(",")
                                    if p.strip()),
