@@ -25,11 +25,20 @@ Status = Literal["active", "stopped", "opted_out", "unreachable"]
 _CODE = {"active": "a", "stopped": "s"}
 _STATUS = {"a": "active", "s": "stopped"}
 
+# KEYS: the topic's OTN hash, the send job's record (or the hash itself when not for a job).
+# ARGV: the shopper, '1' when for a job. The record keeps the popped token until the job ends,
+# so a job whose worker died between the pop and the send gets the same token again.
 _TAKE_OTN = """
+local for_job = ARGV[2] == '1'
+if for_job then
+  local held = redis.call('HGET', KEYS[2], 'otn')
+  if held then return held end
+end
 local tokens = redis.call('HGET', KEYS[1], ARGV[1])
 if not tokens then return false end
 local first, rest = string.match(tokens, '^(%S+)%s*(.*)$')
 if rest == '' then redis.call('HDEL', KEYS[1], ARGV[1]) else redis.call('HSET', KEYS[1], ARGV[1], rest) end
+if for_job and redis.call('EXISTS', KEYS[2]) == 1 then redis.call('HSET', KEYS[2], 'otn', first) end
 return first
 """
 _ADD_OTN = """
@@ -126,14 +135,22 @@ class ConsentStore:
     async def add_otn(self, psid: str, topic: str, token: str) -> bool:
         return bool(await self._add_otn(keys=[self._keys.otn_tokens(topic)], args=[psid, token]))
 
-    async def take_otn(self, psid: str, topic: str) -> str | None:
-        """Pop one unused OTN token (atomically: two workers never get the same one)."""
-        token = await self._take_otn(keys=[self._keys.otn_tokens(topic)], args=[psid])
+    async def take_otn(self, psid: str, topic: str, *, for_job: str | None = None) -> str | None:
+        """Pop one unused OTN token (atomically: two workers never get the same one).
+
+        ``for_job``: the send job's record holds the token until the job ends, and the same job
+        asking again (its first worker died before sending) gets that token back.
+        """
+        otn = self._keys.otn_tokens(topic)
+        keys = [otn, self._keys.send_record(for_job) if for_job else otn]
+        token = await self._take_otn(keys=keys, args=[psid, "1" if for_job else "0"])
         return token.decode() if isinstance(token, bytes) else token
 
-    async def return_otn(self, psid: str, topic: str, token: str) -> None:
-        """Put back a token whose send never left."""
+    async def return_otn(self, psid: str, topic: str, token: str, *, for_job: str | None = None) -> None:
+        """Put back a token whose send never left (and take it off the job's record)."""
         await self.add_otn(psid, topic, token)
+        if for_job:
+            await self._redis.hdel(self._keys.send_record(for_job), "otn")
 
     # -- Page-wide overrides -------------------------------------------------
     async def opt_out_locally(self, psid: str) -> None:

@@ -69,7 +69,7 @@ for i = 0, n - 1 do
   local a = 4 + 8 * i
   redis.call('HSET', record, 'state', ARGV[a + 1], 'via', ARGV[a + 2], 'message_id', ARGV[a + 3],
              'reason', ARGV[a + 4], 'code', ARGV[a + 5])
-  redis.call('HDEL', record, 'token', 'owner', 'taken')  -- only needed while sending; the record stays a week
+  redis.call('HDEL', record, 'token', 'owner', 'taken', 'otn')  -- only needed while sending; kept a week
   redis.call('EXPIRE', record, ARGV[1])
   if campaign ~= KEYS[1] then redis.call('HINCRBY', campaign, ARGV[a + 6], 1) end
   redis.call('HINCRBY', KEYS[1], ARGV[a + 6], 1)

@@ -286,7 +286,7 @@ class SendWorker:
                     job_id=a.job.id, route=route.via)
             if a.decision.allowed and route.via == "otn":
                 a.otn = a.resume.token if resuming and a.resume and a.resume.token else \
-                    await self._consent.take_otn(a.job.psid or "", a.job.topic or "")
+                    await self._consent.take_otn(a.job.psid or "", a.job.topic or "", for_job=a.job.id)
                 if a.otn is None:
                     await self._limits.refund(a.decision)
                     a.decision = BucketDecision(False, "no_token")
@@ -387,7 +387,7 @@ class SendWorker:
     async def _give_back(self, a: _Attempt) -> None:
         await self._limits.refund(a.decision)
         if a.otn:
-            await self._consent.return_otn(a.job.psid or "", a.job.topic or "", a.otn)
+            await self._consent.return_otn(a.job.psid or "", a.job.topic or "", a.otn, for_job=a.job.id)
 
     async def _write(self, done: list[tuple[bytes, Outcome | None]], sent_ms: int | None = None) -> None:
         """Every outcome and its acknowledgement, in one transaction."""

@@ -12,7 +12,9 @@ local function s(v) if v then return tostring(v) else return '' end end
 for i = 0, n - 1 do
   local k = 5 + 7 * i
   local psid, title = ARGV[2 * i + 1], ARGV[2 * i + 2]
-  local rec = redis.call('HMGET', KEYS[k], 'state', 'via', 'token')
+  local rec = redis.call('HMGET', KEYS[k], 'state', 'via', 'token', 'otn')
+  local otn = s(redis.call('HGET', KEYS[k + 6], psid))
+  if rec[4] then otn = rec[4] .. ' ' .. otn end  -- a token this job already popped (its worker died) is its own
   out[#out + 1] = table.concat({
     s(rec[1]), s(rec[2]), s(rec[3]),
     s(redis.call('GET', KEYS[k + 1])),
@@ -21,7 +23,7 @@ for i = 0, n - 1 do
     tostring(redis.call('EXISTS', KEYS[k + 3])),
     tostring(redis.call('EXISTS', KEYS[k + 4])),
     s(redis.call('HGET', KEYS[k + 5], psid)),
-    s(redis.call('HGET', KEYS[k + 6], psid)),
+    otn,
     tostring(redis.call('SISMEMBER', KEYS[3], psid)),
     tostring(redis.call('HEXISTS', KEYS[4], psid)),
   }, '\31')

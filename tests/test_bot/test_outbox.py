@@ -114,6 +114,26 @@ async def test_otn_token_is_used_exactly_once(sandbox_bot: SandboxBot) -> None:
     assert [m["via"] for m in await bot.inbox(psid)][-1] == "one_time_notif_token"
 
 
+async def test_an_otn_token_popped_by_a_worker_that_died_goes_with_its_job(sandbox_bot: SandboxBot) -> None:
+    """The worker popped the shopper's only OTN token, then died before marking the job as sending."""
+    bot = sandbox_bot
+    psid = await bot.shopper()
+    await bot.says(psid, "notify me when size M is back")
+    await bot.runtime.outbox.enqueue(SendJob(id="otn-req", purpose="otn_request", psid=psid, title="Size M is back",
+                                             message=payloads.one_time_notif_request("Size M is back", TOPIC)))
+    await bot.runtime.drain()
+    await bot.call("POST", f"/sandbox/shoppers/{psid}/optins", {"title": "Size M is back"})
+    await bot.runtime.drain()
+    await bot.advance(30 * 3600)  # outside the window: only the OTN token can carry the message
+    await bot.runtime.outbox.enqueue(notification("crash-1", psid, "restock"))
+    popped = await bot.runtime.consent.take_otn(psid, TOPIC, for_job="crash-1")  # ...and the worker died
+    assert popped and (await bot.runtime.consent.consent(psid, TOPIC)).otn_tokens == 0
+    await bot.runtime.drain()
+    assert await record(bot, "crash-1") == ("sent", "otn", "")
+    sent = [s for s in await bot.sent() if s["api"] == "send" and s["status"] == 200]
+    assert sent[-1]["request"]["recipient"] == {"one_time_notif_token": popped}
+
+
 async def test_meta_refusals_update_what_we_know(sandbox_bot: SandboxBot) -> None:
     bot = sandbox_bot
     psid = await bot.shopper()
