@@ -209,6 +209,18 @@ class SandboxBot:
             sub = await self.runtime.consent.subscription(psid, topic)
             assert sub is not None and sub.status == "active", (psid, sub)
 
+    async def give_otn(self, psid: str, title: str = "Next live", topic: str = TOPIC) -> None:
+        """The shopper asks to be told once, gets the OTN request and taps it: one more OTN token for ``topic``."""
+        before = (await self.runtime.consent.consent(psid, topic)).otn_tokens
+        await self.says(psid, "tell me when it's back")
+        request = payloads.one_time_notif_request(title, json.dumps({"topic": topic}))
+        await self.runtime.outbox.enqueue(SendJob(id=f"otn-{topic}-{psid}-{before}", purpose="otn_request",
+                                                  psid=psid, title=title, message=request))
+        await self.runtime.drain()
+        await self.call("POST", f"/sandbox/shoppers/{psid}/optins", {"title": title})
+        await self.runtime.drain()
+        assert (await self.runtime.consent.consent(psid, topic)).otn_tokens == before + 1
+
 
 def sandbox_settings(page_id: str, port: int, **overrides: Any) -> Settings:
     base = Settings.from_env({"FB_PAGE_ID": page_id, "PORT": str(port), "REDIS_URL": REDIS_URL})

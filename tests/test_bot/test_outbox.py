@@ -98,12 +98,7 @@ async def test_stop_means_nothing_more(sandbox_bot: SandboxBot) -> None:
 async def test_otn_token_is_used_exactly_once(sandbox_bot: SandboxBot) -> None:
     bot = sandbox_bot
     psid = await bot.shopper()
-    await bot.says(psid, "notify me when size M is back")
-    await bot.runtime.outbox.enqueue(SendJob(id="otn-req", purpose="otn_request", psid=psid, title="Size M is back",
-                                             message=payloads.one_time_notif_request("Size M is back", TOPIC)))
-    await bot.runtime.drain()
-    await bot.call("POST", f"/sandbox/shoppers/{psid}/optins", {"title": "Size M is back"})
-    await bot.runtime.drain()
+    await bot.give_otn(psid, "Size M is back")
     await bot.advance(30 * 3600)
     for n in range(2):
         await bot.runtime.outbox.enqueue(notification(f"o{n}", psid, f"restock-{n}"))
@@ -118,12 +113,7 @@ async def test_an_otn_token_popped_by_a_worker_that_died_goes_with_its_job(sandb
     """The worker popped the shopper's only OTN token, then died before marking the job as sending."""
     bot = sandbox_bot
     psid = await bot.shopper()
-    await bot.says(psid, "notify me when size M is back")
-    await bot.runtime.outbox.enqueue(SendJob(id="otn-req", purpose="otn_request", psid=psid, title="Size M is back",
-                                             message=payloads.one_time_notif_request("Size M is back", TOPIC)))
-    await bot.runtime.drain()
-    await bot.call("POST", f"/sandbox/shoppers/{psid}/optins", {"title": "Size M is back"})
-    await bot.runtime.drain()
+    await bot.give_otn(psid, "Size M is back")
     await bot.advance(30 * 3600)  # outside the window: only the OTN token can carry the message
     await bot.runtime.outbox.enqueue(notification("crash-1", psid, "restock"))
     popped = await bot.runtime.consent.take_otn(psid, TOPIC, for_job="crash-1")  # ...and the worker died

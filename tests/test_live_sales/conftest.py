@@ -13,8 +13,6 @@ from aiohttp.test_utils import TestClient
 from redis.asyncio import Redis
 
 from bot.app import create_app
-from bot.graph import payloads
-from bot.outbox import SendJob
 from bot.runtime import Runtime
 from bot.secret import Secret
 from bot.settings import Settings
@@ -65,14 +63,7 @@ class Shop(SandboxBot):
     async def otn_holder(self, name: str = "Otto", topic: str = TOPIC, psid: str | None = None) -> str:
         """A shopper who asked to be told once (one OTN token for the topic); ``psid``: an existing one."""
         psid = psid or await self.shopper(name)
-        await self.says(psid, "tell me when you go live")
-        request = payloads.one_time_notif_request("Next live", json.dumps({"topic": topic}))
-        await self.runtime.outbox.enqueue(SendJob(id=f"otn-{psid}", purpose="otn_request", psid=psid,
-                                                  title="Next live", message=request))
-        await self.runtime.drain()
-        await self.call("POST", f"/sandbox/shoppers/{psid}/optins", {"title": "Next live"})
-        await self.runtime.drain()
-        assert (await self.runtime.consent.consent(psid, topic)).otn_tokens == 1
+        await self.give_otn(psid, "Next live", topic)
         return psid
 
     async def sale(self, title: str = "Denim drop", url: str = "https://shop.test/live", **extra: Any) -> str:
