@@ -30,7 +30,10 @@ async def serve(settings: Settings) -> None:
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO)
-    asyncio.run(serve(Settings.from_env()))
+    try:
+        asyncio.run(serve(Settings.from_env()))
+    except KeyboardInterrupt:  # Ctrl-C: the runner was cleaned up on the way out
+        pass
 
 
 if __name__ == "__main__":
