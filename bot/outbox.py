@@ -51,10 +51,11 @@ end
 return queued
 """
 ENQUEUE_CHUNK = 500  # jobs per script call: a few ms of Redis at most
-# KEYS: the records. ARGV[1]: the worker; then per record its route (via) and popped OTN token.
+# KEYS: the records. ARGV[1]: the worker; then per record its route (via). An OTN token the job
+# popped is already on its record (``ConsentStore.take_otn``).
 _MARK_SENDING = """
 for i = 1, #KEYS do
-  redis.call('HSET', KEYS[i], 'state', 'sending', 'owner', ARGV[1], 'via', ARGV[2 * i], 'token', ARGV[2 * i + 1])
+  redis.call('HSET', KEYS[i], 'state', 'sending', 'owner', ARGV[1], 'via', ARGV[i + 1])
 end
 return #KEYS
 """
@@ -69,7 +70,7 @@ for i = 0, n - 1 do
   local a = 4 + 8 * i
   redis.call('HSET', record, 'state', ARGV[a + 1], 'via', ARGV[a + 2], 'message_id', ARGV[a + 3],
              'reason', ARGV[a + 4], 'code', ARGV[a + 5])
-  redis.call('HDEL', record, 'token', 'owner', 'taken', 'otn')  -- only needed while sending; kept a week
+  redis.call('HDEL', record, 'owner', 'taken', 'otn')  -- only needed while sending; the record stays a week
   redis.call('EXPIRE', record, ARGV[1])
   if campaign ~= KEYS[1] then redis.call('HINCRBY', campaign, ARGV[a + 6], 1) end
   redis.call('HINCRBY', KEYS[1], ARGV[a + 6], 1)
@@ -138,7 +139,6 @@ class SendRecord:
     reason: str = ""
     code: str = ""
     owner: str = ""
-    token: str = ""
 
 
 @dataclass(slots=True)
@@ -206,13 +206,13 @@ class Outbox:
         return SendRecord(**{k: values.get(k, "") for k in SendRecord.__dataclass_fields__})
 
     async def mark_sending(self, marks: Sequence[tuple[SendJob, str]], owner: str) -> None:
-        """``(job, via[, otn token])`` pairs: written after their limits were taken, before the HTTP calls."""
+        """``(job, via)`` pairs: written after their limits were taken, before the HTTP calls."""
         if not marks:
             return
         keys, args = [], [owner]
-        for job, via, *token in marks:
+        for job, via in marks:
             keys.append(self._keys.send_record(job.id))
-            args += [via, token[0] if token else ""]
+            args.append(via)
         await self._mark_sending(keys=keys, args=args)
 
     async def finish(self, outcomes: Sequence[Outcome], now_ms: int, *, ack: Callable[[Any], None] | None = None,

@@ -230,9 +230,9 @@ class SendWorker:
         facts: list[Facts] = []
         echoes: list[str] = []
         for job, row in zip(jobs, rows):
-            (state, via, token, echo, window, asked, replied, cancelled, packed, otn, opted_out,
+            (state, via, echo, window, asked, replied, cancelled, packed, otn, opted_out,
              unreachable) = row.decode().split("\x1f")
-            records.append(SendRecord(state=state, via=via, token=token) if state else None)
+            records.append(SendRecord(state=state, via=via) if state else None)
             echoes.append(echo)
             consent = None
             if job.psid:
@@ -250,7 +250,7 @@ class SendWorker:
         await asyncio.gather(*(self._take(a) for a in attempts))
         ready = [a for a in attempts if a.outcome is None and not a.pending and a.decision.allowed]
         if ready:
-            await self._outbox.mark_sending([(a.job, a.route.via, a.otn or "") for a in ready], self.name)
+            await self._outbox.mark_sending([(a.job, a.route.via) for a in ready], self.name)
             await asyncio.gather(*(self._send_in_order(same) for same in _by_recipient(ready)))
 
     async def _send_in_order(self, attempts: list[_Attempt]) -> None:
@@ -285,8 +285,8 @@ class SendWorker:
                     token_gap_ms=route.token_gap_ms, per_day=a.plan.per_day, page_rate=False,
                     job_id=a.job.id, route=route.via)
             if a.decision.allowed and route.via == "otn":
-                a.otn = a.resume.token if resuming and a.resume and a.resume.token else \
-                    await self._consent.take_otn(a.job.psid or "", a.job.topic or "", for_job=a.job.id)
+                # a resumed job gets back the token its first worker popped (kept on its record)
+                a.otn = await self._consent.take_otn(a.job.psid or "", a.job.topic or "", for_job=a.job.id)
                 if a.otn is None:
                     await self._limits.refund(a.decision)
                     a.decision = BucketDecision(False, "no_token")

@@ -12,11 +12,11 @@ local function s(v) if v then return tostring(v) else return '' end end
 for i = 0, n - 1 do
   local k = 5 + 7 * i
   local psid, title = ARGV[2 * i + 1], ARGV[2 * i + 2]
-  local rec = redis.call('HMGET', KEYS[k], 'state', 'via', 'token', 'otn')
+  local rec = redis.call('HMGET', KEYS[k], 'state', 'via', 'otn')
   local otn = s(redis.call('HGET', KEYS[k + 6], psid))
-  if rec[4] then otn = rec[4] .. ' ' .. otn end  -- a token this job already popped (its worker died) is its own
+  if rec[3] then otn = rec[3] .. ' ' .. otn end  -- a token this job already popped (its worker died) is its own
   out[#out + 1] = table.concat({
-    s(rec[1]), s(rec[2]), s(rec[3]),
+    s(rec[1]), s(rec[2]),
     s(redis.call('GET', KEYS[k + 1])),
     s(redis.call('HGET', KEYS[2], psid)),
     s(redis.call('HGET', KEYS[k + 2], title)),
