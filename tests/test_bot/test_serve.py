@@ -53,8 +53,9 @@ async def post_message(url: str, page_id: str, text: str) -> None:
         assert resp.status == 200, await resp.text()
 
 
-async def test_web_only_stores_and_leaves_processing_to_workers(processes: list[asyncio.subprocess.Process],
-                                                               redis: Redis, keys: Keys, page_id: str) -> None:
+async def test_web_only_stores_and_leaves_processing_to_workers(redis: Redis, keys: Keys, page_id: str,
+                                                               processes: list[asyncio.subprocess.Process]) -> None:
+    # ``processes`` after ``redis``: they end before the Page's keys are deleted
     web, url = await start(page_id, "--web-only")
     processes.append(web)
     await post_message(url, page_id, "hello")
