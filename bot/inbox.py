@@ -1,6 +1,6 @@
 """The inbox: raw webhook bodies in a Redis stream, split into per-shopper queues.
 
-``POST /webhook`` only appends the raw body (one XADD) and answers; the
+``POST /webhook`` only appends the raw body (``bot.webhook.InboxWriter``) and answers; the
 :class:`InboxSplitter` consumers read the stream through a consumer group,
 parse each body into events and queue the new ones per shopper. A splitter that
 dies before acknowledging leaves its entries pending; another splitter claims
@@ -29,18 +29,6 @@ log = logging.getLogger(__name__)
 
 GROUP = "splitters"
 BODY = b"b"
-
-
-class Inbox:
-    """Appends verified webhook bodies to the inbox stream."""
-
-    def __init__(self, redis: Redis, keys: Keys) -> None:
-        self._redis = redis
-        self._key = keys.inbox
-
-    async def append(self, body: bytes) -> str:
-        entry_id = await self._redis.xadd(self._key, {BODY: body})
-        return entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
 
 
 class InboxSplitter:

@@ -10,7 +10,7 @@ import pytest
 from redis.exceptions import RedisError
 
 from bot.app import create_app
-from bot.inbox import Inbox
+from bot.webhook import InboxWriter
 from bot.keys import Keys
 from bot.runtime import Runtime
 from bot.settings import Settings
@@ -64,12 +64,14 @@ async def test_workers_survive_an_outage_and_resume(settings: Settings, keys: Ke
         private_redis.start()
         p = settings.page_id
         raw, _ = signed(messaging_body(p, message_item(p, "2", "after outage", mid="r1")), "x")
+        writer = InboxWriter(redis, keys.inbox)  # the webhook's own way in
         for _ in range(50):
             try:
-                await Inbox(redis, keys).append(raw)
+                await writer.append(raw)
                 break
             except (RedisError, OSError):
                 await asyncio.sleep(0.1)
+        await writer.aclose()
         for _ in range(200):
             if await redis.llen(recording.handled_key(keys)):
                 break
