@@ -1,13 +1,14 @@
-"""Helpers the benchmarks share: a process's CPU time and clearing a Page's keys after a run."""
+"""Helpers the benchmarks share: a process's CPU time; clearing a Page's keys is the tests' own
+(``tests.support.pages``), re-exported here."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-from redis.asyncio import Redis
+from tests.support.pages import delete_page_keys, key_glob
 
-from bot.keys import Keys
+__all__ = ["cpu_seconds", "delete_page_keys", "key_glob"]
 
 
 def cpu_seconds(pid: int) -> float:
@@ -17,22 +18,3 @@ def cpu_seconds(pid: int) -> float:
     except OSError:
         return 0.0
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def key_glob(text: str) -> str:
-    """``text`` as a SCAN MATCH pattern matching itself literally (the Page prefix has braces)."""
-    return "".join("\\" + c if c in "*?[]{}\\" else c for c in text)
-
-
-async def delete_page_keys(redis: Redis, keys: Keys) -> int:
-    """Unlink every key of the Page (a bench run's Page is its own); returns how many."""
-    batch: list[bytes] = []
-    deleted = 0
-    async for key in redis.scan_iter(match=key_glob(keys.prefix) + "*", count=5000):
-        batch.append(key)
-        if len(batch) >= 5000:
-            deleted += await redis.unlink(*batch)
-            batch.clear()
-    if batch:
-        deleted += await redis.unlink(*batch)
-    return deleted

@@ -24,6 +24,7 @@ from bot.runtime import Runtime
 from bot.keys import Keys
 from bot.settings import Settings
 from bot.storage import connect
+from tests.support.pages import delete_page_keys
 from tests.support.redis_server import free_port
 
 REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/15"
@@ -125,13 +126,6 @@ async def redis(keys: Keys) -> AsyncIterator[Redis]:
     yield client
     await bounded(delete_page_keys(client, keys), "delete the page's keys")
     await bounded(client.aclose(), "close Redis")
-
-
-async def delete_page_keys(client: Redis, keys: Keys) -> None:
-    batch = [k async for k in client.scan_iter(match=keys.prefix.replace("{", "\\{").replace("}", "\\}") + "*",
-                                               count=1000)]
-    for i in range(0, len(batch), 500):
-        await client.delete(*batch[i:i + 500])
 
 
 @pytest.fixture
