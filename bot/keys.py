@@ -135,6 +135,16 @@ class Keys:
         return self.sandbox_prefix + "config"
 
     @property
+    def sandbox_faults(self) -> str:
+        """HASH target (a PSID or "*") -> JSON of an armed test fault (``POST /sandbox/config {"fault"}``)."""
+        return self.sandbox_prefix + "faults"
+
+    @property
+    def sandbox_fault_calls(self) -> str:
+        """HASH target -> how many more Graph send calls the armed fault answers."""
+        return self.sandbox_prefix + "fault-calls"
+
+    @property
     def sandbox_profile(self) -> str:
         """HASH field -> JSON of the Messenger profile (get_started, greeting, ...)."""
         return self.sandbox_prefix + "profile"
