@@ -207,8 +207,31 @@ class Keys:
 
     @property
     def outbox(self) -> str:
-        """Stream of send jobs, consumed by the send workers' group."""
+        """Stream of send jobs but campaign notifications (the reply lane), read first by the send workers."""
         return self.prefix + "outbox"
+
+    @property
+    def outbox_campaigns(self) -> str:
+        """Stream of campaign send jobs (purpose ``notification``): read once the reply lane is empty."""
+        return self.prefix + "outbox:c"
+
+    @property
+    def outbox_delayed(self) -> str:
+        """ZSET job id -> due ms (deployment clock) of reply-lane jobs waiting to be tried again
+        (network error, throttle, Page pause); the job's JSON waits on its record (field ``job``)."""
+        return self.prefix + "outbox:delayed"
+
+    @property
+    def outbox_campaigns_delayed(self) -> str:
+        """ZSET job id -> due ms of campaign-lane jobs waiting to be tried again (as ``outbox_delayed``)."""
+        return self.prefix + "outbox:c:delayed"
+
+    @property
+    def send_throttle(self) -> str:
+        """HASH of the Page's send pause and slowdown, shared by every send worker: ``until`` (ms), ``kind``
+        (``throttle``: Meta throttled us; ``usage``: a usage header near 100 %), ``level`` (throttles in a
+        row, for the backoff), ``probe`` (ms of the last probe call), ``slow_until`` (ms: half rate until)."""
+        return self.prefix + "sl:throttle"
 
     def send_record(self, job_id: str) -> str:
         """HASH: a send job's state and outcome (its idempotency record)."""
