@@ -33,6 +33,13 @@ A send job's take is remembered on its record (``job_id``/``route``): if its wor
 between the take and the send, the worker that reclaims the job gets the same limits back
 instead of being refused for frequency by the first worker's take.
 
+The Page rate's interval can be stretched (:meth:`SendLimits.set_rate_factor`, 2.0 = half rate)
+while Meta's usage headers run high (``bot.throttle``).
+
+A Redis restart leaves the limiter's own connections stale: a batch that meets a dead
+connection is sent once more on a fresh one, for the takes that are safe to repeat (see
+``_Batcher._flush``).
+
 Speed (target 20,000 decisions/s): the takes asked for in one event-loop turn go to
 Redis as one batch — still one EVALSHA each, a NOSCRIPT answer reloads the script and
 runs those again — packed here on the limiter's own connections, with the numbers in one

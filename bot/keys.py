@@ -250,7 +250,8 @@ class Keys:
         return self.prefix + "stats:d:" + day
 
     def awaiting_receipt(self, psid: str) -> str:
-        """ZSET of "campaign|day|kind" members scored by send time, until delivered/read watermarks pass them."""
+        """ZSET of "campaign|day|job|s" members (``|d`` once delivered) scored a second before the job was
+        marked sending, until delivered/read watermarks pass them; a job that ends unsent takes its member out."""
         return self.prefix + "rcpt:" + psid
 
     def campaign_cancelled(self, campaign: str) -> str:

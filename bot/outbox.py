@@ -40,6 +40,7 @@ TERMINAL = frozenset({"sent", "skipped", "failed"})
 GROUP = "senders"
 REPLIES, CAMPAIGNS = "replies", "campaigns"
 ENQUEUE_CHUNK = 500  # jobs per script call: a few ms of Redis at most
+FINISH_ARITY = 15  # arguments per item of outbox_finish.lua
 
 _HERE = Path(__file__).parent
 _ENQUEUE = (_HERE / "outbox_enqueue.lua").read_text()
@@ -150,7 +151,6 @@ class Outcome:
     message_id: str = ""
     reason: str = ""
     code: str = ""
-    extra_writes: dict[str, Any] = field(default_factory=dict)
     attempts: int = 0  # failed attempts before it ended, if any (kept on the record)
 
 
@@ -188,6 +188,7 @@ class Outbox:
         self.lanes = lanes(keys)
         self._enqueue = redis.register_script(_ENQUEUE)
         self._mark_sending = redis.register_script(_MARK_SENDING)
+        self._finish = redis.register_script(_FINISH)
         self._fixed = [keys.outbox, keys.outbox_campaigns]
 
     async def enqueue(self, job: SendJob) -> bool:
@@ -242,53 +243,51 @@ class Outbox:
         return int(await self._mark_sending(keys=keys, args=args))
 
     async def finish(self, items: Sequence[tuple[Entry | None, Result]], now_ms: int) -> None:
-        """Record outcomes and delays, bump the numbers, acknowledge the entries: one transaction.
+        """Record outcomes and delays, bump the numbers, acknowledge the entries: one script call.
 
         Safe to repeat when its answer was lost: each item is applied once (see outbox_finish.lua).
         ``now_ms`` (the worker's estimate of the deployment clock) names the day of the numbers and
-        scores the receipt of a sent job that was not marked (an older worker's).
-        The script goes as EVAL: inside MULTI a missing script must not fail alone.
+        scores the receipt of a sent job that was not marked (an older worker's). A sent opt-in
+        request marks its title asked, a sent private reply its comment replied, in the same step.
         """
         day = day_of(now_ms)
         daily = self._keys.daily_stats(day)
         keys: list[str] = [daily, self._keys.counters, self._keys.clock_offset, *self._fixed,
                            self._keys.outbox_delayed, self._keys.outbox_campaigns_delayed]
         args: list[Any] = [IDEMPOTENCY_TTL, RECEIPT_TTL, DAY_STATS_TTL, now_ms - RECEIPT_SKEW_MS, GROUP]
-        async with self._redis.pipeline(transaction=True) as pipe:
-            for entry, result in items:
-                lane = self.lanes[entry.lane].code if entry else "r"
-                head = [lane, entry.id if entry else ""]
-                if isinstance(result, Outcome):
-                    keys += self._item_keys(result.job, daily, awaits=True)
-                    args += ["o", *head, result.job.id, *self._outcome_args(result, day)]
-                    for key, value in result.extra_writes.items():
-                        if isinstance(value, tuple):  # (hash field, value)
-                            pipe.hset(key, value[0], value[1])
-                        else:
-                            pipe.set(key, value, ex=IDEMPOTENCY_TTL)
-                elif isinstance(result, Delay):
-                    keys += self._item_keys(result.job, daily, awaits=True)
-                    args += ["d", *head, result.job.id, result.job.to_json(), max(0, int(result.delay_ms)),
-                             result.attempts, result.failed_since, result.delays, result.behind, result.reason, "",
-                             ""]
-                else:
-                    keys += [daily, daily, daily]
-                    args += ["a", *head, "", *[""] * 9]
-            pipe.eval(_FINISH, len(keys), *keys, *args)
-            await pipe.execute()
+        for entry, result in items:
+            head = [self.lanes[entry.lane].code if entry else "r", entry.id if entry else ""]
+            if isinstance(result, Outcome):
+                keys += self._item_keys(result.job, daily, sent=result.outcome == "sent")
+                item = ["o", *head, result.job.id, *self._outcome_args(result, day)]
+            elif isinstance(result, Delay):
+                keys += self._item_keys(result.job, daily, sent=False)
+                item = ["d", *head, result.job.id, result.job.to_json(), max(0, int(result.delay_ms)),
+                        result.attempts, result.failed_since, result.delays, result.behind, result.reason]
+            else:
+                keys += [daily] * 5
+                item = ["a", *head]
+            args += item + [""] * (FINISH_ARITY - len(item))
+        await self._finish(keys=keys, args=args)
 
-    def _item_keys(self, job: SendJob, daily: str, *, awaits: bool) -> list[str]:
+    def _item_keys(self, job: SendJob, daily: str, *, sent: bool) -> list[str]:
+        asks = sent and job.purpose in ("optin_request", "otn_request") and bool(job.title) and bool(job.psid)
         return [self._keys.send_record(job.id), self._keys.campaign_stats(job.campaign) if job.campaign else daily,
-                self._keys.awaiting_receipt(job.psid) if awaits and job.psid else daily]
+                self._keys.awaiting_receipt(job.psid) if job.psid else daily,
+                self._keys.optin_asked(job.psid or "") if asks else daily,
+                self._keys.private_replied(job.comment_id) if sent and job.comment_id else daily]
 
     @staticmethod
     def _outcome_args(o: Outcome, day: str) -> list[str]:
         if o.outcome not in TERMINAL:
             raise ValueError(o.outcome)
         sent = o.outcome == "sent"
-        member = receipt_member(o.job, day) if sent and o.via != "comment" else ""
+        job = o.job
+        member = receipt_member(job, day) if sent and o.via != "comment" else ""
+        asked = job.title or "" if sent and job.purpose in ("optin_request", "otn_request") and job.psid else ""
         return [o.outcome, o.via, o.message_id, o.reason, o.code, "sent" if sent else f"{o.outcome}|{o.reason}",
-                f"sends_total|{o.outcome}|{o.via if sent else o.reason}", member, str(o.attempts)]
+                f"sends_total|{o.outcome}|{o.via if sent else o.reason}", member, str(o.attempts), asked,
+                "1" if sent and job.comment_id else ""]
 
     async def numbers(self, *, campaign: str | None = None, day: str | None = None) -> dict[str, int]:
         key = self._keys.campaign_stats(campaign) if campaign else self._keys.daily_stats(day or "")

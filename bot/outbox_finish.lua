@@ -2,24 +2,27 @@
 -- clock_now(offset_key) comes from bot.clock.LUA_NOW, prepended when the script is loaded.
 -- KEYS: 1 the day's numbers, 2 the counters, 3 clock offset, 4 reply stream, 5 campaign stream,
 --       6 reply delayed ZSET, 7 campaign delayed ZSET; then per item its record, its campaign's
---       numbers (KEYS[1] when it has none) and its shopper's awaiting-receipt ZSET (KEYS[1] when none).
+--       numbers (KEYS[1] when it has none), its shopper's awaiting-receipt ZSET, its shopper's
+--       opt-in requests hash and its comment's replied mark (each KEYS[1] when not needed).
 -- ARGV: 1 record TTL, 2 receipt TTL, 3 day TTL, 4 receipt score for a sent job with no member yet,
---       5 the consumer group; then 13 per item:
+--       5 the consumer group; then 15 per item:
 --   kind ('o' outcome, 'd' delay, 'a' acknowledge only), lane ('r' or 'c'), entry id ('' for none), job id,
 --   for 'o': state, via, message_id, reason, code, numbers field, counter field, receipt member,
---            failed attempts ('0': leave as is);
+--            failed attempts ('0': leave as is), opt-in request title to mark asked ('' = none),
+--            '1' to mark the comment replied;
 --   for 'd': job JSON, delay ms, failed attempts, first failure ms (0 = now, -1 = none: the job did not
---            fail, it waits for the Page or the part before it), the record's `delays`
---            when the job was loaded, a job to stay behind ('' = none), reason, '', ''.
+--            fail, it waits for the Page or the part before it), the record's `delays` when the job
+--            was loaded, a job to stay behind ('' = none), reason, then blanks.
 -- Each item is written once: an outcome over a final record, or a delay whose `delays` moved on
 -- (the same write retried after its answer was lost), changes nothing and counts nothing, so the
 -- caller may repeat a write it is unsure of until Redis answers.
 local now = clock_now(KEYS[3])
 local FINAL = {sent = true, skipped = true, failed = true}
-local n = (#KEYS - 7) / 3
+local n = (#KEYS - 7) / 5
 for i = 0, n - 1 do
-  local record, campaign, receipts = KEYS[8 + 3 * i], KEYS[9 + 3 * i], KEYS[10 + 3 * i]
-  local a = 5 + 13 * i
+  local k = 8 + 5 * i
+  local record, campaign, receipts, asked, replied = KEYS[k], KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], KEYS[k + 4]
+  local a = 5 + 15 * i
   local kind, lane, entry, job = ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4]
   local stream, delayed = KEYS[4], KEYS[6]
   if lane == 'c' then stream, delayed = KEYS[5], KEYS[7] end
@@ -41,6 +44,8 @@ for i = 0, n - 1 do
         redis.call('ZADD', receipts, ARGV[4], ARGV[a + 12])
         redis.call('EXPIRE', receipts, ARGV[2])
       end
+      if ARGV[a + 14] ~= '' then redis.call('HSET', asked, ARGV[a + 14], string.format('%.0f', now)) end
+      if ARGV[a + 15] == '1' then redis.call('SET', replied, '1', 'EX', ARGV[1]) end
     else
       forget_receipt()
     end

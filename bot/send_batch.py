@@ -242,20 +242,8 @@ class SendBatch:
     def _put(self, entry: Entry, result: Outcome | Delay | None) -> None:
         if result is not None:
             self.c.uncalled.discard(result.job.id)
-        if isinstance(result, Outcome):
-            self._side_writes(result)
         self._settle(entry)
         self.c.results.put(entry, result)
-
-    def _side_writes(self, o: Outcome) -> None:
-        """What a sent opt-in request or private reply changes besides its record (same transaction)."""
-        if o.outcome != "sent":
-            return
-        keys = self.c.keys
-        if o.job.purpose in ("optin_request", "otn_request") and o.job.title:
-            o.extra_writes[keys.optin_asked(o.job.psid or "")] = (o.job.title, self.c.throttle.now_ms())
-        if o.job.comment_id:
-            o.extra_writes[keys.private_replied(o.job.comment_id)] = "1"
 
     def _settle(self, entry: Entry) -> None:
         self.settled.add(entry.id)
