@@ -234,7 +234,7 @@ class Outbox:
         delivery webhook that overtakes the outcome is counted. Returns Redis's deployment time.
         """
         keys: list[str] = [self._keys.clock_offset]
-        args: list[str | int] = [owner, RECEIPT_SKEW_MS, RECEIPT_TTL]
+        args: list[str | int] = [owner, RECEIPT_SKEW_MS, RECEIPT_TTL, IDEMPOTENCY_TTL]
         for job, via in marks:
             member = receipt_member(job, day) if via != "comment" else ""
             record = self._keys.send_record(job.id)

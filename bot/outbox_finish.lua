@@ -34,7 +34,8 @@ for i = 0, n - 1 do
       redis.call('HDEL', record, 'rcpt')
     end
   end
-  if kind == 'o' and state and not FINAL[state] then
+  -- a record missing altogether (Redis came back empty) is written anew: its job must not go twice
+  if kind == 'o' and not FINAL[state or ''] then
     local outcome = ARGV[a + 5]
     redis.call('HSET', record, 'state', outcome, 'via', ARGV[a + 6], 'message_id', ARGV[a + 7],
                'reason', ARGV[a + 8], 'code', ARGV[a + 9])
@@ -55,8 +56,8 @@ for i = 0, n - 1 do
     if campaign ~= KEYS[1] then redis.call('HINCRBY', campaign, ARGV[a + 10], 1) end
     redis.call('HINCRBY', KEYS[1], ARGV[a + 10], 1)
     redis.call('HINCRBY', KEYS[2], ARGV[a + 11], 1)
-  elseif kind == 'd' and state and not FINAL[state]
-      and tonumber(redis.call('HGET', record, 'delays') or '0') == tonumber(ARGV[a + 9]) then
+  elseif kind == 'd' and not FINAL[state or '']
+      and (not state or tonumber(redis.call('HGET', record, 'delays') or '0') == tonumber(ARGV[a + 9])) then
     local due = now + tonumber(ARGV[a + 6])
     local behind = ARGV[a + 10]
     if behind ~= '' then
@@ -70,6 +71,7 @@ for i = 0, n - 1 do
     if since > 0 then redis.call('HSET', record, 'failed_since', string.format('%.0f', since)) end
     redis.call('HINCRBY', record, 'delays', 1)
     redis.call('HDEL', record, 'owner')
+    redis.call('EXPIRE', record, ARGV[1])
     forget_receipt()
     redis.call('ZADD', delayed, due, job)
     redis.call('HINCRBY', KEYS[2], 'send_retries_total|' .. ARGV[a + 11], 1)

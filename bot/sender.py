@@ -49,6 +49,7 @@ __all__ = ["GROUP", "SendWorker"]
 BATCHES_IN_HAND = 2
 RETRY_FIRST_SECONDS, RETRY_MAX_SECONDS = 0.2, 2.0  # a job Redis failed before its call: back after this
 CAMPAIGN_PROBE_SECONDS = 1.0  # while paused, a campaign job is read this often (a probe if no reply waits)
+RECLAIM_GRACE_SECONDS = 10.0  # after a Redis error, reclaims wait this long (at most a third of the idle time)
 
 
 class SendWorker:
@@ -63,6 +64,7 @@ class SendWorker:
         self.capacity = BATCHES_IN_HAND * self.batch_size
         self.reclaim_idle_ms = int(settings.reclaim_idle_seconds * 1000)
         self._reclaim_every = min(1.0, settings.reclaim_idle_seconds / 2)
+        self._reclaim_grace = min(RECLAIM_GRACE_SECONDS, settings.reclaim_idle_seconds / 3)
         self._lanes = outbox.lanes
         self._streams = [lane.stream for lane in self._lanes.values()]
         self._in_hand: dict[bytes, str] = {}  # entry id -> lane, until its result is written
@@ -90,33 +92,39 @@ class SendWorker:
         helpers = [asyncio.create_task(self._keep_claims_fresh(stop), name="send-claims"),
                    asyncio.create_task(self.delayed.run(stop), name="send-delayed")]
         grouped = False
-        while not stop.is_set():
-            if self.capacity - len(self._in_hand) < max(1, self.batch_size // 2):
-                self._room.clear()
-                await _wait_for(self._room, 0.2)
-                continue
-            try:
-                if not grouped:
-                    await self.ensure_group()
-                    grouped = True
-                held = await self._next(self.capacity - len(self._in_hand), block_ms=200)
-            except (RedisError, OSError) as exc:
-                log.warning("send worker %s: Redis unavailable (%s)", self.name, type(exc).__name__)
-                await sleep_or_stop(stop, 0.5)
-                continue
-            if held:
-                task = asyncio.create_task(SendBatch(self._ctx, held).run())
-                batches.add(task)
-                task.add_done_callback(batches.discard)
-            elif self._retries:
-                await sleep_or_stop(stop, min(0.2, max(0.0, self._retries[0][0] - time.monotonic())))
-        if batches:
-            await asyncio.gather(*batches, return_exceptions=True)
-        await self._results.flush()
-        for helper in helpers:
-            helper.cancel()
-        await asyncio.gather(*helpers, return_exceptions=True)
-        await self._results.aclose()
+        try:
+            while not stop.is_set():
+                held = self._due_retries()  # in hand already: they need no room
+                if not held:
+                    room = self.capacity - len(self._in_hand)
+                    if room < max(1, self.batch_size // 2):
+                        self._room.clear()
+                        await _wait_for(self._room, 0.2)
+                        continue
+                    try:
+                        if not grouped:
+                            await self.ensure_group()
+                            grouped = True
+                        held = await self._next(room, block_ms=200)
+                    except (RedisError, OSError) as exc:
+                        log.warning("send worker %s: Redis unavailable (%s)", self.name, type(exc).__name__)
+                        self._redis_failed()
+                        await sleep_or_stop(stop, 0.5)
+                        continue
+                if held:
+                    task = asyncio.create_task(SendBatch(self._ctx, held).run())
+                    batches.add(task)
+                    task.add_done_callback(batches.discard)
+                elif self._retries:
+                    await sleep_or_stop(stop, min(0.2, max(0.0, min(at for at, _ in self._retries) - time.monotonic())))
+            if batches:
+                await asyncio.gather(*batches, return_exceptions=True)
+            await self._results.flush()
+        finally:  # also when stopping takes too long and this is cancelled: what is unwritten stays pending
+            for task in (*helpers, *batches):
+                task.cancel()
+            await asyncio.gather(*helpers, *batches, return_exceptions=True)
+            await self._results.aclose()
 
     async def run_once(self) -> int:
         """Process what is in the outbox now, to the end (tests, burst mode). Returns jobs processed."""
@@ -189,7 +197,13 @@ class SendWorker:
         if entry is not None and self._in_hand.pop(entry.id, None) is not None:
             self._room.set()
 
+    def _redis_failed(self) -> None:
+        """Once Redis is back, the live workers refresh their claims first (theirs retry every 0.5 s), and
+        only then may an entry idle since before the outage be reclaimed: its worker may hold its outcome."""
+        self._next_reclaim = max(self._next_reclaim, time.monotonic() + self._reclaim_grace)
+
     def _retry_later(self, held: list[Held]) -> None:
+        self._redis_failed()
         self._retries.append((time.monotonic() + self._retry_wait, held))
         self._retry_wait = min(self._retry_wait * 2, RETRY_MAX_SECONDS)
 
@@ -219,6 +233,7 @@ class SendWorker:
                             stream, GROUP, self.name, min_idle_time=0, message_ids=ids, justid=True))
                 except (RedisError, OSError) as exc:
                     log.warning("send worker %s: could not refresh its claims (%s)", self.name, type(exc).__name__)
+                    self._redis_failed()
                     wait = min(wait, 0.5)  # again as soon as Redis is back, before anyone may reclaim them
 
 
