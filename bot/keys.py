@@ -36,6 +36,16 @@ class Keys:
         """Stream of raw webhook bodies, XADDed before the 200."""
         return self.prefix + "inbox"
 
+    @property
+    def inbox_cursor(self) -> str:
+        """Id of the last inbox entry split into the per-shopper queues (moved with the split itself)."""
+        return self.prefix + "inbox:cursor"
+
+    @property
+    def splitter_lease(self) -> str:
+        """The one process splitting the inbox (SET PX, renewed by each split): one splitter, stream order."""
+        return self.prefix + "inbox:splitter"
+
     def seen(self, dedupe_key: str) -> str:
         """Mark that an event was already queued (redelivery guard)."""
         return self.prefix + "seen:" + dedupe_key
