@@ -280,8 +280,13 @@ class Keys:
         return self.prefix + "bc:all"
 
     def fanout(self, campaign: str) -> str:
-        """HASH of a campaign's fan-out: kind, source, topic, phase, cursor, eligible, state, times."""
+        """HASH of a campaign's fan-out: kind, source, topic, phase (snapshot, walk, done), index, eligible,
+        state, times."""
         return self.prefix + "fo:" + campaign
+
+    def fanout_recipients(self, campaign: str) -> str:
+        """LIST: the campaign's recipient snapshot (PSIDs), walked by index; deleted when the fan-out ends."""
+        return self.prefix + "fo-rcpt:" + campaign
 
     def fanout_lease(self, campaign: str) -> str:
         """The process advancing a fan-out (SET NX PX); expires when that process dies."""
