@@ -155,7 +155,7 @@ def _parse_messaging(page_id: str, item: dict[str, Any]) -> MessagingEvent:
     ts = _as_ms(item.get("timestamp"))
     if not ts:
         raise BadEvent("missing_field", "timestamp")
-    common = dict(page_id=page_id, timestamp=ts, raw=item)
+    common: dict[str, Any] = dict(page_id=page_id, timestamp=ts, raw=item)
     if "message" in item:
         msg = _dict(item, "message")
         if msg.get("is_echo") is True:
@@ -185,8 +185,8 @@ def _parse_messaging(page_id: str, item: dict[str, Any]) -> MessagingEvent:
         return ReadEvent(**common, psid=sender, watermark=_as_ms(_dict(item, "read").get("watermark")))
     for key in HANDOVER_KEYS:
         if key in item:
-            value = item[key] if isinstance(item[key], dict) else {}
-            return HandoverEvent(**common, psid=sender, action=key, metadata=_opt_str(value.get("metadata")))
+            metadata = _opt_str(_obj(item[key]).get("metadata"))
+            return HandoverEvent(**common, psid=sender, action=key, metadata=metadata)
     raise BadEvent("unknown_kind", "messaging item with keys " + ",".join(k[:24] for k in sorted(item)[:8]))
 
 
@@ -228,7 +228,7 @@ def _parse_change(raw: RawItem) -> Event:
     if item_kind != "comment":
         return FeedEvent(page_id=raw.page_id, timestamp=ts, raw=change, item=item_kind, verb=verb,
                          post_id=_opt_str(value.get("post_id")))
-    sender = value.get("from") if isinstance(value.get("from"), dict) else {}
+    sender = _obj(value.get("from"))
     from_id = _id_of(sender.get("id")) or _id_of(value.get("from_id"))
     if not from_id:
         raise BadEvent("missing_field", "feed comment from.id")
@@ -289,6 +289,10 @@ def _str(item: dict[str, Any], key: str) -> str:
     return found
 
 
+def _obj(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def _list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
@@ -305,7 +309,7 @@ def _referral(value: Any) -> Referral | None:
 
 
 def _attachment(value: dict[str, Any]) -> Attachment:
-    payload = value.get("payload") if isinstance(value.get("payload"), dict) else {}
+    payload = _obj(value.get("payload"))
     sticker = _whole(payload.get("sticker_id")) if isinstance(payload.get("sticker_id"), int) else None
     return Attachment(type=_opt_str(value.get("type")) or "unknown", url=_opt_str(payload.get("url")),
                       sticker_id=sticker, title=_opt_str(value.get("title")) or _opt_str(payload.get("title")))

@@ -76,11 +76,17 @@ def listen(host: str, port: int, *, backlog: int = 128) -> list[socket.socket]:
                 continue
             bound.add((family, address))
             sock = socket.socket(family, kind, proto)
-            sockets.append(sock)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as asyncio does; a busy port still fails
             if family == socket.AF_INET6:
                 sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-            sock.bind(address)
+            try:
+                sock.bind(address)
+            except OSError as exc:
+                sock.close()
+                if family == socket.AF_INET6 and exc.errno == errno.EADDRNOTAVAIL:
+                    continue  # IPv6 is off on this host: serve the other addresses (as asyncio does)
+                raise
+            sockets.append(sock)
             sock.listen(backlog)
             sock.setblocking(False)
     except OSError as exc:
@@ -89,6 +95,8 @@ def listen(host: str, port: int, *, backlog: int = 128) -> list[socket.socket]:
         if exc.errno == errno.EADDRINUSE:
             raise PortInUse(host, port) from None
         raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror}; set HOST and PORT") from None
+    if not sockets:
+        raise ConfigError(f"cannot listen on {host}:{port}: no address of it is available here; set HOST")
     return sockets
 
 
@@ -164,7 +172,11 @@ class GuardedServer(web.Server):
 
 
 class GuardedAppRunner(web.AppRunner):
-    """``web.AppRunner`` serving through a :class:`GuardedServer`."""
+    """``web.AppRunner`` serving through a :class:`GuardedServer`.
+
+    It builds that server from the one aiohttp builds (same handler, request factory and
+    handler arguments); tests/test_bot/test_server.py pins this against the installed aiohttp.
+    """
 
     def __init__(self, app: web.Application, *, timeouts: Timeouts = Timeouts(), **kwargs: Any) -> None:
         super().__init__(app, **kwargs)

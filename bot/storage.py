@@ -42,7 +42,7 @@ class EmbeddedRedis:
     data_dir: Path
     started_here: bool = False
     client_name: str = field(default_factory=_client_name)  # of every connection this user of it opens
-    _presence: Redis | None = field(default=None, repr=False)
+    _presence: Redis | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def socket_path(self) -> Path:

@@ -50,7 +50,9 @@ async def connect(client: TestClient) -> tuple[asyncio.StreamReader, asyncio.Str
 
 async def connections_end(client: TestClient) -> None:
     """The server holds no connection any more (its handlers have all returned)."""
-    server = client.server.runner.server  # type: ignore[union-attr]
+    runner = client.server.runner
+    assert runner is not None and runner.server is not None
+    server = runner.server
     async with asyncio.timeout(LIVENESS):
         while server.connections:
             await asyncio.sleep(0.05)

@@ -162,6 +162,7 @@ async def test_signature_header_with_bytes_that_are_not_utf8_is_403(client: Test
     request = (b"POST /webhook HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
                b"X-Hub-Signature-256: " + value + b"\r\nContent-Length: %d\r\nConnection: close\r\n\r\n" % len(raw)
                + raw)
+    assert client.port is not None
     response = await exchange(client.port, request)
     assert status_of(response) == 403, response
     assert await redis.xlen(keys.inbox) == 0
@@ -175,5 +176,6 @@ async def test_authorization_with_bytes_that_are_not_utf8_is_401(serve, settings
     for authorization, status in ((b"Bearer s3cret", 404), (value, 401)):  # the route is unknown, past the auth
         request = (b"GET /api/live-sales HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: " + authorization
                    + b"\r\nConnection: close\r\n\r\n")
+        assert client.port is not None
         response = await exchange(client.port, request)
         assert status_of(response) == status, response
