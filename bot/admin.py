@@ -26,6 +26,7 @@ from typing import Any
 from aiohttp import web
 
 from .appkeys import SETTINGS
+from .signature import header_bytes
 
 log = logging.getLogger(__name__)
 
@@ -177,7 +178,8 @@ def _check_token(request: web.Request) -> None:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     expected = request.app[SETTINGS].admin_token.reveal()
-    if scheme.lower() != "bearer" or not token or not hmac.compare_digest(token.strip().encode(), expected.encode()):
+    if scheme.lower() != "bearer" or not token or not hmac.compare_digest(header_bytes(token.strip()),
+                                                                          expected.encode()):
         raise ApiError(401, "missing or wrong bearer token")
 
 

@@ -7,15 +7,15 @@ import asyncio
 import logging
 import os
 import signal
+import socket
 import sys
 from collections.abc import Callable, Sequence
 
-from aiohttp import web
-
-from .app import SafeAccessLogger, create_app
+from .app import create_app
 from .errors import ConfigError
 from .runtime import Runtime
 from .plugins import import_plugins
+from .server import Timeouts, listen, serving
 from .settings import Settings, plugin_names
 from .storage import open_redis
 
@@ -71,21 +71,26 @@ def _serve_arguments(parser: argparse.ArgumentParser) -> None:
 def serve(args: argparse.Namespace, settings: Settings) -> int:
     if args.web_only:
         settings = settings.replace(run_workers_in_web=False)
-    asyncio.run(_serve(settings))
+    try:  # before anything starts: a busy port must not leave a hidden worker running (issue 8, finding 11)
+        sockets = listen(settings.host, settings.port)
+    except ConfigError as exc:
+        print(f"salebell: {exc}", file=sys.stderr)
+        return 2
+    try:
+        asyncio.run(_serve(settings, sockets))
+    finally:
+        for sock in sockets:
+            sock.close()
     return 0
 
 
-async def _serve(settings: Settings) -> None:
+async def _serve(settings: Settings, sockets: list[socket.socket]) -> None:
     redis, embedded = await open_redis(settings.redis_url, settings.data_dir)
     try:
         app = create_app(settings, redis, plugins=settings.plugins)
-        runner = web.AppRunner(app, access_log_class=SafeAccessLogger)
-        await runner.setup()
-        site = web.TCPSite(runner, settings.host, settings.port)
-        await site.start()
-        _announce(settings, embedded is not None)
-        await _wait_for_signal()
-        await runner.cleanup()
+        async with serving(app, sockets, timeouts=Timeouts(idle=settings.http_idle_timeout)):
+            _announce(settings, embedded is not None)
+            await _wait_for_signal()
     finally:
         await redis.aclose()
         if embedded:
