@@ -28,7 +28,6 @@ waited out with backoff; nothing is committed until Redis takes the whole step.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections import Counter
@@ -38,9 +37,8 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from .backoff import Backoff, Outage
-from .errors import BadEvent
 from .keys import Keys
-from .parsing import NotPageEvent, parse_item, split_body
+from .parsing import events_of_body
 from .queues import Queued, ShopperQueues, SplitCommit
 
 log = logging.getLogger(__name__)
@@ -148,35 +146,22 @@ class InboxSplitter:
         """Add one entry's events (and rejected parts) to the run; never raises."""
         run.entry_ids.append(entry_id)
         try:
-            self._parse_body(entry_id, body, run)
-        except Exception as exc:  # parsing is total; a bug here must still cost only this entry
+            parsed, rejected = events_of_body(body)
+        except Exception as exc:  # parsing is total; a bug there must still cost only this entry
             error = f"{type(exc).__name__}: {exc}"[:500]
             log.error("inbox entry %s could not be parsed (%s); kept in the dead letters", entry_id, error)
             run.rejected["malformed_body"] += 1
             run.broken.append((entry_id, body, error))
-
-    def _parse_body(self, entry_id: str, body: bytes, run: _Split) -> None:
-        try:
-            items, rejected = split_body(json.loads(body))
-        except (ValueError, NotPageEvent) as exc:  # verified before storing, so this is a bug upstream
-            log.error("inbox entry %s is not a page event (%s); dropped", entry_id, exc)
-            run.rejected["malformed_body"] += 1
             return
         for r in rejected:
             log.warning("webhook part rejected: %s (%s)", r.reason, r.detail)
             run.rejected[r.reason] += 1
-        for n, raw in enumerate(items):
-            if raw.page_id != self._keys.page_id:
-                self._warn_foreign(raw.page_id)
+        for n, item in enumerate(parsed):  # n depends only on the body's bytes: stable if split again
+            if item.raw.page_id != self._keys.page_id:
+                self._warn_foreign(item.raw.page_id)
                 run.rejected["foreign_page"] += 1
                 continue
-            try:
-                event = parse_item(raw)
-            except BadEvent as exc:
-                log.warning("webhook item rejected: %s", exc)
-                run.rejected[exc.reason] += 1
-                continue
-            run.events.append(Queued(event.ordering_key, event.dedupe_key, raw.to_json(), f"{entry_id}.{n}"))
+            run.events.append(Queued(item.ordering_key, item.dedupe_key, item.payload, f"{entry_id}.{n}"))
 
     def _warn_foreign(self, page_id: str) -> None:
         if time.monotonic() >= self._foreign_warned.get(page_id, 0.0):  # once a minute per Page
