@@ -179,3 +179,4 @@ async def test_authorization_with_bytes_that_are_not_utf8_is_401(serve, settings
         assert client.port is not None
         response = await exchange(client.port, request)
         assert status_of(response) == status, response
+
