@@ -37,19 +37,23 @@ THAI_TAIL_PARTICLES: tuple[str, ...] = (
 )
 
 # Words that may surround a bare keyword without turning it into a sentence: "LIVE din
-# ako po", "#LIVE here", "stop na", "LIVE?", "LIVE thanks", "stop ty", "hola amiga".
+# ako po", "#LIVE here", "stop na", "LIVE?", "hola amiga".
 FILLERS: tuple[str, ...] = (
     "here", "me", "too", "me too", "also", "din", "rin", "ako", "ako din", "aku",
     "aku juga", "saya", "juga", "yo", "tambien", "yo tambien", "em", "minh", "toi", "e",
     "eu", "eu tambem", "aqui", "for me", "for me too", "again", "ulit", "aja", "lagi",
-    "shop", "admin", "ad", "seller", "yes", "yup", "yep", "oo", "opo", "si", "sim", "iya", "ok",
-    "okay", "sure", "sige", "?",
-    # thanks
-    "thanks", "thank you", "thank u", "thanks a lot", "ty", "tysm", "thx", "tnx", "salamat",
-    "maraming salamat", "gracias", "muchas gracias", "mil gracias", "obrigada", "obrigado",
-    "makasih", "terima kasih", "trims", "cam on", "cam on shop", "ขอบคุณ",
+    "shop", "admin", "ad", "seller", "?",
     # vocatives
     "miss", "min", "gan", "hun", "amiga", "amigo", "bes", "mare", "chi", "anh", "da", "uy",
+)
+
+# Thanks and assent around another intent's keyword ("LIVE thanks", "stop ty", "yes remind
+# me"), but not around a greeting's: "makasih kak", "ok shop" and "cảm ơn shop" are not hellos.
+THANKS_AND_ASSENT: tuple[str, ...] = (
+    "thanks", "thank you", "thank u", "thanks a lot", "ty", "tysm", "thx", "tnx", "salamat",
+    "maraming salamat", "gracias", "muchas gracias", "mil gracias", "obrigada", "obrigado",
+    "makasih", "terima kasih", "trims", "cam on", "ขอบคุณ",
+    "yes", "yup", "yep", "oo", "opo", "si", "sim", "iya", "ok", "okay", "sure", "sige",
 )
 
 # Words after a keyword typed first that make it a sentence about the live, not the keyword:

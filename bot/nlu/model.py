@@ -32,6 +32,7 @@ from itertools import repeat
 from pathlib import Path
 from typing import Any
 
+from bot.errors import ConfigError
 from bot.nlu.features import CHAR_SIZES, extract
 
 __all__ = ["DEFAULT_WEIGHTS", "FORMAT", "LinearModel", "ModelError"]
@@ -43,7 +44,7 @@ _MASK = (1 << _BITS) - 1
 _OFFSET = 128
 
 
-class ModelError(ValueError):
+class ModelError(ConfigError, ValueError):
     """A weights file that cannot be used (missing, malformed, or made for other features)."""
 
 

@@ -42,6 +42,7 @@ from bot.nlu.lexicon import (
     FUZZY_STOPS,
     MENTIONS,
     OTHER_SENSES,
+    THANKS_AND_ASSENT,
     END_PARTICLES,
     FILLERS,
     FRAGMENTS,
@@ -199,7 +200,9 @@ class Rules:
             raise ValueError("optin_keywords must hold at least one non-empty keyword")
         self.names = frozenset(names) | {OPT_IN}
         openers = [k for i in intents if i.name == GREETING for k in i.keywords]
-        fillers = _phrases([*PARTICLES, *END_PARTICLES, *FILLERS, *openers])
+        plain = [*PARTICLES, *END_PARTICLES, *FILLERS, *openers]
+        fillers = _phrases([*plain, *THANKS_AND_ASSENT])
+        greeting_fillers = _phrases(plain)
         self._fillers = re.compile(rf"(?<!\S)(?:{fillers})(?!\S)")
         ordered = sorted(intents, key=lambda i: -i.priority)  # stable for equal priorities
         priority = {i.name: i.priority for i in intents}
@@ -215,13 +218,14 @@ class Rules:
         shapes.sort(key=lambda s: -s[1])
         self._shape_hits = {f"k{n}": (s[0], s[3]) for n, s in enumerate(shapes)}
         # every token of a shape is a token of a keyword or filler phrase: a set test skips the regex
-        phrases = _keys([*PARTICLES, *END_PARTICLES, *FILLERS, *openers, *optin, *foreign,
+        phrases = _keys([*plain, *THANKS_AND_ASSENT, *optin, *foreign,
                          *(k for i in intents for k in i.keywords)])
         self._shape_tokens = frozenset(t for k in phrases for t in k.split())
         self._shaped = re.compile(
             "|".join(
-                rf"(?P<k{n}>(?:(?:{fillers}) )*(?:{kw})(?: (?:{kw}|{fillers}))*)"
-                for n, (_, _, kw, _) in enumerate(shapes)
+                rf"(?P<k{n}>(?:(?:{f}) )*(?:{kw})(?: (?:{kw}|{f}))*)"
+                for n, (name, _, kw, _) in enumerate(shapes)
+                for f in [greeting_fillers if name == GREETING else fillers]
             )
         )
 

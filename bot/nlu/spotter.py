@@ -27,7 +27,7 @@ from bot.nlu.model import DEFAULT_WEIGHTS, LinearModel
 from bot.nlu.normalize import fold
 from bot.nlu.rules import NONE, RuleVerdict, Rules
 
-__all__ = ["Explanation", "Spotted", "Spotter", "default_model"]
+__all__ = ["Explanation", "Spotted", "Spotter", "default_model", "model_setting"]
 
 _MAX_CHARS = 2000  # Messenger's limit for one text message; bounds the work per message
 
@@ -74,6 +74,15 @@ def default_model(path: Path = DEFAULT_WEIGHTS) -> LinearModel:
     return LinearModel.load(path)
 
 
+def model_setting(value: str) -> LinearModel | None:
+    """The model ``NLU_WEIGHTS`` names: empty for the shipped weights, ``none`` for rules alone,
+    else a weights file (a :class:`~bot.nlu.model.ModelError` says why one cannot be used)."""
+    value = value.strip()
+    if value.lower() in ("none", "off", "rules"):
+        return None
+    return default_model(Path(value).expanduser().resolve() if value else DEFAULT_WEIGHTS)
+
+
 class Spotter:
     """Label shopper messages with one of ``intents`` or ``"none"``.
 
@@ -102,6 +111,10 @@ class Spotter:
         decision, rule, probabilities = self._decide(text)
         spotted = Spotted(decision.intent, round(decision.confidence, 3), decision.confirm)
         return Explanation(text, spotted, decision.reason, rule, probabilities, self.thresholds, decision.scores)
+
+    def decision(self, text: str) -> Decision:
+        """The full decision (with its reason and, for the model, the blended scores)."""
+        return self._decide(text)[0]
 
     def judge(self, text: str) -> tuple[RuleVerdict, Mapping[str, float]]:
         """The rules' verdict and the model's probabilities, for choosing thresholds."""

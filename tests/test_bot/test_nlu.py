@@ -447,7 +447,7 @@ def test_cli_writes_one_json_object_per_line() -> None:
     assert [r["intent"] for r in records] == ["opt_in_reminders"] * 2 + ["none", "opt_out"]
     assert records[1]["text"] == "nhắc em khi live nha"
     assert "nhắc" in out.getvalue()  # ensure_ascii=False
-    assert all(set(r) == {"text", "intent", "confidence"} for r in records)
+    assert all(set(r) == {"text", "intent", "confidence", "confirm"} for r in records)
 
 
 def test_dev_set_targets(spotter: Spotter) -> None:
