@@ -378,7 +378,15 @@ def test_multiword_keyword() -> None:
     assert join.spot("join").intent == "none"
 
 
-@pytest.mark.parametrize("intent", discover("intents"), ids=lambda i: i.name)
+SPOTTED = [i for i in discover("intents") if i.keywords or i.patterns or i.examples]  # not payload-only
+
+
+def test_payload_only_intents_are_never_spotted(spotter: Spotter) -> None:
+    assert [i.name for i in discover("intents") if i not in SPOTTED] == ["confirm_opt_out"]
+    assert all(spotter.spot(t).intent != "confirm_opt_out" for t, _ in ALL)
+
+
+@pytest.mark.parametrize("intent", SPOTTED, ids=lambda i: i.name)
 def test_declared_examples_spot_as_their_intent(spotter: Spotter, intent: Intent) -> None:
     assert intent.examples, f"{intent.name} declares no examples"
     for example in intent.examples:
@@ -387,7 +395,7 @@ def test_declared_examples_spot_as_their_intent(spotter: Spotter, intent: Intent
 
 def test_discover_builtin_intents() -> None:
     intents = discover("intents")
-    assert [i.name for i in intents] == sorted(LABELS[:-1])
+    assert [i.name for i in intents] == sorted([*LABELS[:-1], "confirm_opt_out"])
     assert all(isinstance(i, Intent) for i in intents)
 
 

@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from bot.errors import ConfigError
-from bot.settings import DEFAULT_PLUGINS, Settings, plugin_names
+from bot.settings import DEFAULT_FALLBACK_TEXT, DEFAULT_PLUGINS, Settings, plugin_names
 
 PRODUCTION = {"FB_PAGE_ACCESS_TOKEN": "EAAG-page-token-value", "FB_APP_SECRET": "app-secret-value",
               "FB_VERIFY_TOKEN": "verify-token-value", "FB_PAGE_ID": "1234567890", "ADMIN_TOKEN": "admin-token-value"}
@@ -47,6 +47,20 @@ def test_bad_numbers_and_choices_are_refused_with_their_name() -> None:
         Settings.from_env({"PORT": "eighty"})
     with pytest.raises(ConfigError, match="MARKETING_PATH"):
         Settings.from_env({"MARKETING_PATH": "carrier-pigeon"})
+
+
+def test_intent_spotting_settings() -> None:
+    default = Settings.from_env({})
+    assert (default.nlu_weights, default.fallback_text, default.fallback_quiet_hours) == ("", DEFAULT_FALLBACK_TEXT, 4.0)
+    custom = Settings.from_env({"NLU_WEIGHTS": "shop.json", "FALLBACK_TEXT": "A person will reply 💬",
+                                "FALLBACK_QUIET_HOURS": "0.5"})
+    assert (custom.nlu_weights, custom.fallback_text, custom.fallback_quiet_hours) == ("shop.json", "A person will reply 💬", 0.5)
+    with pytest.raises(ConfigError, match="FALLBACK_QUIET_HOURS"):
+        Settings.from_env({"FALLBACK_QUIET_HOURS": "-1"})
+    with pytest.raises(ConfigError, match="FALLBACK_QUIET_HOURS"):
+        Settings.from_env({"FALLBACK_QUIET_HOURS": "soon"})
+    with pytest.raises(ConfigError, match="FALLBACK_TEXT"):
+        Settings.from_env({"FALLBACK_TEXT": "x" * 2001})
 
 
 def test_plugins_default_list_and_none() -> None:
