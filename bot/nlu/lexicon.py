@@ -265,6 +265,9 @@ OTHER_SENSES = _alt(
     r"\b(?:bus|one|non) ?stop\b|\b(?:cant|cannot|dont|never|wont) stop\b",
     r"\bstop (?:the )?(?:music|bidding|video|song|price)\b",
     r"\bno more (?:stocks?|sizes?|items?|colou?rs?|left|pieces?|pcs)\b",
+    # a stop word negated means keep: "pls don't unsubscribe me", "wag nyo po ako i-unsubscribe"
+    r"\b(?:dont|do not|never|wag|huwag|hwag|no me|nao me|jangan|jgn)\b(?: \w+){0,3}? (?:i|ma|pa)?"
+    r"(?:unsub\w*|descadastr\w*|den de baja|des de baja|remove me)\b",
     r"\b(?:i|im|i am|already|ive|i have|i was|were) (?:already |just )?(?:subscribed|signed up|naka ?subscribe)\b",
     r"\bsee (?:you|u|ya) (?:at|in|on) (?:the |your )?(?:next )?lives?\b",
     r"\bremind (?:me|us) (?:to pay|my|of my|how|what|which|the total|the price)\b",
