@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import re
 
+from collections.abc import MutableMapping
+
 from bot.nlu.lexicon import FRAGMENTS
 from bot.nlu.normalize import squeeze, strip_particles
 
@@ -30,20 +32,34 @@ __all__ = ["CHAR_SIZES", "extract"]
 
 CHAR_SIZES = (3,)
 _LENGTH = ("#w0", "#w1", "#w2", "#w3", "#w4", "#w5") + ("#w6-9",) * 4  # index: words, capped
-_FRAGMENTS = tuple((f"#f {name}", re.compile(pattern)) for name, pattern in sorted(FRAGMENTS.items()))
+_FRAGMENTS = tuple((name, f"#f {name}", re.compile(pattern)) for name, pattern in sorted(FRAGMENTS.items()))
 _LIVE_WORD = re.compile(r"\b(?:lives?|vivo)\b|ไลฟ")
 
 
-def extract(folded: str, tagged: bool = False) -> list[str]:
-    """The features of a folded message (may repeat; each occurrence counts)."""
+def extract(folded: str, tagged: bool = False, norm: str | None = None,
+            seen: MutableMapping[str, bool] | None = None) -> list[str]:
+    """The features of a folded message (may repeat; each occurrence counts).
+
+    ``norm`` (its :func:`~bot.nlu.normalize.strip_particles` form) and ``seen`` (fragment
+    name -> found in ``norm``) spare the work when the rules already did it.
+    """
     text = squeeze(folded)
     words = text.split()
     padded = f" {text} "
     out = [padded[i : i + 3] for i in range(len(padded) - 2)]
     out += ["w " + w for w in words]
     out += ["b " + a + " " + b for a, b in zip(words, words[1:])]
-    norm = strip_particles(folded)
-    hits = [name for name, regex in _FRAGMENTS if regex.search(norm)]
+    if norm is None:
+        norm = strip_particles(folded)
+    if seen is None:
+        seen = {}
+    hits = []
+    for name, label, regex in _FRAGMENTS:
+        found = seen.get(name)
+        if found is None:
+            found = seen[name] = regex.search(norm) is not None
+        if found:
+            hits.append(label)
     out += hits
     if "#f live" not in hits and _LIVE_WORD.search(norm):
         out.append("#f live-other")

@@ -26,7 +26,7 @@ import base64
 import json
 import math
 from array import array
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from itertools import repeat
 from pathlib import Path
@@ -83,18 +83,21 @@ class LinearModel:
                 weights[feature] = q
         return cls(tuple(labels), weights, scale, tuple(bias), **extra)
 
-    def scores(self, folded: str, tagged: bool = False) -> list[float]:
-        """Unnormalised log-probabilities per label for a :func:`~bot.nlu.normalize.fold`-ed message."""
-        features = extract(folded, tagged)
+    def scores(self, folded: str, tagged: bool = False, norm: str | None = None,
+               seen: MutableMapping[str, bool] | None = None) -> list[float]:
+        """Unnormalised log-probabilities per label for a :func:`~bot.nlu.normalize.fold`-ed message
+        (``norm``, ``seen``: see :func:`~bot.nlu.features.extract`)."""
+        features = extract(folded, tagged, norm, seen)
         total = sum(map(self._packed.get, features, repeat(0)))
         k = len(self.labels)
         found = total >> (_BITS * k)
         unit = self.scale / math.sqrt(len(features)) if features else 0.0
         return [b + unit * (((total >> (_BITS * c)) & _MASK) - _OFFSET * found) for c, b in enumerate(self.bias)]
 
-    def probabilities(self, folded: str, tagged: bool = False) -> dict[str, float]:
+    def probabilities(self, folded: str, tagged: bool = False, norm: str | None = None,
+                      seen: MutableMapping[str, bool] | None = None) -> dict[str, float]:
         """P(label | message) for a folded message."""
-        scores = self.scores(folded, tagged)
+        scores = self.scores(folded, tagged, norm, seen)
         top = max(scores)
         exps = [math.exp(s - top) for s in scores]
         total = sum(exps)

@@ -53,7 +53,7 @@ from bot.nlu.lexicon import (
 )
 from bot.nlu.normalize import fold, normalize, squeeze, strip_particles
 
-__all__ = ["GREETING", "NONE", "OPT_IN", "OPT_OUT", "RuleVerdict", "Rules"]
+__all__ = ["GREETING", "NONE", "OPT_IN", "OPT_OUT", "Message", "RuleVerdict", "Rules"]
 
 NONE = "none"
 OPT_IN = "opt_in_reminders"
@@ -78,7 +78,7 @@ class RuleVerdict:
     certain: bool = False
 
 
-class _Message:
+class Message:
     """A message as patterns see it, with each fragment searched at most once."""
 
     __slots__ = ("norm", "seen", "words")
@@ -169,7 +169,7 @@ class _Rule:
     priority: int
     groups: list[tuple[tuple[str, ...], re.Pattern[str]]]
 
-    def search(self, m: _Message) -> float:
+    def search(self, m: Message) -> float:
         for needs, regex in self.groups:
             for fragment in needs:
                 if not m.has(fragment):
@@ -247,11 +247,17 @@ class Rules:
         self._other_sense = re.compile(OTHER_SENSES)
         self._mention = re.compile(MENTIONS.replace("{keyword}", f"(?:{_phrases(optin)})"))
 
-    def verdict(self, folded: str, tagged: bool = False, raw: str = "") -> RuleVerdict:
-        """The rules' verdict on a :func:`~bot.nlu.normalize.fold`-ed message (``raw``: as typed)."""
+    def verdict(self, folded: str, tagged: bool = False, raw: str = "", message: Message | None = None
+                ) -> RuleVerdict:
+        """The rules' verdict on a :func:`~bot.nlu.normalize.fold`-ed message (``raw``: as typed).
+
+        ``message``: the :class:`Message` of ``folded``, when the caller keeps it to share
+        its fragment searches (the learned model's features use them too).
+        """
         if not folded:
             return RuleVerdict(NONE, 0.0, "empty", certain=True)
-        norm = strip_particles(folded)
+        m = message if message is not None else Message(strip_particles(folded))
+        norm = m.norm
         certain: dict[str, tuple[float, str]] = {}
         example = self._examples.get(norm.replace(" ?", "").lstrip("? "))
         if example is not None:
@@ -279,7 +285,6 @@ class Rules:
             certain[OPT_IN] = (0.95, "the opt-in keyword, then a tag")
         if not certain and raw and self._shouted_first(raw, folded, sq):
             return RuleVerdict(OPT_IN, 0.9, "the opt-in keyword in capitals, first")
-        m = _Message(norm)
         best, best_conf, sure, level = "", 0.0, False, -(10**9)
         for rule in self._rules:
             if rule.priority < level:

@@ -24,8 +24,8 @@ from typing import Any, Literal
 from bot.intent import Intent
 from bot.nlu.combine import Decision, Thresholds, decide
 from bot.nlu.model import DEFAULT_WEIGHTS, LinearModel
-from bot.nlu.normalize import fold
-from bot.nlu.rules import NONE, RuleVerdict, Rules
+from bot.nlu.normalize import fold, strip_particles
+from bot.nlu.rules import NONE, Message, RuleVerdict, Rules
 
 __all__ = ["Explanation", "Spotted", "Spotter", "default_model", "model_setting"]
 
@@ -119,20 +119,22 @@ class Spotter:
     def judge(self, text: str) -> tuple[RuleVerdict, Mapping[str, float]]:
         """The rules' verdict and the model's probabilities, for choosing thresholds."""
         folded, tagged = fold(text[:_MAX_CHARS])
-        return self.rules.verdict(folded, tagged, text), self._probabilities(folded, tagged)
+        m = Message(strip_particles(folded))
+        return self.rules.verdict(folded, tagged, text, m), self._probabilities(folded, tagged, m)
 
     def _decide(self, text: str) -> tuple[Decision, RuleVerdict, Mapping[str, float] | None]:
         folded, tagged = fold(text[:_MAX_CHARS])
-        rule = self.rules.verdict(folded, tagged, text)
+        m = Message(strip_particles(folded))
+        rule = self.rules.verdict(folded, tagged, text, m)
         if rule.certain or self.thresholds is None:
             return decide(rule, None, Thresholds()), rule, None
-        probabilities = self._probabilities(folded, tagged)
+        probabilities = self._probabilities(folded, tagged, m)
         return decide(rule, probabilities, self.thresholds), rule, probabilities
 
-    def _probabilities(self, folded: str, tagged: bool) -> dict[str, float]:
+    def _probabilities(self, folded: str, tagged: bool, m: Message) -> dict[str, float]:
         if self.model is None:
             return {}
-        p = self.model.probabilities(folded, tagged)
+        p = self.model.probabilities(folded, tagged, m.norm, m.seen)
         if len(self._keep) == len(p):
             return p
         kept = {label: v for label, v in p.items() if label in self._keep}
