@@ -14,10 +14,13 @@ from __future__ import annotations
 from typing import Any
 
 from ..nlu.normalize import fold, strip_particles
+from .kit import KEEP_REMINDERS
 
-__all__ = ["ANSWER_WINDOW_MS", "ASKED_SLOT", "asked_recently", "typed_answer"]
+__all__ = ["ANSWER_WINDOW_MS", "ASKED_SLOT", "CONFIRM", "answer_to_question", "asked_recently", "typed_answer"]
 
+CONFIRM = "confirm_opt_out"  # the intent that asks (intents/confirm_opt_out.py)
 ASKED_SLOT = "stop_asked_ms"
+_ANSWERABLE = ("none", "greeting", CONFIRM)  # what a typed "yes" or "no" may be spotted as
 ANSWER_WINDOW_MS = 15 * 60_000
 
 # folded, particles gone: "có ạ" -> "co", "oo po" -> "oo", "ใช่ค่ะ" -> "ใช่", "não" -> "nao"
@@ -47,3 +50,17 @@ def asked_recently(slots: dict[str, Any], now_ms: int) -> bool:
     """The bot asked "Stop live reminders?" within the answer window."""
     asked = slots.get(ASKED_SLOT)
     return isinstance(asked, (int, float)) and 0 <= now_ms - asked < ANSWER_WINDOW_MS
+
+
+def answer_to_question(intent: str, text: str | None, metadata: dict[str, Any], slots: dict[str, Any],
+                       now_ms: int) -> tuple[str, dict[str, Any]] | None:
+    """A typed message right after the question, read as its answer: ``opt_out`` for yes,
+    this intent with the "No" payload for no; None when it is not an answer."""
+    if metadata.get("source") != "message" or intent not in _ANSWERABLE or not asked_recently(slots, now_ms):
+        return None
+    answer = typed_answer(text or "")
+    if answer is True:
+        return "opt_out", {**metadata, "typed_answer": "yes"}
+    if answer is False:
+        return CONFIRM, {**metadata, "typed_answer": "no", "payload": KEEP_REMINDERS}
+    return None

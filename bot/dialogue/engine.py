@@ -34,11 +34,11 @@ from ..nlu.spotter import model_setting
 from ..outbox import SendJob
 from ..policy import WINDOW_MS
 from .actions import domain_of, load_intents, make_runner
-from .confirm import ASKED_SLOT, asked_recently, typed_answer
+from .confirm import ASKED_SLOT, CONFIRM, answer_to_question
 from .facts import FactReader
 from .followups import FollowUps
 from .handover import HumanTakeover
-from .kit import FACT_SLOTS, KEEP_REMINDERS
+from .kit import FACT_SLOTS
 from .messages import Reply, to_replies
 from .needs_human import NeedsHuman
 from .tracker_store import (
@@ -51,10 +51,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-OPT_IN, OPT_OUT, NONE, CONFIRM = "opt_in_reminders", "opt_out", "none", "confirm_opt_out"
+OPT_IN, OPT_OUT, NONE = "opt_in_reminders", "opt_out", "none"
 OPTIN_CONFIRMED, OTN_CONFIRMED, FOLLOWUP = "action_optin_confirmed", "action_otn_confirmed", "action_followup"
 FALLBACK = "action_default_fallback"
-ANSWERABLE = (NONE, "greeting", CONFIRM)  # what a typed yes/no to the stop question may be spotted as
 MAX_CHAIN = 3  # FollowupAction hops per turn
 
 
@@ -122,14 +121,12 @@ class Dialogue:
         if already_handled(state, event.dedupe_key):
             return
         now = await self.clock.now_ms()
-        if metadata.get("source") == "message" and intent in ANSWERABLE and asked_recently(state["slots"], now):
-            answer = typed_answer(text or "")
-            if answer is True:
-                intent, metadata = OPT_OUT, {**metadata, "typed_answer": "yes"}
+        answered = answer_to_question(intent, text, metadata, state["slots"], now)
+        if answered is not None:
+            intent, metadata = answered
+            if intent == OPT_OUT:
                 await self.consent.opt_out_locally(psid)
                 await self.followups.cancel(psid)
-            elif answer is False:
-                intent, metadata = CONFIRM, {**metadata, "typed_answer": "no", "payload": KEEP_REMINDERS}
         record_user(state, text=text, intent=intent, confidence=confidence, metadata=metadata,
                     at_ms=event.timestamp)
         if not await self.takeover.is_paused(psid, now):

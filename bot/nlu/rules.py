@@ -29,29 +29,25 @@ Evidence, the confidence it gives, and whether it is certain:
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.intent import Intent
 from bot.nlu.lexicon import (
-    split_alternatives,
     COMMON_WORDS,
     CONTINUING,
+    END_PARTICLES,
+    FILLERS,
     FUZZY_STOPS,
     MENTIONS,
     OTHER_SENSES,
-    THANKS_AND_ASSENT,
-    END_PARTICLES,
-    FILLERS,
-    FRAGMENTS,
-    IN_PATTERN,
     PARTICLES,
+    THANKS_AND_ASSENT,
     TRIGGERS,
-    alternation,
 )
-from bot.nlu.normalize import fold, normalize, squeeze, strip_particles
+from bot.nlu.normalize import normalize, squeeze, strip_particles
+from bot.nlu.patterns import FRAGMENT_RE, compile_patterns, keys, one_edit, phrases
 
 __all__ = ["GREETING", "NONE", "OPT_IN", "OPT_OUT", "Message", "RuleVerdict", "Rules"]
 
@@ -62,10 +58,7 @@ GREETING = "greeting"  # its keywords may open any other intent's keyword ("hi L
 _OPT_IN_PRIORITY = 30  # used when no opt_in_reminders intent is declared
 _SHORT = 60  # characters: longer messages are sentences, never bare keywords
 _LONG_WORDS = 20
-_FRAGMENT = re.compile(r"(?<!\\)\{([a-z_]+)\}")
 _FIRST_WORD = re.compile(r"[\W_]*([^\W\d_]+)")
-_FRAGMENT_RE = {name: re.compile(fragment) for name, fragment in FRAGMENTS.items()}
-_FRAGMENT_COST = {"live": 0, "restock": 1, "stock": 1, "request": 2}  # cheapest test first
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,76 +84,8 @@ class Message:
     def has(self, fragment: str) -> bool:
         found = self.seen.get(fragment)
         if found is None:
-            found = self.seen[fragment] = _FRAGMENT_RE[fragment].search(self.norm) is not None
+            found = self.seen[fragment] = FRAGMENT_RE[fragment].search(self.norm) is not None
         return found
-
-
-def _keys(words: Sequence[str]) -> list[str]:
-    """Keyword phrases in the form they are matched in: folded and squeezed."""
-    return sorted({k for k in (squeeze(fold(w)[0]) for w in words) if k}, key=len, reverse=True)
-
-
-def _phrases(words: Sequence[str]) -> str:
-    """Escaped regex alternation of keyword phrases, longest first."""
-    return "|".join(re.escape(k) for k in _keys(words))
-
-
-def _compile_patterns(
-    patterns: Sequence[str], intent: str
-) -> list[tuple[tuple[str, ...], re.Pattern[str]]]:
-    """Group an intent's patterns by the fragments they name; one regex per group.
-
-    A pattern naming ``{live}`` can only match a message containing a live, so a group is
-    tried only when every fragment it names occurs in the message: most messages then
-    skip most patterns. Each top-level alternative is placed by the fragments it names, and
-    alternatives opening with the same fragment share it (``{live}(?:tail|tail|...)``): the
-    engine then matches the fragment once per position instead of once per pattern.
-    """
-    plain: dict[tuple[str, ...], list[str]] = {}
-    opening: dict[tuple[str, ...], dict[str, list[str]]] = {}
-    for pattern in patterns:
-        for part in split_alternatives(pattern):
-            names = set(_FRAGMENT.findall(part))
-            unknown = names - FRAGMENTS.keys()
-            if unknown:
-                raise ValueError(f"intent {intent!r}: unknown fragment(s) {unknown} in {pattern!r}")
-            expand = functools.partial(_FRAGMENT.sub, lambda m: IN_PATTERN[m.group(1)])
-            try:
-                re.compile(expand(part))
-            except re.error as exc:
-                raise ValueError(f"intent {intent!r}: bad pattern {pattern!r}: {exc}") from exc
-            key = tuple(sorted(names, key=lambda n: (_FRAGMENT_COST.get(n, 9), n)))
-            first = _FRAGMENT.match(part)
-            if first is not None:
-                opening.setdefault(key, {}).setdefault(first.group(1), []).append(expand(part[first.end():]))
-            else:
-                plain.setdefault(key, []).append(expand(part))
-    compiled = []
-    for key in [*plain, *(k for k in opening if k not in plain)]:
-        parts = list(plain.get(key, []))
-        for name, tails in opening.get(key, {}).items():
-            parts.append(IN_PATTERN[name] + "(?:" + "|".join(f"(?:{t})" for t in tails) + ")")
-        compiled.append((key, re.compile(alternation(parts))))
-    return compiled
-
-
-def _one_edit(a: str, b: str) -> bool:
-    """True if ``a`` and ``b`` differ by one insertion, deletion, substitution or swap."""
-    la, lb = len(a), len(b)
-    if a == b or abs(la - lb) > 1:
-        return False
-    if la == lb:
-        diff = [i for i in range(la) if a[i] != b[i]]
-        if len(diff) == 1:
-            return True
-        i, j = diff[0], diff[-1]
-        return len(diff) == 2 and j == i + 1 and a[i] == b[j] and a[j] == b[i]
-    if la > lb:
-        a, b = b, a
-    i = 0
-    while i < len(a) and a[i] == b[i]:
-        i += 1
-    return a[i:] == b[i + 1 :]
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,14 +120,14 @@ class Rules:
         names = [i.name for i in intents]
         if len(set(names)) != len(names):
             raise ValueError(f"duplicate intent names in {names}")
-        optin = _keys(optin_keywords)
+        optin = keys(optin_keywords)
         if not optin:
             raise ValueError("optin_keywords must hold at least one non-empty keyword")
         self.names = frozenset(names) | {OPT_IN}
         openers = [k for i in intents if i.name == GREETING for k in i.keywords]
         plain = [*PARTICLES, *END_PARTICLES, *FILLERS, *openers]
-        fillers = _phrases([*plain, *THANKS_AND_ASSENT])
-        greeting_fillers = _phrases(plain)
+        fillers = phrases([*plain, *THANKS_AND_ASSENT])
+        greeting_fillers = phrases(plain)
         self._fillers = re.compile(rf"(?<!\S)(?:{fillers})(?!\S)")
         ordered = sorted(intents, key=lambda i: -i.priority)  # stable for equal priorities
         priority = {i.name: i.priority for i in intents}
@@ -210,17 +135,17 @@ class Rules:
 
         # One fullmatch decides "the message is just keyword(s) + filler", for every
         # intent at once; branches in decision order, the shop's keyword first among equals.
-        shapes = [(OPT_IN, priority[OPT_IN], _phrases(optin), 0.99)]
-        shapes += [(i.name, i.priority, _phrases(i.keywords), 0.95) for i in ordered if i.keywords]
-        foreign = [k for k in _keys(foreign_keywords) if k not in optin]
+        shapes = [(OPT_IN, priority[OPT_IN], phrases(optin), 0.99)]
+        shapes += [(i.name, i.priority, phrases(i.keywords), 0.95) for i in ordered if i.keywords]
+        foreign = [k for k in keys(foreign_keywords) if k not in optin]
         if foreign:
-            shapes.append((NONE, priority[OPT_IN], _phrases(foreign), 0.9))
+            shapes.append((NONE, priority[OPT_IN], phrases(foreign), 0.9))
         shapes.sort(key=lambda s: -s[1])
         self._shape_hits = {f"k{n}": (s[0], s[3]) for n, s in enumerate(shapes)}
         # every token of a shape is a token of a keyword or filler phrase: a set test skips the regex
-        phrases = _keys([*plain, *THANKS_AND_ASSENT, *optin, *foreign,
+        shape_phrases = keys([*plain, *THANKS_AND_ASSENT, *optin, *foreign,
                          *(k for i in intents for k in i.keywords)])
-        self._shape_tokens = frozenset(t for k in phrases for t in k.split())
+        self._shape_tokens = frozenset(t for k in shape_phrases for t in k.split())
         self._shaped = re.compile(
             "|".join(
                 rf"(?P<k{n}>(?:(?:{f}) )*(?:{kw})(?: (?:{kw}|{f}))*)"
@@ -234,18 +159,18 @@ class Rules:
             for example in intent.examples:
                 self._examples[normalize(example)] = intent.name
         self._rules = [
-            _Rule(i.name, i.priority, _compile_patterns(i.patterns, i.name)) for i in ordered
+            _Rule(i.name, i.priority, compile_patterns(i.patterns, i.name)) for i in ordered
         ]
         if OPT_IN not in names:
             self._rules.append(_Rule(OPT_IN, priority[OPT_IN], []))
             self._rules.sort(key=lambda r: -r.priority)
-        self._optin_first = re.compile(rf"(?:{_phrases(optin)})\b")
+        self._optin_first = re.compile(rf"(?:{phrases(optin)})\b")
         self._optin_single = tuple(k for k in optin if " " not in k and len(k) >= 4)
         self._optin_single_set = frozenset(k for k in optin if " " not in k)
         self._optin_spelled = frozenset(k.replace(" ", "") for k in optin)
-        self._trigger = re.compile(rf"{TRIGGERS}|\b(?:{_phrases(optin)})\b")
+        self._trigger = re.compile(rf"{TRIGGERS}|\b(?:{phrases(optin)})\b")
         self._other_sense = re.compile(OTHER_SENSES)
-        self._mention = re.compile(MENTIONS.replace("{keyword}", f"(?:{_phrases(optin)})"))
+        self._mention = re.compile(MENTIONS.replace("{keyword}", f"(?:{phrases(optin)})"))
 
     def verdict(self, folded: str, tagged: bool = False, raw: str = "", message: Message | None = None
                 ) -> RuleVerdict:
@@ -318,7 +243,7 @@ class Rules:
         """"stpo", "sotp", "unsubcribe" on their own (with fillers at most)."""
         if len(rest) != 1 or len(rest[0]) < 3 or rest[0] in COMMON_WORDS:
             return False
-        return any(_one_edit(rest[0], k) for k in FUZZY_STOPS)
+        return any(one_edit(rest[0], k) for k in FUZZY_STOPS)
 
     def _keyword_variant(self, tokens: list[str], rest: list[str]) -> tuple[float, str]:
         """The opt-in keyword spelt out ("L I V E") or misspelt ("liev"), on its own.
@@ -335,6 +260,6 @@ class Rules:
         if len(word) < 3 or word in COMMON_WORDS:
             return 0.0, ""
         for k in self._optin_single:
-            if (word[0] == k[0] or word[:2] == k[1::-1]) and _one_edit(word, k):
+            if (word[0] == k[0] or word[:2] == k[1::-1]) and one_edit(word, k):
                 return 0.8, "the opt-in keyword misspelt"
         return 0.0, ""
