@@ -17,10 +17,11 @@ The decision (:func:`decide`), in order:
    is worse than a missed one); below it, the next best intent that is not an opt-in.
 
 :func:`choose` picks the thresholds on labelled rows (the dev split): ``opt_out_ask`` so
-that every opt-out there is at least asked about (recall 1.00) with a margin below the
-weakest one, ``opt_out_sure`` above every non-opt-out's score (no one opted out by
-mistake without being asked), ``opt_in`` for opt-in precision >= 0.98, and the rule
-weight that gives the best macro-F1 under those constraints.
+that every opt-out there is at least asked about (recall 1.00), at 0.6 of the weakest
+one's score; ``opt_out_sure`` above every non-opt-out the rules took for an opt-out, and
+at least 0.85 (no one stopped by mistake without being asked); ``opt_in`` the lowest
+giving opt-in precision >= 0.98; and the rule weight (0 to 4) with the best macro-F1
+under those constraints. A certain rule's opt-out never needs a threshold.
 """
 
 from __future__ import annotations
