@@ -60,7 +60,8 @@ async def read_json(request: web.Request) -> dict[str, Any]:
     try:
         body = load_json(await request.read() or b"{}")
     except NotJson as exc:
-        raise ApiError(400, f"body is not valid JSON ({exc})") from None
+        log.info("admin API %s %s: body refused: %s", request.method, request.path, exc)
+        raise ApiError(400, "body is not valid JSON") from None
     if not isinstance(body, dict):
         raise invalid("body must be a JSON object")
     return body

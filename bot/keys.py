@@ -308,6 +308,16 @@ class Keys:
         return self.prefix + "dlg:paused"
 
     @property
+    def needs_human(self) -> str:
+        """ZSET psid -> ms since their conversation waits for a person: the bot had no answer."""
+        return self.prefix + "dlg:needs-human"
+
+    @property
+    def fallback_answered(self) -> str:
+        """ZSET psid -> ms of their last fallback answer (one per FALLBACK_QUIET_HOURS; pruned as it goes)."""
+        return self.prefix + "dlg:fallback-at"
+
+    @property
     def followups(self) -> str:
         """ZSET psid -> due ms (deployment clock) of the one opt-in follow-up pending per shopper."""
         return self.prefix + "dlg:followups"

@@ -43,6 +43,8 @@ def plugin_names(raw: str | None) -> tuple[str, ...]:
 
 MarketingPath = Literal["legacy", "marketing_api"]
 
+DEFAULT_FALLBACK_TEXT = "Thanks for your message! 🙏 Someone from our team will reply here soon."
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -90,6 +92,9 @@ class Settings:
     optin_image_url: str = ""
     greeting_text: str = ""
     shop_url: str = ""
+    nlu_weights: str = ""  # NLU_WEIGHTS: "" the shipped model, "none" rules alone, or a weights file
+    fallback_text: str = DEFAULT_FALLBACK_TEXT
+    fallback_quiet_hours: float = 4.0
     admin_api_url: str = ""  # where the CLI finds the admin API (SALEBELL_API_URL)
 
     def __post_init__(self) -> None:
@@ -107,6 +112,10 @@ class Settings:
             raise ConfigError("PAGE_SEND_RATE must be 0 (uncapped) or positive")
         if self.lease_seconds <= 0 or self.reclaim_idle_seconds <= 0:
             raise ConfigError("LEASE_SECONDS and RECLAIM_IDLE_SECONDS must be positive")
+        if self.fallback_quiet_hours < 0:
+            raise ConfigError("FALLBACK_QUIET_HOURS must be 0 or more")
+        if len(self.fallback_text) > 2000:
+            raise ConfigError("FALLBACK_TEXT must be at most 2000 characters (Messenger's limit)")
         if self.comment_optin_scope not in ("all", "linked"):
             raise ConfigError(f"COMMENT_OPTIN_SCOPE must be all or linked, got {self.comment_optin_scope!r}")
 
@@ -187,6 +196,9 @@ class Settings:
             optin_image_url=reader.text("OPTIN_IMAGE_URL"),
             greeting_text=reader.text("GREETING_TEXT"),
             shop_url=reader.text("SHOP_URL"),
+            nlu_weights=reader.text("NLU_WEIGHTS"),
+            fallback_text=reader.text("FALLBACK_TEXT") or DEFAULT_FALLBACK_TEXT,
+            fallback_quiet_hours=reader.number("FALLBACK_QUIET_HOURS", 4.0),
             **required,  # type: ignore[arg-type]
         )
 

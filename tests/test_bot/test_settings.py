@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from bot.errors import ConfigError
-from bot.settings import DEFAULT_PLUGINS, Settings, plugin_names
+from bot.settings import DEFAULT_FALLBACK_TEXT, DEFAULT_PLUGINS, Settings, plugin_names
 from tests.support.processes import end_process
 from tests.support.redis_server import free_port
 
@@ -88,6 +88,20 @@ async def test_serve_in_production_without_redis_url_stops_before_starting_an_em
     assert proc.returncode == 2
     assert "REDIS_URL" in err.decode() and "Traceback" not in err.decode()
     assert not (tmp_path / "data").exists()  # no embedded Redis was started
+
+
+def test_intent_spotting_settings() -> None:
+    default = Settings.from_env({})
+    assert (default.nlu_weights, default.fallback_text, default.fallback_quiet_hours) == ("", DEFAULT_FALLBACK_TEXT, 4.0)
+    custom = Settings.from_env({"NLU_WEIGHTS": "shop.json", "FALLBACK_TEXT": "A person will reply 💬",
+                                "FALLBACK_QUIET_HOURS": "0.5"})
+    assert (custom.nlu_weights, custom.fallback_text, custom.fallback_quiet_hours) == ("shop.json", "A person will reply 💬", 0.5)
+    with pytest.raises(ConfigError, match="FALLBACK_QUIET_HOURS"):
+        Settings.from_env({"FALLBACK_QUIET_HOURS": "-1"})
+    with pytest.raises(ConfigError, match="FALLBACK_QUIET_HOURS"):
+        Settings.from_env({"FALLBACK_QUIET_HOURS": "soon"})
+    with pytest.raises(ConfigError, match="FALLBACK_TEXT"):
+        Settings.from_env({"FALLBACK_TEXT": "x" * 2001})
 
 
 def test_plugins_default_list_and_none() -> None:
