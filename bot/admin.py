@@ -17,7 +17,6 @@ wrong token), 404, 409 (state conflict) and 422 (a field is missing or wrong).
 from __future__ import annotations
 
 import hmac
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -26,6 +25,8 @@ from typing import Any
 from aiohttp import web
 
 from .appkeys import SETTINGS
+from .json_input import NotJson, load_json
+from .signature import header_bytes
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +58,9 @@ def invalid(message: str) -> ApiError:
 async def read_json(request: web.Request) -> dict[str, Any]:
     """The request body as a JSON object, or a 400/422 with the reason."""
     try:
-        body = json.loads(await request.read() or b"{}")
-    except ValueError:
+        body = load_json(await request.read() or b"{}")
+    except NotJson as exc:
+        log.info("admin API %s %s: body refused: %s", request.method, request.path, exc)
         raise ApiError(400, "body is not valid JSON") from None
     if not isinstance(body, dict):
         raise invalid("body must be a JSON object")
@@ -177,7 +179,8 @@ def _check_token(request: web.Request) -> None:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     expected = request.app[SETTINGS].admin_token.reveal()
-    if scheme.lower() != "bearer" or not token or not hmac.compare_digest(token.strip().encode(), expected.encode()):
+    if scheme.lower() != "bearer" or not token or not hmac.compare_digest(header_bytes(token.strip()),
+                                                                          expected.encode()):
         raise ApiError(401, "missing or wrong bearer token")
 
 

@@ -27,11 +27,20 @@ health_routes = web.RouteTableDef()
 
 @health_routes.get("/healthz")
 async def healthz(request: web.Request) -> web.Response:
+    """A keyed read of the Page's own keys, not a PING: a node that cannot serve the Page's slot, or
+    a Redis that refuses reads, answers 503. Says whether a splitter is at work and how many bodies
+    wait in the inbox (a backlog with no splitter means no worker is running)."""
+    redis, keys = request.app[REDIS], request.app[KEYS]
     try:
-        await request.app[REDIS].ping()
+        async with redis.pipeline(transaction=False) as pipe:
+            pipe.xlen(keys.inbox)
+            pipe.exists(keys.splitter_lease)
+            backlog, splitting = await pipe.execute()
     except (RedisError, OSError) as exc:
+        log.warning("/healthz: Redis %s", type(exc).__name__)
         return web.json_response({"status": "unavailable", "redis": type(exc).__name__}, status=503)
-    return web.json_response({"status": "ok", "redis": "ok", "sandbox": request.app[SETTINGS].sandbox})
+    return web.json_response({"status": "ok", "redis": "ok", "sandbox": request.app[SETTINGS].sandbox,
+                              "inbox_backlog": int(backlog), "splitter": bool(splitting)})
 
 
 @health_routes.get("/metrics")

@@ -36,6 +36,16 @@ class Keys:
         """Stream of raw webhook bodies, XADDed before the 200."""
         return self.prefix + "inbox"
 
+    @property
+    def inbox_cursor(self) -> str:
+        """Id of the last inbox entry split into the per-shopper queues (moved with the split itself)."""
+        return self.prefix + "inbox:cursor"
+
+    @property
+    def splitter_lease(self) -> str:
+        """The one process splitting the inbox (SET PX, renewed by each split): one splitter, stream order."""
+        return self.prefix + "inbox:splitter"
+
     def seen(self, dedupe_key: str) -> str:
         """Mark that an event was already queued (redelivery guard)."""
         return self.prefix + "seen:" + dedupe_key
@@ -304,8 +314,13 @@ class Keys:
         return self.prefix + "bc:all"
 
     def fanout(self, campaign: str) -> str:
-        """HASH of a campaign's fan-out: kind, source, topic, phase, cursor, eligible, state, times."""
+        """HASH of a campaign's fan-out: kind, source, topic, phase (snapshot, walk, done), index, eligible,
+        state, times."""
         return self.prefix + "fo:" + campaign
+
+    def fanout_recipients(self, campaign: str) -> str:
+        """LIST: the campaign's recipient snapshot (PSIDs), walked by index; deleted when the fan-out ends."""
+        return self.prefix + "fo-rcpt:" + campaign
 
     def fanout_lease(self, campaign: str) -> str:
         """The process advancing a fan-out (SET NX PX); expires when that process dies."""
@@ -325,6 +340,16 @@ class Keys:
     def human_paused(self) -> str:
         """HASH psid -> epoch ms until which the bot stays quiet: a human took over the thread."""
         return self.prefix + "dlg:paused"
+
+    @property
+    def needs_human(self) -> str:
+        """ZSET psid -> ms since their conversation waits for a person: the bot had no answer."""
+        return self.prefix + "dlg:needs-human"
+
+    @property
+    def fallback_answered(self) -> str:
+        """ZSET psid -> ms of their last fallback answer (one per FALLBACK_QUIET_HOURS; pruned as it goes)."""
+        return self.prefix + "dlg:fallback-at"
 
     @property
     def followups(self) -> str:

@@ -27,6 +27,9 @@ SANDBOX_MESSAGE_CAMPAIGN = "400000000000004"
 META_GRAPH_URL = "https://graph.facebook.com"
 DEFAULT_GRAPH_VERSION = "v25.0"
 
+DEFAULT_HTTP_IDLE_TIMEOUT = 15.0
+EMBEDDED_REDIS = "embedded"  # REDIS_URL=embedded: the embedded Redis on purpose (the default in sandbox mode only)
+
 # Layers that plug handlers into the runtime (modules exposing `registry` and/or `setup`).
 DEFAULT_PLUGINS = "bot.dialogue,live_sales"
 
@@ -40,6 +43,8 @@ def plugin_names(raw: str | None) -> tuple[str, ...]:
 
 MarketingPath = Literal["legacy", "marketing_api"]
 
+DEFAULT_FALLBACK_TEXT = "Thanks for your message! 🙏 Someone from our team will reply here soon."
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -47,7 +52,8 @@ class Settings:
 
     port: int = 8080
     host: str = "127.0.0.1"
-    redis_url: str | None = None
+    http_idle_timeout: float = DEFAULT_HTTP_IDLE_TIMEOUT
+    redis_url: str | None = None  # None: the embedded Redis under data_dir
     data_dir: Path = Path(".salebell")
     sandbox: bool = True
     app_id: str = SANDBOX_APP_ID
@@ -90,11 +96,16 @@ class Settings:
     optin_image_url: str = ""
     greeting_text: str = ""
     shop_url: str = ""
+    nlu_weights: str = ""  # NLU_WEIGHTS: "" the shipped model, "none" rules alone, or a weights file
+    fallback_text: str = DEFAULT_FALLBACK_TEXT
+    fallback_quiet_hours: float = 4.0
     admin_api_url: str = ""  # where the CLI finds the admin API (SALEBELL_API_URL)
 
     def __post_init__(self) -> None:
         if not 0 < self.port < 65536:
             raise ConfigError(f"PORT must be 1-65535, got {self.port}")
+        if not self.http_idle_timeout > 0:
+            raise ConfigError(f"HTTP_IDLE_TIMEOUT must be a positive number of seconds, got {self.http_idle_timeout}")
         if self.marketing_path not in ("legacy", "marketing_api"):
             raise ConfigError(f"MARKETING_PATH must be legacy or marketing_api, got {self.marketing_path!r}")
         if not self.optin_keywords:
@@ -110,6 +121,10 @@ class Settings:
                               "SEND_THROTTLE_BASE_SECONDS positive")
         if self.send_throttle_attempts < 1:
             raise ConfigError("SEND_THROTTLE_ATTEMPTS must be at least 1")
+        if self.fallback_quiet_hours < 0:
+            raise ConfigError("FALLBACK_QUIET_HOURS must be 0 or more")
+        if len(self.fallback_text) > 2000:
+            raise ConfigError("FALLBACK_TEXT must be at most 2000 characters (Messenger's limit)")
         if self.comment_optin_scope not in ("all", "linked"):
             raise ConfigError(f"COMMENT_OPTIN_SCOPE must be all or linked, got {self.comment_optin_scope!r}")
 
@@ -157,7 +172,8 @@ class Settings:
         return cls(
             port=port,
             host=host,
-            redis_url=reader.text("REDIS_URL") or None,
+            http_idle_timeout=reader.number("HTTP_IDLE_TIMEOUT", DEFAULT_HTTP_IDLE_TIMEOUT),
+            redis_url=_redis_url(reader.text("REDIS_URL"), sandbox),
             data_dir=Path(reader.text("SALEBELL_DATA_DIR") or ".salebell"),
             sandbox=sandbox,
             graph_api_version=reader.text("GRAPH_API_VERSION") or DEFAULT_GRAPH_VERSION,
@@ -193,6 +209,9 @@ class Settings:
             optin_image_url=reader.text("OPTIN_IMAGE_URL"),
             greeting_text=reader.text("GREETING_TEXT"),
             shop_url=reader.text("SHOP_URL"),
+            nlu_weights=reader.text("NLU_WEIGHTS"),
+            fallback_text=reader.text("FALLBACK_TEXT") or DEFAULT_FALLBACK_TEXT,
+            fallback_quiet_hours=reader.number("FALLBACK_QUIET_HOURS", 4.0),
             **required,  # type: ignore[arg-type]
         )
 
@@ -200,6 +219,22 @@ class Settings:
         values = {f.name: getattr(self, f.name) for f in fields(self)}
         values.update(changes)
         return Settings(**values)  # type: ignore[arg-type]
+
+
+def _redis_url(raw: str, sandbox: bool) -> str | None:
+    """``REDIS_URL``, or None for the embedded Redis: asked for by name, or by leaving it unset in sandbox mode.
+
+    In production an unset ``REDIS_URL`` is a mistake to stop at, not a reason to keep the shop's data
+    in a local file nobody backs up (issue 8, finding 11).
+    """
+    if raw.lower() == EMBEDDED_REDIS:
+        return None
+    if raw:
+        return raw
+    if sandbox:
+        return None
+    raise ConfigError("REDIS_URL is required when FB_PAGE_ACCESS_TOKEN is set (production mode); "
+                      f"set it to your Redis, or to {EMBEDDED_REDIS!r} for the embedded Redis under SALEBELL_DATA_DIR")
 
 
 class _Reader:

@@ -45,14 +45,15 @@ INTENT = Intent(
     priority=0,
     action=ActionGreet,
     payloads=(GET_STARTED,),
-    languages=("en", "tl", "vi", "es", "id", "ms", "th"),
+    languages=("en", "tl", "vi", "es", "pt", "id", "ms", "th"),
     keywords=(
         # en
         "hi", "hello", "hey", "hiya", "heya", "howdy", "hey there", "hi there",
         "hello there", "hi all", "hi everyone", "hello everyone", "hi guys", "hello guys",
         "good morning", "good afternoon", "good evening", "good day", "morning", "evening",
         "gm", "gud am", "gud pm", "gd am", "gd pm", "good am", "good pm", "greetings",
-        "whats up", "sup", "yo",
+        "whats up", "sup", "yo", "good aft", "good eve", "gud eve", "gud morning", "gud evening",
+        "gud afternoon", "how are you", "how r u", "how are u", "hows it going",
         # tl
         "magandang umaga", "magandang hapon", "magandang gabi", "magandang tanghali",
         "gandang umaga", "gandang hapon", "gandang gabi", "kumusta", "kamusta", "musta",
@@ -62,13 +63,15 @@ INTENT = Intent(
         "shop oi", "ad oi", "chi oi",
         # es
         "hola", "buenas", "buenos dias", "buen dia", "buenas tardes", "buenas noches",
-        "saludos", "que tal", "hola que tal",
+        "saludos", "que tal", "hola que tal", "holi",
+        # pt
+        "oi", "ola", "oie", "tudo bem", "tudo bom", "bom dia", "boa tarde", "boa noite", "e ai", "opa",
         # id/ms
         "halo", "hai", "helo", "selamat pagi", "selamat siang", "selamat sore",
         "selamat malam", "selamat petang", "pagi", "siang", "sore", "assalamualaikum",
-        "salam", "permisi",
+        "salam", "permisi", "misi", "punten", "p",
         # th
-        "สวัสดี", "หวัดดี",
+        "สวัสดี", "หวัดดี", "ดี", "สวัสดีตอนเช้า", "ทัก",
         # vocatives on their own
         "kak", "kakak", "sis", "ate", "kuya", "admin", "shop", "maam", "sir",
     ),

@@ -127,7 +127,7 @@ class BroadcastStore:
             pipe.hset(self._keys.broadcast(blast_id), mapping=blast.to_redis())  # type: ignore[arg-type]
             pipe.zadd(self._keys.broadcasts_all, {blast_id: now_ms})
             pipe.hset(self._keys.fanout(blast_id), mapping={
-                "kind": "broadcast", "source": blast_id, "topic": topic, "phase": "subs", "cursor": "0",
+                "kind": "broadcast", "source": blast_id, "topic": topic, "phase": "snapshot", "index": 0,
                 "eligible": 0, "state": "running", "created_ms": now_ms})
             pipe.sadd(self._keys.fanouts_active, blast_id)
             await pipe.execute()

@@ -1,7 +1,8 @@
 """The dialogue layer, a plugin (``SALEBELL_PLUGINS``, on by default): intents, actions, follow-ups.
 
 - ``registry``: handlers for shopper events (:mod:`bot.dialogue.engine`);
-- ``api``: ``GET /api/subscribers`` (:mod:`bot.dialogue.ledger_api`);
+- ``api``: ``GET /api/subscribers`` (:mod:`bot.dialogue.ledger_api`), ``GET /api/needs-human``
+  and ``DELETE /api/needs-human/{psid}`` (:mod:`bot.dialogue.needs_human`);
 - ``setup(runtime)``: builds the process's :class:`~bot.dialogue.engine.Dialogue`
   (``runtime.context["dialogue"]``, its scheduler as ``runtime.context["followups"]``)
   and runs the follow-up scheduler as a background loop;
@@ -19,13 +20,19 @@ import asyncio
 from typing import TYPE_CHECKING
 
 from . import profile as _profile  # noqa: F401  (registers `salebell profile`)
+from ..admin import AdminApi
 from .engine import Dialogue, registry
-from .ledger_api import api
+from .ledger_api import api as ledger_api
+from .needs_human import api as needs_human_api
 
 if TYPE_CHECKING:
     from ..runtime import Runtime
 
 __all__ = ["Dialogue", "api", "registry", "setup"]
+
+api = AdminApi()
+api.include(ledger_api)
+api.include(needs_human_api)
 
 
 async def setup(runtime: Runtime) -> None:

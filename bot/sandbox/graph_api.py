@@ -14,6 +14,7 @@ from typing import Any
 
 from aiohttp import web
 
+from ..json_input import NotJson, load_json
 from . import ids
 from .context import SANDBOX, Sandbox
 from .errors import INVALID_TOKEN, UNKNOWN_OBJECT, GraphRefusal, answer_for, new_fbtrace_id, usage_header
@@ -92,8 +93,8 @@ async def done(sandbox: Sandbox, request: web.Request, api: str, body: dict[str,
 def parse_body(raw: bytes) -> Call:
     """The JSON body; recorded as received unless it carried an access token (then without it)."""
     try:
-        body = json.loads(raw) if raw else None
-    except ValueError:
+        body = load_json(raw) if raw else None
+    except NotJson:
         return Call(None, "null")
     if isinstance(body, dict) and "access_token" in body:
         token = body.pop("access_token")
