@@ -243,6 +243,10 @@ class Keys:
         row, for the backoff), ``probe`` (ms of the last probe call), ``slow_until`` (ms: half rate until)."""
         return self.prefix + "sl:throttle"
 
+    def last_reply(self, psid: str) -> str:
+        """STRING: the id of the reply job last queued to this shopper (the next one names it as ``after``)."""
+        return self.prefix + "last-reply:" + psid
+
     def send_record(self, job_id: str) -> str:
         """HASH: a send job's state and outcome (its idempotency record)."""
         return self.prefix + "send:" + job_id

@@ -40,6 +40,7 @@ TERMINAL = frozenset({"sent", "skipped", "failed"})
 GROUP = "senders"
 REPLIES, CAMPAIGNS = "replies", "campaigns"
 ENQUEUE_CHUNK = 500  # jobs per script call: a few ms of Redis at most
+LAST_REPLY_TTL = 600  # how long a shopper's last queued reply is remembered for the next one to follow
 FINISH_ARITY = 15  # arguments per item of outbox_finish.lua
 
 _HERE = Path(__file__).parent
@@ -136,6 +137,7 @@ class SendRecord:
     attempts: int = 0  # failed attempts (network, Meta-side errors, throttles) so far
     failed_since: int = 0  # ms of the first failed attempt (deployment clock), 0 = none
     delays: int = 0  # times the job went to the delayed ZSET (a write of a delay is applied once)
+    after: str = ""  # the recipient's reply queued just before this one, which goes first
 
 
 _INT_FIELDS = frozenset({"attempts", "failed_since", "delays"})
@@ -200,11 +202,13 @@ class Outbox:
         queued = 0
         for start in range(0, len(jobs), ENQUEUE_CHUNK):
             keys: list[str] = list(self._fixed)
-            args: list[str | int] = [IDEMPOTENCY_TTL]
+            args: list[str | int] = [IDEMPOTENCY_TTL, LAST_REPLY_TTL]
             for job in jobs[start:start + ENQUEUE_CHUNK]:
+                chained = job.lane == REPLIES and job.psid is not None
                 keys += [self._keys.send_record(job.id),
-                         self._keys.campaign_stats(job.campaign) if job.campaign else self._keys.outbox]
-                args += [self.lanes[job.lane].code, job.to_json()]
+                         self._keys.campaign_stats(job.campaign) if job.campaign else self._keys.outbox,
+                         self._keys.last_reply(job.psid or "") if chained else self._keys.outbox]
+                args += [self.lanes[job.lane].code, job.id, job.to_json()]
             queued += int(await self._enqueue(keys=keys, args=args))
         return queued
 

@@ -81,7 +81,8 @@ class SendBatch:
             if plan.skip is not None:
                 self._put(entry, Outcome(job, "skipped", reason=plan.skip))
             else:
-                wait_for = job.after if job.after and job.after not in in_batch else ""
+                after = job.after or (record.after if record is not None else "")
+                wait_for = after if after and after not in in_batch else ""
                 attempts.append(Attempt(entry, raw, job, plan, record, wait_for=wait_for))
         while attempts:
             attempts = await self._round(attempts)
