@@ -129,11 +129,17 @@ class SendWorker:
     async def run_once(self) -> int:
         """Process what is in the outbox now, to the end (tests, burst mode). Returns jobs processed."""
         await self.ensure_group()
-        done = await self.delayed.move_due()
-        while held := await self._next(self.batch_size, block_ms=None):
-            await SendBatch(self._ctx, held).run()
-            done += len(held)
-        await self._results.flush()
+        stop = asyncio.Event()  # what it holds is refreshed meanwhile, as in run(): nobody reclaims it
+        fresh = asyncio.create_task(self._keep_claims_fresh(stop), name="send-claims")
+        try:
+            done = await self.delayed.move_due()
+            while held := await self._next(self.batch_size, block_ms=None):
+                await SendBatch(self._ctx, held).run()
+                done += len(held)
+            await self._results.flush()
+        finally:
+            stop.set()
+            await asyncio.gather(fresh, return_exceptions=True)
         return done
 
     async def pending(self) -> int:
