@@ -293,6 +293,11 @@ class Keys:
         return self.prefix + "fo-lease:" + campaign
 
     @property
+    def shopper_names(self) -> str:
+        """HASH psid -> "fetched_ms|name" from the User Profile API ("" when Meta gave none), for the dashboard."""
+        return self.prefix + "ls:names"
+
+    @property
     def fanouts_active(self) -> str:
         """SET of campaigns whose fan-out still has subscribers to queue (polled by every process)."""
         return self.prefix + "fo-active"
