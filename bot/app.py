@@ -102,8 +102,8 @@ def create_app(settings: Settings, redis: Redis, *, runtime: Runtime | None = No
 
         profile = next((m.messenger_profile(settings) for m in modules if callable(getattr(m, "messenger_profile",
                                                                                            None))), None)
+        mount_redirect(app)  # before the sub-app, whose prefix would answer /sandbox with a 404
         app.add_subapp("/sandbox/", create_sandbox_app(settings, redis, profile=profile))
-        mount_redirect(app)
     workers = settings.run_workers_in_web if run_workers is None else run_workers
 
     async def processing(app: web.Application) -> AsyncIterator[None]:

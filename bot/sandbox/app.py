@@ -36,6 +36,7 @@ PUMP_STOP_SECONDS = 2.0
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 CHAT_PAGE = web.AppKey("chat_page", bytes)
+PAGE_INBOX = web.AppKey("page_inbox", bytes)
 RECEIPT_INTERVAL = web.AppKey("receipt_interval", float)
 START_PROFILE = web.AppKey("start_profile", dict)
 
@@ -45,10 +46,18 @@ async def chat_page(request: web.Request) -> web.Response:
     return web.Response(body=request.app[CHAT_PAGE], content_type="text/html")
 
 
+async def page_inbox(request: web.Request) -> web.Response:
+    """The Page's inbox as a human agent sees it: every shopper's thread, and a reply box (page-messages)."""
+    return web.Response(body=request.app[PAGE_INBOX], content_type="text/html")
+
+
 ROUTES: list[tuple[str, str, Handler]] = [
     ("GET", "/", chat_page),
+    ("GET", "/page-inbox", page_inbox),
     ("POST", "/shoppers", shoppers.create_shopper),
+    ("GET", "/shoppers", shoppers.list_shoppers),
     ("GET", "/shoppers/{psid}", shoppers.show_shopper),
+    ("GET", "/shoppers/{psid}/thread", shoppers.thread),
     ("POST", "/shoppers/{psid}/messages", shoppers.send_message),
     ("POST", "/shoppers/{psid}/postbacks", shoppers.send_postback),
     ("POST", "/shoppers/{psid}/optins", shoppers.tap_optin),
@@ -99,6 +108,7 @@ def create_sandbox_app(settings: Settings, redis: Redis, *, receipt_interval: fl
     if profile is not None:
         app[START_PROFILE] = profile
     app[CHAT_PAGE] = resources.files(__package__).joinpath("chat.html").read_bytes()
+    app[PAGE_INBOX] = resources.files(__package__).joinpath("page-inbox.html").read_bytes()
     for prefix in ("", "/sandbox"):
         for method, path, handler in ROUTES:
             app.router.add_route(method, prefix + path, handler)
