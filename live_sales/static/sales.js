@@ -11,11 +11,11 @@ export function mount(body, ctx, section) {
   const list = el("div", { class: "sales", id: "sale-list" });
   const detail = el("div", { id: "sale-detail" });
   const message = el("p", { class: "error", role: "status" });
-  body.replaceChildren(createForm(), message, detail, el("h3", {}, "All sales"), list);
+  const creating = el("details", { id: "sale-new", class: "card" }, el("summary", {}, "+ New live sale"), createForm());
+  body.replaceChildren(message, detail, creating, el("h3", {}, "All sales"), list);
 
   function createForm() {
-    const form = el("form", { id: "sale-form", class: "stack card" },
-      el("h3", {}, "New live sale"),
+    const form = el("form", { id: "sale-form", class: "stack" },
       el("label", { for: "sale-title" }, "Title"),
       el("input", { id: "sale-title", name: "title", required: true, maxlength: 200, placeholder: "Denim drop" }),
       el("label", { for: "sale-url" }, "Where shoppers watch (the Watch now button)"),
@@ -38,6 +38,7 @@ export function mount(body, ctx, section) {
       await act(async () => {
         const sale = await ctx.api("POST", "/api/live-sales", payload);
         form.reset();
+        creating.open = false;
         ctx.go(`sales/${sale.id}`);
       });
     });
@@ -109,6 +110,7 @@ export function mount(body, ctx, section) {
       let current = sales.find(s => s.id === selected);
       if (selected && !current) current = await ctx.api("GET", `/api/live-sales/${encodeURIComponent(selected)}`);
       list.replaceChildren(...(sales.length ? sales.map(card) : [el("p", { class: "muted" }, "No live sale yet.")]));
+      if (!sales.length) creating.open = true;
       detail.replaceChildren(...(current ? [progress(current)] : []));
       schedule(current);
     } catch (err) { message.textContent = err.message; }

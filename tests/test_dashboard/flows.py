@@ -47,6 +47,9 @@ def sign_in(page: Any, url: str, token: str = TOKEN) -> None:
 
 def create_sale(page: Any, title: str, watch_url: str) -> str:
     page.click("nav.tabs a[data-tab=sales]")
+    expect(page.locator("#sale-list > *").first).to_be_visible()  # the list loaded (it opens the form if empty)
+    if not page.locator("#sale-title").is_visible():
+        page.click("#sale-new summary")
     page.fill("#sale-title", title)
     page.fill("#sale-url", watch_url)
     page.click("#sale-form button[type=submit]")

@@ -127,3 +127,40 @@ def test_sales_list_reads_without_javascript(chromium: Any, served_web_only: Ser
     expect(page.locator("#sales table")).to_contain_text("No-JS sale")
     expect(page.locator("noscript, .alert").first).to_be_attached()
     context.close()
+
+
+def test_chat_renders_every_template_as_messenger_labels_it(chromium: Any, served: ServedBot) -> None:
+    context = new_context(chromium, PHONE)
+    page = join_chat(context, served.url, "Tina Tan")
+    psid = page.url.split("psid=")[1]
+    page.fill("#text", "hello")
+    page.press("#text", "Enter")  # opens the window for what the Page sends below
+    expect(page.locator(".msg.me").filter(has_text="hello")).to_be_visible()
+    messages = [
+        {"attachment": {"type": "template", "payload": {"template_type": "button", "text": "Live at 8 PM!", "buttons": [
+            {"type": "web_url", "url": "https://shop.test/live", "title": "Watch"},
+            {"type": "postback", "title": "Remind me", "payload": "OPTIN_YES"}]}}},
+        {"attachment": {"type": "template", "payload": {"template_type": "generic", "elements": [
+            {"title": "Red dress", "subtitle": "₱499", "buttons": [{"type": "postback", "title": "Claim", "payload": "C1"}]},
+            {"title": "Blue jeans", "subtitle": "₱799"}]}}},
+        {"attachment": {"type": "template", "payload": {"template_type": "notification_messages", "title": "Weekly deals",
+                                                        "payload": "{}", "notification_messages_cta_text": "GET"}}},
+        {"attachment": {"type": "template", "payload": {"template_type": "one_time_notif_req",
+                                                        "title": "Size M back in stock", "payload": "M"}}},
+        {"text": "Anything else?", "quick_replies": [{"content_type": "text", "title": "Next live?", "payload": "NEXT_LIVE"}]},
+    ]
+    for message in messages:
+        served.call("POST", "/sandbox/graph/v25.0/me/messages?access_token=sandbox-page-token",
+                    {"recipient": {"id": psid}, "messaging_type": "RESPONSE", "message": message})
+    expect(page.locator(".card a.btn", has_text="Watch")).to_have_attribute("href", "https://shop.test/live")
+    expect(page.locator(".card button.btn", has_text="Remind me")).to_be_visible()
+    expect(page.locator(".cards .card")).to_have_count(2)
+    expect(page.locator("button[data-optin='Weekly deals']")).to_have_text("Get messages")
+    expect(page.locator(".optin", has_text="Size M back in stock").locator("button")).to_have_text("Notify me")
+    quick = page.locator(".choices button", has_text="Next live?")
+    quick.click()  # quick replies belong to the latest message: tapped first
+    expect(page.locator(".msg.me").filter(has_text="Next live?")).to_be_visible()
+    page.locator(".optin", has_text="Size M back in stock").locator("button").click()
+    expect(page.locator(".msg.me").filter(has_text="subscribed: Size M back in stock")).to_be_visible()
+    expect(page.locator(".optin", has_text="Size M back in stock").locator("button")).to_have_text("✓ Notify me")
+    context.close()
