@@ -25,7 +25,7 @@ from redis.asyncio import Redis
 
 from bot.clock import Clock
 from bot.consent import ConsentStore, ShopperConsent, Subscription
-from bot.graph import GraphClient, GraphError
+from bot.graph import GraphClient, GraphError, GraphNetworkError, GraphThrottled, GraphTransient
 from bot.keys import Keys
 from bot.policy import Facts, decide
 from bot.settings import Settings
@@ -128,20 +128,25 @@ class ShopperNames:
         if missing and self._graph is not None:
             gate = asyncio.Semaphore(NAME_LOOKUPS_AT_ONCE)
             looked = await asyncio.gather(*(self._look_up(psid, gate) for psid in missing))
-            await self._redis.hset(self._keys.shopper_names, mapping={
-                psid: f"{now}|{name or ''}" for psid, name in zip(missing, looked)})
-            names.update(zip(missing, looked))
+            answered = {psid: f"{now}|{name or ''}" for psid, (name, final) in zip(missing, looked) if final}
+            if answered:
+                await self._redis.hset(self._keys.shopper_names, mapping=answered)  # type: ignore[arg-type]
+            names.update((psid, name) for psid, (name, _) in zip(missing, looked))
         for psid in psids:
             names.setdefault(psid, None)
         return names
 
-    async def _look_up(self, psid: str, gate: asyncio.Semaphore) -> str | None:
+    async def _look_up(self, psid: str, gate: asyncio.Semaphore) -> tuple[str | None, bool]:
+        """The name (or None) and whether the answer is final (a refusal is; an outage or throttle is not)."""
         assert self._graph is not None
         async with gate:
             try:
                 profile = await self._graph.get_user_profile(psid, ("name",))
+            except (GraphTransient, GraphNetworkError, GraphThrottled) as exc:
+                log.info("shopper name of %s not available now: %s", psid, exc.reason)
+                return None, False
             except GraphError as exc:
                 log.info("shopper name of %s not available: %s", psid, exc.reason)
-                return None
+                return None, True
         name = profile.get("name")
-        return str(name)[:200] if isinstance(name, str) and name else None
+        return (str(name)[:200] if isinstance(name, str) and name else None), True

@@ -154,6 +154,8 @@ async def test_a_new_admin_token_ends_old_sessions(shop: Shop, redis: Redis) -> 
 async def test_openapi_names_both_ways_in(shop: Shop) -> None:
     doc = await shop.api("GET", "/api/openapi.json", token=None)
     assert set(doc["components"]["securitySchemes"]) == {"bearer", "session"}
+    for path in ("/api/broadcasts/preview", "/api/stats/not-opted-in", "/api/shoppers", "/api/live-sales/{id}/links"):
+        assert path in doc["paths"]
     create = doc["paths"]["/api/live-sales"]["post"]
     assert "403" in create["responses"] and "403" not in doc["paths"]["/api/live-sales"]["get"]["responses"]
 
@@ -169,3 +171,15 @@ async def test_shell_lists_registered_panels_and_serves_their_files(shop: Shop) 
     assert (await shop.client.get("/dashboard/panels/nope/sales.js")).status == 404
     assert (await shop.client.get("/dashboard/static/..%2Fpages.py")).status == 404
     assert (await shop.client.get("/dashboard/static/dashboard.js")).status == 200
+
+
+def test_chromium_is_found_where_debian_puts_it_or_where_told(monkeypatch: Any, tmp_path: Any) -> None:
+    from tests.test_dashboard.browser import find_chromium  # noqa: PLC0415
+
+    monkeypatch.setenv("SALEBELL_CHROMIUM", str(tmp_path / "missing"))
+    assert find_chromium() is None  # the browser tests then skip with the reason (fail in CI)
+    fake = tmp_path / "chromium"
+    fake.write_text("#!/bin/sh\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("SALEBELL_CHROMIUM", str(fake))
+    assert find_chromium() == str(fake)

@@ -8,10 +8,18 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from playwright.sync_api import expect
+import pytest
 
-from tests.test_dashboard.browser import DESKTOP, PHONE, ServedBot, wait_for
+from tests.test_dashboard.browser import DESKTOP, PHONE, ServedBot, in_ci, wait_for
 from tests.test_dashboard.conftest import new_context
+
+try:
+    from playwright.sync_api import expect
+except ImportError:  # a developer machine without the test extra; in CI it is installed, so this fails there
+    if in_ci():
+        raise
+    pytest.skip("playwright is not installed (pip install -e '.[test]')", allow_module_level=True)
+
 from tests.test_dashboard.flows import SLOW_MS, create_sale, get_started, join_chat, progress, sign_in, \
     start_sale, subscribe
 
