@@ -154,6 +154,16 @@ class Keys:
         return self.sandbox_prefix + "config"
 
     @property
+    def sandbox_faults(self) -> str:
+        """HASH target (a PSID or "*") -> JSON of an armed test fault (``POST /sandbox/config {"fault"}``)."""
+        return self.sandbox_prefix + "faults"
+
+    @property
+    def sandbox_fault_calls(self) -> str:
+        """HASH target -> how many more Graph send calls the armed fault answers."""
+        return self.sandbox_prefix + "fault-calls"
+
+    @property
     def sandbox_profile(self) -> str:
         """HASH field -> JSON of the Messenger profile (get_started, greeting, ...)."""
         return self.sandbox_prefix + "profile"
@@ -216,8 +226,31 @@ class Keys:
 
     @property
     def outbox(self) -> str:
-        """Stream of send jobs, consumed by the send workers' group."""
+        """Stream of send jobs but campaign notifications (the reply lane), read first by the send workers."""
         return self.prefix + "outbox"
+
+    @property
+    def outbox_campaigns(self) -> str:
+        """Stream of campaign send jobs (purpose ``notification``): read once the reply lane is empty."""
+        return self.prefix + "outbox:c"
+
+    @property
+    def outbox_delayed(self) -> str:
+        """ZSET job id -> due ms (deployment clock) of reply-lane jobs waiting to be tried again
+        (network error, throttle, Page pause); the job's JSON waits on its record (field ``job``)."""
+        return self.prefix + "outbox:delayed"
+
+    @property
+    def outbox_campaigns_delayed(self) -> str:
+        """ZSET job id -> due ms of campaign-lane jobs waiting to be tried again (as ``outbox_delayed``)."""
+        return self.prefix + "outbox:c:delayed"
+
+    @property
+    def send_throttle(self) -> str:
+        """HASH of the Page's send pause and slowdown, shared by every send worker: ``until`` (ms), ``kind``
+        (``throttle``: Meta throttled us; ``usage``: a usage header near 100 %), ``level`` (throttles in a
+        row, for the backoff), ``probe`` (ms of the last probe call), ``slow_until`` (ms: half rate until)."""
+        return self.prefix + "sl:throttle"
 
     def send_record(self, job_id: str) -> str:
         """HASH: a send job's state and outcome (its idempotency record)."""
@@ -236,7 +269,8 @@ class Keys:
         return self.prefix + "stats:d:" + day
 
     def awaiting_receipt(self, psid: str) -> str:
-        """ZSET of "campaign|day|kind" members scored by send time, until delivered/read watermarks pass them."""
+        """ZSET of "campaign|day|job|s" members (``|d`` once delivered) scored a second before the job was
+        marked sending, until delivered/read watermarks pass them; a job that ends unsent takes its member out."""
         return self.prefix + "rcpt:" + psid
 
     def campaign_cancelled(self, campaign: str) -> str:

@@ -82,6 +82,10 @@ class Settings:
     send_concurrency: int = 64
     lease_seconds: float = 30.0
     reclaim_idle_seconds: float = 30.0
+    send_retry_seconds: float = 600.0  # a send that failed where nothing left is retried this long
+    send_throttle_base_seconds: float = 30.0  # the Page's first pause after a throttle without an estimate
+    send_throttle_attempts: int = 5  # throttled calls of one job before it is recorded failed
+    send_usage_pause_seconds: float = 5.0  # the Page's pause when a usage header says 95 % or more
     run_workers_in_web: bool = True
     webhook_url: str = ""
     plugins: tuple[str, ...] = ()
@@ -112,6 +116,11 @@ class Settings:
             raise ConfigError("PAGE_SEND_RATE must be 0 (uncapped) or positive")
         if self.lease_seconds <= 0 or self.reclaim_idle_seconds <= 0:
             raise ConfigError("LEASE_SECONDS and RECLAIM_IDLE_SECONDS must be positive")
+        if self.send_retry_seconds < 0 or self.send_throttle_base_seconds <= 0 or self.send_usage_pause_seconds < 0:
+            raise ConfigError("SEND_RETRY_SECONDS and SEND_USAGE_PAUSE_SECONDS must be >= 0, "
+                              "SEND_THROTTLE_BASE_SECONDS positive")
+        if self.send_throttle_attempts < 1:
+            raise ConfigError("SEND_THROTTLE_ATTEMPTS must be at least 1")
         if self.fallback_quiet_hours < 0:
             raise ConfigError("FALLBACK_QUIET_HOURS must be 0 or more")
         if len(self.fallback_text) > 2000:
@@ -185,6 +194,10 @@ class Settings:
             send_concurrency=reader.integer("SEND_CONCURRENCY", 64),
             lease_seconds=reader.number("LEASE_SECONDS", 30.0),
             reclaim_idle_seconds=reader.number("RECLAIM_IDLE_SECONDS", 30.0),
+            send_retry_seconds=reader.number("SEND_RETRY_SECONDS", 600.0),
+            send_throttle_base_seconds=reader.number("SEND_THROTTLE_BASE_SECONDS", 30.0),
+            send_throttle_attempts=reader.integer("SEND_THROTTLE_ATTEMPTS", 5),
+            send_usage_pause_seconds=reader.number("SEND_USAGE_PAUSE_SECONDS", 5.0),
             run_workers_in_web=reader.flag("WEB_RUNS_WORKERS", True),
             webhook_url=reader.text("SANDBOX_WEBHOOK_URL") or f"http://127.0.0.1:{port}/webhook",
             plugins=plugin_names(reader.text("SALEBELL_PLUGINS")),

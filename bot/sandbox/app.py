@@ -24,6 +24,7 @@ from ..settings import Settings
 from . import admin, graph_api, graph_objects, posts, profile, shoppers
 from .context import SANDBOX, Sandbox
 from .errors import SandboxError
+from .faults import Faults
 from .ledger import Ledger
 from .receipts import INTERVAL_SECONDS, ReceiptPump
 from .state import SandboxState
@@ -103,7 +104,8 @@ def create_sandbox_app(settings: Settings, redis: Redis, *, receipt_interval: fl
     keys = Keys(settings.page_id)
     app = web.Application(middlewares=[sandbox_errors])
     app[SANDBOX] = Sandbox(settings=settings, keys=keys, clock=Clock(redis, keys),
-                           ledger=Ledger(redis, keys), state=SandboxState(redis, keys))
+                           ledger=Ledger(redis, keys), state=SandboxState(redis, keys),
+                           faults=Faults(redis, keys))
     app[RECEIPT_INTERVAL] = receipt_interval
     if profile is not None:
         app[START_PROFILE] = profile

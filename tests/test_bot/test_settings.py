@@ -120,3 +120,17 @@ async def test_start_up_stops_with_the_name_and_without_the_token() -> None:
     assert proc.returncode == 2
     assert "FB_APP_SECRET" in err.decode()
     assert not any(value.encode() in out + err for value in PRODUCTION.values() if len(value) > 10)
+
+
+def test_send_retry_and_throttle_settings() -> None:
+    s = Settings.from_env({"SEND_RETRY_SECONDS": "120", "SEND_THROTTLE_BASE_SECONDS": "0.5",
+                           "SEND_THROTTLE_ATTEMPTS": "2", "SEND_USAGE_PAUSE_SECONDS": "1"})
+    assert (s.send_retry_seconds, s.send_throttle_base_seconds, s.send_throttle_attempts,
+            s.send_usage_pause_seconds) == (120.0, 0.5, 2, 1.0)
+    defaults = Settings.from_env({})
+    assert (defaults.send_retry_seconds, defaults.send_throttle_base_seconds, defaults.send_throttle_attempts,
+            defaults.send_usage_pause_seconds) == (600.0, 30.0, 5, 5.0)
+    for bad in ({"SEND_THROTTLE_ATTEMPTS": "0"}, {"SEND_THROTTLE_BASE_SECONDS": "0"}, {"SEND_RETRY_SECONDS": "-1"},
+                {"SEND_RETRY_SECONDS": "soon"}):
+        with pytest.raises(ConfigError):
+            Settings.from_env(bad)
