@@ -1,4 +1,4 @@
-"""The aiohttp application: webhook, health, metrics, and the sandbox in sandbox mode."""
+"""The aiohttp application: webhook, health, metrics, admin API, dashboard, and the sandbox in sandbox mode."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from aiohttp.abc import AbstractAccessLogger
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from . import admin, webhook
+from . import admin, dashboard, webhook
 from .admin import AdminApi
 from .appkeys import CLOCK, KEYS, METRICS, REDIS, RUNTIME, SETTINGS
 from .clock import Clock
@@ -92,12 +92,18 @@ def create_app(settings: Settings, redis: Redis, *, runtime: Runtime | None = No
     webhook.install_inbox_writer(app, redis, keys.inbox)
     app.add_routes(webhook.routes)
     app.add_routes(health_routes)
-    apis = [m.api for m in import_plugins(plugins) if isinstance(getattr(m, "api", None), AdminApi)]
+    modules = import_plugins(plugins)
+    apis = [m.api for m in modules if isinstance(getattr(m, "api", None), AdminApi)]
     admin.mount(app, apis)
+    dashboard.mount(app, settings, redis,
+                    [m.panels for m in modules if isinstance(getattr(m, "panels", None), dashboard.Panels)])
     if settings.sandbox:
-        from .sandbox import create_sandbox_app  # noqa: PLC0415 - only in sandbox mode
+        from .sandbox import create_sandbox_app, mount_redirect  # noqa: PLC0415 - only in sandbox mode
 
-        app.add_subapp("/sandbox/", create_sandbox_app(settings, redis))
+        profile = next((m.messenger_profile(settings) for m in modules if callable(getattr(m, "messenger_profile",
+                                                                                           None))), None)
+        mount_redirect(app)  # before the sub-app, whose prefix would answer /sandbox with a 404
+        app.add_subapp("/sandbox/", create_sandbox_app(settings, redis, profile=profile))
     workers = settings.run_workers_in_web if run_workers is None else run_workers
 
     async def processing(app: web.Application) -> AsyncIterator[None]:

@@ -96,6 +96,15 @@ class Keys:
         """LIST of JSON messages the shopper received, oldest first."""
         return self.sandbox_prefix + "inbox:" + psid
 
+    def sandbox_said(self, psid: str) -> str:
+        """LIST of JSON records of what the shopper sent (messages, taps, opt-ins), oldest first, with timestamps."""
+        return self.sandbox_prefix + "said:" + psid
+
+    @property
+    def sandbox_shoppers(self) -> str:
+        """ZSET psid -> created_ms of every sandbox shopper (the Page inbox lists them)."""
+        return self.sandbox_prefix + "shoppers"
+
     def sandbox_optin_requests(self, psid: str) -> str:
         """HASH title -> JSON of the latest opt-in card (kind, payload, at_ms), and
         ``tapped:<title>`` -> that card's at_ms once a one-time-notification card was tapped."""
@@ -329,6 +338,11 @@ class Keys:
     def fanout_lease(self, campaign: str) -> str:
         """The process advancing a fan-out (SET NX PX); expires when that process dies."""
         return self.prefix + "fo-lease:" + campaign
+
+    @property
+    def shopper_names(self) -> str:
+        """HASH psid -> "fetched_ms|name" from the User Profile API ("" when Meta gave none), for the dashboard."""
+        return self.prefix + "ls:names"
 
     @property
     def fanouts_active(self) -> str:

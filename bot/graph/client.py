@@ -164,6 +164,10 @@ class GraphClient:
     async def get_live_video(self, video_id: str, fields: Sequence[str]) -> dict[str, Any]:
         return await self._call("GET", quote(video_id, safe=""), params={"fields": ",".join(fields)}, idempotent=True)
 
+    async def get_user_profile(self, psid: str, fields: Sequence[str]) -> dict[str, Any]:
+        """The User Profile API: ``GET /{psid}?fields=name,...`` with the Page token."""
+        return await self._call("GET", quote(psid, safe=""), params={"fields": ",".join(fields)}, idempotent=True)
+
     # --- one call ------------------------------------------------------------------------
 
     async def _call(
