@@ -290,8 +290,33 @@ class LiveVideoEvent(Event):
         return f"live:{self.video_id}:{self.status}"
 
 
+@dataclass(frozen=True, slots=True)
+class MarketingEchoEvent(Event):
+    """A Marketing Message API send reached the subscriber (``marketing_message_echoes``, a Page field).
+
+    Meta documents the field with ``marketing_message_tracking_id``, ``messenger_subscription_token``
+    and ``message_id`` (messenger-platform.md §3.9); where it sits in the body is not documented, and
+    we read it as a ``changes[]`` item of field ``marketing_message_echoes`` [U]. It is how a send
+    whose answer was lost is known to have happened (bot/reclaim.py).
+    """
+
+    kind: ClassVar[str] = "marketing_echo"
+    tracking_id: str = ""
+    token: str = field(default="", repr=False)
+    mid: str = ""
+
+    @property
+    def ordering_key(self) -> str:
+        return "mm:" + self.tracking_id
+
+    @property
+    def dedupe_key(self) -> str:
+        return "mmecho:" + self.tracking_id
+
+
 KINDS: tuple[type[Event], ...] = (
     MessageEvent, EchoEvent, PostbackEvent, ReferralEvent, MarketingOptinEvent, OtnOptinEvent,
     DeliveryEvent, ReadEvent, HandoverEvent, StandbyEvent, CommentEvent, FeedEvent, LiveVideoEvent,
+    MarketingEchoEvent,
 )
 EVENT_KINDS: tuple[str, ...] = tuple(k.kind for k in KINDS)

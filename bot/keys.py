@@ -164,6 +164,11 @@ class Keys:
         return self.sandbox_prefix + "fault-calls"
 
     @property
+    def sandbox_subscribed_fields(self) -> str:
+        """LIST of the webhook fields the app is installed with on the Page (``subscribed_apps``)."""
+        return self.sandbox_prefix + "subscribed-fields"
+
+    @property
     def sandbox_profile(self) -> str:
         """HASH field -> JSON of the Messenger profile (get_started, greeting, ...)."""
         return self.sandbox_prefix + "profile"
@@ -263,6 +268,10 @@ class Keys:
     def echo_seen(self, metadata: str) -> str:
         """Set when an echo carrying our metadata (a job id) arrived: proof the send happened."""
         return self.prefix + "echo:" + metadata
+
+    def marketing_echo(self, token_digest: str) -> str:
+        """"<ms>:<tracking id>" of the last Marketing Message API echo for a token (keyed by its digest)."""
+        return self.prefix + "mm-echo:" + token_digest
 
     def campaign_stats(self, campaign: str) -> str:
         """HASH of a campaign's numbers (queued, sent, skipped|reason, failed|reason, delivered, read)."""

@@ -138,9 +138,10 @@ class SendRecord:
     failed_since: int = 0  # ms of the first failed attempt (deployment clock), 0 = none
     delays: int = 0  # times the job went to the delayed ZSET (a write of a delay is applied once)
     after: str = ""  # the recipient's reply queued just before this one, which goes first
+    sent_at: int = 0  # ms (deployment clock) the job was last marked sending: when its call may have left
 
 
-_INT_FIELDS = frozenset({"attempts", "failed_since", "delays"})
+_INT_FIELDS = frozenset({"attempts", "failed_since", "delays", "sent_at"})
 
 
 @dataclass(slots=True)

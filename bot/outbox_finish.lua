@@ -51,7 +51,7 @@ for i = 0, n - 1 do
       forget_receipt()
     end
     -- only needed while sending or waiting; the record stays a week
-    redis.call('HDEL', record, 'owner', 'taken', 'otn', 'rcpt', 'job', 'delays')
+    redis.call('HDEL', record, 'owner', 'taken', 'otn', 'rcpt', 'job', 'delays', 'after', 'sent_at')
     redis.call('EXPIRE', record, ARGV[1])
     if campaign ~= KEYS[1] then redis.call('HINCRBY', campaign, ARGV[a + 10], 1) end
     redis.call('HINCRBY', KEYS[1], ARGV[a + 10], 1)

@@ -13,7 +13,7 @@ local score = now - tonumber(ARGV[2])
 for i = 0, (#KEYS - 1) / 2 - 1 do
   local record, receipts = KEYS[2 + 2 * i], KEYS[3 + 2 * i]
   local member = ARGV[6 + 2 * i]
-  redis.call('HSET', record, 'state', 'sending', 'owner', ARGV[1], 'via', ARGV[5 + 2 * i])
+  redis.call('HSET', record, 'state', 'sending', 'owner', ARGV[1], 'via', ARGV[5 + 2 * i], 'sent_at', now)
   if redis.call('TTL', record) < 0 then redis.call('EXPIRE', record, ARGV[4]) end  -- a record Redis lost
   if member ~= '' and not redis.call('HGET', record, 'rcpt') then
     redis.call('ZADD', receipts, score, member)

@@ -19,7 +19,7 @@ from typing import Any
 from .errors import BadEvent
 from .events import (
     SOURCES, Attachment, CommentEvent, DeliveryEvent, EchoEvent, Event, FeedEvent, HandoverEvent,
-    LiveVideoEvent, MarketingOptinEvent, MessageEvent, MessagingEvent, OtnOptinEvent, PostbackEvent,
+    LiveVideoEvent, MarketingEchoEvent, MarketingOptinEvent, MessageEvent, MessagingEvent, OtnOptinEvent, PostbackEvent,
     RawItem, ReadEvent, Referral, ReferralEvent, StandbyEvent,
 )
 from .json_input import MAX_DEPTH, NotJson, TooDeep, brief, clean, clean_text, load_json
@@ -221,6 +221,11 @@ def _parse_change(raw: RawItem) -> Event:
     if field_name == "live_videos":
         return LiveVideoEvent(page_id=raw.page_id, timestamp=raw.entry_time, raw=change,
                               video_id=_str(value, "id"), status=_str(value, "status").lower())
+    if field_name == "marketing_message_echoes":
+        return MarketingEchoEvent(page_id=raw.page_id, timestamp=_as_ms(value.get("timestamp")) or raw.entry_time,
+                                  raw=change, tracking_id=_str(value, "marketing_message_tracking_id"),
+                                  token=_str(value, "messenger_subscription_token"),
+                                  mid=_opt_str(value.get("message_id")) or "")
     if field_name != "feed":
         raise BadEvent("unknown_kind", f"change field {brief(field_name)}")
     item_kind, verb = _opt_str(value.get("item")) or "", _opt_str(value.get("verb")) or ""

@@ -21,6 +21,7 @@ from .graph import GraphClient, Usage, payloads
 from .keys import Keys
 from .outbox import Entry, Outbox, SendJob, SendRecord
 from .policy import Plan, Reason, Route
+from .reclaim import Reclaimer
 from .send_facts import FactsLoader
 from .send_refusals import Refusals
 from .send_results import ResultWriter
@@ -84,6 +85,7 @@ class BatchContext:
     graph: GraphClient
     facts: FactsLoader
     refusals: Refusals
+    reclaimer: Reclaimer
     throttle: PageThrottle
     budget: RetryBudget
     results: ResultWriter

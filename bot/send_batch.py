@@ -10,7 +10,7 @@ Redis failing before a job's call leaves the job untouched in its stream, in thi
 to be tried again by it after a backoff (``retry_later``). After the call, the result is kept
 until written. A job this worker marked ``sending`` and then could not call (``uncalled``) is
 known not to have left; a ``sending`` job it knows nothing of goes to
-:func:`bot.reclaim.resolve_reclaimed`.
+:class:`bot.reclaim.Reclaimer`.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import logging
 from .graph import GraphError, GraphNetworkError, GraphThrottled, GraphTransient
 from .outbox import TERMINAL, Delay, Entry, Outcome, SendJob, day_of
 from .policy import decide
-from .reclaim import resolve_reclaimed
+from .reclaim import LEAVE
 from .send_attempt import REDIS_DOWN, Attempt, BatchContext, Held, call_graph, give_back, take_limits
 
 log = logging.getLogger(__name__)
@@ -73,9 +73,17 @@ class SendBatch:
                 self._put(entry, None)  # finished, or waiting in its delayed ZSET: this entry is a leftover
                 continue
             if record is not None and record.state == "sending" and job.id not in self.c.uncalled:
-                outcome = await resolve_reclaimed(job, record, known.echo)
-                if outcome is not None:
-                    self._put(entry, outcome)
+                try:
+                    resolved = await self.c.reclaimer.resolve(job, record, known.echo, known.facts)
+                except REDIS_DOWN as exc:
+                    self._later([(entry, raw)], exc)
+                    continue
+                if resolved is LEAVE:  # looked at again after the reclaim interval
+                    self._settle(entry)
+                    self.c.leave(entry)
+                    continue
+                if isinstance(resolved, Outcome):
+                    self._put(entry, resolved)
                     continue
             plan = decide(job.purpose, known.facts, self.c.settings, explicit=job.explicit)
             if plan.skip is not None:

@@ -55,10 +55,11 @@ class FactsLoader:
         return now, [self._parse(job, row.decode(), now) for job, row in zip(jobs, rows)]
 
     def _parse(self, job: SendJob, row: str, now: int) -> JobFacts:
-        (state, via, owner, attempts, failed_since, delays, after, echo, window, asked, replied, cancelled, packed,
-         otn, opted_out, unreachable) = row.split("\x1f")
+        (state, via, owner, attempts, failed_since, delays, after, sent_at, echo, window, asked, replied, cancelled,
+         packed, otn, opted_out, unreachable) = row.split("\x1f")
         record = SendRecord(state=state, via=via, owner=owner, attempts=int(attempts or 0),
-                            failed_since=int(failed_since or 0), delays=int(delays or 0), after=after) if state else None
+                            failed_since=int(failed_since or 0), delays=int(delays or 0), after=after,
+                            sent_at=int(sent_at or 0)) if state else None
         consent = None
         if job.psid:
             topic = job.topic or self._topic

@@ -34,6 +34,7 @@ from .keys import Keys
 from .outbox import CAMPAIGNS, GROUP, REPLIES, Entry, Outbox
 from .send_attempt import BatchContext, Held
 from .send_batch import SendBatch
+from .reclaim import Reclaimer
 from .send_facts import FactsLoader
 from .send_refusals import Refusals
 from .send_results import ResultWriter
@@ -79,6 +80,7 @@ class SendWorker:
         self._ctx = BatchContext(
             name=name, keys=keys, settings=settings, outbox=outbox, consent=consent, limits=limits, graph=graph,
             facts=FactsLoader(redis, keys, settings), refusals=Refusals(redis, keys, settings, clock, consent, limits),
+            reclaimer=Reclaimer(redis, keys, settings, graph),
             throttle=self.throttle, budget=RetryBudget(settings), results=self._results, uncalled=set(),
             retry_later=self._retry_later, leave=self._written)
 

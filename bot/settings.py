@@ -83,6 +83,7 @@ class Settings:
     lease_seconds: float = 30.0
     reclaim_idle_seconds: float = 30.0
     send_retry_seconds: float = 600.0  # a send that failed where nothing left is retried this long
+    echo_wait_seconds: float = 30.0  # how long a reclaimed uncertain send waits for its echo (bot/reclaim.py)
     send_throttle_base_seconds: float = 30.0  # the Page's first pause after a throttle without an estimate
     send_throttle_attempts: int = 5  # throttled calls of one job before it is recorded failed
     send_usage_pause_seconds: float = 5.0  # the Page's pause when a usage header says 95 % or more
@@ -116,6 +117,8 @@ class Settings:
             raise ConfigError("PAGE_SEND_RATE must be 0 (uncapped) or positive")
         if self.lease_seconds <= 0 or self.reclaim_idle_seconds <= 0:
             raise ConfigError("LEASE_SECONDS and RECLAIM_IDLE_SECONDS must be positive")
+        if self.echo_wait_seconds < 0:
+            raise ConfigError("ECHO_WAIT_SECONDS must be 0 or more")
         if self.send_retry_seconds < 0 or self.send_throttle_base_seconds <= 0 or self.send_usage_pause_seconds < 0:
             raise ConfigError("SEND_RETRY_SECONDS and SEND_USAGE_PAUSE_SECONDS must be >= 0, "
                               "SEND_THROTTLE_BASE_SECONDS positive")
@@ -195,6 +198,7 @@ class Settings:
             lease_seconds=reader.number("LEASE_SECONDS", 30.0),
             reclaim_idle_seconds=reader.number("RECLAIM_IDLE_SECONDS", 30.0),
             send_retry_seconds=reader.number("SEND_RETRY_SECONDS", 600.0),
+            echo_wait_seconds=reader.number("ECHO_WAIT_SECONDS", 30.0),
             send_throttle_base_seconds=reader.number("SEND_THROTTLE_BASE_SECONDS", 30.0),
             send_throttle_attempts=reader.integer("SEND_THROTTLE_ATTEMPTS", 5),
             send_usage_pause_seconds=reader.number("SEND_USAGE_PAUSE_SECONDS", 5.0),

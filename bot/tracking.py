@@ -4,6 +4,7 @@
   opt-ins, comments, deliveries and reads do not (messenger-platform.md §4.1).
 - An echo carrying our ``metadata`` (the send job's id) proves the send happened;
   the outbox reads that proof before re-sending a job whose worker died mid-send.
+  A Marketing Message API echo proves it for a token (``bot/reclaim.py``).
 - Delivery and read watermarks mark every message sent up to them delivered or
   read, counted once per message in its campaign's and day's numbers. A message
   awaits its receipts from the moment its job is marked ``sending`` (before the
@@ -15,7 +16,8 @@ from __future__ import annotations
 
 from redis.asyncio import Redis
 
-from .events import DeliveryEvent, EchoEvent, MessagingEvent, ReadEvent
+from .buckets import token_digest
+from .events import DeliveryEvent, EchoEvent, MarketingEchoEvent, MessagingEvent, ReadEvent
 from .handlers import HandlerRegistry
 from .keys import IDEMPOTENCY_TTL, Keys
 
@@ -64,6 +66,18 @@ async def refresh_window(event: MessagingEvent, redis: Redis, keys: Keys) -> Non
 async def remember_echo(event: EchoEvent, redis: Redis, keys: Keys) -> None:
     if event.metadata:
         await redis.set(keys.echo_seen(event.metadata), event.mid, ex=IDEMPOTENCY_TTL)
+
+
+@registry.on("marketing_echo")
+async def remember_marketing_echo(event: MarketingEchoEvent, redis: Redis, keys: Keys) -> None:
+    """A Marketing Message API send arrived: remembered by its token (never stored in clear) and time.
+
+    The Marketing Message API takes no metadata, so a reclaimed job recognises its own send by the
+    subscription token it used and a time at or after its call (a token is used at most once per
+    12 h, so that is one send).
+    """
+    await redis.set(keys.marketing_echo(token_digest(event.token)), f"{event.timestamp}:{event.tracking_id}",
+                    ex=IDEMPOTENCY_TTL)
 
 
 @registry.on("delivery", "read")

@@ -230,8 +230,9 @@ class SandboxBot:
 
 def sandbox_settings(page_id: str, port: int, **overrides: Any) -> Settings:
     base = Settings.from_env({"FB_PAGE_ID": page_id, "PORT": str(port), "REDIS_URL": REDIS_URL})
-    return base.replace(lease_seconds=1.0, reclaim_idle_seconds=1.0, worker_concurrency=16,
-                        send_concurrency=16, **overrides)
+    values: dict[str, Any] = {"lease_seconds": 1.0, "reclaim_idle_seconds": 1.0, "worker_concurrency": 16,
+                              "send_concurrency": 16, **overrides}
+    return base.replace(**values)
 
 
 @pytest.fixture

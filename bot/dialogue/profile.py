@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import sys
 from typing import Any
 
 from ..cli import command
@@ -21,6 +22,12 @@ from .kit import GET_STARTED, NEXT_LIVE, OPTIN_YES, STOP_REMINDERS
 
 GREETING_MAX = 160
 FIELDS = ("get_started", "greeting", "persistent_menu")
+# The webhook fields the bot reads (§1.1). message_echoes is required, not optional: a send whose
+# answer was lost is confirmed by its echo (bot/reclaim.py); without echoes every such send waits
+# for a Conversations API look-up. The Marketing Message API confirms its sends the same way.
+WEBHOOK_FIELDS = ("messages", "messaging_postbacks", "messaging_optins", "message_deliveries", "message_reads",
+                  "message_echoes", "messaging_referrals", "messaging_handovers", "standby", "feed", "live_videos")
+REQUIRED_ECHOES = ("message_echoes",)
 
 
 def build_profile(settings: Settings) -> dict[str, Any]:
@@ -44,6 +51,11 @@ def build_profile(settings: Settings) -> dict[str, Any]:
     }
 
 
+def webhook_fields(settings: Settings) -> tuple[str, ...]:
+    extra = ("marketing_message_echoes",) if settings.marketing_path == "marketing_api" else ()
+    return WEBHOOK_FIELDS + extra
+
+
 async def sync_profile(settings: Settings, graph: GraphClient) -> dict[str, Any]:
     """Set the profile through the Messenger Profile API; returns what was set."""
     profile = build_profile(settings)
@@ -51,11 +63,24 @@ async def sync_profile(settings: Settings, graph: GraphClient) -> dict[str, Any]
     return profile
 
 
+async def sync_subscription(settings: Settings, graph: GraphClient) -> dict[str, Any]:
+    """Subscribe the app to the webhook fields the bot reads, then check what Meta says it has.
+
+    Returns the fields and the ones still missing (echoes above all: see ``WEBHOOK_FIELDS``).
+    """
+    wanted = webhook_fields(settings)
+    await graph.subscribe_app(settings.page_id, wanted)
+    have = await graph.subscribed_fields(settings.page_id)
+    return {"subscribed_fields": have, "missing": [f for f in wanted if f not in have]}
+
+
 async def _run(settings: Settings, action: str) -> dict[str, Any]:
     async with await GraphClient.create(settings, limit=4) as graph:
         if action == "sync":
-            return await sync_profile(settings, graph)
-        return await graph.get_messenger_profile(FIELDS)
+            profile = await sync_profile(settings, graph)
+            return {**profile, "webhooks": await sync_subscription(settings, graph)}
+        return {**await graph.get_messenger_profile(FIELDS),
+                "webhooks": {"subscribed_fields": await graph.subscribed_fields(settings.page_id)}}
 
 
 def _arguments(parser: argparse.ArgumentParser) -> None:
@@ -63,7 +88,15 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
                         help="sync: set Get Started, greeting and menu from settings; show: read them back")
 
 
-@command("profile", "Messenger profile: Get Started, greeting and persistent menu", _arguments)
+@command("profile", "Messenger profile (Get Started, greeting, persistent menu) and the app's webhook fields",
+         _arguments)
 def profile_command(args: argparse.Namespace, settings: Settings) -> int:
-    print(json.dumps(asyncio.run(_run(settings, args.action)), indent=2, ensure_ascii=False))
+    result = asyncio.run(_run(settings, args.action))
+    print(json.dumps(result, indent=2, ensure_ascii=False))
+    missing = result.get("webhooks", {}).get("missing") or []
+    if missing:
+        print(f"salebell: the app is not subscribed to {', '.join(missing)} on Page {settings.page_id}; "
+              "without message_echoes a send whose answer was lost waits for a Conversations API look-up",
+              file=sys.stderr)
+        return 1
     return 0

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import datetime
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -43,6 +44,16 @@ class SendResult:
     recipient_id: str | None
     raw: Mapping[str, Any] = field(repr=False)
     usage: Usage = field(default_factory=Usage, repr=False)  # this answer's usage headers (§6.2)
+
+
+@dataclass(frozen=True)
+class ThreadMessage:
+    """One message of a conversation as the Conversations API shows it."""
+
+    id: str
+    created_ms: int
+    from_id: str
+    text: str
 
 
 @dataclass(frozen=True)
@@ -161,6 +172,40 @@ class GraphClient:
     async def delete_messenger_profile(self, fields: Sequence[str]) -> dict[str, Any]:
         return await self._call("DELETE", "me/messenger_profile", body={"fields": list(fields)}, idempotent=True)
 
+    async def thread_messages(self, page_id: str, psid: str, limit: int = 20) -> list[ThreadMessage]:
+        """The newest messages of the shopper's thread, newest first (the Conversations API).
+
+        ``GET /{page-id}/conversations?platform=messenger&user_id=<psid>&fields=messages.limit(n)
+        {id,created_time,from,message}``; Meta details only the 20 most recent messages of a thread.
+        Used to learn whether a send whose answer was lost reached the shopper (bot/reclaim.py).
+        """
+        raw = await self._call("GET", f"{quote(page_id, safe='')}/conversations", params={
+            "platform": "messenger", "user_id": psid,
+            "fields": f"messages.limit({limit}){{id,created_time,from,message}}"}, idempotent=True)
+        found: list[ThreadMessage] = []
+        for thread in raw.get("data") or []:
+            messages = thread.get("messages") if isinstance(thread, Mapping) else None
+            for m in (messages.get("data") or []) if isinstance(messages, Mapping) else []:
+                if isinstance(m, Mapping) and isinstance(m.get("id"), str):
+                    sender = m.get("from") if isinstance(m.get("from"), Mapping) else {}
+                    found.append(ThreadMessage(str(m["id"]), _epoch_ms(m.get("created_time")),
+                                               str(sender.get("id") or ""), str(m.get("message") or "")))
+        return found
+
+    async def subscribe_app(self, page_id: str, fields: Sequence[str]) -> None:
+        """Install the app on the Page with these webhook fields (``POST /{page-id}/subscribed_apps``, §1.1)."""
+        await self._call("POST", f"{quote(page_id, safe='')}/subscribed_apps",
+                         params={"subscribed_fields": ",".join(fields)}, idempotent=True)
+
+    async def subscribed_fields(self, page_id: str) -> list[str]:
+        """The webhook fields our app is subscribed to on the Page (``GET /{page-id}/subscribed_apps``)."""
+        raw = await self._call("GET", f"{quote(page_id, safe='')}/subscribed_apps", idempotent=True)
+        fields: list[str] = []
+        for app in raw.get("data") or []:
+            if isinstance(app, Mapping) and isinstance(app.get("subscribed_fields"), list):
+                fields += [str(f) for f in app["subscribed_fields"]]
+        return fields
+
     async def get_live_video(self, video_id: str, fields: Sequence[str]) -> dict[str, Any]:
         return await self._call("GET", quote(video_id, safe=""), params={"fields": ",".join(fields)}, idempotent=True)
 
@@ -268,6 +313,16 @@ class GraphClient:
             raise cls("unreadable reply", http_status=status)
         error_body = answer if isinstance(answer, dict) else None
         raise error_from_response(status, error_body, answer_headers, token_recipient=token_recipient)
+
+
+def _epoch_ms(value: object) -> int:
+    """Graph's ``created_time`` ("2026-12-01T10:29:59+0000") as epoch ms; 0 when unreadable."""
+    if not isinstance(value, str):
+        return 0
+    try:
+        return int(datetime.strptime(value, "%Y-%m-%dT%H:%M:%S%z").timestamp() * 1000)
+    except ValueError:
+        return 0
 
 
 def _str(value: object) -> str | None:

@@ -263,3 +263,26 @@ def _button_lists(message: Mapping[str, Any]) -> Iterable[list[Mapping[str, Any]
     for element in payload.get("elements") or ():
         if "buttons" in element:
             yield list(element["buttons"])
+
+
+def summary(message: Mapping[str, Any] | None) -> str:
+    """The text a person reads first in a message: its text, or its template's text or title.
+
+    The Conversations API reports a message's ``message`` as its text; for a template we take the
+    template's own text (button), first element's title (generic) or title (opt-in requests). How
+    Meta itself renders a template there is not documented [U]; the sandbox renders it this way.
+    """
+    if not isinstance(message, Mapping):
+        return ""
+    if isinstance(message.get("text"), str):
+        return str(message["text"])
+    attachment = message.get("attachment")
+    payload = attachment.get("payload") if isinstance(attachment, Mapping) else None
+    if not isinstance(payload, Mapping):
+        return ""
+    if isinstance(payload.get("text"), str):
+        return str(payload["text"])
+    elements = payload.get("elements")
+    if isinstance(elements, list) and elements and isinstance(elements[0], Mapping):
+        return str(elements[0].get("title") or "")
+    return str(payload.get("title") or "")

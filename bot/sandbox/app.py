@@ -21,7 +21,7 @@ from redis.asyncio import Redis
 from ..clock import Clock
 from ..keys import Keys
 from ..settings import Settings
-from . import admin, graph_api, graph_objects, posts, profile, shoppers
+from . import admin, conversations, graph_api, graph_objects, posts, profile, shoppers
 from .context import SANDBOX, Sandbox
 from .errors import SandboxError
 from .faults import Faults
@@ -80,6 +80,8 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("DELETE", "/graph/{version}/me/messenger_profile", profile.messenger_profile),
     ("POST", "/graph/{version}/{node}/messages", graph_api.post_messages),
     ("POST", "/graph/{version}/{node}/subscribed_apps", graph_objects.subscribed_apps),
+    ("GET", "/graph/{version}/{node}/subscribed_apps", graph_objects.subscribed_apps),
+    ("GET", "/graph/{version}/{node}/conversations", conversations.page_conversations),
     ("GET", "/graph/{version}/{object_id}", graph_objects.get_object),
 ]
 

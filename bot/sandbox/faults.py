@@ -47,6 +47,7 @@ class Fault:
     subcode: int | None = None
     status: int = 200
     usage: str = ""  # the X-Business-Use-Case-Usage header value, '' for none
+    lose_answer: bool = False  # send as usual, then drop the connection: the answer never reaches the bot
 
     @property
     def refuses(self) -> bool:
@@ -63,14 +64,15 @@ class Fault:
 
 
 def parse_fault(raw: Any) -> tuple[str, int, Fault]:
-    """``{calls, code?, subcode?, status?, usage?, psid?}`` -> (target, calls, fault); 400 on a bad field.
+    """``{calls, code?, subcode?, status?, usage?, psid?, lose_answer?}`` -> (target, calls, fault); 400 on a bad
+    field. ``lose_answer``: the message is sent, then the connection is dropped before the answer.
 
     ``calls`` 0 disarms; ``status`` defaults to 400 with a code, else 200; ``usage`` is a JSON
     object (or its text) for X-Business-Use-Case-Usage; ``psid`` (default any) limits it to sends to one PSID.
     """
     if not isinstance(raw, dict):
         raise BadRequest("fault must be an object")
-    unknown = set(raw) - {"calls", "code", "subcode", "status", "usage", "psid"}
+    unknown = set(raw) - {"calls", "code", "subcode", "status", "usage", "psid", "lose_answer"}
     if unknown:
         raise BadRequest(f"unknown fault field(s): {', '.join(sorted(unknown))}")
     calls, code, subcode = raw.get("calls"), raw.get("code"), raw.get("subcode")
@@ -90,7 +92,10 @@ def parse_fault(raw: Any) -> tuple[str, int, Fault]:
     target = raw.get("psid", ANY)
     if not isinstance(target, str) or not target:
         raise BadRequest("fault.psid must be a PSID or '*'")
-    return target, calls, Fault(code, subcode, status, usage)
+    lose = raw.get("lose_answer", False)
+    if not isinstance(lose, bool):
+        raise BadRequest("fault.lose_answer must be true or false")
+    return target, calls, Fault(code, subcode, status, usage, lose)
 
 
 def _whole(value: Any) -> bool:
@@ -113,7 +118,8 @@ class Faults:
     async def arm(self, target: str, calls: int, fault: Fault) -> None:
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.hset(self._keys[0], target, json.dumps(
-                {"code": fault.code, "subcode": fault.subcode, "status": fault.status, "usage": fault.usage}))
+                {"code": fault.code, "subcode": fault.subcode, "status": fault.status, "usage": fault.usage,
+                 "lose_answer": fault.lose_answer}))
             if calls > 0:
                 pipe.hset(self._keys[1], target, calls)
             else:

@@ -126,6 +126,8 @@ async def post_messages(request: web.Request) -> web.Response:
     if fault is not None and fault.refuses:
         return await _faulted(sandbox, request, api, fault, fbtrace_id, request_json)
     response = await _post(sandbox, request, body, api, marketing, fbtrace_id, request_json)
+    if fault is not None and fault.lose_answer and request.transport is not None:
+        request.transport.abort()  # sent; the answer is lost on the way back
     if fault is not None and fault.usage:
         response.headers[USAGE_HEADER] = fault.usage
     return response
@@ -195,5 +197,12 @@ async def _send_marketing(sandbox: Sandbox, request: web.Request, plan: Marketin
         kind="mm", address=plan.token, mode="message", rule="none", inbox_head=json_head(entry),
         sent_head=record_head(request, "marketing", fbtrace_id, request_json, message_id=mid,
                               tracking_id=tracking_id),
-        mid=mid, gap_ms=plan.gap_ms)
+        mid=mid, gap_ms=plan.gap_ms, metadata=marketing_echo_mark(tracking_id, plan.token))
     return answer(sandbox, result, "marketing", fbtrace_id, message_id=mid, tracking_id=tracking_id)
+
+
+MARKETING_ECHO = "\x1fmm:"  # a receipt's mark for a marketing_message_echoes webhook (never a job's metadata)
+
+
+def marketing_echo_mark(tracking_id: str, token: str) -> str:
+    return f"{MARKETING_ECHO}{tracking_id}:{token}"

@@ -1,5 +1,5 @@
 """Graph reads: ``GET /{id}`` for a live video (§2.10), a post or a shopper (User Profile API),
-and ``POST /{page-id}/subscribed_apps`` (§1.1)."""
+and ``/{page-id}/subscribed_apps`` (§1.1: install the app with its webhook fields, list them)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ from .graph_api import authorized, done, refuse
 DEFAULT_FIELDS = ("id", "status", "title", "description", "permalink_url")
 
 
-def _iso(ms: int) -> str:
+def iso_time(ms: int) -> str:
+    """Graph's time format, to the second: ``2026-12-01T10:29:59+0000``."""
     return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S+0000")
 
 
@@ -23,11 +24,11 @@ async def _describe(sandbox: Sandbox, object_id: str) -> dict[str, Any] | None:
     video = await sandbox.state.live_video(object_id)
     if video:
         return {"id": object_id, "status": video["status"], "title": video["title"],
-                "description": video["title"], "creation_time": _iso(int(video["created_ms"])),
+                "description": video["title"], "creation_time": iso_time(int(video["created_ms"])),
                 "permalink_url": f"https://www.facebook.com/{sandbox.page_id}/videos/{object_id}/"}
     post = await sandbox.state.post(object_id)
     if post:
-        return {"id": object_id, "message": post["message"], "created_time": _iso(int(post["created_ms"])),
+        return {"id": object_id, "message": post["message"], "created_time": iso_time(int(post["created_ms"])),
                 "permalink_url": f"https://www.facebook.com/{object_id.replace('_', '/posts/')}"}
     shopper = await sandbox.state.shopper(object_id)
     if shopper:
@@ -50,10 +51,17 @@ async def get_object(request: web.Request) -> web.Response:
 
 
 async def subscribed_apps(request: web.Request) -> web.Response:
-    """Installing the app on the Page: always ``{"success": true}`` for the sandbox Page."""
+    """``POST /{page-id}/subscribed_apps?subscribed_fields=a,b`` installs the app on the Page with those
+    webhook fields (§1.1, ``{"success": true}``); ``GET`` lists the app with its ``subscribed_fields``."""
     sandbox = request.app[SANDBOX]
     if not authorized(request, sandbox):
         return await refuse(sandbox, request, "subscribe", INVALID_TOKEN, new_fbtrace_id())
     if request.match_info["node"] not in ("me", sandbox.page_id):
         return await refuse(sandbox, request, "subscribe", UNKNOWN_OBJECT, new_fbtrace_id())
-    return await done(sandbox, request, "subscribe", {"success": True})
+    if request.method == "POST":
+        fields = [f for f in request.query.get("subscribed_fields", "").split(",") if f]
+        await sandbox.state.set_subscribed_fields(fields)
+        return await done(sandbox, request, "subscribe", {"success": True})
+    fields = await sandbox.state.subscribed_fields()
+    apps = [{"id": sandbox.settings.app_id, "name": "salebell", "subscribed_fields": fields}] if fields else []
+    return await done(sandbox, request, "read", {"data": apps})

@@ -14,6 +14,7 @@ from typing import Any
 
 from ..clock import Clock
 from ..streams import sleep_or_stop
+from .graph_api import MARKETING_ECHO
 from .ledger import Ledger, Receipt
 from .webhooks import WebhookSender, echo, from_shopper, messaging_body
 
@@ -24,11 +25,27 @@ TAKE_AT_ONCE = 5000
 ITEMS_PER_POST = 1000
 
 
+def marketing_echo_changes(receipts: list[Receipt]) -> list[dict[str, Any]]:
+    """A ``marketing_message_echoes`` change per Marketing Message API send (its tracking id and token).
+
+    Meta lists the field among the Page's webhooks with these three values (§3.9); that it comes as a
+    ``changes[]`` item is our reading [U].
+    """
+    changes = []
+    for r in receipts:
+        if r.metadata.startswith(MARKETING_ECHO):
+            tracking_id, _, token = r.metadata[len(MARKETING_ECHO):].partition(":")
+            changes.append({"field": "marketing_message_echoes", "value": {
+                "marketing_message_tracking_id": tracking_id, "messenger_subscription_token": token,
+                "message_id": r.mid, "timestamp": r.timestamp}})
+    return changes
+
+
 def echo_items(page_id: str, app_id: int, receipts: list[Receipt]) -> list[dict[str, Any]]:
     """An echo per message that carried ``metadata``: the bot matches them to its send jobs."""
     items = []
     for r in receipts:
-        if r.metadata:
+        if r.metadata and not r.metadata.startswith(MARKETING_ECHO):
             item = echo(page_id, r.psid, r.timestamp, r.mid, "", app_id)
             del item["message"]["text"]
             item["message"]["metadata"] = r.metadata.replace("\\u0020", " ")
@@ -93,4 +110,8 @@ class ReceiptPump:
         for start in range(0, len(items), ITEMS_PER_POST):
             chunk = items[start:start + ITEMS_PER_POST]
             await self._sender.post(messaging_body(self._page_id, now, chunk))
+        changes = marketing_echo_changes(receipts) if config["echoes"] else []
+        for start in range(0, len(changes), ITEMS_PER_POST):
+            await self._sender.post({"object": "page", "entry": [
+                {"id": self._page_id, "time": now // 1000, "changes": changes[start:start + ITEMS_PER_POST]}]})
         return len(receipts)

@@ -175,6 +175,17 @@ class SandboxState:
         await self._redis.hdel(self._keys.sandbox_profile, *names)
 
     # -- everything -----------------------------------------------------------
+    async def set_subscribed_fields(self, fields: list[str]) -> None:
+        """The webhook fields the app is installed with on the Page (``subscribed_apps``)."""
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.delete(self._keys.sandbox_subscribed_fields)
+            if fields:
+                pipe.rpush(self._keys.sandbox_subscribed_fields, *fields)
+            await pipe.execute()
+
+    async def subscribed_fields(self) -> list[str]:
+        return [text(f) for f in await self._redis.lrange(self._keys.sandbox_subscribed_fields, 0, -1)]
+
     async def reset(self) -> int:
         """Delete every sandbox record of this Page (not the clock, which the bot shares)."""
         deleted = 0
