@@ -79,8 +79,10 @@ async def _run(settings: Settings, action: str) -> dict[str, Any]:
         if action == "sync":
             profile = await sync_profile(settings, graph)
             return {**profile, "webhooks": await sync_subscription(settings, graph)}
+        have = await graph.subscribed_fields(settings.page_id)
         return {**await graph.get_messenger_profile(FIELDS),
-                "webhooks": {"subscribed_fields": await graph.subscribed_fields(settings.page_id)}}
+                "webhooks": {"subscribed_fields": have, "missing": [f for f in webhook_fields(settings)
+                                                                     if f not in have]}}
 
 
 def _arguments(parser: argparse.ArgumentParser) -> None:

@@ -147,7 +147,25 @@ async def test_profile_sync_sets_get_started_greeting_and_menu(bot: SandboxBot, 
     got = await tap(bot, psid)  # Get Started, with the payload the profile set
     assert any("welcome" in t.lower() for t in texts(got)) and cards(got)
     assert await asyncio.to_thread(cli.main, ["profile", "show"]) == 0
-    assert json.loads(capsys.readouterr().out)["get_started"]["payload"] == "GET_STARTED"
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["get_started"]["payload"] == "GET_STARTED"
+    assert "message_echoes" in shown["webhooks"]["subscribed_fields"]  # sync installed the webhook fields
+
+
+async def test_profile_show_says_when_the_app_lacks_the_echoes(bot: SandboxBot, monkeypatch: pytest.MonkeyPatch,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    """Echoes are how an uncertain send is confirmed: a Page whose app is installed without them is reported."""
+    cli_env(monkeypatch, bot)
+    fields = "messages,messaging_postbacks,messaging_optins,feed"  # installed by hand, echoes left out
+    await bot.call("POST", f"/sandbox/graph/v25.0/{bot.settings.page_id}/subscribed_apps?subscribed_fields={fields}"
+                           f"&access_token={SANDBOX_PAGE_TOKEN}")
+    assert await asyncio.to_thread(cli.main, ["profile", "show"]) == 1
+    out = capsys.readouterr()
+    assert "message_echoes" in json.loads(out.out)["webhooks"]["missing"]
+    assert "not subscribed to" in out.err and "message_echoes" in out.err
+    assert await asyncio.to_thread(cli.main, ["profile", "sync"]) == 0  # sync installs every field it needs
+    capsys.readouterr()
+    assert await asyncio.to_thread(cli.main, ["profile", "show"]) == 0
 
 
 async def test_subscribers_ledger_over_the_api_and_the_cli(bot: SandboxBot, monkeypatch: pytest.MonkeyPatch,
