@@ -34,7 +34,8 @@ async def show_config(request: web.Request) -> web.Response:
 
 
 async def configure(request: web.Request) -> web.Response:
-    """``{page_rate_limit?: int (0 = none), receipts?, read_receipts?, echoes?, sent_log?: bool}``."""
+    """``{page_rate_limit?: int (0 = none), receipts?, read_receipts?, echoes?, sent_log?: bool,
+    echo_delay_ms?: int, webhook_retry_seconds?: int}``."""
     body = await read_json(request)
     changes: dict[str, Any] = {}
     for name, value in body.items():

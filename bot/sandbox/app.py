@@ -104,7 +104,10 @@ async def _lifetime(app: web.Application) -> AsyncIterator[None]:
     """The HTTP session for webhooks, and the receipt pump, for as long as the app runs."""
     sandbox = app[SANDBOX]
     async with aiohttp.ClientSession() as session:
-        sandbox.sender = WebhookSender(session, sandbox.settings)
+        async def retry_budget() -> float:
+            return float((await sandbox.ledger.config())["webhook_retry_seconds"])
+
+        sandbox.sender = WebhookSender(session, sandbox.settings, retry_budget)
         pump = ReceiptPump(sandbox.page_id, sandbox.ledger, sandbox.clock, sandbox.sender, app[RECEIPT_INTERVAL],
                            app_id=int(sandbox.settings.app_id or 0))
         stop = asyncio.Event()
