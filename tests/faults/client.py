@@ -14,10 +14,11 @@ from typing import Any
 
 import aiohttp
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import BusyLoadingError, ConnectionError, RedisError, TimeoutError
 
 from bot.consent import Subscription
-from bot.storage import connect
 from tests.faults.deployment import ADMIN_TOKEN, Deployment
 from tests.faults.history import ACK, history_key, reruns_key
 
@@ -32,6 +33,12 @@ SANDBOX_CONFIG: dict[str, Any] = {"page_rate_limit": 0, "webhook_retry_seconds":
                                   "sent_log": False}
 
 
+def harness_redis(url: str) -> Redis:
+    """The scenario's own client: a restarted server (a scenario's doing) must not fail the harness's reads."""
+    return Redis.from_url(url, socket_timeout=5, socket_connect_timeout=2, retry_on_error=[
+        ConnectionError, TimeoutError, BusyLoadingError], retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), 8))
+
+
 class FaultClient:
     """HTTP and Redis access to one deployment from a scenario."""
 
@@ -40,8 +47,8 @@ class FaultClient:
         self.keys = dep.keys
         self.http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=WEBHOOK_RETRY_SECONDS + 30),
                                           connector=aiohttp.TCPConnector(limit=1000))
-        self.bot_redis: Redis = connect(dep.bot_redis.url)
-        self.meta_redis: Redis = connect(dep.meta_redis_url)
+        self.bot_redis = harness_redis(dep.bot_redis.url)
+        self.meta_redis = harness_redis(dep.meta_redis_url)
 
     async def close(self) -> None:
         await self.http.close()

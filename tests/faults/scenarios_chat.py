@@ -87,7 +87,7 @@ async def post_raw(client: FaultClient, raw: bytes, headers: dict[str, str]) -> 
 
 
 async def malformed_between_normal(client: FaultClient, shopper_count: int = 8, rounds: int = 6,
-                                   settle: float = 15.0) -> Figures:
+                                   settle: float = 8.0) -> Figures:
     """Rounds of normal messages with every malformed body posted (signed) in between."""
     psids = await shoppers(client, shopper_count)
     before = await client.metrics()
@@ -103,7 +103,7 @@ async def malformed_between_normal(client: FaultClient, shopper_count: int = 8, 
         body, headers = signed(b'{"object":"page","entry":[]}', SANDBOX_APP_SECRET)
         statuses[name] = [await post_raw(client, body, {**headers, "X-Hub-Signature-256": header})]
     handled, replies = await settle_chat(client, sent, settle)
-    await wait_until(lambda: _inbox_empty(client), 5.0)
+    await wait_until(lambda: _inbox_empty(client), 3.0)
     after = await client.metrics()
     figures = chat_figures("2 malformed bodies between normal traffic", sent, handled, replies)
     parts = sum(len(v) for k, v in statuses.items() if k != "signature not utf-8")
@@ -136,8 +136,8 @@ def _delta(before: dict[str, float], after: dict[str, float], metric: str) -> fl
 
 # -- 4: a Redis outage under steady load ---------------------------------------------------------
 async def redis_outage_under_load(client: FaultClient, rate: float = 100.0, shopper_count: int = 50,
-                                  before: float = 3.0, outage: float = 5.0, after: float = 4.0,
-                                  settle: float = 15.0, kill: bool = True) -> Figures:
+                                  before: float = 2.0, outage: float = 5.0, after: float = 3.0,
+                                  settle: float = 12.0, kill: bool = True) -> Figures:
     """Steady chat; the bot's Redis dies for ``outage`` seconds and comes back with its data."""
     psids = await shoppers(client, shopper_count)
     load = asyncio.create_task(steady(client, psids, rate, before + outage + after))
@@ -165,7 +165,7 @@ async def redis_outage_under_load(client: FaultClient, rate: float = 100.0, shop
 
 
 # -- 8: Redis comes back empty ---------------------------------------------------------------------
-async def redis_back_empty(client: FaultClient, bound: float = 5.0, watch: float = 12.0) -> Figures:
+async def redis_back_empty(client: FaultClient, bound: float = 5.0, watch: float = 10.0) -> Figures:
     """The bot's Redis is replaced by an empty one; a new message must be answered again within ``bound``."""
     psid = (await shoppers(client, 1))[0]
     warm = [await send_one(client, psid, 0)]

@@ -68,7 +68,7 @@ def figures_of(name: str, run: FanoutRun, timeout: float, uncertain: set[str] | 
 
 
 # -- 1: the bot's Redis restarts mid fan-out --------------------------------------------------
-async def redis_restart_mid_fanout(client: FaultClient, count: int = 1200, outage: float = 4.0, kill: bool = True,
+async def redis_restart_mid_fanout(client: FaultClient, count: int = 1100, outage: float = 4.0, kill: bool = True,
                                    timeout: float = 45.0) -> Figures:
     """Redis SIGKILLed (or stopped cleanly) for ``outage`` seconds once a tenth of the sale is sent.
 
@@ -113,7 +113,7 @@ async def reached_meta(client: FaultClient, count: int) -> bool:
     return (await client.standin_counts()).get("forwarded", 0) >= count
 
 
-async def worker_killed_mid_fanout(client: FaultClient, path: str, echoes: str, count: int = 200,
+async def worker_killed_mid_fanout(client: FaultClient, path: str, echoes: str, count: int = 150,
                                    timeout: float = 30.0) -> Figures:
     """A worker SIGKILLed with sends in flight: some not yet at Meta, some at Meta with the answer on its way.
 

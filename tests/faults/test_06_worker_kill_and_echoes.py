@@ -22,5 +22,5 @@ from tests.faults.scenarios_fanout import ECHO_MODES, worker_killed_mid_fanout
 async def test_a_killed_worker_sends_nothing_twice_and_loses_nothing_unshown(client: FaultClient, path: str,
                                                                           echoes: str) -> None:
     await client.reset(sandbox=ECHO_MODES[echoes], workers={"MARKETING_PATH": path, "PAGE_SEND_RATE": "100"})
-    figures = await worker_killed_mid_fanout(client, path, echoes, count=200)
+    figures = await worker_killed_mid_fanout(client, path, echoes, count=150)
     assert_held(figures)
