@@ -57,7 +57,8 @@ class FaultClient:
 
     # -- between scenarios ---------------------------------------------------------
     async def reset(self, sandbox: dict[str, Any] | None = None, workers: dict[str, str] | None = None) -> None:
-        """A fresh Page on the same processes: no faults, empty sandbox and Redis, fresh workers."""
+        """A fresh Page on the same processes: no faults, empty sandbox and Redis, fresh workers (and a
+        fresh web process if the bot's Redis restarted under the old one)."""
         await self.control("clear")
         await asyncio.to_thread(self.dep.stop_workers)
         if not self.dep.bot_redis.running:
@@ -66,7 +67,9 @@ class FaultClient:
         await self.meta("POST", "/sandbox/reset")
         await self.configure(**{**SANDBOX_CONFIG, **(sandbox or {})})
         self.dep.start_workers(2, workers)
+        await asyncio.to_thread(self.dep.restart_web_if_redis_restarted)
         await asyncio.to_thread(self.dep.wait_workers)
+        self.dep.mark_logs()
 
     # -- Meta: the sandbox ----------------------------------------------------------
     async def meta(self, method: str, path: str, body: Any = None) -> Any:
@@ -135,6 +138,16 @@ class FaultClient:
             if resp.status >= 400:
                 raise AssertionError(f"admin {method} {path}: {resp.status} {answer}")
             return answer
+
+    async def api_status(self, method: str, path: str) -> int:
+        """Only the status of an admin call (0: no answer)."""
+        headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+        try:
+            async with self.http.request(method, self.dep.web_url + path, headers=headers) as resp:
+                await resp.read()
+                return resp.status
+        except aiohttp.ClientError:
+            return 0
 
     async def healthz(self) -> tuple[int, str]:
         try:

@@ -77,7 +77,9 @@ class Deployment:
         self.worker_env = {**WORKER_ENV, **(worker_env or {})}
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
         self.workers: list[subprocess.Popen[bytes]] = []
+        self.web_redis_starts = 0
         self._serial = 0
+        self._log_marks: dict[str, int] = {}
         (root / "logs").mkdir(parents=True, exist_ok=True)
 
     # -- addresses ---------------------------------------------------------------
@@ -133,13 +135,30 @@ class Deployment:
         self.spawn("graph-standin", [sys.executable, "-m", "tests.faults.graph_standin", "--port",
                                      str(self.graph_port), "--control-port", str(self.control_port),
                                      "--upstream", self.sandbox_url + "/sandbox/graph"], _clean_env())
-        self.spawn("web", [sys.executable, "-m", "bot", "--log-level", "WARNING", "serve", "--web-only"],
-                   self.bot_env({"PORT": str(self.web_port), "SALEBELL_DATA_DIR": self._data_dir("web")}))
+        self.start_web()
         self.start_workers(2)
         self._wait("sandbox", lambda: _get(self.sandbox_url + "/sandbox/config") == 200)
         self._wait("graph-standin", lambda: _get(self.control_url + "/stats") == 200)
-        self._wait("web", lambda: _get(self.web_url + "/healthz") == 200)
+        self.wait_web()
         self.wait_workers()
+
+    def start_web(self) -> None:
+        self.web_redis_starts = self.bot_redis.starts
+        self.spawn("web", [sys.executable, "-m", "bot", "--log-level", "WARNING", "serve", "--web-only"],
+                   self.bot_env({"PORT": str(self.web_port), "SALEBELL_DATA_DIR": self._data_dir("web")}))
+
+    def wait_web(self) -> None:
+        self._wait("web", lambda: _get(self.web_url + "/healthz") == 200, proc=self.procs["web"])
+
+    def restart_web_if_redis_restarted(self) -> bool:
+        """A fresh web process when the bot's Redis restarted under the running one (scenarios stay apart:
+        the old one's pooled connections are dead, and what it does with them is its own scenario's business)."""
+        if self.bot_redis.starts == self.web_redis_starts:
+            return False
+        end_popen(self.procs.pop("web"))
+        self.start_web()
+        self.wait_web()
+        return True
 
     def stop(self) -> list[str]:
         """End every process (SIGTERM, then SIGKILL after 20 s); returns the names that had to be killed."""
@@ -199,11 +218,17 @@ class Deployment:
             time.sleep(0.05)
         raise RuntimeError(f"{what} did not come up within {timeout:.0f}s\n{self.log_tails()}")
 
-    def log_tails(self, lines: int = 15) -> str:
-        """The last lines of every process's log, for a failure message."""
+    def mark_logs(self) -> None:
+        """From now on :meth:`log_tails` shows only what the processes write after this point."""
+        self._log_marks = {p.name: p.stat().st_size for p in (self.root / "logs").glob("*.log")}
+
+    def log_tails(self, lines: int = 12) -> str:
+        """The last lines each process wrote since :meth:`mark_logs`, for a failure message."""
         out = []
         for path in sorted((self.root / "logs").glob("*.log")):
-            tail = path.read_text(errors="replace").splitlines()[-lines:]
+            with path.open("rb") as log:
+                log.seek(self._log_marks.get(path.name, 0))
+                tail = log.read().decode(errors="replace").splitlines()[-lines:]
             if tail:
                 out.append(f"--- {path.name}\n" + "\n".join(tail))
         return "\n".join(out)

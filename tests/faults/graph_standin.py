@@ -114,7 +114,13 @@ class StandIn:
             site, self.site = self.site, None
             await site.stop()
         if self.runner is not None and self.runner.server is not None:
-            self.runner.server.pre_shutdown()
+            for conn in self.runner.server.connections:
+                # an idle kept-alive connection goes at once (the caller's next call must be refused, not
+                # hang); one answering a call closes once that answer is out
+                if getattr(conn, "_request_in_progress", False):
+                    conn.close()
+                else:
+                    conn.force_close()
         self.counts["refuse_windows"] += 1
         if seconds > 0:
             loop = asyncio.get_running_loop()

@@ -146,6 +146,7 @@ async def redis_outage_under_load(client: FaultClient, rate: float = 100.0, shop
     await asyncio.sleep(outage)
     await asyncio.to_thread(client.dep.bot_redis.start)
     back_ms = now_ms()
+    admin = [await client.api_status("GET", "/api/live-sales") for _ in range(10)]
     sent = await load
     handled, replies = await settle_chat(client, sent, settle)
     figures = chat_figures(f"4 Redis {'killed' if kill else 'stopped'} {outage:g}s under {rate:g} webhooks/s",
@@ -158,7 +159,8 @@ async def redis_outage_under_load(client: FaultClient, rate: float = 100.0, shop
     new = sorted(first_reply[(s.psid, s.seq)] - s.accepted_ms for s in sent
                  if s.accepted and s.sent_ms > back_ms and (s.psid, s.seq) in first_reply)
     p99 = new[min(len(new) - 1, int(len(new) * 0.99))] / 1000 if new else float("nan")
-    figures.notes.update({"new events": len(new), "new answered p99 s": p99, "reruns": await client.reruns()})
+    figures.notes.update({"new events": len(new), "new answered p99 s": p99, "reruns": await client.reruns(),
+                          "admin API 5xx just after": sum(1 for s in admin if s >= 500 or s == 0)})
     if not new or p99 > 2.0:
         figures.failures.append(f"a new event answered in {p99:.2f}s (p99) after Redis returned; the bound is 2s")
     return figures

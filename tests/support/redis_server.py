@@ -51,6 +51,7 @@ class RedisProcess:
         self.binary = redis_binary()
         self.proc: subprocess.Popen[bytes] | None = None
         self.restarts = 0
+        self.starts = 0  # a client connected before the latest start holds dead connections
 
     @property
     def url(self) -> str:
@@ -74,6 +75,7 @@ class RedisProcess:
         deadline = time.monotonic() + START_SECONDS
         while time.monotonic() < deadline:
             if answers(self.port):
+                self.starts += 1
                 return
             if self.proc.poll() is not None:
                 break
