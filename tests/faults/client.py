@@ -16,7 +16,7 @@ import aiohttp
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
-from redis.exceptions import BusyLoadingError, ConnectionError, RedisError, TimeoutError
+from redis.exceptions import BusyLoadingError, ConnectionError, TimeoutError
 
 from bot.consent import Subscription
 from tests.faults.deployment import ADMIN_TOKEN, Deployment
@@ -241,10 +241,3 @@ class FaultClient:
                 for psid, raw in zip(chunk, await pipe.execute()):
                     records[psid] = {k.decode(): v.decode() for k, v in raw.items()}
         return records
-
-
-async def bot_redis_answers(client: FaultClient) -> bool:
-    try:
-        return bool(await client.bot_redis.ping())
-    except (RedisError, OSError):
-        return False

@@ -12,10 +12,12 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
+from bot.storage import connect
 from tests.faults.client import FaultClient
 from tests.faults.deployment import Deployment
 from tests.support.pages import delete_page_keys
-from bot.storage import connect
+
+FAILED = pytest.StashKey[bool]()
 
 
 @pytest.fixture(scope="session")
@@ -47,9 +49,6 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     report = outcome.get_result()
     if report.when == "call":
         item.stash[FAILED] = report.failed
-
-
-FAILED = pytest.StashKey[bool]()
 
 
 @pytest.fixture

@@ -25,6 +25,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 import redis as redis_sync
@@ -51,7 +52,8 @@ _SETTING_NAMES = set(re.findall(r'"([A-Z][A-Z0-9_]{2,})"', inspect.getsource(bot
                                                                                               "LOG_FORMAT"}
 
 
-def _clean_env() -> dict[str, str]:
+def clean_env() -> dict[str, str]:
+    """This run's environment without any setting of the bot (each process gets exactly its own)."""
     return {k: v for k, v in os.environ.items() if k not in _SETTING_NAMES and not k.startswith("FB_PAGE_ACCESS")}
 
 
@@ -102,7 +104,7 @@ class Deployment:
     # -- environments --------------------------------------------------------------
     def bot_env(self, extra: dict[str, str] | None = None) -> dict[str, str]:
         """Production mode against the stand-in: the sandbox's Page token, app secret and app id."""
-        return {**_clean_env(), "FB_PAGE_ACCESS_TOKEN": SANDBOX_PAGE_TOKEN, "FB_APP_SECRET": SANDBOX_APP_SECRET,
+        return {**clean_env(), "FB_PAGE_ACCESS_TOKEN": SANDBOX_PAGE_TOKEN, "FB_APP_SECRET": SANDBOX_APP_SECRET,
                 "FB_VERIFY_TOKEN": VERIFY_TOKEN, "ADMIN_TOKEN": ADMIN_TOKEN, "FB_PAGE_ID": self.page_id,
                 "FB_APP_ID": SANDBOX_APP_ID, "FB_AD_ACCOUNT_ID": SANDBOX_AD_ACCOUNT,
                 "FB_MESSAGE_CAMPAIGN_ID": SANDBOX_MESSAGE_CAMPAIGN, "REDIS_URL": self.bot_redis.url,
@@ -128,13 +130,13 @@ class Deployment:
     def start(self) -> None:
         """Every process, the slow ones at once; returns when each answers (or raises with the logs)."""
         self.bot_redis.start()
-        sandbox_env = {**_clean_env(), "PORT": str(self.sandbox_port), "REDIS_URL": self.meta_redis_url,
+        sandbox_env = {**clean_env(), "PORT": str(self.sandbox_port), "REDIS_URL": self.meta_redis_url,
                        "FB_PAGE_ID": self.page_id, "SANDBOX_WEBHOOK_URL": self.web_url + "/webhook",
                        "SALEBELL_DATA_DIR": self._data_dir("sandbox"), "HOST": "127.0.0.1"}
         self.spawn("sandbox", [sys.executable, "-m", "bot.sandbox"], sandbox_env)
         self.spawn("graph-standin", [sys.executable, "-m", "tests.faults.graph_standin", "--port",
                                      str(self.graph_port), "--control-port", str(self.control_port),
-                                     "--upstream", self.sandbox_url + "/sandbox/graph"], _clean_env())
+                                     "--upstream", self.sandbox_url + "/sandbox/graph"], clean_env())
         self.start_web()
         self.start_workers(2)
         self._wait("sandbox", lambda: _get(self.sandbox_url + "/sandbox/config") == 200)
@@ -207,7 +209,7 @@ class Deployment:
         proc.wait(timeout=10)
         return proc.pid
 
-    def _wait(self, what: str, ready, timeout: float = READY_SECONDS,  # type: ignore[no-untyped-def]
+    def _wait(self, what: str, ready: Callable[[], bool], timeout: float = READY_SECONDS,
               proc: subprocess.Popen[bytes] | None = None) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -76,7 +77,7 @@ async def steady(client: FaultClient, psids: list[str], rate: float, seconds: fl
     return [s for part in await asyncio.gather(*(one(i, p) for i, p in enumerate(psids))) for s in part]
 
 
-async def wait_until(check, timeout: float, interval: float = 0.2) -> bool:  # type: ignore[no-untyped-def]
+async def wait_until(check: Callable[[], Awaitable[bool]], timeout: float, interval: float = 0.2) -> bool:
     """Poll the async ``check`` until it is true or ``timeout`` passes; True if it became true."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout

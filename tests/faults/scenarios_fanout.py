@@ -198,7 +198,7 @@ async def receipts_count_every_send(client: FaultClient, count: int = 300, timeo
         numbers = (await client.sale(run.sale))["numbers"]
         return bool(numbers["sent"]) and numbers["delivered"] == numbers["sent"] == numbers["read"]
 
-    await wait_until(counted, 10.0)
+    await wait_until(counted, 5.0)
     run.view = await client.sale(run.sale)
     figures = figures_of(f"9 delivered/read of a fan-out of {count}, no fault", run, timeout)
     numbers = run.view["numbers"]

@@ -10,5 +10,5 @@ from tests.faults.scenarios_chat import redis_back_empty
 async def test_the_bot_answers_again_after_an_empty_redis_and_healthz_tells_the_truth(client: FaultClient
                                                                                        ) -> None:
     await client.reset()
-    figures = await redis_back_empty(client, bound=5.0, watch=10.0)
+    figures = await redis_back_empty(client, bound=5.0, watch=8.0)
     assert_held(figures)

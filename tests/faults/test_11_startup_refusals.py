@@ -25,7 +25,7 @@ from bot.keys import Keys
 from bot.settings import SANDBOX_APP_SECRET, SANDBOX_PAGE_TOKEN
 from bot.storage import EmbeddedRedis, connect
 from tests.faults.checker import keep
-from tests.faults.deployment import ROOT, _clean_env
+from tests.faults.deployment import ROOT, clean_env
 from tests.support.pages import delete_page_keys
 from tests.support.processes import end_process
 from tests.support.redis_server import free_port
@@ -35,7 +35,7 @@ REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/15"
 
 
 def production_env(page_id: str, data_dir: Path, **extra: str) -> dict[str, str]:
-    return {**_clean_env(), "FB_PAGE_ACCESS_TOKEN": SANDBOX_PAGE_TOKEN, "FB_APP_SECRET": SANDBOX_APP_SECRET,
+    return {**clean_env(), "FB_PAGE_ACCESS_TOKEN": SANDBOX_PAGE_TOKEN, "FB_APP_SECRET": SANDBOX_APP_SECRET,
             "FB_VERIFY_TOKEN": "verify", "ADMIN_TOKEN": "admin", "FB_PAGE_ID": page_id,
             "SALEBELL_DATA_DIR": str(data_dir), "SALEBELL_PLUGINS": "none", "HOST": "127.0.0.1", **extra}
 
@@ -85,7 +85,7 @@ async def test_serve_on_a_busy_port_and_production_without_redis_url_exit_with_c
 
 
 async def test_stopping_web_only_leaves_the_workers_embedded_redis_running(tmp_path: Path, page_id: str) -> None:
-    env = {**_clean_env(), "FB_PAGE_ID": page_id, "SALEBELL_DATA_DIR": str(tmp_path), "PORT": str(free_port()),
+    env = {**clean_env(), "FB_PAGE_ID": page_id, "SALEBELL_DATA_DIR": str(tmp_path), "PORT": str(free_port()),
            "SALEBELL_PLUGINS": "none"}
     socket_path = EmbeddedRedis(tmp_path).socket_path
     web = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", "--log-level", "WARNING", "serve",

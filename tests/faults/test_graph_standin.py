@@ -5,14 +5,16 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import aiohttp
 import pytest
 from aiohttp import web
+from aiohttp.test_utils import TestServer
 
-from tests.faults.deployment import ROOT, _clean_env
+from tests.faults.deployment import ROOT, clean_env
 from tests.support.processes import end_process
 from tests.support.redis_server import free_port
 
@@ -36,19 +38,19 @@ class StandIn:
     upstream: Upstream
     http: aiohttp.ClientSession
 
-    async def send(self, timeout: float = 5.0) -> tuple[int, dict]:  # type: ignore[type-arg]
+    async def send(self, timeout: float = 5.0) -> tuple[int, dict[str, Any]]:
         async with self.http.post(self.graph + "/v25.0/me/messages", json={"message": {"text": "hi"}},
                                   headers={"Authorization": "Bearer t"},
                                   timeout=aiohttp.ClientTimeout(total=timeout)) as resp:
             return resp.status, await resp.json()
 
-    async def fault(self, kind: str, **params: object) -> dict:  # type: ignore[type-arg]
+    async def fault(self, kind: str, **params: object) -> dict[str, Any]:
         async with self.http.post(self.control + "/" + kind, json=params) as resp:
             return dict(await resp.json())
 
 
 @pytest.fixture
-async def standin(aiohttp_server) -> AsyncIterator[StandIn]:  # type: ignore[no-untyped-def]
+async def standin(aiohttp_server: Callable[..., Awaitable[TestServer]]) -> AsyncIterator[StandIn]:
     upstream = Upstream()
     app = web.Application()
     app.router.add_route("*", "/{tail:.*}", upstream.handle)
@@ -56,7 +58,7 @@ async def standin(aiohttp_server) -> AsyncIterator[StandIn]:  # type: ignore[no-
     port, control = free_port(), free_port()
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "tests.faults.graph_standin", "--port", str(port), "--control-port", str(control),
-        "--upstream", str(server.make_url("/sandbox/graph")), cwd=ROOT, env=_clean_env())
+        "--upstream", str(server.make_url("/sandbox/graph")), cwd=ROOT, env=clean_env())
     async with aiohttp.ClientSession() as http:
         for _ in range(200):
             try:
@@ -93,6 +95,7 @@ async def test_meta_errors_for_a_number_of_calls_with_or_without_a_usage_header(
 async def test_refusing_connections_for_a_while(standin: StandIn) -> None:
     await standin.send()  # a kept-alive connection exists: it is closed too
     await standin.fault("refuse", seconds=1.0)
+    await asyncio.sleep(0.1)  # the client sees that close (a call racing it gets a reset, as on a real network)
     with pytest.raises(aiohttp.ClientConnectorError):
         await standin.send()
     await asyncio.sleep(1.2)
