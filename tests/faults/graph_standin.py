@@ -10,8 +10,10 @@ second port, which keeps answering while the Graph port refuses connections:
                                            (a network outage: connections are refused);
                                            listening again after ``seconds`` (0: until clear)
 ``POST /delay {seconds, before?,           hold each call ``before`` seconds on its way to
-for_seconds?}``                            Meta (a caller that goes away meanwhile never
-                                           reaches it), then answer ``seconds`` after Meta
+alternate?, for_seconds?}``                Meta (a caller that goes away meanwhile never
+                                           reaches it), then answer ``seconds`` after Meta;
+                                           ``alternate``: one call held on its way, the next
+                                           on the way back, and so on
 ``POST /error {code?, subcode?, status,    answer ``calls`` calls (or for ``for_seconds``)
 usage_minutes?, calls?, for_seconds?}``    with a Meta error; ``usage_minutes`` adds an
                                            X-Business-Use-Case-Usage header with that
@@ -136,15 +138,23 @@ class StandIn:
     async def forward(self, request: web.Request) -> web.StreamResponse:
         body = await request.read()
         is_send = request.method == "POST" and request.path.endswith("/messages")
+        index = 0
         if is_send:
+            self.counts["received"] += 1
+            index = self.counts["received"]
             error = self.fault("error")
             if error is not None:
                 error.take()
                 self.counts["error"] += 1
                 return meta_error(error.params)
         delay = self.fault("delay") if is_send else None
-        if delay is not None and delay.params.get("before"):
-            await asyncio.sleep(float(delay.params["before"]))  # cancelled if the caller dies meanwhile
+        hold_back = True
+        if delay is not None:
+            on_the_way = bool(delay.params.get("before"))
+            if delay.params.get("alternate"):
+                on_the_way, hold_back = index % 2 == 1, index % 2 == 0
+            if on_the_way:
+                await asyncio.sleep(float(delay.params["before"]))  # cancelled if the caller dies meanwhile
         status, headers, answer = await self._upstream(request, body)
         self.counts["forwarded"] += 1
         if is_send:
@@ -158,7 +168,8 @@ class StandIn:
             if delay is not None:
                 delay.take()
                 self.counts["delayed"] += 1
-                await asyncio.sleep(float(delay.params.get("seconds", 1.0)))
+                if hold_back:
+                    await asyncio.sleep(float(delay.params.get("seconds", 1.0)))
         return web.Response(status=status, body=answer, headers=headers)
 
     async def _upstream(self, request: web.Request, body: bytes) -> tuple[int, dict[str, str], bytes]:

@@ -105,12 +105,14 @@ async def graph_outage_mid_fanout(client: FaultClient, count: int = 300, outage:
 
 # -- 6: a send worker dies mid fan-out ------------------------------------------------------------
 ECHO_MODES = {"echoes on": {"echoes": True}, "echoes withheld": {"echoes": False},
-              "echoes late": {"echoes": True, "echo_delay_ms": 4000}}  # the reclaim comes after 2 s
-IN_FLIGHT = {"before": 0.75, "seconds": 0.75}  # each send takes 1.5 s: half on its way to Meta, half back
+              "echoes late": {"echoes": True, "echo_delay_ms": 8000}}  # reclaims come 2 s after a worker dies
+# Every other send is held 1 s on its way to Meta, the others 1 s on the way back: a worker killed
+# with sends in flight has some that never reached Meta and some that did, unanswered.
+IN_FLIGHT = {"before": 1.0, "seconds": 1.0, "alternate": True}
 
 
-async def reached_meta(client: FaultClient, count: int) -> bool:
-    return (await client.standin_counts()).get("forwarded", 0) >= count
+async def in_flight(client: FaultClient, count: int) -> bool:
+    return (await client.standin_counts()).get("received", 0) >= count
 
 
 async def worker_killed_mid_fanout(client: FaultClient, path: str, echoes: str, count: int = 150,
@@ -127,7 +129,7 @@ async def worker_killed_mid_fanout(client: FaultClient, path: str, echoes: str, 
     await client.control("delay", **IN_FLIGHT)
 
     async def fault(sale: str) -> None:
-        await wait_until(lambda: reached_meta(client, int(count * 0.2)), timeout, interval=0.02)
+        await wait_until(lambda: in_flight(client, min(count // 2, 100)), timeout, interval=0.02)
         await asyncio.to_thread(client.dep.kill_worker, 0)
 
     run = await run_fanout(client, count, fault=fault, timeout=timeout, window_open=path == "legacy")

@@ -25,6 +25,7 @@ from bot.keys import Keys
 from bot.settings import SANDBOX_APP_SECRET, SANDBOX_PAGE_TOKEN
 from bot.storage import EmbeddedRedis, connect
 from tests.faults.checker import keep
+from tests.faults.history import ready_key
 from tests.faults.deployment import ROOT, clean_env
 from tests.support.pages import delete_page_keys
 from tests.support.processes import end_process
@@ -86,7 +87,7 @@ async def test_serve_on_a_busy_port_and_production_without_redis_url_exit_with_c
 
 async def test_stopping_web_only_leaves_the_workers_embedded_redis_running(tmp_path: Path, page_id: str) -> None:
     env = {**clean_env(), "FB_PAGE_ID": page_id, "SALEBELL_DATA_DIR": str(tmp_path), "PORT": str(free_port()),
-           "SALEBELL_PLUGINS": "none"}
+           "SALEBELL_PLUGINS": "tests.faults.history"}  # its ready key says when the worker's runtime runs
     socket_path = EmbeddedRedis(tmp_path).socket_path
     web = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", "--log-level", "WARNING", "serve",
                                                "--web-only", env=env, cwd=ROOT, stdout=asyncio.subprocess.DEVNULL)
@@ -98,7 +99,12 @@ async def test_stopping_web_only_leaves_the_workers_embedded_redis_running(tmp_p
             await asyncio.sleep(0.05)
         worker = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", "--log-level", "WARNING",
                                                       "worker", env=env, cwd=ROOT, stdout=asyncio.subprocess.DEVNULL)
-        await asyncio.sleep(2.0)  # the worker connects to the server the web process started
+        for _ in range(400):  # until the worker runs on the server the web process started
+            if await embedded_has(socket_path, ready_key(Keys(page_id), worker.pid)):
+                break
+            await asyncio.sleep(0.05)
+        else:
+            pytest.fail("the worker did not start on the embedded Redis")
         await end_process(web)
         await asyncio.sleep(0.5)
         alive = await embedded_answers(socket_path)
@@ -112,11 +118,16 @@ async def test_stopping_web_only_leaves_the_workers_embedded_redis_running(tmp_p
 
 
 async def embedded_answers(socket_path: Path) -> bool:
+    return await embedded_has(socket_path, None)
+
+
+async def embedded_has(socket_path: Path, key: str | None) -> bool:
+    """The embedded Redis answers (and holds ``key``)."""
     if not socket_path.exists():
         return False
     client = Redis(unix_socket_path=str(socket_path), socket_timeout=1)
     try:
-        return bool(await client.ping())
+        return bool(await client.exists(key)) if key else bool(await client.ping())
     except (RedisError, OSError):
         return False
     finally:

@@ -119,3 +119,14 @@ async def test_a_call_held_on_its_way_never_reaches_meta_if_its_caller_goes(stan
     assert standin.upstream.calls == []
     status, _ = await standin.send()
     assert status == 200 and len(standin.upstream.calls) == 1
+
+
+async def test_alternate_calls_are_held_on_their_way_and_on_the_way_back(standin: StandIn) -> None:
+    await standin.fault("delay", before=0.5, seconds=0.5, alternate=True)
+    first = asyncio.create_task(standin.send())  # held on its way
+    await asyncio.sleep(0.2)
+    assert standin.upstream.calls == []
+    second = asyncio.create_task(standin.send())  # reaches Meta at once, answered late
+    await asyncio.sleep(0.2)
+    assert len(standin.upstream.calls) == 1 and not second.done()
+    assert (await first)[0] == (await second)[0] == 200 and len(standin.upstream.calls) == 2
