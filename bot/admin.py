@@ -11,26 +11,36 @@ Bearer <ADMIN_TOKEN>``. Every route is declared with its summary and schemas, so
     async def create(request: web.Request) -> web.Response: ...
 
 Errors are JSON ``{"error": {"status", "message"}}`` with 400 (bad JSON), 401 (no or
-wrong token), 404, 409 (state conflict) and 422 (a field is missing or wrong).
+wrong token), 403 (a dashboard session's change without its CSRF token), 404, 409
+(state conflict) and 422 (a field is missing or wrong).
+
+Two ways in: ``Authorization: Bearer <ADMIN_TOKEN>`` (scripts, the CLI), or the
+dashboard's session cookie (:mod:`bot.dashboard.sessions`). With the cookie, every
+POST, PUT, PATCH and DELETE must also carry the session's CSRF token in
+``X-CSRF-Token``; a request with an ``Authorization`` header is judged by it alone.
 """
 
 from __future__ import annotations
 
 import hmac
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
+from redis.exceptions import RedisError
 
 from .appkeys import SETTINGS
+from .dashboard.sessions import CSRF_HEADER, has_session_cookie, session_of
+from .json_input import NotJson, load_json
+from .signature import header_bytes
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 Schema = dict[str, Any]
+STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 class ApiError(Exception):
@@ -57,8 +67,9 @@ def invalid(message: str) -> ApiError:
 async def read_json(request: web.Request) -> dict[str, Any]:
     """The request body as a JSON object, or a 400/422 with the reason."""
     try:
-        body = json.loads(await request.read() or b"{}")
-    except ValueError:
+        body = load_json(await request.read() or b"{}")
+    except NotJson as exc:
+        log.info("admin API %s %s: body refused: %s", request.method, request.path, exc)
         raise ApiError(400, "body is not valid JSON") from None
     if not isinstance(body, dict):
         raise invalid("body must be a JSON object")
@@ -132,9 +143,12 @@ def openapi_document(operations: list[Operation]) -> dict[str, Any]:
         item: dict[str, Any] = {"summary": op.summary, "responses": {
             str(op.status): {"description": "OK", "content": {"application/json": {"schema": op.response or
                                                                                    {"type": "object"}}}},
-            "401": {"description": "missing or wrong bearer token",
+            "401": {"description": "missing or wrong bearer token, or no live dashboard session",
                     "content": {"application/json": {"schema": error}}},
         }}
+        if op.method in STATE_CHANGING:
+            item["responses"]["403"] = {"description": "a dashboard session without its X-CSRF-Token",
+                                        "content": {"application/json": {"schema": error}}}
         for status, what in ((400, "bad JSON"), (404, "not found"), (409, "conflict"), (422, "invalid field")):
             item["responses"][str(status)] = {"description": what, "content": {"application/json": {"schema": error}}}
         if op.body is not None:
@@ -148,20 +162,24 @@ def openapi_document(operations: list[Operation]) -> dict[str, Any]:
     return {
         "openapi": "3.0.3",
         "info": {"title": "salebell admin API", "version": "1"},
-        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
-        "security": [{"bearer": []}],
+        "components": {"securitySchemes": {
+            "bearer": {"type": "http", "scheme": "bearer"},
+            "session": {"type": "apiKey", "in": "cookie", "name": "salebell_session",
+                        "description": "the dashboard's session (sign in at /dashboard/); state-changing "
+                                       f"calls also need the session's {CSRF_HEADER} header"}}},
+        "security": [{"bearer": []}, {"session": []}],
         "paths": paths,
     }
 
 
 @web.middleware
 async def admin_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Bearer auth and JSON errors for everything under /api/ (the OpenAPI document is public)."""
+    """Bearer or session auth and JSON errors for everything under /api/ (the OpenAPI document is public)."""
     if not request.path.startswith("/api/"):
         return await handler(request)
     try:
         if request.path != "/api/openapi.json":
-            _check_token(request)
+            await _authorize(request)
         return await handler(request)
     except ApiError as exc:
         if exc.status >= 500:
@@ -173,11 +191,33 @@ async def admin_middleware(request: web.Request, handler: Handler) -> web.Stream
         return web.json_response({"error": {"status": exc.status, "message": exc.reason}}, status=exc.status)
 
 
+async def _authorize(request: web.Request) -> None:
+    """The bearer token if the request has an ``Authorization`` header, else the dashboard session and,
+    for a change, its CSRF token."""
+    if "Authorization" in request.headers or not has_session_cookie(request):
+        _check_token(request)
+        return
+    try:
+        session = await session_of(request)
+    except (RedisError, OSError) as exc:
+        log.warning("admin API %s %s: session lookup failed: Redis %s", request.method, request.path,
+                    type(exc).__name__)
+        raise ApiError(503, "storage unavailable; try again shortly") from None
+    if session is None:
+        raise ApiError(401, "the dashboard session has ended (signed out or expired); sign in again at /dashboard/")
+    if request.method in STATE_CHANGING and not session.csrf_matches(request.headers.get(CSRF_HEADER)):
+        log.info("admin API %s %s refused: session without a matching %s", request.method, request.path,
+                 CSRF_HEADER)
+        raise ApiError(403, f"missing or wrong {CSRF_HEADER} header: a change made with the dashboard session "
+                            "must carry the CSRF token of its page")
+
+
 def _check_token(request: web.Request) -> None:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     expected = request.app[SETTINGS].admin_token.reveal()
-    if scheme.lower() != "bearer" or not token or not hmac.compare_digest(token.strip().encode(), expected.encode()):
+    if scheme.lower() != "bearer" or not token or not hmac.compare_digest(header_bytes(token.strip()),
+                                                                          expected.encode()):
         raise ApiError(401, "missing or wrong bearer token")
 
 

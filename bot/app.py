@@ -1,4 +1,4 @@
-"""The aiohttp application: webhook, health, metrics, and the sandbox in sandbox mode."""
+"""The aiohttp application: webhook, health, metrics, admin API, dashboard, and the sandbox in sandbox mode."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from aiohttp.abc import AbstractAccessLogger
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from . import admin, webhook
+from . import admin, dashboard, webhook
 from .admin import AdminApi
 from .appkeys import CLOCK, KEYS, METRICS, REDIS, RUNTIME, SETTINGS
 from .clock import Clock
@@ -27,11 +27,20 @@ health_routes = web.RouteTableDef()
 
 @health_routes.get("/healthz")
 async def healthz(request: web.Request) -> web.Response:
+    """A keyed read of the Page's own keys, not a PING: a node that cannot serve the Page's slot, or
+    a Redis that refuses reads, answers 503. Says whether a splitter is at work and how many bodies
+    wait in the inbox (a backlog with no splitter means no worker is running)."""
+    redis, keys = request.app[REDIS], request.app[KEYS]
     try:
-        await request.app[REDIS].ping()
+        async with redis.pipeline(transaction=False) as pipe:
+            pipe.xlen(keys.inbox)
+            pipe.exists(keys.splitter_lease)
+            backlog, splitting = await pipe.execute()
     except (RedisError, OSError) as exc:
+        log.warning("/healthz: Redis %s", type(exc).__name__)
         return web.json_response({"status": "unavailable", "redis": type(exc).__name__}, status=503)
-    return web.json_response({"status": "ok", "redis": "ok", "sandbox": request.app[SETTINGS].sandbox})
+    return web.json_response({"status": "ok", "redis": "ok", "sandbox": request.app[SETTINGS].sandbox,
+                              "inbox_backlog": int(backlog), "splitter": bool(splitting)})
 
 
 @health_routes.get("/metrics")
@@ -83,12 +92,18 @@ def create_app(settings: Settings, redis: Redis, *, runtime: Runtime | None = No
     webhook.install_inbox_writer(app, redis, keys.inbox)
     app.add_routes(webhook.routes)
     app.add_routes(health_routes)
-    apis = [m.api for m in import_plugins(plugins) if isinstance(getattr(m, "api", None), AdminApi)]
+    modules = import_plugins(plugins)
+    apis = [m.api for m in modules if isinstance(getattr(m, "api", None), AdminApi)]
     admin.mount(app, apis)
+    dashboard.mount(app, settings, redis,
+                    [m.panels for m in modules if isinstance(getattr(m, "panels", None), dashboard.Panels)])
     if settings.sandbox:
-        from .sandbox import create_sandbox_app  # noqa: PLC0415 - only in sandbox mode
+        from .sandbox import create_sandbox_app, mount_redirect  # noqa: PLC0415 - only in sandbox mode
 
-        app.add_subapp("/sandbox/", create_sandbox_app(settings, redis))
+        profile = next((m.messenger_profile(settings) for m in modules if callable(getattr(m, "messenger_profile",
+                                                                                           None))), None)
+        mount_redirect(app)  # before the sub-app, whose prefix would answer /sandbox with a 404
+        app.add_subapp("/sandbox/", create_sandbox_app(settings, redis, profile=profile))
     workers = settings.run_workers_in_web if run_workers is None else run_workers
 
     async def processing(app: web.Application) -> AsyncIterator[None]:

@@ -33,6 +33,13 @@ A send job's take is remembered on its record (``job_id``/``route``): if its wor
 between the take and the send, the worker that reclaims the job gets the same limits back
 instead of being refused for frequency by the first worker's take.
 
+The Page rate's interval can be stretched (:meth:`SendLimits.set_rate_factor`, 2.0 = half rate)
+while Meta's usage headers run high (``bot.throttle``).
+
+A Redis restart leaves the limiter's own connections stale: a batch that meets a dead
+connection is sent once more on a fresh one, for the takes that are safe to repeat (see
+``_Batcher._flush``).
+
 Speed (target 20,000 decisions/s): the takes asked for in one event-loop turn go to
 Redis as one batch — still one EVALSHA each, a NOSCRIPT answer reloads the script and
 runs those again — packed here on the limiter's own connections, with the numbers in one
@@ -55,6 +62,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from redis.asyncio import Redis
 from redis.asyncio.connection import AbstractConnection
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError, RedisError, ResponseError
 
 from .clock import LUA_NOW
@@ -72,7 +80,7 @@ REASONS = (None, "frequency", "page_budget", "page_rate")
 
 NUM_KEYS = 6
 Argv = tuple[bytes, ...]  # KEYS (6), then b"t", b"gap:per_day:tz:interval:burst:max_wait:budget" and the route
-Pending = tuple[Argv, "asyncio.Future[bytes]"]
+Pending = tuple[Argv, "asyncio.Future[bytes]", bool]  # the take, its caller's future, whether safe to repeat
 
 
 class Taken:
@@ -137,10 +145,11 @@ class _Batcher:
         self._flushing: set[asyncio.Task[None]] = set()
         self._scheduled = False
 
-    def submit(self, argv: Argv) -> asyncio.Future[bytes]:
+    def submit(self, argv: Argv, repeatable: bool = False) -> asyncio.Future[bytes]:
+        """Queue a take for the next batch; ``repeatable``: running it twice counts nothing twice."""
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[bytes] = loop.create_future()
-        self._pending.append((argv, fut))
+        self._pending.append((argv, fut, repeatable))
         if not self._scheduled and self._idle:
             self._scheduled = True
             loop.call_soon(self._start)
@@ -156,13 +165,29 @@ class _Batcher:
 
     async def _flush(self, conn: AbstractConnection, batch: list[Pending]) -> None:
         try:
-            replies = await self._run(conn, [argv for argv, _ in batch])
+            try:
+                replies = await self._run(conn, [argv for argv, _, _ in batch])
+            except (RedisConnectionError, ConnectionError) as exc:
+                # A held connection goes stale when Redis restarts: the batch went down a dead socket and
+                # never reached the new server. Retried once, on a fresh connection (_exchange dropped this
+                # one), but only the takes that are safe to repeat whatever happened: a send job's take is
+                # idempotent on Redis (the first one wrote ``taken = route@time`` on the job's record, and a
+                # repeat for that route returns that take and counts nothing again), and a take of the Page
+                # rate alone spends a rate slot, time rather than a count. A take that counts a day or a
+                # token for no job may have run before the connection broke, so it fails instead.
+                for _, fut, repeatable in batch:
+                    if not repeatable and not fut.done():
+                        fut.set_exception(_unavailable(exc))
+                batch = [pending for pending in batch if pending[2]]
+                if not batch:
+                    return
+                replies = await self._run(conn, [argv for argv, _, _ in batch])
         except (RedisError, OSError) as exc:  # OSError: the batch deadline (TimeoutError) or the socket
-            for _, fut in batch:
+            for _, fut, _ in batch:
                 if not fut.done():
                     fut.set_exception(_unavailable(exc))
         else:
-            for (argv, fut), reply in zip(batch, replies):
+            for (argv, fut, _), reply in zip(batch, replies):
                 if not fut.done():
                     fut.set_result(reply)
                 elif reply[:1] == b"0":  # allowed, but its caller was cancelled: nothing will be sent
@@ -229,7 +254,8 @@ class SendLimits:
         self.per_day = settings.sends_per_shopper_per_day
         self.daily_budget = settings.page_daily_budget
         rate = settings.page_send_rate
-        self.interval_ms = 1000.0 / rate if rate > 0 else 0.0
+        self._base_interval_ms = 1000.0 / rate if rate > 0 else 0.0
+        self.interval_ms = self._base_interval_ms
         self.burst = max(1, int(rate // 20)) if rate > 0 else 0
         self._fixed = tuple(k.encode() for k in (keys.clock_offset, keys.send_page_rate, keys.send_page_budget))
         self._unused = keys.send_unused.encode()
@@ -265,12 +291,19 @@ class SendLimits:
             self._numbers(gap, per_day, rate, max_wait_ms if rate else 0, budget),
             route.encode() if job_id else b"",
         )
-        reply = await self._batch.submit(argv)
+        reply = await self._batch.submit(argv, repeatable=bool(job_id and route) or not (gap or per_day or budget))
         if reply[:1] != b"0":
             return BucketDecision(False, REASONS[reply[0] - 48], int(reply[2:]))
         _, now, delay = reply.split(b":")
         self._last_now_ms = now_ms = int(now)
         return BucketDecision(True, None, 0, int(delay), Taken(argv, now_ms))
+
+    def set_rate_factor(self, factor: float) -> None:
+        """Space the Page's sends ``factor`` times the cap's interval (2.0 while usage headers run high)."""
+        interval = self._base_interval_ms * factor
+        if interval != self.interval_ms:
+            self.interval_ms = interval
+            self._numbers_cache.clear()
 
     async def acquire(self, *, shopper: str | None = None, token: str | None = None, token_gap_ms: int = 0,
                       per_day: bool = False, page_budget: bool | None = None,

@@ -7,15 +7,15 @@ import asyncio
 import logging
 import os
 import signal
+import socket
 import sys
 from collections.abc import Callable, Sequence
 
-from aiohttp import web
-
-from .app import SafeAccessLogger, create_app
+from .app import create_app
 from .errors import ConfigError
 from .runtime import Runtime
 from .plugins import import_plugins
+from .server import Timeouts, listen, serving
 from .settings import Settings, plugin_names
 from .storage import open_redis
 
@@ -71,21 +71,26 @@ def _serve_arguments(parser: argparse.ArgumentParser) -> None:
 def serve(args: argparse.Namespace, settings: Settings) -> int:
     if args.web_only:
         settings = settings.replace(run_workers_in_web=False)
-    asyncio.run(_serve(settings))
+    try:  # before anything starts: a busy port must not leave a hidden worker running (issue 8, finding 11)
+        sockets = listen(settings.host, settings.port)
+    except ConfigError as exc:
+        print(f"salebell: {exc}", file=sys.stderr)
+        return 2
+    try:
+        asyncio.run(_serve(settings, sockets))
+    finally:
+        for sock in sockets:
+            sock.close()
     return 0
 
 
-async def _serve(settings: Settings) -> None:
+async def _serve(settings: Settings, sockets: list[socket.socket]) -> None:
     redis, embedded = await open_redis(settings.redis_url, settings.data_dir)
     try:
         app = create_app(settings, redis, plugins=settings.plugins)
-        runner = web.AppRunner(app, access_log_class=SafeAccessLogger)
-        await runner.setup()
-        site = web.TCPSite(runner, settings.host, settings.port)
-        await site.start()
-        _announce(settings, embedded is not None)
-        await _wait_for_signal()
-        await runner.cleanup()
+        async with serving(app, sockets, timeouts=Timeouts(idle=settings.http_idle_timeout)):
+            _announce(settings, embedded is not None)
+            await _wait_for_signal()
     finally:
         await redis.aclose()
         if embedded:
@@ -150,9 +155,21 @@ async def _wait_for_signal() -> None:
     await stop.wait()
 
 
-@command("nlu", "Read messages on stdin, write one JSON object per line with intent and confidence")
+def _nlu_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--explain", action="store_true",
+                        help="also say which rule or score decided, with the model's probabilities")
+
+
+@command("nlu", "Read messages on stdin, write one JSON object per line with intent and confidence",
+         _nlu_arguments)
 def nlu(args: argparse.Namespace, settings: Settings) -> int:
     from .nlu.cli import run_nlu_cli  # noqa: PLC0415 - keeps start-up of other commands light
+    from .nlu.spotter import model_setting  # noqa: PLC0415
 
-    run_nlu_cli(sys.stdin, sys.stdout, settings.optin_keywords)
+    try:
+        model = model_setting(settings.nlu_weights)
+    except ConfigError as exc:
+        print(f"salebell: NLU_WEIGHTS: {exc}", file=sys.stderr)
+        return 2
+    run_nlu_cli(sys.stdin, sys.stdout, settings.optin_keywords, explain=args.explain, model=model)
     return 0

@@ -15,12 +15,13 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, TypeVar
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from .backoff import Backoff, Outage
 from .errors import BadEvent
 from .events import RawItem
 from .handlers import HandlerRegistry
@@ -32,6 +33,11 @@ from .streams import sleep_or_stop
 log = logging.getLogger(__name__)
 
 MAX_PER_CLAIM = 50  # events handled per lease before the shopper yields to others
+T = TypeVar("T")
+
+
+class _GivenUp(Exception):
+    """The process stops while Redis is down: leave the lease to expire."""
 
 
 def consumer_name(role: str) -> str:
@@ -52,21 +58,27 @@ class EventConsumer:
         self.concurrency = concurrency
         self.max_attempts = max_attempts
         self._active: set[asyncio.Task[None]] = set()
+        self._stop = asyncio.Event()  # run() replaces it with the runtime's
 
     async def run(self, stop: asyncio.Event) -> None:
         """Claim and drain until ``stop`` is set; then finish what is in hand."""
+        self._stop = stop
         idle = 0.002
+        backoff, outage = Backoff(first=0.05, most=0.5), Outage(log, f"consumer {self.name}")
         while not stop.is_set():
             free = self.concurrency - len(self._active)
             claimed: list[str] = []
             if free > 0:
                 try:
                     claimed, recovered = await self._queues.claim(self.name, free)
+                    outage.recovered()
+                    backoff.reset()
                     if recovered:
                         log.info("consumer %s: %d expired leases recovered", self.name, recovered)
                 except (RedisError, OSError) as exc:
-                    log.warning("consumer %s: Redis unavailable (%s); retrying", self.name, type(exc).__name__)
-                    idle = 0.5
+                    outage.failed(exc)
+                    await backoff.wait(stop)
+                    continue
             for key in claimed:
                 task = asyncio.create_task(self._drain(key))
                 self._active.add(task)
@@ -86,29 +98,51 @@ class EventConsumer:
         return len(claimed)
 
     async def _drain(self, ordering_key: str) -> None:
+        """Handle the shopper's events in order while holding its lease.
+
+        A Redis error never strands the lease: the step that failed is tried again, with
+        backoff, for as long as the lease is ours (the heartbeat keeps it), so the shopper's
+        events go on as soon as Redis answers. A retried ``complete`` pops nothing twice
+        (it names the item it completes). On shutdown during an outage the lease is left
+        to expire and another process resumes from the unpopped head.
+        """
         done = asyncio.Event()
         heartbeat = asyncio.create_task(self._heartbeat(ordering_key, done))
         try:
             for handled in range(MAX_PER_CLAIM):
-                payload = await self._queues.head(ordering_key)
-                if payload is None:
-                    await self._queues.release(ordering_key, self.name)
+                head = await self._retrying(lambda: self._queues.head(ordering_key), ordering_key)
+                if head is None:
+                    await self._retrying(lambda: self._queues.release(ordering_key, self.name), ordering_key)
                     return
-                counter = await self._handle(payload)
+                counter = await self._retrying(lambda: self._handle(head.payload), ordering_key)
                 keep = handled + 1 < MAX_PER_CLAIM
-                left = await self._queues.complete(ordering_key, self.name, counter, keep=keep)
+                left = await self._retrying(lambda: self._queues.complete(ordering_key, self.name, counter,
+                                                                          head.item_id, keep=keep), ordering_key)
                 if left == -1:
                     log.warning("consumer %s lost the lease on %s mid-way; another consumer resumes it",
                                 self.name, ordering_key)
                     return
                 if left == 0 or not keep:
                     return
-        except (RedisError, OSError) as exc:
-            # The lease runs out and another consumer resumes from the unpopped head.
-            log.warning("consumer %s: Redis error on %s (%s)", self.name, ordering_key, type(exc).__name__)
+        except _GivenUp:
+            return
         finally:
             done.set()  # ends the heartbeat even if a Redis call swallows the cancel (redis/redis-py#2028)
             heartbeat.cancel()
+
+    async def _retrying(self, step: Callable[[], Awaitable[T]], ordering_key: str) -> T:
+        """Run ``step`` until Redis takes it; raise :class:`_GivenUp` on shutdown."""
+        backoff, outage = Backoff(), Outage(log, f"consumer {self.name} on {ordering_key}")
+        while True:
+            try:
+                result = await step()
+            except (RedisError, OSError) as exc:
+                outage.failed(exc)
+                if not await backoff.wait(self._stop):
+                    raise _GivenUp from exc
+                continue
+            outage.recovered()
+            return result
 
     async def _handle(self, payload: bytes) -> str:
         """Parse and dispatch one event, retrying a failing handler; returns the counter to bump."""

@@ -15,8 +15,11 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from .errors import BadEvent
+from .json_input import clean, clean_text
 
 PAGE_INBOX_APP_ID = "263902037430900"
+SOURCES = ("messaging", "changes", "standby")
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,13 +32,22 @@ class RawItem:
     item: dict[str, Any]
 
     def to_json(self) -> str:
+        """The queued form; strict JSON (a non-finite number raises ValueError: :func:`bot.json_input.clean` first)."""
         return json.dumps({"p": self.page_id, "s": self.source, "t": self.entry_time, "i": self.item},
-                          separators=(",", ":"), ensure_ascii=False)
+                          separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
     @classmethod
     def from_json(cls, data: str | bytes) -> RawItem:
-        d = json.loads(data)
-        return cls(page_id=d["p"], source=d["s"], entry_time=d["t"], item=d["i"])
+        """Read a queued item back; anything that is not one raises :class:`BadEvent` ``malformed_item``."""
+        try:
+            d = json.loads(data)
+            page_id, source, entry_time, item = d["p"], d["s"], d["t"], d["i"]
+            if not (isinstance(page_id, str) and source in SOURCES and isinstance(entry_time, int)
+                    and not isinstance(entry_time, bool) and isinstance(item, dict)):
+                raise ValueError("fields of the wrong type")
+            return cls(page_id=clean_text(page_id), source=source, entry_time=entry_time, item=clean(item))
+        except (ValueError, TypeError, KeyError, RecursionError) as exc:
+            raise BadEvent("malformed_item", f"queued item is not a RawItem ({type(exc).__name__})") from None
 
 
 @dataclass(frozen=True, slots=True)

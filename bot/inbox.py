@@ -1,141 +1,176 @@
-"""The inbox: raw webhook bodies in a Redis stream, split into per-shopper queues.
+"""The inbox: raw webhook bodies in a Redis stream, split in stream order into per-shopper queues.
 
-``POST /webhook`` only appends the raw body (``bot.webhook.InboxWriter``) and answers; the
-:class:`InboxSplitter` consumers read the stream through a consumer group,
-parse each body into events and queue the new ones per shopper. A splitter that
-dies before acknowledging leaves its entries pending; another splitter claims
-them after ``reclaim_idle_ms`` and splits them again, and the dedupe marks make
-that second split queue nothing twice.
+``POST /webhook`` only appends the raw body (``bot.webhook.InboxWriter``) and answers. One
+:class:`InboxSplitter` at a time per Page — the holder of the splitter lease, whichever
+process that is — reads the stream after its cursor, parses each body into events and
+commits them (:meth:`bot.queues.ShopperQueues.split`): in one atomic step, fenced by the
+lease, the new events are queued under their shoppers, the entries deleted and the cursor
+moved past them.
+
+Why one splitter: each shopper's events must be queued in the order they arrived, across
+any number of processes. Two splitters reading shares of the stream (a consumer group)
+queue one shopper's events in whatever order their batches finish; one fenced reader
+queues them in stream order, which is arrival order. Splitting costs a parse and one
+script call per batch, thousands of bodies a second in one process; handling the events
+(the expensive part) still runs in every process. Why a cursor and a lease instead of a
+consumer group: a stale splitter (paused, partitioned) cannot commit once its lease is
+gone, and the cursor moves only with a commit, so a body is split exactly once. Meta's own
+retries are dropped by the queues' dedupe marks. If the lease holder dies, another process
+takes the lease after ``LEASE_MS`` and continues from the cursor.
+
+A body is parsed item by item and one bad item costs only itself: it is rejected with a
+reason and counted (``salebell_events_rejected_total``). Parsing is deterministic, so a
+body whose parsing fails outright is not retried: it is counted ``malformed_body`` and
+kept in the dead letters for inspection. Redis trouble (an outage, an error reply) is
+waited out with backoff; nothing is committed until Redis takes the whole step.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections import Counter
+from dataclasses import dataclass, field
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from .errors import BadEvent
+from .backoff import Backoff, Outage
 from .keys import Keys
-from .parsing import NotPageEvent, parse_item, split_body
-from .queues import Queued, ShopperQueues
-from .streams import ensure_group, group_backlog, sleep_or_stop
+from .parsing import events_of_body
+from .queues import Queued, ShopperQueues, SplitCommit
 
 log = logging.getLogger(__name__)
 
-GROUP = "splitters"
 BODY = b"b"
+LEASE_MS = 2_000  # how long a dead splitter holds the inbox up
+POLL_SECONDS = 0.25  # how often a process without the lease looks for it
+BLOCK_MS = 200  # how long the lease holder waits for new entries per read
+BATCH = 200  # entries read at once
+EVENTS_PER_COMMIT = 500  # events per script call: a few ms of Redis at most
+
+
+@dataclass
+class _Split:
+    """What a run of entries became, ready to commit."""
+
+    entry_ids: list[str] = field(default_factory=list)
+    events: list[Queued] = field(default_factory=list)
+    rejected: Counter[str] = field(default_factory=Counter)
+    broken: list[tuple[str, bytes, str]] = field(default_factory=list)  # (entry id, body, error)
 
 
 class InboxSplitter:
-    """Consumes the inbox stream and queues each new event under its ordering key."""
+    """Splits the Page's inbox stream into per-shopper queues while it holds the splitter lease."""
 
-    def __init__(self, redis: Redis, keys: Keys, queues: ShopperQueues, consumer: str, *,
-                 reclaim_idle_ms: int = 30_000, batch: int = 100) -> None:
+    def __init__(self, redis: Redis, keys: Keys, queues: ShopperQueues, owner: str, *,
+                 lease_ms: int = LEASE_MS, batch: int = BATCH) -> None:
         self._redis = redis
         self._keys = keys
         self._queues = queues
-        self.consumer = consumer
-        self.reclaim_idle_ms = reclaim_idle_ms
+        self.owner = owner
+        self.lease_ms = lease_ms
         self.batch = batch
         self._foreign_warned: dict[str, float] = {}
 
-    async def ensure_group(self) -> None:
-        await ensure_group(self._redis, self._keys.inbox, GROUP)
+    async def step(self, block_ms: int | None = None) -> int:
+        """Split one batch if this process holds (or can take) the lease.
 
-    async def step(self, block_ms: int | None = 0) -> int:
-        """Split one batch: reclaimed entries first, then new ones. Returns entries processed."""
-        entries = await self._reclaim()
+        Returns the entries consumed, or -1 when another process holds the lease.
+        """
+        if not await self._queues.hold_splitter(self.owner, self.lease_ms):
+            return -1
+        cursor = await self._queues.cursor()
+        reply = await self._redis.xread({self._keys.inbox: cursor}, count=self.batch, block=block_ms)
+        entries = reply[0][1] if reply else []
         if not entries:
-            reply = await self._redis.xreadgroup(GROUP, self.consumer, {self._keys.inbox: ">"},
-                                                 count=self.batch, block=block_ms)
-            entries = reply[0][1] if reply else []
-        if entries:
-            await self._split(entries)
-        return len(entries)
+            return 0
+        return await self._split(cursor, entries)
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Split until ``stop`` is set; a Redis outage is logged and waited out, never fatal."""
-        await self._retrying(self.ensure_group, stop)
+        """Split until ``stop`` is set; a Redis outage is waited out (one log line), never fatal."""
+        backoff, outage = Backoff(), Outage(log, f"inbox splitter {self.owner}")
         while not stop.is_set():
             try:
-                await self.step(block_ms=200)
+                consumed = await self.step(block_ms=BLOCK_MS)
+                outage.recovered()
+                backoff.reset()
+                if consumed < 0:
+                    await _sleep(stop, POLL_SECONDS)
             except (RedisError, OSError) as exc:
-                log.warning("inbox splitter %s: Redis unavailable (%s); retrying", self.consumer, type(exc).__name__)
-                await sleep_or_stop(stop, 0.5)
+                outage.failed(exc)
+                await backoff.wait(stop)
             except Exception:
-                log.exception("inbox splitter %s: unexpected error", self.consumer)
-                await sleep_or_stop(stop, 0.5)
+                log.exception("inbox splitter %s: unexpected error", self.owner)
+                await backoff.wait(stop)
+        try:
+            await self._queues.release_splitter(self.owner)
+        except (RedisError, OSError):
+            pass  # the lease runs out by itself
 
     async def pending(self) -> int:
-        """Entries delivered to a splitter and not acknowledged yet, plus entries not delivered yet."""
-        return await group_backlog(self._redis, self._keys.inbox, GROUP)
+        """Entries stored and not split yet (split entries are deleted from the stream)."""
+        return int(await self._redis.xlen(self._keys.inbox))
 
-    async def _reclaim(self) -> list[tuple[bytes, dict[bytes, bytes]]]:
-        _, claimed, *_ = await self._redis.xautoclaim(
-            self._keys.inbox, GROUP, self.consumer, min_idle_time=self.reclaim_idle_ms, count=self.batch
-        )
-        if claimed:
-            log.info("inbox splitter %s reclaimed %d entries", self.consumer, len(claimed))
-        return [(eid, fields) for eid, fields in claimed if fields is not None]
+    async def _split(self, cursor: str, entries: list[tuple[bytes, dict[bytes, bytes]]]) -> int:
+        """Parse the entries and commit them in runs of whole entries, oldest first."""
+        run = _Split()
+        consumed = 0
+        for raw_id, fields in entries:
+            self._parse(raw_id.decode(), fields.get(BODY, b""), run)
+            if len(run.events) >= EVENTS_PER_COMMIT:
+                if not await self._commit(cursor, run):
+                    return consumed
+                consumed += len(run.entry_ids)
+                cursor, run = run.entry_ids[-1], _Split()
+        if run.entry_ids and await self._commit(cursor, run):
+            consumed += len(run.entry_ids)
+        return consumed
 
-    async def _split(self, entries: list[tuple[bytes, dict[bytes, bytes]]]) -> None:
-        """Queue the events of a batch of entries in one script call, then acknowledge them together.
+    async def _commit(self, cursor: str, run: _Split) -> bool:
+        """Commit a run; False if this process lost the lease (another splitter carries on)."""
+        for entry_id, body, error in run.broken:
+            await self._redis.xadd(self._keys.dead_letters, {"kind": "inbox_entry", "error": error, "item": body,
+                                                             "entry": entry_id}, maxlen=10_000, approximate=True)
+        commit = SplitCommit(self.owner, self.lease_ms, cursor, run.entry_ids[-1], run.entry_ids, run.events,
+                             dict(run.rejected))
+        result = await self._queues.split(commit)
+        if result < 0:
+            log.warning("inbox splitter %s: %s; another splitter carries on", self.owner,
+                        "lease lost" if result == -1 else "cursor moved")
+            return False
+        return True
 
-        Dying in between leaves the entries pending: they are reclaimed and split again, and the
-        queues' dedupe marks keep their events from being queued twice.
-        """
-        queued: list[Queued] = []
-        rejected: Counter[str] = Counter()
-        for _, fields in entries:
-            events, reasons = self._events_of(fields.get(BODY, b""))
-            queued += events
-            rejected.update(reasons)
-        await self._queues.enqueue(queued)
-        ids = [entry_id for entry_id, _ in entries]
-        async with self._redis.pipeline(transaction=True) as pipe:
-            for reason, count in rejected.items():
-                pipe.hincrby(self._keys.counters, f"events_rejected_total|{reason}", count)
-            pipe.xack(self._keys.inbox, GROUP, *ids)
-            pipe.xdel(self._keys.inbox, *ids)
-            await pipe.execute()
-
-    def _events_of(self, body: bytes) -> tuple[list[Queued], list[str]]:
+    def _parse(self, entry_id: str, body: bytes, run: _Split) -> None:
+        """Add one entry's events (and rejected parts) to the run; never raises."""
+        run.entry_ids.append(entry_id)
         try:
-            items, rejected = split_body(json.loads(body))
-        except (ValueError, NotPageEvent) as exc:  # verified before storing, so this is a bug upstream
-            log.error("inbox entry is not a page event (%s); dropped", exc)
-            return [], ["malformed_body"]
-        reasons = [r.reason for r in rejected]
+            parsed, rejected = events_of_body(body)
+        except Exception as exc:  # parsing is total; a bug there must still cost only this entry
+            error = f"{type(exc).__name__}: {exc}"[:500]
+            log.error("inbox entry %s could not be parsed (%s); kept in the dead letters", entry_id, error)
+            run.rejected["malformed_body"] += 1
+            run.broken.append((entry_id, body, error))
+            return
         for r in rejected:
             log.warning("webhook part rejected: %s (%s)", r.reason, r.detail)
-        queued: list[Queued] = []
-        for raw in items:
-            if raw.page_id != self._keys.page_id:
-                if time.monotonic() >= self._foreign_warned.get(raw.page_id, 0.0):  # once a minute per Page
-                    self._foreign_warned[raw.page_id] = time.monotonic() + 60
-                    log.warning("events for Page %s ignored: this deployment serves Page %s",
-                                raw.page_id, self._keys.page_id)
-                reasons.append("foreign_page")
+            run.rejected[r.reason] += 1
+        for n, item in enumerate(parsed):  # n depends only on the body's bytes: stable if split again
+            if item.raw.page_id != self._keys.page_id:
+                self._warn_foreign(item.raw.page_id)
+                run.rejected["foreign_page"] += 1
                 continue
-            try:
-                event = parse_item(raw)
-            except BadEvent as exc:
-                log.warning("webhook item rejected: %s", exc)
-                reasons.append(exc.reason)
-                continue
-            queued.append(Queued(event.ordering_key, event.dedupe_key, raw.to_json()))
-        return queued, reasons
+            run.events.append(Queued(item.ordering_key, item.dedupe_key, item.payload, f"{entry_id}.{n}"))
 
-    async def _retrying(self, op, stop: asyncio.Event) -> None:  # type: ignore[no-untyped-def]
-        while not stop.is_set():
-            try:
-                await op()
-                return
-            except (RedisError, OSError) as exc:
-                log.warning("inbox splitter: Redis unavailable (%s); retrying", type(exc).__name__)
-                await sleep_or_stop(stop, 0.5)
+    def _warn_foreign(self, page_id: str) -> None:
+        if time.monotonic() >= self._foreign_warned.get(page_id, 0.0):  # once a minute per Page
+            self._foreign_warned[page_id] = time.monotonic() + 60
+            log.warning("events for Page %s ignored: this deployment serves Page %s", page_id, self._keys.page_id)
+
+
+async def _sleep(stop: asyncio.Event, seconds: float) -> None:
+    try:
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
+    except asyncio.TimeoutError:
+        pass

@@ -36,6 +36,16 @@ class Keys:
         """Stream of raw webhook bodies, XADDed before the 200."""
         return self.prefix + "inbox"
 
+    @property
+    def inbox_cursor(self) -> str:
+        """Id of the last inbox entry split into the per-shopper queues (moved with the split itself)."""
+        return self.prefix + "inbox:cursor"
+
+    @property
+    def splitter_lease(self) -> str:
+        """The one process splitting the inbox (SET PX, renewed by each split): one splitter, stream order."""
+        return self.prefix + "inbox:splitter"
+
     def seen(self, dedupe_key: str) -> str:
         """Mark that an event was already queued (redelivery guard)."""
         return self.prefix + "seen:" + dedupe_key
@@ -86,6 +96,15 @@ class Keys:
         """LIST of JSON messages the shopper received, oldest first."""
         return self.sandbox_prefix + "inbox:" + psid
 
+    def sandbox_said(self, psid: str) -> str:
+        """LIST of JSON records of what the shopper sent (messages, taps, opt-ins), oldest first, with timestamps."""
+        return self.sandbox_prefix + "said:" + psid
+
+    @property
+    def sandbox_shoppers(self) -> str:
+        """ZSET psid -> created_ms of every sandbox shopper (the Page inbox lists them)."""
+        return self.sandbox_prefix + "shoppers"
+
     def sandbox_optin_requests(self, psid: str) -> str:
         """HASH title -> JSON of the latest opt-in card (kind, payload, at_ms), and
         ``tapped:<title>`` -> that card's at_ms once a one-time-notification card was tapped."""
@@ -133,6 +152,16 @@ class Keys:
     def sandbox_config(self) -> str:
         """HASH page_rate_limit, receipts, read_receipts, sent_log."""
         return self.sandbox_prefix + "config"
+
+    @property
+    def sandbox_faults(self) -> str:
+        """HASH target (a PSID or "*") -> JSON of an armed test fault (``POST /sandbox/config {"fault"}``)."""
+        return self.sandbox_prefix + "faults"
+
+    @property
+    def sandbox_fault_calls(self) -> str:
+        """HASH target -> how many more Graph send calls the armed fault answers."""
+        return self.sandbox_prefix + "fault-calls"
 
     @property
     def sandbox_profile(self) -> str:
@@ -197,8 +226,35 @@ class Keys:
 
     @property
     def outbox(self) -> str:
-        """Stream of send jobs, consumed by the send workers' group."""
+        """Stream of send jobs but campaign notifications (the reply lane), read first by the send workers."""
         return self.prefix + "outbox"
+
+    @property
+    def outbox_campaigns(self) -> str:
+        """Stream of campaign send jobs (purpose ``notification``): read once the reply lane is empty."""
+        return self.prefix + "outbox:c"
+
+    @property
+    def outbox_delayed(self) -> str:
+        """ZSET job id -> due ms (deployment clock) of reply-lane jobs waiting to be tried again
+        (network error, throttle, Page pause); the job's JSON waits on its record (field ``job``)."""
+        return self.prefix + "outbox:delayed"
+
+    @property
+    def outbox_campaigns_delayed(self) -> str:
+        """ZSET job id -> due ms of campaign-lane jobs waiting to be tried again (as ``outbox_delayed``)."""
+        return self.prefix + "outbox:c:delayed"
+
+    @property
+    def send_throttle(self) -> str:
+        """HASH of the Page's send pause and slowdown, shared by every send worker: ``until`` (ms), ``kind``
+        (``throttle``: Meta throttled us; ``usage``: a usage header near 100 %), ``level`` (throttles in a
+        row, for the backoff), ``probe`` (ms of the last probe call), ``slow_until`` (ms: half rate until)."""
+        return self.prefix + "sl:throttle"
+
+    def last_reply(self, psid: str) -> str:
+        """STRING: the id of the reply job last queued to this shopper (the next one names it as ``after``)."""
+        return self.prefix + "last-reply:" + psid
 
     def send_record(self, job_id: str) -> str:
         """HASH: a send job's state and outcome (its idempotency record)."""
@@ -217,7 +273,8 @@ class Keys:
         return self.prefix + "stats:d:" + day
 
     def awaiting_receipt(self, psid: str) -> str:
-        """ZSET of "campaign|day|kind" members scored by send time, until delivered/read watermarks pass them."""
+        """ZSET of "campaign|day|job|s" members (``|d`` once delivered) scored a second before the job was
+        marked sending, until delivered/read watermarks pass them; a job that ends unsent takes its member out."""
         return self.prefix + "rcpt:" + psid
 
     def campaign_cancelled(self, campaign: str) -> str:
@@ -270,12 +327,22 @@ class Keys:
         return self.prefix + "bc:all"
 
     def fanout(self, campaign: str) -> str:
-        """HASH of a campaign's fan-out: kind, source, topic, phase, cursor, eligible, state, times."""
+        """HASH of a campaign's fan-out: kind, source, topic, phase (snapshot, walk, done), index, eligible,
+        state, times."""
         return self.prefix + "fo:" + campaign
+
+    def fanout_recipients(self, campaign: str) -> str:
+        """LIST: the campaign's recipient snapshot (PSIDs), walked by index; deleted when the fan-out ends."""
+        return self.prefix + "fo-rcpt:" + campaign
 
     def fanout_lease(self, campaign: str) -> str:
         """The process advancing a fan-out (SET NX PX); expires when that process dies."""
         return self.prefix + "fo-lease:" + campaign
+
+    @property
+    def shopper_names(self) -> str:
+        """HASH psid -> "fetched_ms|name" from the User Profile API ("" when Meta gave none), for the dashboard."""
+        return self.prefix + "ls:names"
 
     @property
     def fanouts_active(self) -> str:
@@ -291,6 +358,16 @@ class Keys:
     def human_paused(self) -> str:
         """HASH psid -> epoch ms until which the bot stays quiet: a human took over the thread."""
         return self.prefix + "dlg:paused"
+
+    @property
+    def needs_human(self) -> str:
+        """ZSET psid -> ms since their conversation waits for a person: the bot had no answer."""
+        return self.prefix + "dlg:needs-human"
+
+    @property
+    def fallback_answered(self) -> str:
+        """ZSET psid -> ms of their last fallback answer (one per FALLBACK_QUIET_HOURS; pruned as it goes)."""
+        return self.prefix + "dlg:fallback-at"
 
     @property
     def followups(self) -> str:

@@ -21,6 +21,7 @@ SHARED_COUNTERS: dict[str, tuple[str, tuple[str, ...]]] = {
     "salebell_events_failed_total": ("Events whose handlers kept failing (dead-lettered)", ("kind",)),
     "salebell_events_rejected_total": ("Webhook parts that could not become events", ("reason",)),
     "salebell_sends_total": ("Outgoing messages by outcome and reason", ("outcome", "reason")),
+    "salebell_send_retries_total": ("Send jobs put off to be tried again, by why", ("reason",)),
 }
 
 

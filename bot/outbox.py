@@ -1,89 +1,52 @@
-"""The outbox: send jobs in a Redis stream, each with an idempotency record and numbers.
+"""The outbox: send jobs in two Redis streams, each with an idempotency record and numbers.
 
 Every outgoing message is a :class:`SendJob` appended here (by the dialogue, a
 fan-out, an admin call); send workers (``bot.sender``) decide, send and record.
 A job's ``id`` is its idempotency key: :meth:`Outbox.enqueue` queues an id once
 (a retried fan-out queues nothing twice), and its record (``Keys.send_record``)
-moves ``queued -> sending -> sent | skipped | failed`` so no worker sends it again.
+moves ``queued -> sending -> sent | skipped | failed``, or from ``sending`` to
+``delayed`` (waiting in a delayed ZSET to be tried again, ``bot.send_retry``) and
+back to ``queued``, so no worker sends it twice.
+
+Two lanes: campaign notifications go to their own stream (``Keys.outbox_campaigns``),
+everything else (replies, opt-in cards, order updates) to ``Keys.outbox``, which the
+workers read first, so a backlog of campaign sends never holds a shopper's reply.
 
 Numbers: each outcome bumps the job's campaign hash and the day's hash
 (``sent``, ``queued``, ``skipped|<reason>``, ``failed|<reason>``, later
 ``delivered`` and ``read`` from receipts) and the ``salebell_sends_total``
-counter, in the same transaction as the record.
+counter, in the same script as the record and the stream acknowledgement.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 from redis.asyncio import Redis
 
+from .clock import LUA_NOW
 from .keys import IDEMPOTENCY_TTL, Keys
 from .policy import PURPOSES, Purpose
 
 RECEIPT_TTL = 8 * 24 * 3600
-TERMINAL = frozenset({"sent", "skipped", "failed"})
-
-_ENQUEUE = """
-if redis.call('HSETNX', KEYS[1], 'state', 'queued') == 0 then return 0 end
-redis.call('EXPIRE', KEYS[1], ARGV[3])
-redis.call('XADD', KEYS[2], '*', 'j', ARGV[1])
-if ARGV[2] ~= '' then redis.call('HINCRBY', KEYS[3], 'queued', 1) end
-return 1
-"""
-# The same for many jobs in one call. KEYS: the outbox, then per job its record and its campaign's
-# numbers (the outbox itself when it has no campaign). ARGV: the record TTL, then each job's JSON.
-_ENQUEUE_MANY = """
-local queued = 0
-for i = 1, (#KEYS - 1) / 2 do
-  local record, stats = KEYS[2 * i], KEYS[2 * i + 1]
-  if redis.call('HSETNX', record, 'state', 'queued') == 1 then
-    redis.call('EXPIRE', record, ARGV[1])
-    redis.call('XADD', KEYS[1], '*', 'j', ARGV[i + 1])
-    if stats ~= KEYS[1] then redis.call('HINCRBY', stats, 'queued', 1) end
-    queued = queued + 1
-  end
-end
-return queued
-"""
-ENQUEUE_CHUNK = 500  # jobs per script call: a few ms of Redis at most
-# KEYS: the records. ARGV[1]: the worker; then per record its route (via). An OTN token the job
-# popped is already on its record (``ConsentStore.take_otn``).
-_MARK_SENDING = """
-for i = 1, #KEYS do
-  redis.call('HSET', KEYS[i], 'state', 'sending', 'owner', ARGV[1], 'via', ARGV[i + 1])
-end
-return #KEYS
-"""
-# KEYS[1] the day's numbers, KEYS[2] the counters; then per outcome its record, its campaign's numbers
-# (KEYS[1] when it has none) and the shopper's awaiting-receipt set (KEYS[1] when nothing awaits).
-# ARGV[1..4]: record TTL, receipt TTL, day TTL, receipt score; then per outcome: state, via,
-# message_id, reason, code, numbers field, counter field, receipt member ('' for none).
-_FINISH = """
-local n = (#KEYS - 2) / 3
-for i = 0, n - 1 do
-  local record, campaign, receipts = KEYS[3 + 3 * i], KEYS[4 + 3 * i], KEYS[5 + 3 * i]
-  local a = 4 + 8 * i
-  redis.call('HSET', record, 'state', ARGV[a + 1], 'via', ARGV[a + 2], 'message_id', ARGV[a + 3],
-             'reason', ARGV[a + 4], 'code', ARGV[a + 5])
-  redis.call('HDEL', record, 'owner', 'taken', 'otn')  -- only needed while sending; the record stays a week
-  redis.call('EXPIRE', record, ARGV[1])
-  if campaign ~= KEYS[1] then redis.call('HINCRBY', campaign, ARGV[a + 6], 1) end
-  redis.call('HINCRBY', KEYS[1], ARGV[a + 6], 1)
-  redis.call('HINCRBY', KEYS[2], ARGV[a + 7], 1)
-  if ARGV[a + 8] ~= '' then
-    redis.call('ZADD', receipts, ARGV[4], ARGV[a + 8])
-    redis.call('EXPIRE', receipts, ARGV[2])
-  end
-end
-redis.call('EXPIRE', KEYS[1], ARGV[3])
-return n
-"""
 DAY_STATS_TTL = 40 * 24 * 3600
+RECEIPT_SKEW_MS = 1000  # an awaited receipt is scored this much before the call: Meta's clock is not ours
+TERMINAL = frozenset({"sent", "skipped", "failed"})
+GROUP = "senders"
+REPLIES, CAMPAIGNS = "replies", "campaigns"
+ENQUEUE_CHUNK = 500  # jobs per script call: a few ms of Redis at most
+LAST_REPLY_TTL = 600  # how long a shopper's last queued reply is remembered for the next one to follow
+FINISH_ARITY = 15  # arguments per item of outbox_finish.lua
+
+_HERE = Path(__file__).parent
+_ENQUEUE = (_HERE / "outbox_enqueue.lua").read_text()
+_MARK_SENDING = LUA_NOW + (_HERE / "outbox_mark.lua").read_text()
+_FINISH = LUA_NOW + (_HERE / "outbox_finish.lua").read_text()
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +79,11 @@ class SendJob:
         if self.purpose == "notification" and not self.topic:
             raise ValueError("a notification needs its topic")
 
+    @property
+    def lane(self) -> str:
+        """``campaigns`` for a notification, else ``replies`` (read first). A reply's parts share a lane."""
+        return CAMPAIGNS if self.purpose == "notification" else REPLIES
+
     def to_json(self) -> str:
         # A shallow dict: dataclasses.asdict would deep-copy the message bodies first (~7x slower).
         return json.dumps({name: getattr(self, name) for name in _JOB_FIELDS}, separators=(",", ":"),
@@ -130,6 +98,33 @@ _JOB_FIELDS = tuple(f.name for f in fields(SendJob))
 
 
 @dataclass(frozen=True, slots=True)
+class Lane:
+    """One of the outbox's two streams and the ZSET of its delayed jobs."""
+
+    name: str
+    stream: str
+    delayed: str
+
+    @property
+    def code(self) -> str:
+        return self.name[0]  # 'r' or 'c' in the scripts
+
+
+def lanes(keys: Keys) -> dict[str, Lane]:
+    """The reply lane first: workers read in this order."""
+    return {REPLIES: Lane(REPLIES, keys.outbox, keys.outbox_delayed),
+            CAMPAIGNS: Lane(CAMPAIGNS, keys.outbox_campaigns, keys.outbox_campaigns_delayed)}
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """A stream entry a worker holds: its id and lane."""
+
+    id: bytes
+    lane: str
+
+
+@dataclass(frozen=True, slots=True)
 class SendRecord:
     """A job's idempotency record as stored."""
 
@@ -139,6 +134,13 @@ class SendRecord:
     reason: str = ""
     code: str = ""
     owner: str = ""
+    attempts: int = 0  # failed attempts (network, Meta-side errors, throttles) so far
+    failed_since: int = 0  # ms of the first failed attempt (deployment clock), 0 = none
+    delays: int = 0  # times the job went to the delayed ZSET (a write of a delay is applied once)
+    after: str = ""  # the recipient's reply queued just before this one, which goes first
+
+
+_INT_FIELDS = frozenset({"attempts", "failed_since", "delays"})
 
 
 @dataclass(slots=True)
@@ -151,11 +153,32 @@ class Outcome:
     message_id: str = ""
     reason: str = ""
     code: str = ""
-    extra_writes: dict[str, Any] = field(default_factory=dict)
+    attempts: int = 0  # failed attempts before it ended, if any (kept on the record)
+
+
+@dataclass(slots=True)
+class Delay:
+    """A job to try again in ``delay_ms``, from its lane's delayed ZSET (``bot.send_retry``)."""
+
+    job: SendJob
+    delay_ms: int
+    reason: str  # network, transient, throttled (its own failures), paused (the Page's), following
+    attempts: int  # failed attempts including this one (absolute: a repeated write adds nothing)
+    failed_since: int  # ms of the first failure, 0 = now, -1 = none (it waits for the Page or its predecessor)
+    delays: int  # the record's ``delays`` when the job was loaded
+    behind: str = ""  # a delayed job this one must stay behind (the part before it)
+
+
+Result = Outcome | Delay | None  # None: only acknowledge the entry (its record is already final)
 
 
 def day_of(now_ms: int) -> str:
     return datetime.fromtimestamp(now_ms / 1000, tz=timezone.utc).strftime("%Y-%m-%d")
+
+
+def receipt_member(job: SendJob, day: str) -> str:
+    """The awaiting-receipt member of a job (``bot.tracking``); '' when no receipt will come."""
+    return f"{job.campaign}|{day}|{job.id}|s" if job.psid and job.purpose != "private_reply" else ""
 
 
 class Outbox:
@@ -164,27 +187,29 @@ class Outbox:
     def __init__(self, redis: Redis, keys: Keys) -> None:
         self._redis = redis
         self._keys = keys
+        self.lanes = lanes(keys)
         self._enqueue = redis.register_script(_ENQUEUE)
-        self._enqueue_many = redis.register_script(_ENQUEUE_MANY)
         self._mark_sending = redis.register_script(_MARK_SENDING)
+        self._finish = redis.register_script(_FINISH)
+        self._fixed = [keys.outbox, keys.outbox_campaigns]
 
     async def enqueue(self, job: SendJob) -> bool:
         """Queue the job unless a job with its id was queued before; True if queued now."""
-        keys = [self._keys.send_record(job.id), self._keys.outbox,
-                self._keys.campaign_stats(job.campaign) if job.campaign else self._keys.outbox]
-        return bool(await self._enqueue(keys=keys, args=[job.to_json(), job.campaign, IDEMPOTENCY_TTL]))
+        return bool(await self.enqueue_many([job]))
 
     async def enqueue_many(self, jobs: Sequence[SendJob]) -> int:
         """Queue a batch, one script call per ``ENQUEUE_CHUNK`` jobs; returns how many were new."""
         queued = 0
         for start in range(0, len(jobs), ENQUEUE_CHUNK):
-            keys: list[str] = [self._keys.outbox]
-            args: list[str | int] = [IDEMPOTENCY_TTL]
+            keys: list[str] = list(self._fixed)
+            args: list[str | int] = [IDEMPOTENCY_TTL, LAST_REPLY_TTL]
             for job in jobs[start:start + ENQUEUE_CHUNK]:
+                chained = job.lane == REPLIES and job.psid is not None
                 keys += [self._keys.send_record(job.id),
-                         self._keys.campaign_stats(job.campaign) if job.campaign else self._keys.outbox]
-                args.append(job.to_json())
-            queued += int(await self._enqueue_many(keys=keys, args=args))
+                         self._keys.campaign_stats(job.campaign) if job.campaign else self._keys.outbox,
+                         self._keys.last_reply(job.psid or "") if chained else self._keys.outbox]
+                args += [self.lanes[job.lane].code, job.id, job.to_json()]
+            queued += int(await self._enqueue(keys=keys, args=args))
         return queued
 
     async def record(self, job_id: str) -> SendRecord | None:
@@ -203,55 +228,70 @@ class Outbox:
         if not raw:
             return None
         values = {k.decode(): v.decode() for k, v in raw.items()}
-        return SendRecord(**{k: values.get(k, "") for k in SendRecord.__dataclass_fields__})
+        return SendRecord(**{k: int(values.get(k) or 0) if k in _INT_FIELDS else values.get(k, "")
+                             for k in SendRecord.__dataclass_fields__})  # type: ignore[arg-type]
 
-    async def mark_sending(self, marks: Sequence[tuple[SendJob, str]], owner: str) -> None:
-        """``(job, via)`` pairs: written after their limits were taken, before the HTTP calls."""
-        if not marks:
-            return
-        keys, args = [], [owner]
+    async def mark_sending(self, marks: Sequence[tuple[SendJob, str]], owner: str, day: str) -> int:
+        """``(job, via)`` pairs: written after their limits were taken, before the HTTP calls.
+
+        From here on the job awaits its receipts (``day`` names the day it is sent on), so a
+        delivery webhook that overtakes the outcome is counted. Returns Redis's deployment time.
+        """
+        keys: list[str] = [self._keys.clock_offset]
+        args: list[str | int] = [owner, RECEIPT_SKEW_MS, RECEIPT_TTL, IDEMPOTENCY_TTL]
         for job, via in marks:
-            keys.append(self._keys.send_record(job.id))
-            args.append(via)
-        await self._mark_sending(keys=keys, args=args)
+            member = receipt_member(job, day) if via != "comment" else ""
+            record = self._keys.send_record(job.id)
+            keys += [record, self._keys.awaiting_receipt(job.psid or "") if member else record]
+            args += [via, member]
+        return int(await self._mark_sending(keys=keys, args=args))
 
-    async def finish(self, outcomes: Sequence[Outcome], now_ms: int, *, ack: Callable[[Any], None] | None = None,
-                     sent_ms: int | None = None) -> None:
-        """Record outcomes, bump the numbers, await receipts of what was sent — in one transaction.
+    async def finish(self, items: Sequence[tuple[Entry | None, Result]], now_ms: int) -> None:
+        """Record outcomes and delays, bump the numbers, acknowledge the entries: one script call.
 
-        ``ack(pipe)`` adds the stream acknowledgements to the same transaction, so a job is
-        never acknowledged without its record, nor recorded twice.
-        ``sent_ms``: a time no later than the sends (the batch's start); a receipt's watermark
-        (the message's own timestamp) must reach it, so ``now_ms`` (after the calls) would miss.
-        The outcomes go as one script (EVAL: inside MULTI a missing script must not fail alone).
+        Safe to repeat when its answer was lost: each item is applied once (see outbox_finish.lua).
+        ``now_ms`` (the worker's estimate of the deployment clock) names the day of the numbers and
+        scores the receipt of a sent job that was not marked (an older worker's). A sent opt-in
+        request marks its title asked, a sent private reply its comment replied, in the same step.
         """
         day = day_of(now_ms)
         daily = self._keys.daily_stats(day)
-        keys: list[str] = [daily, self._keys.counters]
-        args: list[Any] = [IDEMPOTENCY_TTL, RECEIPT_TTL, DAY_STATS_TTL, now_ms if sent_ms is None else sent_ms]
-        async with self._redis.pipeline(transaction=True) as pipe:
-            for o in outcomes:
-                if o.outcome not in TERMINAL:
-                    raise ValueError(o.outcome)
-                sent = o.outcome == "sent"
-                awaits = sent and bool(o.job.psid) and o.via != "comment"
-                keys += [self._keys.send_record(o.job.id),
-                         self._keys.campaign_stats(o.job.campaign) if o.job.campaign else daily,
-                         self._keys.awaiting_receipt(o.job.psid or "") if awaits else daily]
-                args += [o.outcome, o.via, o.message_id, o.reason, o.code,
-                         "sent" if sent else f"{o.outcome}|{o.reason}",
-                         f"sends_total|{o.outcome}|{o.via if sent else o.reason}",
-                         f"{o.job.campaign}|{day}|{o.job.id}|s" if awaits else ""]
-                for key, value in o.extra_writes.items():
-                    if isinstance(value, tuple):  # (hash field, value)
-                        pipe.hset(key, value[0], value[1])
-                    else:
-                        pipe.set(key, value, ex=IDEMPOTENCY_TTL)
-            if outcomes:
-                pipe.eval(_FINISH, len(keys), *keys, *args)
-            if ack is not None:
-                ack(pipe)
-            await pipe.execute()
+        keys: list[str] = [daily, self._keys.counters, self._keys.clock_offset, *self._fixed,
+                           self._keys.outbox_delayed, self._keys.outbox_campaigns_delayed]
+        args: list[Any] = [IDEMPOTENCY_TTL, RECEIPT_TTL, DAY_STATS_TTL, now_ms - RECEIPT_SKEW_MS, GROUP]
+        for entry, result in items:
+            head = [self.lanes[entry.lane].code if entry else "r", entry.id if entry else ""]
+            if isinstance(result, Outcome):
+                keys += self._item_keys(result.job, daily, sent=result.outcome == "sent")
+                item = ["o", *head, result.job.id, *self._outcome_args(result, day)]
+            elif isinstance(result, Delay):
+                keys += self._item_keys(result.job, daily, sent=False)
+                item = ["d", *head, result.job.id, result.job.to_json(), max(0, int(result.delay_ms)),
+                        result.attempts, result.failed_since, result.delays, result.behind, result.reason]
+            else:
+                keys += [daily] * 5
+                item = ["a", *head]
+            args += item + [""] * (FINISH_ARITY - len(item))
+        await self._finish(keys=keys, args=args)
+
+    def _item_keys(self, job: SendJob, daily: str, *, sent: bool) -> list[str]:
+        asks = sent and job.purpose in ("optin_request", "otn_request") and bool(job.title) and bool(job.psid)
+        return [self._keys.send_record(job.id), self._keys.campaign_stats(job.campaign) if job.campaign else daily,
+                self._keys.awaiting_receipt(job.psid) if job.psid else daily,
+                self._keys.optin_asked(job.psid or "") if asks else daily,
+                self._keys.private_replied(job.comment_id) if sent and job.comment_id else daily]
+
+    @staticmethod
+    def _outcome_args(o: Outcome, day: str) -> list[str]:
+        if o.outcome not in TERMINAL:
+            raise ValueError(o.outcome)
+        sent = o.outcome == "sent"
+        job = o.job
+        member = receipt_member(job, day) if sent and o.via != "comment" else ""
+        asked = job.title or "" if sent and job.purpose in ("optin_request", "otn_request") and job.psid else ""
+        return [o.outcome, o.via, o.message_id, o.reason, o.code, "sent" if sent else f"{o.outcome}|{o.reason}",
+                f"sends_total|{o.outcome}|{o.via if sent else o.reason}", member, str(o.attempts), asked,
+                "1" if sent and job.comment_id else ""]
 
     async def numbers(self, *, campaign: str | None = None, day: str | None = None) -> dict[str, int]:
         key = self._keys.campaign_stats(campaign) if campaign else self._keys.daily_stats(day or "")

@@ -1,25 +1,43 @@
 """From webhook JSON to typed events (messenger-platform.md §1.3 and §2).
 
-:func:`split_body` is strict about the envelope (``object`` must be ``page``)
-and lenient inside it: a malformed entry or item becomes a :class:`Rejected`
-record with a reason, never an exception that would lose the other items of
-the same POST.
+:func:`events_of_body` is what a splitter calls on a stored body: it never raises,
+whatever the bytes. Every item either becomes a :class:`ParsedItem` (its typed event and
+its :class:`RawItem`, ready to queue) or a :class:`Rejected` with one of
+:data:`REJECT_REASONS`, so one malformed item costs only itself (issue 8, finding 2).
+:func:`split_body` and :func:`parse_item` are its two steps: strict about the envelope
+(``object`` must be ``page``), lenient inside it. Every field is type-checked: an optional
+field of the wrong type is treated as absent, a required one as missing, and a number that
+is not a finite, plausible value (``NaN``, ``1e400``) as missing.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
 from .errors import BadEvent
 from .events import (
-    Attachment, CommentEvent, DeliveryEvent, EchoEvent, Event, FeedEvent, HandoverEvent,
+    SOURCES, Attachment, CommentEvent, DeliveryEvent, EchoEvent, Event, FeedEvent, HandoverEvent,
     LiveVideoEvent, MarketingOptinEvent, MessageEvent, MessagingEvent, OtnOptinEvent, PostbackEvent,
     RawItem, ReadEvent, Referral, ReferralEvent, StandbyEvent,
 )
+from .json_input import MAX_DEPTH, NotJson, TooDeep, brief, clean, clean_text, load_json
 
-SOURCES = ("messaging", "changes", "standby")
 HANDOVER_KEYS = ("pass_thread_control", "take_thread_control", "request_thread_control", "app_roles")
+
+# Why a part of a body was not queued (counted as salebell_events_rejected_total{reason}).
+REJECT_REASONS = (
+    "malformed_body",   # not JSON, or not a page event: nothing in it can be read
+    "malformed_entry",  # an entry without an id, or whose messaging/changes/standby is not a list
+    "malformed_item",   # an item that is not an object, nested too deeply, or that the parser could not read
+    "unknown_entry",    # an entry with none of messaging, changes, standby
+    "unknown_kind",     # an item of a kind we do not know
+    "missing_field",    # an item without a field its kind needs (or with one of the wrong type)
+)
+
+# Beyond 2**53 a JSON number (a double for most senders) holds no exact millisecond, and no clock is there.
+MAX_MS = 2**53
 
 
 class NotPageEvent(ValueError):
@@ -34,12 +52,47 @@ class Rejected:
     detail: str
 
 
+@dataclass(frozen=True, slots=True)
+class ParsedItem:
+    """One item that parsed: its event, and what a splitter queues for it (``Queued(ordering_key, dedupe_key,
+    payload)``), each already computed, so none of them can fail later."""
+
+    event: Event
+    raw: RawItem
+    ordering_key: str
+    dedupe_key: str
+    payload: str  # raw.to_json(), checked to encode as UTF-8
+
+
+def events_of_body(body: bytes) -> tuple[list[ParsedItem], list[Rejected]]:
+    """Every item of a stored webhook body as an event or a rejection; never raises, for any bytes."""
+    try:
+        items, rejected = split_body(load_json(body, strict=False))
+    except (NotJson, NotPageEvent) as exc:
+        return [], [Rejected("malformed_body", str(exc))]
+    except Exception as exc:  # not foreseen by the checks in split_body; the body is unreadable
+        return [], [Rejected("malformed_body", f"{type(exc).__name__} while splitting the body")]
+    parsed: list[ParsedItem] = []
+    for raw in items:
+        try:
+            event = parse_item(raw)
+            ordering_key, dedupe_key, payload = event.ordering_key, event.dedupe_key, raw.to_json()
+            payload.encode("utf-8")
+        except BadEvent as exc:
+            rejected.append(Rejected(exc.reason, exc.detail))
+        except Exception as exc:  # a bug in an event class: this item only
+            rejected.append(Rejected("malformed_item", f"{type(exc).__name__} while keying a {raw.source} item"))
+        else:
+            parsed.append(ParsedItem(event, raw, ordering_key, dedupe_key, payload))
+    return parsed, rejected
+
+
 def check_envelope(body: Any) -> list[Any]:
     """Return the entries of a page webhook body, or raise :class:`NotPageEvent`."""
     if not isinstance(body, dict):
         raise NotPageEvent("body is not a JSON object")
     if body.get("object") != "page":
-        raise NotPageEvent(f"object is {body.get('object')!r}, expected 'page'")
+        raise NotPageEvent(f"object is {brief(body.get('object'))}, expected 'page'")
     entries = body.get("entry")
     if not isinstance(entries, list):
         raise NotPageEvent("entry is missing or not a list")
@@ -47,14 +100,14 @@ def check_envelope(body: Any) -> list[Any]:
 
 
 def split_body(body: Any) -> tuple[list[RawItem], list[Rejected]]:
-    """Every item of every entry as a :class:`RawItem`; malformed parts as :class:`Rejected`."""
+    """Every item of every entry as a cleaned :class:`RawItem`; malformed parts as :class:`Rejected`."""
     items: list[RawItem] = []
     rejected: list[Rejected] = []
     for entry in check_envelope(body):
-        if not isinstance(entry, dict) or not isinstance(entry.get("id"), (str, int)):
+        if not isinstance(entry, dict) or _id_of(entry.get("id")) is None:
             rejected.append(Rejected("malformed_entry", "entry without an id"))
             continue
-        page_id = str(entry["id"])
+        page_id = clean_text(str(entry["id"]))
         entry_time = _as_ms(entry.get("time"))
         found = False
         for source in SOURCES:
@@ -66,24 +119,34 @@ def split_body(body: Any) -> tuple[list[RawItem], list[Rejected]]:
                 rejected.append(Rejected("malformed_entry", f"{source} is not a list"))
                 continue
             for item in values:
-                if isinstance(item, dict):
-                    items.append(RawItem(page_id, source, entry_time, item))
-                else:
+                if not isinstance(item, dict):
                     rejected.append(Rejected("malformed_item", f"{source} item is not an object"))
+                    continue
+                try:
+                    items.append(RawItem(page_id, source, entry_time, clean(item, MAX_DEPTH - 4)))
+                except TooDeep:  # the body is 4 levels above the item
+                    rejected.append(Rejected("malformed_item", f"{source} item nested deeper than {MAX_DEPTH} levels"))
         if not found:
             rejected.append(Rejected("unknown_entry", "entry has no messaging, changes or standby"))
     return items, rejected
 
 
 def parse_item(raw: RawItem) -> Event:
-    """Turn one queued item into a typed event; raise :class:`BadEvent` if it is unknown or incomplete."""
-    if raw.source == "changes":
-        return _parse_change(raw)
-    event = _parse_messaging(raw.page_id, raw.item)
-    if raw.source == "standby":
-        return StandbyEvent(page_id=raw.page_id, timestamp=event.timestamp, raw=raw.item,
-                            psid=event.psid, inner=event)
-    return event
+    """Turn one queued item into a typed event; raise :class:`BadEvent` (and nothing else) if it cannot be one."""
+    try:
+        if not isinstance(raw.item, dict):
+            raise BadEvent("malformed_item", f"{raw.source} item is not an object")
+        if raw.source == "changes":
+            return _parse_change(raw)
+        event = _parse_messaging(raw.page_id, raw.item)
+        if raw.source == "standby":
+            return StandbyEvent(page_id=raw.page_id, timestamp=event.timestamp, raw=raw.item,
+                                psid=event.psid, inner=event)
+        return event
+    except BadEvent:
+        raise
+    except Exception as exc:  # a shape the checks did not foresee: it costs this item only
+        raise BadEvent("malformed_item", f"{type(exc).__name__} while parsing a {raw.source} item") from exc
 
 
 def _parse_messaging(page_id: str, item: dict[str, Any]) -> MessagingEvent:
@@ -92,20 +155,19 @@ def _parse_messaging(page_id: str, item: dict[str, Any]) -> MessagingEvent:
     ts = _as_ms(item.get("timestamp"))
     if not ts:
         raise BadEvent("missing_field", "timestamp")
-    common = dict(page_id=page_id, timestamp=ts, raw=item)
+    common: dict[str, Any] = dict(page_id=page_id, timestamp=ts, raw=item)
     if "message" in item:
         msg = _dict(item, "message")
-        if msg.get("is_echo"):
-            app_id = msg.get("app_id")
-            return EchoEvent(**common, psid=recipient, mid=_str(msg, "mid"),
-                             app_id=str(app_id) if app_id is not None else None,
-                             text=msg.get("text"), metadata=msg.get("metadata"))
+        if msg.get("is_echo") is True:
+            return EchoEvent(**common, psid=recipient, mid=_str(msg, "mid"), app_id=_id_of(msg.get("app_id")),
+                             text=_opt_str(msg.get("text")), metadata=_opt_str(msg.get("metadata")))
         quick = msg.get("quick_reply")
+        reply_to = msg.get("reply_to")
         return MessageEvent(
             **common, psid=sender, mid=_str(msg, "mid"), text=_opt_str(msg.get("text")),
             quick_reply_payload=_opt_str(quick.get("payload")) if isinstance(quick, dict) else None,
-            attachments=tuple(_attachment(a) for a in msg.get("attachments") or () if isinstance(a, dict)),
-            reply_to_mid=(msg.get("reply_to") or {}).get("mid") if isinstance(msg.get("reply_to"), dict) else None,
+            attachments=tuple(_attachment(a) for a in _list(msg.get("attachments")) if isinstance(a, dict)),
+            reply_to_mid=_opt_str(reply_to.get("mid")) if isinstance(reply_to, dict) else None,
         )
     if "postback" in item:
         pb = _dict(item, "postback")
@@ -117,16 +179,15 @@ def _parse_messaging(page_id: str, item: dict[str, Any]) -> MessagingEvent:
         return _parse_optin(common, sender, _dict(item, "optin"))
     if "delivery" in item:
         d = _dict(item, "delivery")
-        mids = d.get("mids") or ()
         return DeliveryEvent(**common, psid=sender, watermark=_as_ms(d.get("watermark")),
-                             mids=tuple(str(m) for m in mids if isinstance(m, str)))
+                             mids=tuple(m for m in _list(d.get("mids")) if isinstance(m, str)))
     if "read" in item:
         return ReadEvent(**common, psid=sender, watermark=_as_ms(_dict(item, "read").get("watermark")))
     for key in HANDOVER_KEYS:
         if key in item:
-            value = item[key] if isinstance(item[key], dict) else {}
-            return HandoverEvent(**common, psid=sender, action=key, metadata=_opt_str(value.get("metadata")))
-    raise BadEvent("unknown_kind", "messaging item with keys " + ",".join(sorted(item)[:8]))
+            metadata = _opt_str(_obj(item[key]).get("metadata"))
+            return HandoverEvent(**common, psid=sender, action=key, metadata=metadata)
+    raise BadEvent("unknown_kind", "messaging item with keys " + ",".join(k[:24] for k in sorted(item)[:8]))
 
 
 def _parse_optin(common: dict[str, Any], psid: str, optin: dict[str, Any]) -> MessagingEvent:
@@ -146,10 +207,9 @@ def _parse_optin(common: dict[str, Any], psid: str, optin: dict[str, Any]) -> Me
             title=_opt_str(optin.get("title")), payload=_opt_str(optin.get("payload")),
             frequency=_opt_str(optin.get("notification_messages_frequency")),
             timezone=_opt_str(optin.get("notification_messages_timezone")),
-            token_expiry=int(expiry) if isinstance(expiry, (int, float)) else None,
-            user_token_status=_opt_str(optin.get("user_token_status")), status=status,
+            token_expiry=_whole(expiry), user_token_status=_opt_str(optin.get("user_token_status")), status=status,
         )
-    raise BadEvent("unknown_kind", f"optin of type {kind!r}")
+    raise BadEvent("unknown_kind", f"optin of type {brief(kind)}")
 
 
 def _parse_change(raw: RawItem) -> Event:
@@ -162,35 +222,57 @@ def _parse_change(raw: RawItem) -> Event:
         return LiveVideoEvent(page_id=raw.page_id, timestamp=raw.entry_time, raw=change,
                               video_id=_str(value, "id"), status=_str(value, "status").lower())
     if field_name != "feed":
-        raise BadEvent("unknown_kind", f"change field {field_name!r}")
-    item_kind, verb = str(value.get("item", "")), str(value.get("verb", ""))
+        raise BadEvent("unknown_kind", f"change field {brief(field_name)}")
+    item_kind, verb = _opt_str(value.get("item")) or "", _opt_str(value.get("verb")) or ""
     ts = _as_ms(value.get("created_time")) or raw.entry_time
     if item_kind != "comment":
         return FeedEvent(page_id=raw.page_id, timestamp=ts, raw=change, item=item_kind, verb=verb,
                          post_id=_opt_str(value.get("post_id")))
-    sender = value.get("from") if isinstance(value.get("from"), dict) else {}
-    from_id = sender.get("id") or value.get("from_id")
+    sender = _obj(value.get("from"))
+    from_id = _id_of(sender.get("id")) or _id_of(value.get("from_id"))
     if not from_id:
         raise BadEvent("missing_field", "feed comment from.id")
     return CommentEvent(page_id=raw.page_id, timestamp=ts, raw=change, verb=verb or "add",
                         comment_id=_str(value, "comment_id"), post_id=_str(value, "post_id"),
-                        parent_id=_opt_str(value.get("parent_id")), from_id=str(from_id),
-                        from_name=_opt_str(sender.get("name") or value.get("from_name")),
+                        parent_id=_opt_str(value.get("parent_id")), from_id=from_id,
+                        from_name=_opt_str(sender.get("name")) or _opt_str(value.get("from_name")),
                         message=_opt_str(value.get("message")))
 
 
 def _as_ms(value: Any) -> int:
-    """Epoch time in ms; Meta sends ms in messaging and seconds in changes, so normalise by magnitude."""
+    """Epoch time in ms, or 0 (missing) for anything else; Meta sends ms in messaging and seconds in changes."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return 0
-    return int(value * 1000) if value < 100_000_000_000 else int(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return 0
+    ms = value * 1000 if value < 100_000_000_000 else value
+    return int(ms) if 0 < ms < MAX_MS else 0
+
+
+def _whole(value: Any) -> int | None:
+    """A finite number in the range of a timestamp or an id as an int; anything else is missing."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return int(value) if -MAX_MS < value < MAX_MS else None
+
+
+def _id_of(value: Any) -> str | None:
+    """An id as Meta sends it (a non-empty string, or a number), or None."""
+    if isinstance(value, str):
+        return value or None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return None
 
 
 def _id(item: dict[str, Any], key: str) -> str:
     value = item.get(key)
-    if not isinstance(value, dict) or not isinstance(value.get("id"), (str, int)) or value.get("id") == "":
+    found = _id_of(value.get("id")) if isinstance(value, dict) else None
+    if found is None:
         raise BadEvent("missing_field", f"{key}.id")
-    return str(value["id"])
+    return found
 
 
 def _dict(item: dict[str, Any], key: str) -> dict[str, Any]:
@@ -201,10 +283,18 @@ def _dict(item: dict[str, Any], key: str) -> dict[str, Any]:
 
 
 def _str(item: dict[str, Any], key: str) -> str:
-    value = item.get(key)
-    if not isinstance(value, (str, int)) or value == "":
+    found = _id_of(item.get(key))
+    if found is None:
         raise BadEvent("missing_field", key)
-    return str(value)
+    return found
+
+
+def _obj(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 def _opt_str(value: Any) -> str | None:
@@ -219,8 +309,7 @@ def _referral(value: Any) -> Referral | None:
 
 
 def _attachment(value: dict[str, Any]) -> Attachment:
-    payload = value.get("payload") if isinstance(value.get("payload"), dict) else {}
-    sticker = payload.get("sticker_id")
-    return Attachment(type=str(value.get("type", "unknown")), url=_opt_str(payload.get("url")),
-                      sticker_id=sticker if isinstance(sticker, int) else None,
-                      title=_opt_str(value.get("title") or payload.get("title")))
+    payload = _obj(value.get("payload"))
+    sticker = _whole(payload.get("sticker_id")) if isinstance(payload.get("sticker_id"), int) else None
+    return Attachment(type=_opt_str(value.get("type")) or "unknown", url=_opt_str(payload.get("url")),
+                      sticker_id=sticker, title=_opt_str(value.get("title")) or _opt_str(payload.get("title")))

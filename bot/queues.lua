@@ -8,22 +8,74 @@ local function real_now()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
--- enqueue: KEYS[1]=ready, then pairs (seen_i, queue_i); ARGV[1]=seen ttl s, then pairs (okey_i, payload_i)
--- Returns how many events were new (not seen before).
-local function enqueue(keys, argv)
+-- Items are stored as "<item id> <json>": the id (the inbox entry id and the item's place in it)
+-- lets `complete` pop exactly the item that was handled, so a retried complete never pops the next one.
+
+-- enqueue pairs of (seen, queue) keys from KEYS[first], (okey, payload) from ARGV[first_arg]:
+-- queues the events not seen before (by dedupe mark). Returns how many were new.
+local function enqueue_from(keys, first, argv, first_arg, ready, ttl)
   local now = real_now()
   local added = 0
-  local n = (#keys - 1) / 2
-  for i = 1, n do
-    local seen, queue = keys[2 * i], keys[2 * i + 1]
-    local okey, payload = argv[2 * i], argv[2 * i + 1]
-    if redis.call('SET', seen, '1', 'NX', 'EX', argv[1]) then
+  local n = (#keys - first + 1) / 2
+  for i = 0, n - 1 do
+    local seen, queue = keys[first + 2 * i], keys[first + 2 * i + 1]
+    local okey, payload = argv[first_arg + 2 * i], argv[first_arg + 2 * i + 1]
+    if redis.call('SET', seen, '1', 'NX', 'EX', ttl) then
       redis.call('RPUSH', queue, payload)
-      redis.call('ZADD', keys[1], 'NX', now, okey)
+      redis.call('ZADD', ready, 'NX', now, okey)
       added = added + 1
     end
   end
   return added
+end
+
+-- enqueue: KEYS[1]=ready, then pairs (seen_i, queue_i); ARGV[1]=seen ttl s, then pairs (okey_i, payload_i)
+local function enqueue(keys, argv)
+  return enqueue_from(keys, 2, argv, 2, keys[1], argv[1])
+end
+
+-- split: the inbox splitter's commit, fenced by its lease, in stream order.
+-- KEYS: ready, splitter lease, inbox cursor, inbox stream, counters, then pairs (seen_i, queue_i).
+-- ARGV: owner, lease ms, cursor read, new cursor, seen ttl, n ids, ids..., n counters, (field, count)...,
+--       then pairs (okey_i, payload_i).
+-- Returns -1 if the lease is not ours, -2 if the cursor moved (another splitter committed), else the
+-- number of events queued; the entries are deleted from the stream and the cursor moves past them.
+local function split(keys, argv)
+  if redis.call('GET', keys[2]) ~= argv[1] then return -1 end
+  if (redis.call('GET', keys[3]) or '0-0') ~= argv[3] then return -2 end
+  local n_ids = tonumber(argv[6])
+  local at = 7
+  if n_ids > 0 then
+    redis.call('XDEL', keys[4], unpack(argv, at, at + n_ids - 1))
+  end
+  at = at + n_ids
+  local n_counters = tonumber(argv[at])
+  at = at + 1
+  for i = 0, n_counters - 1 do
+    redis.call('HINCRBY', keys[5], argv[at + 2 * i], argv[at + 2 * i + 1])
+  end
+  at = at + 2 * n_counters
+  local added = enqueue_from(keys, 6, argv, at, keys[1], argv[5])
+  redis.call('SET', keys[3], argv[4])
+  redis.call('PEXPIRE', keys[2], argv[2])
+  return added
+end
+
+-- hold: KEYS lease; ARGV owner, lease ms. Takes the splitter lease if free, renews it if ours;
+-- lease ms 0 gives it up (if ours). Returns 1 when this owner holds it now.
+local function hold(keys, argv)
+  local owner = redis.call('GET', keys[1])
+  if argv[2] == '0' then
+    if owner == argv[1] then redis.call('DEL', keys[1]) end
+    return 0
+  end
+  if owner == argv[1] then
+    redis.call('PEXPIRE', keys[1], argv[2])
+    return 1
+  end
+  if owner then return 0 end
+  redis.call('SET', keys[1], argv[1], 'PX', argv[2])
+  return 1
 end
 
 -- claim: KEYS ready, leases, owners; ARGV owner, lease_ms, max
@@ -49,16 +101,22 @@ local function claim(keys, argv)
   return {out, #expired}
 end
 
--- complete: KEYS queue, ready, leases, owners, counters; ARGV okey, owner, lease_ms, counter_field, keep
--- Pops the handled head and counts it, atomically. Returns -1 if the lease was lost,
--- else the number of events still queued; keeps the lease when keep=1 and more are queued.
+-- complete: KEYS queue, ready, leases, owners, counters; ARGV okey, owner, lease_ms, counter_field, keep, item id
+-- Pops the handled head and counts it, atomically. Returns -1 if the lease was lost, else the number
+-- of events still queued; keeps the lease when keep=1 and more are queued. When the head is no longer
+-- the item handled (an earlier try of this complete ran, and its answer was lost), nothing is popped
+-- or counted again.
 local function complete(keys, argv)
   if redis.call('HGET', keys[4], argv[1]) ~= argv[2] then
     return -1
   end
-  redis.call('LPOP', keys[1])
-  if argv[4] ~= '' then
-    redis.call('HINCRBY', keys[5], argv[4], 1)
+  local head = redis.call('LINDEX', keys[1], 0)
+  local prefix = argv[6] .. ' '
+  if head and string.sub(head, 1, #prefix) == prefix then
+    redis.call('LPOP', keys[1])
+    if argv[4] ~= '' then
+      redis.call('HINCRBY', keys[5], argv[4], 1)
+    end
   end
   local left = redis.call('LLEN', keys[1])
   if left > 0 and argv[5] == '1' then
@@ -95,6 +153,7 @@ local function release(keys, argv)
   return 1
 end
 
-local ops = {enqueue = enqueue, claim = claim, complete = complete, extend = extend, release = release}
+local ops = {enqueue = enqueue, split = split, hold = hold, claim = claim, complete = complete, extend = extend,
+             release = release}
 local op = table.remove(ARGV, 1)
 return ops[op](KEYS, ARGV)

@@ -8,12 +8,13 @@ step. If the consumer dies, its lease expires, the key becomes ready again and
 the head, never popped, is handled by another consumer. So an event is never
 lost, and it is counted as handled exactly once.
 
-All five operations live in one Lua file (``queues.lua``) and run atomically.
+Every operation lives in one Lua file (``queues.lua``) and runs atomically, the inbox
+splitter's fenced commit (:meth:`ShopperQueues.split`) included.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,11 +27,46 @@ _SCRIPT = Path(__file__).with_name("queues.lua").read_text()
 
 @dataclass(frozen=True, slots=True)
 class Queued:
-    """An event ready to be queued: its ordering key, dedupe key and serialised item."""
+    """An event ready to be queued: its ordering key, dedupe key, serialised item and unique item id.
+
+    ``item_id`` (the inbox entry id and the item's place in its body) has no spaces; it is stored
+    in front of the payload so a consumer completes exactly the item it handled.
+    """
 
     ordering_key: str
     dedupe_key: str
     payload: str
+    item_id: str
+
+    @property
+    def stored(self) -> str:
+        return f"{self.item_id} {self.payload}"
+
+
+@dataclass(frozen=True, slots=True)
+class Head:
+    """The oldest queued item of a shopper: its id and its serialised event."""
+
+    item_id: str
+    payload: bytes
+
+    @classmethod
+    def parse(cls, raw: bytes) -> Head:
+        item_id, _, payload = raw.partition(b" ")
+        return cls(item_id.decode(), payload)
+
+
+@dataclass(frozen=True, slots=True)
+class SplitCommit:
+    """One fenced step of the inbox splitter: the entries it consumed and what they became."""
+
+    owner: str
+    lease_ms: int
+    cursor_read: str
+    new_cursor: str
+    entry_ids: Sequence[str]
+    events: Sequence[Queued]
+    rejected: Mapping[str, int]
 
 
 class ShopperQueues:
@@ -50,8 +86,38 @@ class ShopperQueues:
         args: list[str | int] = ["enqueue", SEEN_TTL]
         for e in events:
             keys += [self._keys.seen(e.dedupe_key), self._keys.queue(e.ordering_key)]
-            args += [e.ordering_key, e.payload]
+            args += [e.ordering_key, e.stored]
         return int(await self._script(keys=keys, args=args))
+
+    async def split(self, commit: SplitCommit) -> int:
+        """Queue a batch of inbox entries' events, delete the entries and move the cursor past them,
+        atomically and only while ``commit.owner`` holds the splitter lease.
+
+        Returns the number of new events, -1 if the lease is lost, -2 if the cursor moved.
+        """
+        k = self._keys
+        keys = [k.ready, k.splitter_lease, k.inbox_cursor, k.inbox, k.counters]
+        args: list[str | int] = ["split", commit.owner, commit.lease_ms, commit.cursor_read, commit.new_cursor,
+                                 SEEN_TTL, len(commit.entry_ids), *commit.entry_ids, len(commit.rejected)]
+        for reason, count in commit.rejected.items():
+            args += [f"events_rejected_total|{reason}", count]
+        for e in commit.events:
+            keys += [k.seen(e.dedupe_key), k.queue(e.ordering_key)]
+            args += [e.ordering_key, e.stored]
+        return int(await self._script(keys=keys, args=args))
+
+    async def hold_splitter(self, owner: str, lease_ms: int) -> bool:
+        """Take the Page's splitter lease if it is free, or renew it if ``owner`` holds it."""
+        return bool(await self._script(keys=[self._keys.splitter_lease], args=["hold", owner, lease_ms]))
+
+    async def release_splitter(self, owner: str) -> None:
+        """Give the splitter lease up at once (a clean stop), so another process need not wait it out."""
+        await self._script(keys=[self._keys.splitter_lease], args=["hold", owner, 0])
+
+    async def cursor(self) -> str:
+        """The id of the last inbox entry split ("0-0" before the first)."""
+        raw = await self._redis.get(self._keys.inbox_cursor)
+        return raw.decode() if isinstance(raw, bytes) else (raw or "0-0")
 
     async def claim(self, owner: str, limit: int) -> tuple[list[str], int]:
         """Lease up to ``limit`` ready keys; returns them and how many expired leases were recovered."""
@@ -59,14 +125,17 @@ class ShopperQueues:
         claimed, recovered = await self._script(keys=keys, args=["claim", owner, self.lease_ms, limit])
         return [k.decode() if isinstance(k, bytes) else k for k in claimed], int(recovered)
 
-    async def head(self, ordering_key: str) -> bytes | None:
-        return await self._redis.lindex(self._keys.queue(ordering_key), 0)
+    async def head(self, ordering_key: str) -> Head | None:
+        raw = await self._redis.lindex(self._keys.queue(ordering_key), 0)
+        return Head.parse(raw) if raw is not None else None
 
-    async def complete(self, ordering_key: str, owner: str, counter_field: str, *, keep: bool) -> int:
-        """Pop and count the handled head; -1 if the lease was lost, else how many are left."""
+    async def complete(self, ordering_key: str, owner: str, counter_field: str, item_id: str, *,
+                       keep: bool) -> int:
+        """Pop and count the handled head (only if it is still ``item_id``: safe to retry);
+        -1 if the lease was lost, else how many are left."""
         keys = [self._keys.queue(ordering_key), self._keys.ready, self._keys.leases,
                 self._keys.lease_owners, self._keys.counters]
-        args = ["complete", ordering_key, owner, self.lease_ms, counter_field, "1" if keep else "0"]
+        args = ["complete", ordering_key, owner, self.lease_ms, counter_field, "1" if keep else "0", item_id]
         return int(await self._script(keys=keys, args=args))
 
     async def extend(self, ordering_key: str, owner: str) -> bool:

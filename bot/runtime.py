@@ -72,8 +72,7 @@ class Runtime:
         }
         name = consumer_name(role)
         self.name = name
-        self.splitter = InboxSplitter(redis, self.keys, self.queues, name,
-                                      reclaim_idle_ms=int(settings.reclaim_idle_seconds * 1000))
+        self.splitter = InboxSplitter(redis, self.keys, self.queues, name)
         self.consumer = EventConsumer(redis, self.keys, self.queues, self.registry, self.context,
                                       name=name, concurrency=settings.worker_concurrency)
         self._stop = asyncio.Event()
@@ -134,12 +133,11 @@ class Runtime:
 
     async def drain(self, timeout: float = 10.0, *, send: bool = True) -> None:
         """Process until nothing is pending anywhere (tests and burst mode); raises TimeoutError."""
-        await self.splitter.ensure_group()
         sender = await self.open() if send else None
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:
-            split = await self.splitter.step(block_ms=None)
+            split = max(0, await self.splitter.step(block_ms=None))
             drained = await self.consumer.run_once()
             sent = await sender.run_once() if sender else 0
             backlog = await self.queues.backlog()

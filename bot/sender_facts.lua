@@ -3,6 +3,7 @@
 --   record, echo, opt-in asked (hash), private replied, cancelled, subscribers(topic), otn(topic)
 -- ARGV: per job psid, title.
 -- Reply: {now_ms, one string per job: fields joined by \31 (unit separator)}
+-- Per job: record state, via, owner, attempts, failed_since, delays, after, echo, then the policy facts.
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
   + (tonumber(redis.call('GET', KEYS[1]) or '0') or 0)
@@ -12,11 +13,12 @@ local function s(v) if v then return tostring(v) else return '' end end
 for i = 0, n - 1 do
   local k = 5 + 7 * i
   local psid, title = ARGV[2 * i + 1], ARGV[2 * i + 2]
-  local rec = redis.call('HMGET', KEYS[k], 'state', 'via', 'otn')
+  local rec = redis.call('HMGET', KEYS[k], 'state', 'via', 'otn', 'owner', 'attempts', 'failed_since', 'delays',
+                        'after')
   local otn = s(redis.call('HGET', KEYS[k + 6], psid))
   if rec[3] then otn = rec[3] .. ' ' .. otn end  -- a token this job already popped (its worker died) is its own
   out[#out + 1] = table.concat({
-    s(rec[1]), s(rec[2]),
+    s(rec[1]), s(rec[2]), s(rec[4]), s(rec[5]), s(rec[6]), s(rec[7]), s(rec[8]),
     s(redis.call('GET', KEYS[k + 1])),
     s(redis.call('HGET', KEYS[2], psid)),
     s(redis.call('HGET', KEYS[k + 2], title)),

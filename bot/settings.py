@@ -27,6 +27,9 @@ SANDBOX_MESSAGE_CAMPAIGN = "400000000000004"
 META_GRAPH_URL = "https://graph.facebook.com"
 DEFAULT_GRAPH_VERSION = "v25.0"
 
+DEFAULT_HTTP_IDLE_TIMEOUT = 15.0
+EMBEDDED_REDIS = "embedded"  # REDIS_URL=embedded: the embedded Redis on purpose (the default in sandbox mode only)
+
 # Layers that plug handlers into the runtime (modules exposing `registry` and/or `setup`).
 DEFAULT_PLUGINS = "bot.dialogue,live_sales"
 
@@ -40,6 +43,8 @@ def plugin_names(raw: str | None) -> tuple[str, ...]:
 
 MarketingPath = Literal["legacy", "marketing_api"]
 
+DEFAULT_FALLBACK_TEXT = "Thanks for your message! 🙏 Someone from our team will reply here soon."
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -47,7 +52,8 @@ class Settings:
 
     port: int = 8080
     host: str = "127.0.0.1"
-    redis_url: str | None = None
+    http_idle_timeout: float = DEFAULT_HTTP_IDLE_TIMEOUT
+    redis_url: str | None = None  # None: the embedded Redis under data_dir
     data_dir: Path = Path(".salebell")
     sandbox: bool = True
     app_id: str = SANDBOX_APP_ID
@@ -76,6 +82,10 @@ class Settings:
     send_concurrency: int = 64
     lease_seconds: float = 30.0
     reclaim_idle_seconds: float = 30.0
+    send_retry_seconds: float = 600.0  # a send that failed where nothing left is retried this long
+    send_throttle_base_seconds: float = 30.0  # the Page's first pause after a throttle without an estimate
+    send_throttle_attempts: int = 5  # throttled calls of one job before it is recorded failed
+    send_usage_pause_seconds: float = 5.0  # the Page's pause when a usage header says 95 % or more
     run_workers_in_web: bool = True
     webhook_url: str = ""
     plugins: tuple[str, ...] = ()
@@ -86,11 +96,16 @@ class Settings:
     optin_image_url: str = ""
     greeting_text: str = ""
     shop_url: str = ""
+    nlu_weights: str = ""  # NLU_WEIGHTS: "" the shipped model, "none" rules alone, or a weights file
+    fallback_text: str = DEFAULT_FALLBACK_TEXT
+    fallback_quiet_hours: float = 4.0
     admin_api_url: str = ""  # where the CLI finds the admin API (SALEBELL_API_URL)
 
     def __post_init__(self) -> None:
         if not 0 < self.port < 65536:
             raise ConfigError(f"PORT must be 1-65535, got {self.port}")
+        if not self.http_idle_timeout > 0:
+            raise ConfigError(f"HTTP_IDLE_TIMEOUT must be a positive number of seconds, got {self.http_idle_timeout}")
         if self.marketing_path not in ("legacy", "marketing_api"):
             raise ConfigError(f"MARKETING_PATH must be legacy or marketing_api, got {self.marketing_path!r}")
         if not self.optin_keywords:
@@ -101,6 +116,15 @@ class Settings:
             raise ConfigError("PAGE_SEND_RATE must be 0 (uncapped) or positive")
         if self.lease_seconds <= 0 or self.reclaim_idle_seconds <= 0:
             raise ConfigError("LEASE_SECONDS and RECLAIM_IDLE_SECONDS must be positive")
+        if self.send_retry_seconds < 0 or self.send_throttle_base_seconds <= 0 or self.send_usage_pause_seconds < 0:
+            raise ConfigError("SEND_RETRY_SECONDS and SEND_USAGE_PAUSE_SECONDS must be >= 0, "
+                              "SEND_THROTTLE_BASE_SECONDS positive")
+        if self.send_throttle_attempts < 1:
+            raise ConfigError("SEND_THROTTLE_ATTEMPTS must be at least 1")
+        if self.fallback_quiet_hours < 0:
+            raise ConfigError("FALLBACK_QUIET_HOURS must be 0 or more")
+        if len(self.fallback_text) > 2000:
+            raise ConfigError("FALLBACK_TEXT must be at most 2000 characters (Messenger's limit)")
         if self.comment_optin_scope not in ("all", "linked"):
             raise ConfigError(f"COMMENT_OPTIN_SCOPE must be all or linked, got {self.comment_optin_scope!r}")
 
@@ -148,7 +172,8 @@ class Settings:
         return cls(
             port=port,
             host=host,
-            redis_url=reader.text("REDIS_URL") or None,
+            http_idle_timeout=reader.number("HTTP_IDLE_TIMEOUT", DEFAULT_HTTP_IDLE_TIMEOUT),
+            redis_url=_redis_url(reader.text("REDIS_URL"), sandbox),
             data_dir=Path(reader.text("SALEBELL_DATA_DIR") or ".salebell"),
             sandbox=sandbox,
             graph_api_version=reader.text("GRAPH_API_VERSION") or DEFAULT_GRAPH_VERSION,
@@ -169,6 +194,10 @@ class Settings:
             send_concurrency=reader.integer("SEND_CONCURRENCY", 64),
             lease_seconds=reader.number("LEASE_SECONDS", 30.0),
             reclaim_idle_seconds=reader.number("RECLAIM_IDLE_SECONDS", 30.0),
+            send_retry_seconds=reader.number("SEND_RETRY_SECONDS", 600.0),
+            send_throttle_base_seconds=reader.number("SEND_THROTTLE_BASE_SECONDS", 30.0),
+            send_throttle_attempts=reader.integer("SEND_THROTTLE_ATTEMPTS", 5),
+            send_usage_pause_seconds=reader.number("SEND_USAGE_PAUSE_SECONDS", 5.0),
             run_workers_in_web=reader.flag("WEB_RUNS_WORKERS", True),
             webhook_url=reader.text("SANDBOX_WEBHOOK_URL") or f"http://127.0.0.1:{port}/webhook",
             plugins=plugin_names(reader.text("SALEBELL_PLUGINS")),
@@ -180,6 +209,9 @@ class Settings:
             optin_image_url=reader.text("OPTIN_IMAGE_URL"),
             greeting_text=reader.text("GREETING_TEXT"),
             shop_url=reader.text("SHOP_URL"),
+            nlu_weights=reader.text("NLU_WEIGHTS"),
+            fallback_text=reader.text("FALLBACK_TEXT") or DEFAULT_FALLBACK_TEXT,
+            fallback_quiet_hours=reader.number("FALLBACK_QUIET_HOURS", 4.0),
             **required,  # type: ignore[arg-type]
         )
 
@@ -187,6 +219,22 @@ class Settings:
         values = {f.name: getattr(self, f.name) for f in fields(self)}
         values.update(changes)
         return Settings(**values)  # type: ignore[arg-type]
+
+
+def _redis_url(raw: str, sandbox: bool) -> str | None:
+    """``REDIS_URL``, or None for the embedded Redis: asked for by name, or by leaving it unset in sandbox mode.
+
+    In production an unset ``REDIS_URL`` is a mistake to stop at, not a reason to keep the shop's data
+    in a local file nobody backs up (issue 8, finding 11).
+    """
+    if raw.lower() == EMBEDDED_REDIS:
+        return None
+    if raw:
+        return raw
+    if sandbox:
+        return None
+    raise ConfigError("REDIS_URL is required when FB_PAGE_ACCESS_TOKEN is set (production mode); "
+                      f"set it to your Redis, or to {EMBEDDED_REDIS!r} for the embedded Redis under SALEBELL_DATA_DIR")
 
 
 class _Reader:

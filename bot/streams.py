@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TypeVar
 
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 async def ensure_group(redis: Redis, stream: str, group: str) -> None:
@@ -15,6 +22,31 @@ async def ensure_group(redis: Redis, stream: str, group: str) -> None:
     except ResponseError as exc:
         if "BUSYGROUP" not in str(exc):
             raise
+
+
+def is_nogroup(exc: BaseException) -> bool:
+    """Redis answered that the stream or its consumer group does not exist (it lost its data, or a new one)."""
+    return isinstance(exc, ResponseError) and str(exc).startswith("NOGROUP")
+
+
+async def recreating_group(redis: Redis, streams: str | Sequence[str], group: str,
+                           call: Callable[[], Awaitable[T]]) -> T:
+    """``call()`` (an XREADGROUP, XAUTOCLAIM, XCLAIM or XACK on ``streams``); on NOGROUP, create the
+    group again and repeat it once.
+
+    A Redis that comes back empty (a new instance, lost data, a failover to an empty replica) has no
+    consumer groups: without this a consumer would read nothing, forever. Logged once per loss.
+    """
+    try:
+        return await call()
+    except ResponseError as exc:
+        if not is_nogroup(exc):
+            raise
+    names = [streams] if isinstance(streams, str) else list(streams)
+    log.warning("consumer group %s on %s was missing (Redis lost its data?); created again", group, ", ".join(names))
+    for stream in names:
+        await ensure_group(redis, stream, group)
+    return await call()
 
 
 async def group_backlog(redis: Redis, stream: str, group: str) -> int:

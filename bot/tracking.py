@@ -5,7 +5,10 @@
 - An echo carrying our ``metadata`` (the send job's id) proves the send happened;
   the outbox reads that proof before re-sending a job whose worker died mid-send.
 - Delivery and read watermarks mark every message sent up to them delivered or
-  read, counted once per message in its campaign's and day's numbers.
+  read, counted once per message in its campaign's and day's numbers. A message
+  awaits its receipts from the moment its job is marked ``sending`` (before the
+  call: Meta may deliver before the worker writes the outcome), see
+  ``bot/outbox_mark.lua``.
 """
 
 from __future__ import annotations

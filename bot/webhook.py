@@ -6,7 +6,8 @@ the signature check on the exact bytes received (DESIGN.md invariant 1):
 =============================  ======
 signature missing or wrong     403
 body over 1 MiB                413
-not JSON / ``object`` != page  400
+body not complete in time      408 (bot.server.BODY_TIMEOUT)
+not JSON / ``object`` != page  400 (RFC 8259 in UTF-8, at most 64 levels deep)
 Redis did not answer           503 (Meta retries)
 stored                         200
 =============================  ======
@@ -19,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-import json
 import logging
 import math
 
@@ -33,6 +33,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from . import signature
 from .appkeys import METRICS, SETTINGS
 from .inbox import BODY
+from .json_input import NotJson, load_json
 from .parsing import NotPageEvent, check_envelope
 
 log = logging.getLogger(__name__)
@@ -194,16 +195,24 @@ async def _receive(request: web.Request) -> web.Response:
     except web.HTTPRequestEntityTooLarge:
         log.warning("webhook refused: body over the 1 MiB limit")
         return _error(413, "body over 1 MiB")
+    except web.HTTPRequestTimeout:  # bot.server's body deadline: the client sent less than its Content-Length
+        log.warning("webhook refused: body not complete in time")
+        response = _error(408, "body not complete in time")
+        response.force_close()
+        return response
     settings = request.app[SETTINGS]
     header = request.headers.get(signature.HEADER)
     if not signature.is_valid(settings.app_secret.reveal(), raw, header):
         log.warning("webhook refused: X-Hub-Signature-256 %s", "missing" if not header else "does not match")
         return _error(403, "bad signature")
     try:
-        check_envelope(json.loads(raw))
-    except (ValueError, NotPageEvent) as exc:
-        log.warning("webhook refused: %s", exc if isinstance(exc, NotPageEvent) else "body is not JSON")
-        return _error(400, str(exc) if isinstance(exc, NotPageEvent) else "body is not JSON")
+        check_envelope(load_json(raw))
+    except NotJson as exc:
+        log.warning("webhook refused: body is not JSON (%s)", exc)
+        return _error(400, "body is not JSON")
+    except NotPageEvent as exc:
+        log.warning("webhook refused: %s", exc)
+        return _error(400, str(exc))
     try:
         await request.app[INBOX_WRITER].append(raw)
     except (RedisError, OSError) as exc:

@@ -57,13 +57,20 @@ INTENT = Intent(
     name="back_in_stock",
     priority=40,
     action=ActionBackInStock,
-    languages=("en", "tl", "vi", "es", "id", "ms", "th"),
-    keywords=("restock", "waitlist", "waitlist me"),
+    languages=("en", "tl", "vi", "es", "pt", "id", "ms", "th"),
+    keywords=("restock", "restok", "waitlist", "waitlist me", "reposicao", "restock pls", "pa restock"),
     patterns=(
         r"{request}.{0,60}{stock}",
         r"{stock}.{0,60}{request}",
-        r"\bwait ?list\w*",
-        r"\brestock (?:alerts?|notif\w*|reminders?|updates?)\b",
+        r"\b(?:pa ?)?wait ?list\w*|\bwaiting list\b",
+        r"\b(?:back in stock|restock) (?:alerts?|notif\w*|reminders?|updates?)\b",
+        # restock questions: "when will the tote be back?", "kailan po restock?", "bao giờ có hàng lại?"
+        r"\b(?:when|whens|wen|will|any|any chance|is|are|do you|kailan|kelan|kapan|kpn|bila|cuando"
+        r"|quando|khi nao|bao gio|vai|va a|van a|habra|may|meron|ada)\b.{0,60}{restock}",
+        r"{restock}.{0,60}(?:\?|\b(?:when|kailan|kelan|kapan|kpn|bila|cuando|quando|khi nao|bao gio"
+        r"|chua|khong|ko|kah|ga|gak|ba|soon|pa)\b)",
+        r"^(?:pa ?)?re ?sto(?:c)?k\w*\b",  # "restock po ng black heels"
+        "{restock}.{0,30}(?:เมื่อไหร่|เมื่อไร|ไหม|มั้ย|บอก|แจ้ง|ทัก)|รอ(?:ของ|รีสต็อก|สต็อก)",
     ),
     examples=(
         "let me know when the black heels are back",

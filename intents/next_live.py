@@ -40,7 +40,7 @@ INTENT = Intent(
     priority=20,
     action=ActionNextLive,
     payloads=(NEXT_LIVE,),
-    languages=("en", "tl", "vi", "es", "id", "ms", "th"),
+    languages=("en", "tl", "vi", "es", "pt", "id", "ms", "th"),
     keywords=("next live", "live schedule", "live sched", "sched ng live"),
     patterns=(
         # en
@@ -68,8 +68,26 @@ INTENT = Intent(
         r"|ada tak)\b.{0,60}{live}",
         r"{live}.{0,60}\b(?:kapan|kpn|jam berapa|jam brp|pukul berapa|hari apa|seterusnya"
         r"|berikutnya|selanjutnya)\b",
+        # pt
+        r"\b(?:que horas|qual dia|quando|vai ter|tem|teremos|havera|voces fazem)\b.{0,60}{live}",
+        r"{live}.{0,40}\b(?:que horas|quando|hoje|amanha)\b",
+        # a live and a time word, asked: "live later?", "hoje tem live?", "live po mamaya?",
+        # "nanti malam live gak?", "¿están en vivo ahorita?"
+        r"{live}(?: \w+){0,3}? (?:later|tmrw|tmr|tomorrow|tonight|today|now|again|yet|mamaya|bukas"
+        r"|ngayon|ulit|hoje|amanha|agora|manana|hoy|ahorita|besok|nanti|hari ini|malam ini|sekarang"
+        r"|esok|malam ni)\b(?: \w+){0,3}? \?",
+        r"\b(?:today|tonight|tomorrow|tmrw|later|mamaya|bukas|ngayon|hoje|amanha|hoy|manana|besok"
+        r"|nanti|esok)\b(?: \w+){0,4}? {live}(?: \w+){0,2}? \?",
+        r"{live}(?: \w+){0,2}? (?:start\w*|begin\w*|on)\b.{0,20}\?|{live} (?:at|@) ?\d",
+        r"\b(?:ya )?empez\w*\b.{0,20}{live}|\ba que hora (?:empiez|comienz|inicia)\w*",
+        r"{live} na(?: ba)? \?|{live}(?: \w+){0,2}? (?:na ba|gak|ga|nggak|ngga|tak|belum|kah)\b",
+        r"\b(?:ilang beses|anong time|what time)\b.{0,40}{live}",
+        r"\b(?:anong oras|what time|que horas|a que hora|jam berapa|may gio)\b.{0,30}"
+        r"\b(?:mamaya|later|tonight|hoje|hoy|nanti|toi nay)\b",
+        r"{live}(?: \w+){0,2}? (?:chua|ko|khong|k|hong|hok|roi ha|roi a)\b|\bdang {live}\b",
+        r"\bthu may\b.{0,30}{live}|{live}.{0,30}\bthu may\b",
         # th
-        "{live}.{0,60}(?:กี่โมง|เมื่อไหร่|เมื่อไร|วันไหน|ไหม|มั้ย|หรือเปล่า|รึเปล่า|ป่าว)",
+        "{live}.{0,60}(?:กี่โมง|เมื่อไหร่|เมื่อไร|วันไหน|ไหม|มั้ย|หรือเปล่า|รึเปล่า|ป่าว|หรือยัง|ยัง)",
         "(?:กี่โมง|เมื่อไหร่|เมื่อไร|วันไหน|มี).{0,60}{live}",
     ),
     examples=(

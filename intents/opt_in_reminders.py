@@ -67,20 +67,30 @@ INTENT = Intent(
     priority=30,
     action=ActionOptInReminders,
     payloads=(OPTIN_YES,),
-    languages=("en", "tl", "vi", "es", "id", "ms", "th"),
+    languages=("en", "tl", "vi", "es", "pt", "id", "ms", "th"),
     keywords=(
         "subscribe", "subscribe me", "sign me up", "remind me", "notify me", "notif me",
         "remind", "notify", "live reminder", "live reminders", "live alert", "live alerts",
         "paremind", "panotify", "panotif", "paremind ako", "panotify ako", "pa remind",
         "pa notify", "nhac em", "nhac minh", "dang ky", "dang ky nhan tin", "avisame",
         "avisenme", "suscribirme", "ingatkan saya", "ingetin", "ingetin aku", "kabarin",
-        "kabarin aku",
+        "kabarin aku", "nhac e", "bao em", "bao e", "bao minh", "nhac toi", "me avisa", "me avisem",
+        "me avise", "me lembra", "me lembre", "quero me inscrever", "me inscreve", "notif", "notif me",
+        "want reminders", "i want reminders", "sign me up", "count me in", "suscribeme", "me apunto",
+        "แจ้งเตือน", "รับแจ้งเตือน", "ขอแจ้งเตือน",
     ),
     patterns=(
         r"{request}.{0,60}{live}",
         r"{live}.{0,60}{request}",
         # "live sale reminders", "live alerts": the noun phrase is the request
         r"{live} (?:sale |selling |stream )?(?:reminders?|alerts?|notifs?|notifications?)\b",
+        # a request naming the reminders themselves: "quero receber os lembretes", "me suscribo a los avisos"
+        r"{request}.{0,40}\b(?:reminders?|recordatorios|lembretes?|notificac\w*|notificaciones|avisos"
+        r"|alerts?|pengingat|peringatan|nhac nho|thong bao)\b",
+        r"\bsu(?:bs|b|s)cr?i?be?\b",  # "subscibe me", "suscribe", "subcribe"
+        r"\b(?:add|put|include) (?:me|us) (?:to|on|in) (?:the |your )?(?:list|reminders?|notif\w*)\b",
+        r"\b(?:pa|paki|i|ma|mag)su(?:bs|b|s)cr?i?b\w*",  # "pa-subscribe po" (folded: "pasubscribe")
+        "(?:ขอ|ฝาก|สมัคร|อยาก(?:ได้)?|เปิด)(?:รับ)?(?:การ)?แจ้งเตือน",
     ),
     examples=(
         "remind me every time you go live",

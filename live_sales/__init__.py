@@ -6,9 +6,11 @@ button, through the outbox and its policy. The plugin surface:
 
 - ``registry``: the ``live_videos`` webhook handler (going live starts the sale);
 - ``api``: the admin routes (``/api/live-sales``, ``/api/broadcasts``,
-  ``/api/order-updates``, ``/api/stats``);
+  ``/api/order-updates``, ``/api/stats``; :mod:`live_sales.audience_api` adds the blast
+  preview, the never-opted-in list, shoppers' names and linking posts to a sale);
 - ``setup(runtime)``: puts a :class:`LiveSales` in the runtime's context and runs
   the fan-out runner (resumes any campaign's fan-out, also one a dead process left);
+- ``panels``: its dashboard panels (:mod:`live_sales.dashboard`);
 - the CLI commands ``live``, ``broadcast`` and ``stats`` (registered on import).
 """
 
@@ -18,6 +20,8 @@ from typing import TYPE_CHECKING
 
 from . import cli as _cli  # noqa: F401 - registers the CLI commands
 from .api import api
+from .audience_api import api as _audience_api
+from .dashboard import panels
 from .live_videos import registry
 from .model import Broadcast, LiveSale
 from .service import CONTEXT_NAME, LiveSales, domain_of
@@ -25,7 +29,9 @@ from .service import CONTEXT_NAME, LiveSales, domain_of
 if TYPE_CHECKING:
     from bot.runtime import Runtime
 
-__all__ = ["Broadcast", "LiveSale", "LiveSales", "api", "domain_of", "registry", "setup"]
+api.include(_audience_api)
+
+__all__ = ["Broadcast", "LiveSale", "LiveSales", "api", "domain_of", "panels", "registry", "setup"]
 
 
 async def setup(runtime: Runtime) -> None:

@@ -18,6 +18,8 @@ from bot.clock import Clock
 from bot.keys import Keys
 from bot.outbox import Outbox, day_of
 
+from .audience import never_opted_in
+
 DAY_MS = 86_400_000
 MAX_DAYS = 40  # the daily hashes expire after 40 days (bot.outbox)
 
@@ -55,24 +57,12 @@ def day_numbers(day: str, raw: Mapping[str, int]) -> dict[str, Any]:
 
 
 async def shoppers_without_consent(redis: Redis, keys: Keys, topic: str, since_ms: int, batch: int = 1000) -> int:
-    """Shoppers whose last message or comment is ``since_ms`` or later and who never opted in to ``topic``.
+    """How many shoppers whose last message or comment is ``since_ms`` or later never opted in to ``topic``.
 
     No marketing subscription (of any status), no OTN token, no local opt-out: a live sale
-    reaches none of them. One HSCAN of the window hash, two HMGETs and one SMISMEMBER per batch.
+    reaches none of them (:func:`live_sales.audience.never_opted_in` lists them).
     """
-    without, cursor = 0, 0
-    while True:
-        cursor, chunk = await redis.hscan(keys.window, cursor, count=batch)
-        recent = [psid for psid, ms in chunk.items() if int(ms) >= since_ms]
-        if recent:
-            async with redis.pipeline(transaction=False) as pipe:
-                pipe.hmget(keys.subscribers(topic), recent)
-                pipe.hmget(keys.otn_tokens(topic), recent)
-                pipe.smismember(keys.opted_out, recent)
-                subscribed, otn, opted_out = await pipe.execute()
-            without += sum(1 for s, o, out in zip(subscribed, otn, opted_out) if s is None and not o and not out)
-        if cursor == 0:
-            return without
+    return sum([len(found) async for found in never_opted_in(redis, keys, topic, since_ms, batch)])
 
 
 async def last_days(outbox: Outbox, clock: Clock, days: int, *, not_opted_in: int | None = None,

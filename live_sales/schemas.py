@@ -82,3 +82,37 @@ STATS: Schema = {
     "properties": {"days": {"type": "array", "items": DAY}, "totals": {"type": "object"},
                    "warnings": STR_LIST},
 }
+
+PREVIEW_IN: Schema = {
+    "type": "object",
+    "properties": {"topic": STR, "text": STR, "url": {**STR, "format": "uri"}, "button_title": {**STR, "maxLength": 20}},
+}
+PREVIEW: Schema = {
+    "type": "object",
+    "properties": {
+        "topic": STR, "checked_at": {**STR, "format": "date-time"},
+        "recipients": {**INT, "description": "subscribers and OTN holders of the topic (the fan-out's snapshot)"},
+        "reached": {**INT, "description": "recipients the policy lets through now"},
+        "by_route": {**COUNTS, "description": "reached, by first route: psid (in the window), marketing_api, "
+                                              "marketing_legacy, otn"},
+        "skipped": {**COUNTS, "description": "recipients the policy refuses, by reason"}, "skipped_total": INT,
+        "never_opted_in_7_days": {**INT, "description": "shoppers active in the last 7 days with no consent"},
+        "not_predicted": {**STR_LIST, "description": "reasons only decided when sending (limits)"},
+        "message_problem": {**STR, "nullable": True, "description": "why Messenger would refuse the message"},
+    },
+}
+QUIET_SHOPPER: Schema = {
+    "type": "object",
+    "properties": {"psid": STR, "name": {**STR, "nullable": True}, "last_action_ms": INT,
+                   "last_action_at": {**STR, "format": "date-time"}},
+}
+NOT_OPTED_IN: Schema = {
+    "type": "object",
+    "properties": {"topic": STR, "days": INT, "count": INT, "shoppers": {"type": "array", "items": QUIET_SHOPPER}},
+}
+SHOPPER_NAMES: Schema = {
+    "type": "object",
+    "properties": {"shoppers": {"type": "array", "items": {
+        "type": "object", "properties": {"psid": STR, "name": {**STR, "nullable": True}}}}},
+}
+LINKS_IN: Schema = {"type": "object", "required": ["post_ids"], "properties": {"post_ids": STR_LIST}}

@@ -34,8 +34,8 @@ local function start_sale(id, now, trigger, video, url)
   end
   redis.call('ZREM', KEYS[2], id)
   redis.call('ZADD', KEYS[3], now, id)
-  redis.call('HSET', ARGV[2] .. id, 'kind', 'sale', 'source', id, 'topic', topic, 'phase', 'subs',
-             'cursor', '0', 'eligible', 0, 'state', 'running', 'created_ms', now)
+  redis.call('HSET', ARGV[2] .. id, 'kind', 'sale', 'source', id, 'topic', topic, 'phase', 'snapshot',
+             'index', 0, 'eligible', 0, 'state', 'running', 'created_ms', now)
   redis.call('SADD', KEYS[4], id)
   return 'started'
 end

@@ -24,6 +24,23 @@ SCHEDULED_BEFORE_MS = 24 * HOUR_MS  # the webhook starts a sale planned up to a 
 SCHEDULED_AFTER_MS = 6 * HOUR_MS  # ... or up to 6 hours ahead; later ones wait for their own live
 
 
+# KEYS: the sale's hash, live_sale_links. ARGV: sale id, then the post or live-video ids to link.
+# Adds each id to the sale's post_ids (once) and points it at the sale. -1: no such sale, -2: ended.
+_LINK = """
+local raw = redis.call('HGET', KEYS[1], 'post_ids')
+if not raw then return -1 end
+if redis.call('HGET', KEYS[1], 'status') == 'ended' then return -2 end
+local ids, have, added = cjson.decode(raw), {}, 0
+for _, id in ipairs(ids) do have[id] = true end
+for i = 2, #ARGV do
+  if not have[ARGV[i]] then ids[#ids + 1] = ARGV[i]; have[ARGV[i]] = true; added = added + 1 end
+  redis.call('HSET', KEYS[2], ARGV[i], ARGV[1])
+end
+redis.call('HSET', KEYS[1], 'post_ids', cjson.encode(ids))
+return added
+"""
+
+
 @dataclass(frozen=True, slots=True)
 class Transition:
     """What a start or end did: ``outcome`` as the script said it, and the sale after it."""
@@ -45,6 +62,7 @@ class SaleStore:
         self._start = redis.register_script(scripts.START)
         self._end = redis.register_script(scripts.END)
         self._claim = redis.register_script(scripts.CLAIM_FOR_VIDEO)
+        self._link = redis.register_script(_LINK)
 
     async def create(self, *, title: str, url: str, topic: str, scheduled_ms: int, now_ms: int,
                      post_ids: Sequence[str] = (), products: Sequence[str] = ()) -> LiveSale:
@@ -61,6 +79,14 @@ class SaleStore:
                 pipe.hset(self._keys.live_sale_links, mapping={p: sale_id for p in post_ids})
             await pipe.execute()
         return sale
+
+    async def link(self, sale_id: str, post_ids: Sequence[str]) -> int:
+        """Link more posts or live videos to a sale (the ``live_videos`` webhook then finds it by them).
+
+        Returns how many were new; -1 if there is no such sale, -2 if it has ended.
+        """
+        return int(await self._link(keys=[self._keys.live_sale(sale_id), self._keys.live_sale_links],
+                                    args=[sale_id, *post_ids]))
 
     async def get(self, sale_id: str) -> LiveSale | None:
         raw = await self._redis.hgetall(self._keys.live_sale(sale_id))
@@ -127,7 +153,7 @@ class BroadcastStore:
             pipe.hset(self._keys.broadcast(blast_id), mapping=blast.to_redis())  # type: ignore[arg-type]
             pipe.zadd(self._keys.broadcasts_all, {blast_id: now_ms})
             pipe.hset(self._keys.fanout(blast_id), mapping={
-                "kind": "broadcast", "source": blast_id, "topic": topic, "phase": "subs", "cursor": "0",
+                "kind": "broadcast", "source": blast_id, "topic": topic, "phase": "snapshot", "index": 0,
                 "eligible": 0, "state": "running", "created_ms": now_ms})
             pipe.sadd(self._keys.fanouts_active, blast_id)
             await pipe.execute()

@@ -22,6 +22,7 @@ from bot.graph import payloads
 from bot.outbox import SendJob
 from bot.runtime import Runtime
 from bot.keys import Keys
+from bot.server import GuardedAppRunner, Timeouts
 from bot.settings import Settings
 from bot.storage import connect
 from tests.support.pages import delete_page_keys
@@ -135,13 +136,24 @@ def settings(page_id: str) -> Settings:
                     reclaim_idle_seconds=0.5, worker_concurrency=16)
 
 
+class GuardedTestServer(TestServer):
+    """aiohttp's test server on the runner ``salebell serve`` uses (bot.server), with its deadlines."""
+
+    def __init__(self, app: web.Application, *, timeouts: Timeouts = Timeouts(), **kwargs: Any) -> None:
+        super().__init__(app, **kwargs)
+        self.timeouts = timeouts
+
+    async def _make_runner(self, **kwargs: Any) -> GuardedAppRunner:
+        return GuardedAppRunner(self.app, timeouts=self.timeouts, **kwargs)
+
+
 @pytest.fixture
 async def serve() -> AsyncIterator[Callable[..., Awaitable[TestClient]]]:
-    """Serve an app on a real loopback port with the production access logger; returns a client."""
+    """Serve an app on a real loopback port as ``salebell serve`` does (bot.server); returns a client."""
     clients: list[TestClient] = []
 
-    async def start(app: web.Application, port: int | None = None) -> TestClient:
-        server = TestServer(app, port=port)
+    async def start(app: web.Application, port: int | None = None, timeouts: Timeouts = Timeouts()) -> TestClient:
+        server = GuardedTestServer(app, port=port, timeouts=timeouts)
         await server.start_server(access_log_class=SafeAccessLogger, shutdown_timeout=5.0)
         client = TestClient(server)
         await client.start_server()

@@ -1,11 +1,14 @@
 """The dialogue layer, a plugin (``SALEBELL_PLUGINS``, on by default): intents, actions, follow-ups.
 
 - ``registry``: handlers for shopper events (:mod:`bot.dialogue.engine`);
-- ``api``: ``GET /api/subscribers`` (:mod:`bot.dialogue.ledger_api`);
+- ``api``: ``GET /api/subscribers`` (:mod:`bot.dialogue.ledger_api`), ``GET /api/needs-human``
+  and ``DELETE /api/needs-human/{psid}`` (:mod:`bot.dialogue.needs_human`);
 - ``setup(runtime)``: builds the process's :class:`~bot.dialogue.engine.Dialogue`
   (``runtime.context["dialogue"]``, its scheduler as ``runtime.context["followups"]``)
   and runs the follow-up scheduler as a background loop;
-- CLI: ``salebell profile sync`` and ``salebell subscribers``.
+- CLI: ``salebell profile sync`` and ``salebell subscribers``;
+- ``messenger_profile(settings)``: the profile ``profile sync`` sets, which the sandbox
+  applies when it starts, so Get Started works without a sync.
 
 It reads one thing the live-sales layer may provide: ``runtime.context["next_live"]``,
 an async callable returning ``(title, starts_at_ms, url)`` of the next scheduled live
@@ -16,16 +19,36 @@ sale or product (for ``COMMENT_OPTIN_SCOPE=linked``).
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING
+import logging
+from typing import TYPE_CHECKING, Any
 
-from . import profile as _profile  # noqa: F401  (registers `salebell profile`)
+from . import profile as _profile  # (also registers `salebell profile`)
+from ..admin import AdminApi
+from ..errors import ConfigError
+from ..settings import Settings
 from .engine import Dialogue, registry
-from .ledger_api import api
+from .ledger_api import api as ledger_api
+from .needs_human import api as needs_human_api
 
 if TYPE_CHECKING:
     from ..runtime import Runtime
 
-__all__ = ["Dialogue", "api", "registry", "setup"]
+__all__ = ["Dialogue", "api", "messenger_profile", "registry", "setup"]
+
+log = logging.getLogger(__name__)
+
+api = AdminApi()
+api.include(ledger_api)
+api.include(needs_human_api)
+
+
+def messenger_profile(settings: Settings) -> dict[str, Any] | None:
+    """The Messenger profile this bot needs (None, logged, if the settings make an invalid one)."""
+    try:
+        return _profile.build_profile(settings)
+    except ConfigError as exc:
+        log.warning("Messenger profile not built: %s", exc)
+        return None
 
 
 async def setup(runtime: Runtime) -> None:

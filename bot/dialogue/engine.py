@@ -6,8 +6,11 @@ tracker is loaded, changed and saved by one handler at a time:
 
 - message / postback / referral: a tapped payload names its intent (``Intent.payloads``
   or ``/<intent>``), else the spotter reads the text. An opt-out takes effect first,
-  before anything else can fail. Then, unless a human has the thread, the intent's
-  action runs and its messages are queued; the opt-in follow-up is (re)scheduled;
+  before anything else can fail; a likely but uncertain one asks first ("Stop live
+  reminders?", :mod:`bot.dialogue.confirm`), and a typed yes or no soon after counts
+  like the tap. Then, unless a human has the thread, the intent's action runs and its
+  messages are queued; a message with no intent gets the fallback answer and is flagged
+  for a person (:mod:`bot.dialogue.needs_human`); the opt-in follow-up is (re)scheduled;
 - comment: the opt-in keyword (within ``COMMENT_OPTIN_SCOPE``) gets one private reply;
 - opt-ins (after the ledger recorded them): a confirmation, only inside the window;
 - echo / standby / handover: human takeover (:mod:`bot.dialogue.handover`).
@@ -27,14 +30,17 @@ from ..events import (
 )
 from ..handlers import HandlerRegistry
 from ..nlu import Spotter
+from ..nlu.spotter import model_setting
 from ..outbox import SendJob
 from ..policy import WINDOW_MS
 from .actions import domain_of, load_intents, make_runner
+from .confirm import ASKED_SLOT, CONFIRM, answer_to_question
 from .facts import FactReader
 from .followups import FollowUps
 from .handover import HumanTakeover
 from .kit import FACT_SLOTS
 from .messages import Reply, to_replies
+from .needs_human import NeedsHuman
 from .tracker_store import (
     State, TrackerStore, already_handled, apply_events, mark_handled, new_state, record_action, record_bot,
     record_user,
@@ -47,6 +53,7 @@ log = logging.getLogger(__name__)
 
 OPT_IN, OPT_OUT, NONE = "opt_in_reminders", "opt_out", "none"
 OPTIN_CONFIRMED, OTN_CONFIRMED, FOLLOWUP = "action_optin_confirmed", "action_otn_confirmed", "action_followup"
+FALLBACK = "action_default_fallback"
 MAX_CHAIN = 3  # FollowupAction hops per turn
 
 
@@ -58,16 +65,19 @@ class Dialogue:
         self.redis, self.keys, self.clock = runtime.redis, runtime.keys, runtime.clock
         self.outbox, self.consent = runtime.outbox, runtime.consent
         self.intents = {i.name: i for i in load_intents(s.intents_packages)}
-        self.spotter = Spotter(list(self.intents.values()), optin_keywords=s.optin_keywords)
+        self.spotter = Spotter(list(self.intents.values()), optin_keywords=s.optin_keywords,
+                               model=model_setting(s.nlu_weights))
         self.actions = make_runner(s.intents_packages, list(self.intents.values()), s.action_server_url)
         self.action_of = {i.name: i.action().name() for i in self.intents.values() if i.action is not None}
         self.payloads = {p: i.name for i in self.intents.values() for p in i.payloads}
         self.domain = domain_of(list(self.intents.values()),
-                                [*self.action_of.values(), OPTIN_CONFIRMED, OTN_CONFIRMED, FOLLOWUP], FACT_SLOTS)
+                                [*self.action_of.values(), OPTIN_CONFIRMED, OTN_CONFIRMED, FOLLOWUP, FALLBACK],
+                                [*FACT_SLOTS, ASKED_SLOT])
         self.store = TrackerStore(self.redis, self.keys)
         self.facts = FactReader(self.redis, self.keys, s, self.clock, self.consent, runtime.context)
         self.takeover = HumanTakeover(self.redis, self.keys, s, self.outbox)
         self.followups = FollowUps(self.redis, self.keys, self.fire_followup)
+        self.needs_human = NeedsHuman(self.redis, self.keys)
 
     async def close(self) -> None:
         await self.actions.close()
@@ -88,6 +98,8 @@ class Dialogue:
             if by_payload:
                 return by_payload, 1.0, event.text, {"source": "quick_reply", "payload": event.quick_reply_payload}
             spotted = self.spotter.spot(event.text or "")
+            if spotted.confirm and CONFIRM in self.intents:  # a likely stop, not a certain one: ask
+                return CONFIRM, spotted.confidence, event.text, {"source": "message", "spotted": spotted.intent}
             return spotted.intent, spotted.confidence, event.text, {"source": "message"}
         if isinstance(event, PostbackEvent):
             name = self.intent_of_payload(event.payload)
@@ -108,14 +120,23 @@ class Dialogue:
         state = await self.store.load(psid)
         if already_handled(state, event.dedupe_key):
             return
+        now = await self.clock.now_ms()
+        answered = answer_to_question(intent, text, metadata, state["slots"], now)
+        if answered is not None:
+            intent, metadata = answered
+            if intent == OPT_OUT:
+                await self.consent.opt_out_locally(psid)
+                await self.followups.cancel(psid)
         record_user(state, text=text, intent=intent, confidence=confidence, metadata=metadata,
                     at_ms=event.timestamp)
-        now = await self.clock.now_ms()
         if not await self.takeover.is_paused(psid, now):
             name = self.action_of.get(intent)
+            replies: list[Reply] = []
             if name:
                 replies = await self.run_action(state, name, "chat")
-                await self.enqueue(replies, job_base(event.dedupe_key), psid=psid, explicit=intent == OPT_IN)
+            elif intent == NONE and isinstance(event, MessageEvent):
+                replies = await self.fallback(state, psid, now)
+            await self.enqueue(replies, job_base(event.dedupe_key), psid=psid, explicit=intent == OPT_IN)
             await self.reschedule_followup(psid, now)
         mark_handled(state, event.dedupe_key)
         await self.store.save(state)
@@ -168,15 +189,17 @@ class Dialogue:
     async def on_echo(self, event: EchoEvent) -> None:
         if not await self.takeover.is_ours(event):
             await self.takeover.pause(event.psid, event.timestamp)
+            await self.needs_human.resolve(event.psid)  # a person answered it
 
     async def on_standby(self, event: StandbyEvent) -> None:
-        """Never answered. A stop typed while another app has the thread still takes effect."""
+        """Never answered. A stop typed while another app has the thread still takes effect,
+        a likely one too: the bot cannot ask here, and a missed stop is the worst error."""
         inner = event.inner
         if isinstance(inner, (DeliveryEvent, ReadEvent)):
             return
         if isinstance(inner, EchoEvent) and await self.takeover.is_ours(inner):
             return
-        if isinstance(inner, MessageEvent) and self.understand(inner)[0] == OPT_OUT:
+        if isinstance(inner, MessageEvent) and self.understand(inner)[0] in (OPT_OUT, CONFIRM):
             await self.consent.opt_out_locally(event.psid)
             await self.followups.cancel(event.psid)
         await self.takeover.pause(event.psid, event.timestamp)
@@ -192,6 +215,13 @@ class Dialogue:
         if c.opted_out and sub is not None and sub.status == "active":
             await self.consent.opt_in(psid, sub.topic, sub.token, path=sub.path, timezone=sub.timezone,
                                       at_ms=sub.optin_ms)
+
+    async def fallback(self, state: State, psid: str, now: int) -> list[Reply]:
+        """No intent: flag the conversation for a person and answer, once per quiet period."""
+        quiet_ms = int(self.settings.fallback_quiet_hours * 3_600_000)
+        if not await self.needs_human.flag(psid, now, quiet_ms) or not self.actions.has(FALLBACK):
+            return []
+        return await self.run_action(state, FALLBACK, "chat")
 
     # -- follow-up ------------------------------------------------------------------
     async def reschedule_followup(self, psid: str, now: int) -> None:

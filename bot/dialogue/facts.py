@@ -74,6 +74,7 @@ class FactReader:
             "next_live": await self._next_live(),
             "timezone": timezone,
             "shop_url": s.shop_url,
+            "fallback_text": s.fallback_text,
         }
 
     async def _next_live(self) -> dict[str, Any] | None:

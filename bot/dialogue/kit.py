@@ -23,6 +23,7 @@ slot                      meaning
 ``next_live``             ``{"title", "starts_at_ms", "url"}`` of the next live sale, or None
 ``timezone``              the shopper's time zone if known, else ""
 ``shop_url``              the shop's web address, or ""
+``fallback_text``         the answer to a message with no intent (``FALLBACK_TEXT``)
 ========================  ==============================================================
 
 The message that triggered the action is ``tracker.latest_message``; its ``metadata``
@@ -44,7 +45,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from ..graph import payloads
 
 __all__ = [
-    "FACT_SLOTS", "GET_STARTED", "NEXT_LIVE", "OPTIN_YES", "STOP_REMINDERS", "fact", "offer_optin",
+    "FACT_SLOTS", "GET_STARTED", "KEEP_REMINDERS", "NEXT_LIVE", "OPTIN_YES", "STOP_REMINDERS", "fact",
+    "offer_optin",
     "optin_card", "otn_card", "product_of", "quick", "trigger", "when",
 ]
 
@@ -52,12 +54,13 @@ __all__ = [
 GET_STARTED = "GET_STARTED"
 OPTIN_YES = "OPTIN_YES"
 STOP_REMINDERS = "STOP_REMINDERS"
+KEEP_REMINDERS = "KEEP_REMINDERS"  # "No" to "Stop live reminders?"
 NEXT_LIVE = "NEXT_LIVE"
 
 FACT_SLOTS = (
     "channel", "subscribed", "stopped", "opted_out", "optin_title", "optin_topic", "optin_image_url",
     "optin_keyword", "optin_asked_ms", "optin_next_ms", "now_ms", "in_window", "otn_allowed", "next_live",
-    "timezone", "shop_url",
+    "timezone", "shop_url", "fallback_text",
 )
 
 

@@ -42,6 +42,7 @@ class SendResult:
     message_id: str | None
     recipient_id: str | None
     raw: Mapping[str, Any] = field(repr=False)
+    usage: Usage = field(default_factory=Usage, repr=False)  # this answer's usage headers (§6.2)
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ class MarketingSendResult:
     tracking_id: str | None
     success: bool
     raw: Mapping[str, Any] = field(repr=False)
+    usage: Usage = field(default_factory=Usage, repr=False)
 
 
 def new_session(*, limit: int = 256, total: float = 10.0, connect: float = 3.0) -> aiohttp.ClientSession:
@@ -116,20 +118,27 @@ class GraphClient:
 
     # --- Send API ------------------------------------------------------------------------
 
-    async def send(self, body: Mapping[str, Any]) -> SendResult:
-        """``POST /me/messages`` with a body from ``payloads.send_body``."""
+    async def send(self, body: Mapping[str, Any], *, reschedule_throttles: bool = False) -> SendResult:
+        """``POST /me/messages`` with a body from ``payloads.send_body``.
+
+        ``reschedule_throttles``: a throttle answer is raised at once, for a caller that pauses and
+        retries later (the send worker) rather than wait inside the call.
+        """
         recipient = body.get("recipient") or {}
         token_recipient = any(k in recipient for k in _TOKEN_RECIPIENTS)
-        raw = await self._call("POST", "me/messages", body=body, token_recipient=token_recipient)
-        return SendResult(message_id=_str(raw.get("message_id")), recipient_id=_str(raw.get("recipient_id")), raw=raw)
+        raw, usage = await self._request("POST", "me/messages", body=body, token_recipient=token_recipient,
+                                         throttles=not reschedule_throttles)
+        return SendResult(message_id=_str(raw.get("message_id")), recipient_id=_str(raw.get("recipient_id")), raw=raw,
+                          usage=usage)
 
-    async def send_marketing(self, body: Mapping[str, Any]) -> MarketingSendResult:
+    async def send_marketing(self, body: Mapping[str, Any], *, reschedule_throttles: bool = False
+                             ) -> MarketingSendResult:
         """``POST /act_{ad_account}/messages`` (Marketing Message API) with ``payloads.marketing_api_body``."""
-        raw = await self._call(
-            "POST", f"act_{self._ad_account}/messages", body=body, token_recipient=True, token=self._marketing_token
-        )
+        raw, usage = await self._request("POST", f"act_{self._ad_account}/messages", body=body, token_recipient=True,
+                                         token=self._marketing_token, throttles=not reschedule_throttles)
         return MarketingSendResult(
-            tracking_id=_str(raw.get("marketing_message_tracking_id")), success=bool(raw.get("success", True)), raw=raw
+            tracking_id=_str(raw.get("marketing_message_tracking_id")), success=bool(raw.get("success", True)), raw=raw,
+            usage=usage,
         )
 
     async def sender_action(self, psid: str, action: str) -> None:
@@ -155,6 +164,10 @@ class GraphClient:
     async def get_live_video(self, video_id: str, fields: Sequence[str]) -> dict[str, Any]:
         return await self._call("GET", quote(video_id, safe=""), params={"fields": ",".join(fields)}, idempotent=True)
 
+    async def get_user_profile(self, psid: str, fields: Sequence[str]) -> dict[str, Any]:
+        """The User Profile API: ``GET /{psid}?fields=name,...`` with the Page token."""
+        return await self._call("GET", quote(psid, safe=""), params={"fields": ",".join(fields)}, idempotent=True)
+
     # --- one call ------------------------------------------------------------------------
 
     async def _call(
@@ -168,18 +181,35 @@ class GraphClient:
         token_recipient: bool = False,
         token: Secret | None = None,
     ) -> dict[str, Any]:
+        return (await self._request(method, path, body=body, params=params, idempotent=idempotent,
+                                    token_recipient=token_recipient, token=token))[0]
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Mapping[str, Any] | None = None,
+        params: Mapping[str, str] | None = None,
+        idempotent: bool = False,
+        token_recipient: bool = False,
+        token: Secret | None = None,
+        throttles: bool = True,
+    ) -> tuple[dict[str, Any], Usage]:
+        """One call with its retries; the answer and its usage headers. ``throttles``: retry those inline."""
         call = (method, path, body, params, idempotent, token_recipient, token)
+        max_throttle_wait = self._max_throttle_wait if throttles else -1.0
         try:
             try:  # most calls succeed at once: no retry machinery for them (it cost more than the call)
                 return await self._once(*call)
             except GraphError as exc:
                 if self._max_attempts <= 1 or not should_retry(exc, idempotent=idempotent,
-                                                               max_throttle_wait=self._max_throttle_wait):
+                                                               max_throttle_wait=max_throttle_wait):
                     raise
                 first_failure: list[GraphError] = [exc]
             retrying = graph_retrying(
                 self._max_attempts,
-                self._max_throttle_wait,
+                max_throttle_wait,
                 idempotent=idempotent,
                 wait_scale=self._wait_scale,
                 sleep=self._sleep,
@@ -212,7 +242,7 @@ class GraphClient:
         idempotent: bool,
         token_recipient: bool,
         token: Secret | None,
-    ) -> dict[str, Any]:
+    ) -> tuple[dict[str, Any], Usage]:
         headers = {"Authorization": f"Bearer {(token or self._page_token).reveal()}"}
         try:
             async with self._session.request(
@@ -226,13 +256,13 @@ class GraphClient:
             raise GraphNetworkError("connect timeout", sent_maybe=False) from None
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
             raise GraphNetworkError(f"no answer: {type(exc).__name__}", sent_maybe=True) from None
-        self.last_usage = parse_usage(answer_headers)
+        usage = self.last_usage = parse_usage(answer_headers)
         try:
             answer = json.loads(raw_answer) if raw_answer else None
         except ValueError:
             answer = None
         if 200 <= status < 300 and isinstance(answer, dict) and "error" not in answer:
-            return answer
+            return answer, usage
         if 200 <= status < 300 and not isinstance(answer, dict):
             cls = GraphTransient if idempotent else SendUncertain
             raise cls("unreadable reply", http_status=status)

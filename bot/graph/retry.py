@@ -3,8 +3,8 @@
 Retried: ``GraphTransient`` (exponential backoff with full jitter), ``GraphNetworkError``
 when the request cannot have reached Meta (or the call is idempotent), and
 ``GraphThrottled`` (wait ``retry_after`` when Meta gives one, else exponential from ~1 s).
-A throttle asking for longer than ``max_throttle_wait`` is raised at once so the caller
-can reschedule instead of holding a worker. Every other ``GraphError`` is raised at once.
+A throttle asking for longer than ``max_throttle_wait`` (any, when it is negative) is raised
+at once so the caller can reschedule instead of holding a worker. Every other ``GraphError`` is raised at once.
 """
 
 from __future__ import annotations
@@ -37,8 +37,8 @@ def should_retry(exc: BaseException, *, idempotent: bool, max_throttle_wait: flo
         return True
     if isinstance(exc, GraphNetworkError):
         return idempotent or not exc.sent_maybe
-    if isinstance(exc, GraphThrottled):
-        return exc.retry_after is None or exc.retry_after <= max_throttle_wait
+    if isinstance(exc, GraphThrottled):  # a negative max_throttle_wait: the caller reschedules throttles
+        return max_throttle_wait >= 0 and (exc.retry_after is None or exc.retry_after <= max_throttle_wait)
     return False
 
 

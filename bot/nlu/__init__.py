@@ -1,4 +1,4 @@
-"""Intent spotting for shopper messages: fast, rule-based, multilingual, no I/O.
+"""Intent spotting for shopper messages: multilingual rules and a small learned model, no I/O.
 
 >>> from bot.intent import discover
 >>> spotter = Spotter(discover("intents"))
@@ -7,6 +7,6 @@
 """
 
 from bot.nlu.normalize import normalize
-from bot.nlu.spotter import Spotted, Spotter
+from bot.nlu.spotter import Explanation, Spotted, Spotter
 
-__all__ = ["Spotted", "Spotter", "normalize"]
+__all__ = ["Explanation", "Spotted", "Spotter", "normalize"]

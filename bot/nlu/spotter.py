@@ -1,257 +1,142 @@
-"""Rule-based, multilingual intent spotter.
+"""The intent spotter: rules where they are certain, a learned model for the rest.
 
-:class:`Spotter` compiles a list of :class:`~bot.intent.Intent` declarations once and
-then labels each message with a handful of precompiled regex operations.
+>>> from bot.intent import discover
+>>> spotter = Spotter(discover("intents"))
+>>> spotter.spot("LIVE po 🔴")
+Spotted(intent='opt_in_reminders', confidence=0.99, confirm=False)
 
-Decision order: intents are tried from the highest ``priority`` down and the first
-priority level with any match wins (within a level, the most confident match). With the
-built-in priorities an opt-out outranks everything, so "STOP LIVE" or "don't remind me"
-is never read as a request.
-
-Evidence, and the confidence it gives:
-
-- 0.99 the shop's opt-in keyword on its own, in any shape ("LIVE", "liveee po 🔴", "#LIVE
-  here", "LIVE din ako", "LIVE kak");
-- 0.97 an intent's example, exactly (after normalisation);
-- 0.95 an intent keyword on its own ("stop po", "hiii", "unsubscribe"), or the opt-in
-  keyword first in a message that tags a friend ("LIVE! @Jenny Reyes ...");
-- 0.90 a pattern of the intent in a short message, 0.80 in a long one (> 20 words);
-- 0.90 the opt-in keyword spelt out ("L I V E"); 0.80 misspelt on its own (one edit or
-  swap: "liev", "lvie");
-- ``none`` 0.3 when a trigger word (live, stop, remind, ...) was seen and ruled out, else 0.0.
+A message is folded once (:func:`~bot.nlu.normalize.fold`); the rules
+(:class:`~bot.nlu.rules.Rules`) give their verdict, and unless it is certain the model
+(:class:`~bot.nlu.model.LinearModel`) gives probabilities; :func:`~bot.nlu.combine.decide`
+combines them with the thresholds stored beside the weights. An opt-out that is likely
+but not certain comes back with ``confirm=True``: the dialogue asks the shopper before
+stopping anything. :meth:`Spotter.explain` says what decided.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
 
 from bot.intent import Intent
-from bot.nlu.lexicon import (
-    COMMON_WORDS,
-    END_PARTICLES,
-    FILLERS,
-    FRAGMENTS,
-    PARTICLES,
-    TRIGGERS,
-    alternation,
-)
-from bot.nlu.normalize import fold, normalize, squeeze, strip_particles
+from bot.nlu.combine import Decision, Thresholds, decide
+from bot.nlu.model import DEFAULT_WEIGHTS, LinearModel
+from bot.nlu.normalize import fold, strip_particles
+from bot.nlu.rules import NONE, Message, RuleVerdict, Rules
 
-__all__ = ["GREETING", "NONE", "OPT_IN", "Spotted", "Spotter"]
+__all__ = ["Explanation", "Spotted", "Spotter", "default_model", "model_setting"]
 
-NONE = "none"
-OPT_IN = "opt_in_reminders"
-GREETING = "greeting"  # its keywords may open any other intent's keyword ("hi LIVE")
-_OPT_IN_PRIORITY = 30  # used when no opt_in_reminders intent is declared
-_SHORT = 60  # characters: longer messages are sentences, never bare keywords
-_LONG_WORDS = 20
 _MAX_CHARS = 2000  # Messenger's limit for one text message; bounds the work per message
-_FRAGMENT = re.compile(r"(?<!\\)\{([a-z_]+)\}")
-_FRAGMENT_RE = {name: re.compile(fragment) for name, fragment in FRAGMENTS.items()}
-_FRAGMENT_COST = {"live": 0, "stock": 1, "request": 2}  # cheapest test first
 
 
 @dataclass(frozen=True, slots=True)
 class Spotted:
-    """The spotter's verdict: an intent name (or ``"none"``) and how strong the evidence is."""
+    """The spotter's verdict: an intent name (or ``"none"``), how strong the evidence is, and
+    whether to ask the shopper before acting on it (a likely but uncertain opt-out)."""
 
     intent: str
     confidence: float
+    confirm: bool = False
 
 
-class _Message:
-    """A message as patterns see it, with each fragment searched at most once."""
+@dataclass(frozen=True)
+class Explanation:
+    """Why a message got its intent: the rules' verdict, the model's scores, the thresholds."""
 
-    __slots__ = ("norm", "seen", "words")
+    text: str
+    spotted: Spotted
+    decided_by: str
+    rule: RuleVerdict
+    probabilities: Mapping[str, float] | None
+    thresholds: Thresholds | None
+    scores: Mapping[str, float] | None = field(default=None)
 
-    def __init__(self, norm: str) -> None:
-        self.norm = norm  # particles stripped: what patterns search
-        self.words = norm.count(" ") + 1
-        self.seen: dict[str, bool] = {}
+    def as_dict(self) -> dict[str, Any]:
+        def rounded(values: Mapping[str, float] | None) -> dict[str, float] | None:
+            return None if values is None else {k: round(v, 3) for k, v in values.items()}
 
-    def has(self, fragment: str) -> bool:
-        found = self.seen.get(fragment)
-        if found is None:
-            found = self.seen[fragment] = _FRAGMENT_RE[fragment].search(self.norm) is not None
-        return found
-
-
-def _keys(words: Sequence[str]) -> list[str]:
-    """Keyword phrases in the form they are matched in: folded and squeezed."""
-    return sorted({k for k in (squeeze(fold(w)[0]) for w in words) if k}, key=len, reverse=True)
-
-
-def _phrases(words: Sequence[str]) -> str:
-    """Escaped regex alternation of keyword phrases, longest first."""
-    return "|".join(re.escape(k) for k in _keys(words))
-
-
-def _compile_patterns(
-    patterns: Sequence[str], intent: str
-) -> list[tuple[tuple[str, ...], re.Pattern[str]]]:
-    """Group an intent's patterns by the fragments they name; one regex per group.
-
-    A pattern naming ``{live}`` can only match a message containing a live, so a group is
-    tried only when every fragment it names occurs in the message: most messages then
-    skip most patterns.
-    """
-    groups: dict[tuple[str, ...], list[str]] = {}
-    for pattern in patterns:
-        names = set(_FRAGMENT.findall(pattern))
-        unknown = names - FRAGMENTS.keys()
-        if unknown:
-            raise ValueError(f"intent {intent!r}: unknown fragment(s) {unknown} in {pattern!r}")
-        expanded = _FRAGMENT.sub(lambda m: FRAGMENTS[m.group(1)], pattern)
-        try:
-            re.compile(expanded)
-        except re.error as exc:
-            raise ValueError(f"intent {intent!r}: bad pattern {pattern!r}: {exc}") from exc
-        key = tuple(sorted(names, key=lambda n: (_FRAGMENT_COST.get(n, 9), n)))
-        groups.setdefault(key, []).append(expanded)
-    return [(names, re.compile(alternation(group))) for names, group in groups.items()]
+        return {
+            "text": self.text, "intent": self.spotted.intent, "confidence": self.spotted.confidence,
+            "confirm": self.spotted.confirm, "decided_by": self.decided_by,
+            "rule": {"intent": self.rule.intent, "confidence": self.rule.confidence, "rule": self.rule.rule,
+                     "certain": self.rule.certain},
+            "model": rounded(self.probabilities), "blended": rounded(self.scores),
+            "thresholds": self.thresholds.as_dict() if self.thresholds else None,
+        }
 
 
-def _one_edit(a: str, b: str) -> bool:
-    """True if ``a`` and ``b`` differ by one insertion, deletion, substitution or swap."""
-    la, lb = len(a), len(b)
-    if a == b or abs(la - lb) > 1:
-        return False
-    if la == lb:
-        diff = [i for i in range(la) if a[i] != b[i]]
-        if len(diff) == 1:
-            return True
-        i, j = diff[0], diff[-1]
-        return len(diff) == 2 and j == i + 1 and a[i] == b[j] and a[j] == b[i]
-    if la > lb:
-        a, b = b, a
-    i = 0
-    while i < len(a) and a[i] == b[i]:
-        i += 1
-    return a[i:] == b[i + 1 :]
+@lru_cache(maxsize=4)
+def default_model(path: Path = DEFAULT_WEIGHTS) -> LinearModel:
+    """The weights at ``path``, parsed once per process."""
+    return LinearModel.load(path)
 
 
-@dataclass(frozen=True, slots=True)
-class _Rule:
-    name: str
-    priority: int
-    groups: list[tuple[tuple[str, ...], re.Pattern[str]]]
-
-    def search(self, m: _Message) -> float:
-        for needs, regex in self.groups:
-            for fragment in needs:
-                if not m.has(fragment):
-                    break
-            else:
-                if regex.search(m.norm):
-                    return 0.9 if m.words <= _LONG_WORDS else 0.8
-        return 0.0
+def model_setting(value: str) -> LinearModel | None:
+    """The model ``NLU_WEIGHTS`` names: empty for the shipped weights, ``none`` for rules alone,
+    else a weights file (a :class:`~bot.nlu.model.ModelError` says why one cannot be used)."""
+    value = value.strip()
+    if value.lower() in ("none", "off", "rules"):
+        return None
+    return default_model(Path(value).expanduser().resolve() if value else DEFAULT_WEIGHTS)
 
 
 class Spotter:
     """Label shopper messages with one of ``intents`` or ``"none"``.
 
     ``optin_keywords`` are what the shop asks viewers to comment to get live reminders
-    ("LIVE" by default); they count only when sent on their own, not inside a sentence
-    ("why is everyone commenting LIVE?" is ``none``).
+    ("LIVE" by default). ``model`` is the learned part: ``"default"`` for the shipped
+    weights, a :class:`LinearModel` (e.g. a shop's own, ``NLU_WEIGHTS``), or ``None`` for
+    rules alone.
     """
 
-    def __init__(
-        self, intents: Sequence[Intent], optin_keywords: Sequence[str] = ("LIVE",)
-    ) -> None:
-        names = [i.name for i in intents]
-        if len(set(names)) != len(names):
-            raise ValueError(f"duplicate intent names in {names}")
-        optin = _keys(optin_keywords)
-        if not optin:
-            raise ValueError("optin_keywords must hold at least one non-empty keyword")
-        openers = [k for i in intents if i.name == GREETING for k in i.keywords]
-        fillers = _phrases([*PARTICLES, *END_PARTICLES, *FILLERS, *openers])
-        self._fillers = re.compile(rf"(?<!\S)(?:{fillers})(?!\S)")
-        ordered = sorted(intents, key=lambda i: -i.priority)  # stable for equal priorities
-        priority = {i.name: i.priority for i in intents}
-        priority.setdefault(OPT_IN, _OPT_IN_PRIORITY)
-
-        # One fullmatch decides "the message is just keyword(s) + filler", for every
-        # intent at once; branches in decision order, the shop's keyword first among equals.
-        shapes = [(OPT_IN, priority[OPT_IN], _phrases(optin), 0.99)]
-        shapes += [(i.name, i.priority, _phrases(i.keywords), 0.95) for i in ordered if i.keywords]
-        shapes.sort(key=lambda s: -s[1])
-        self._shape_hits = {f"k{n}": (s[0], s[3]) for n, s in enumerate(shapes)}
-        self._shaped = re.compile(
-            "|".join(
-                rf"(?P<k{n}>(?:(?:{fillers}) )*(?:{kw})(?: (?:{kw}|{fillers}))*)"
-                for n, (_, _, kw, _) in enumerate(shapes)
-            )
-        )
-
-        self._examples: dict[str, str] = {}
-        for intent in reversed(ordered):  # higher priority wins a shared example
-            for example in intent.examples:
-                self._examples[normalize(example)] = intent.name
-        self._rules = [
-            _Rule(i.name, i.priority, _compile_patterns(i.patterns, i.name)) for i in ordered
-        ]
-        if OPT_IN not in names:
-            self._rules.append(_Rule(OPT_IN, priority[OPT_IN], []))
-            self._rules.sort(key=lambda r: -r.priority)
-        self._optin_first = re.compile(rf"(?:{_phrases(optin)})\b")
-        self._optin_single = tuple(k for k in optin if " " not in k and len(k) >= 4)
-        self._optin_spelled = frozenset(k.replace(" ", "") for k in optin)
-        self._trigger = re.compile(rf"{TRIGGERS}|\b(?:{_phrases(optin)})\b")
+    def __init__(self, intents: Sequence[Intent], optin_keywords: Sequence[str] = ("LIVE",),
+                 model: LinearModel | Literal["default"] | None = "default") -> None:
+        self.model = default_model() if model == "default" else model
+        foreign = self.model.trained.get("optin_keywords", ("LIVE",)) if self.model else ()
+        self.rules = Rules(intents, optin_keywords, foreign_keywords=foreign)
+        self.thresholds = Thresholds.of(self.model.thresholds) if self.model else None
+        # the model only speaks for intents this deployment declares
+        self._keep = frozenset(self.model.labels) & (self.rules.names | {NONE}) if self.model else frozenset()
 
     def spot(self, text: str) -> Spotted:
         """Return the intent of one message (any language, any casing, emoji welcome)."""
-        folded, tagged = fold(text[:_MAX_CHARS])
-        if not folded:
-            return Spotted(NONE, 0.0)
-        norm = strip_particles(folded)
-        hits: dict[str, float] = {}
-        example = self._examples.get(norm.replace(" ?", "").lstrip("? "))
-        if example is not None:
-            hits[example] = 0.97
-        if len(folded) <= _SHORT:
-            sq = squeeze(folded)
-            shaped = self._shaped.fullmatch(sq)
-            if shaped is not None and shaped.lastgroup is not None:
-                name, conf = self._shape_hits[shaped.lastgroup]
-                hits[name] = max(conf, hits.get(name, 0.0))
-            elif OPT_IN not in hits:
-                conf = self._keyword_variant(sq)
-                if conf:
-                    hits[OPT_IN] = conf
-        # "LIVE! @Jenny Reyes sabay tayo": the keyword typed first, then a friend tagged
-        if tagged and OPT_IN not in hits and self._optin_first.match(squeeze(folded[:_SHORT])):
-            hits[OPT_IN] = 0.95
-        m = _Message(norm)
-        best, best_conf, level = NONE, 0.0, -(10**9)
-        for rule in self._rules:
-            if rule.priority < level:
-                break
-            conf = hits.get(rule.name) or rule.search(m)
-            if conf > best_conf:
-                best, best_conf, level = rule.name, conf, rule.priority
-        if best != NONE:
-            return Spotted(best, best_conf)
-        return Spotted(NONE, 0.3 if self._trigger.search(folded) else 0.0)
+        decision, _, _ = self._decide(text)
+        return Spotted(decision.intent, round(decision.confidence, 3), decision.confirm)
 
-    def _keyword_variant(self, sq: str) -> float:
-        """The opt-in keyword spelt out ("L I V E") or misspelt ("liev"), on its own."""
-        tokens = sq.split()
-        letters = [t for t in tokens if len(t) == 1 and t.isalpha()]
-        if len(letters) > 2 and "".join(letters) in self._optin_spelled:  # "L I V E"
-            others = " ".join(t for t in tokens if len(t) > 1 or not t.isalpha())
-            return 0.0 if self._fillers.sub(" ", others).strip() else 0.9
-        if len(tokens) > 4:
-            return 0.0
-        rest = self._fillers.sub(" ", sq).split()
-        if len(rest) != 1:
-            return 0.0
-        word = rest[0]
-        if len(word) < 3 or word in COMMON_WORDS:
-            return 0.0
-        for k in self._optin_single:
-            if (word[0] == k[0] or word[:2] == k[1::-1]) and _one_edit(word, k):
-                return 0.8
-        return 0.0
+    def explain(self, text: str) -> Explanation:
+        """The verdict and what decided it (``salebell nlu --explain``)."""
+        decision, rule, probabilities = self._decide(text)
+        spotted = Spotted(decision.intent, round(decision.confidence, 3), decision.confirm)
+        return Explanation(text, spotted, decision.reason, rule, probabilities, self.thresholds, decision.scores)
+
+    def decision(self, text: str) -> Decision:
+        """The full decision (with its reason and, for the model, the blended scores)."""
+        return self._decide(text)[0]
+
+    def judge(self, text: str) -> tuple[RuleVerdict, Mapping[str, float]]:
+        """The rules' verdict and the model's probabilities, for choosing thresholds."""
+        folded, tagged = fold(text[:_MAX_CHARS])
+        m = Message(strip_particles(folded))
+        return self.rules.verdict(folded, tagged, text, m), self._probabilities(folded, tagged, m)
+
+    def _decide(self, text: str) -> tuple[Decision, RuleVerdict, Mapping[str, float] | None]:
+        folded, tagged = fold(text[:_MAX_CHARS])
+        m = Message(strip_particles(folded))
+        rule = self.rules.verdict(folded, tagged, text, m)
+        if rule.certain or self.thresholds is None:
+            return decide(rule, None, Thresholds()), rule, None
+        probabilities = self._probabilities(folded, tagged, m)
+        return decide(rule, probabilities, self.thresholds), rule, probabilities
+
+    def _probabilities(self, folded: str, tagged: bool, m: Message) -> dict[str, float]:
+        if self.model is None:
+            return {}
+        p = self.model.probabilities(folded, tagged, m.norm, m.seen)
+        if len(self._keep) == len(p):
+            return p
+        kept = {label: v for label, v in p.items() if label in self._keep}
+        total = sum(kept.values()) or 1.0
+        return {label: v / total for label, v in kept.items()}

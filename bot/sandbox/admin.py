@@ -8,6 +8,7 @@ from aiohttp import web
 
 from .context import SANDBOX, read_json
 from .errors import BadRequest, answer_for
+from .faults import parse_fault
 from .ledger import CONFIG_DEFAULTS
 
 SENT_PAGE_DEFAULT = 1000
@@ -35,8 +36,14 @@ async def show_config(request: web.Request) -> web.Response:
 
 async def configure(request: web.Request) -> web.Response:
     """``{page_rate_limit?: int (0 = none), receipts?, read_receipts?, echoes?, sent_log?: bool,
-    echo_delay_ms?: int, webhook_retry_seconds?: int}``."""
+    echo_delay_ms?: int, webhook_retry_seconds?: int, fault?}``.
+
+    ``fault`` is a test hook (``faults.parse_fault``): the next ``calls`` sends answer with an error or
+    a usage header.
+    """
     body = await read_json(request)
+    sandbox = request.app[SANDBOX]
+    fault = parse_fault(body.pop("fault")) if "fault" in body else None
     changes: dict[str, Any] = {}
     for name, value in body.items():
         if name not in CONFIG_DEFAULTS:
@@ -47,7 +54,9 @@ async def configure(request: web.Request) -> web.Response:
         if not isinstance(default, bool) and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
             raise BadRequest(f"{name} must be a whole number >= 0")
         changes[name] = value
-    return web.json_response(await request.app[SANDBOX].ledger.configure(changes))
+    if fault is not None:
+        await sandbox.faults.arm(*fault)
+    return web.json_response(await sandbox.ledger.configure(changes))
 
 
 async def sent(request: web.Request) -> web.Response:

@@ -12,6 +12,7 @@ import asyncio
 import logging
 from importlib import resources
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 import aiohttp
 from aiohttp import web
@@ -23,6 +24,7 @@ from ..settings import Settings
 from . import admin, graph_api, graph_objects, posts, profile, shoppers
 from .context import SANDBOX, Sandbox
 from .errors import SandboxError
+from .faults import Faults
 from .ledger import Ledger
 from .receipts import INTERVAL_SECONDS, ReceiptPump
 from .state import SandboxState
@@ -35,7 +37,9 @@ PUMP_STOP_SECONDS = 2.0
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 CHAT_PAGE = web.AppKey("chat_page", bytes)
+PAGE_INBOX = web.AppKey("page_inbox", bytes)
 RECEIPT_INTERVAL = web.AppKey("receipt_interval", float)
+START_PROFILE = web.AppKey("start_profile", dict)
 
 
 async def chat_page(request: web.Request) -> web.Response:
@@ -43,10 +47,18 @@ async def chat_page(request: web.Request) -> web.Response:
     return web.Response(body=request.app[CHAT_PAGE], content_type="text/html")
 
 
+async def page_inbox(request: web.Request) -> web.Response:
+    """The Page's inbox as a human agent sees it: every shopper's thread, and a reply box (page-messages)."""
+    return web.Response(body=request.app[PAGE_INBOX], content_type="text/html")
+
+
 ROUTES: list[tuple[str, str, Handler]] = [
     ("GET", "/", chat_page),
+    ("GET", "/page-inbox", page_inbox),
     ("POST", "/shoppers", shoppers.create_shopper),
+    ("GET", "/shoppers", shoppers.list_shoppers),
     ("GET", "/shoppers/{psid}", shoppers.show_shopper),
+    ("GET", "/shoppers/{psid}/thread", shoppers.thread),
     ("POST", "/shoppers/{psid}/messages", shoppers.send_message),
     ("POST", "/shoppers/{psid}/postbacks", shoppers.send_postback),
     ("POST", "/shoppers/{psid}/optins", shoppers.tap_optin),
@@ -81,18 +93,24 @@ async def sandbox_errors(request: web.Request, handler: Handler) -> web.StreamRe
         return web.json_response({"error": exc.message}, status=exc.status)
 
 
-def create_sandbox_app(settings: Settings, redis: Redis, *, receipt_interval: float = INTERVAL_SECONDS
-                       ) -> web.Application:
+def create_sandbox_app(settings: Settings, redis: Redis, *, receipt_interval: float = INTERVAL_SECONDS,
+                       profile: dict[str, Any] | None = None) -> web.Application:
     """The sandbox for ``settings.page_id``; its webhooks go signed to ``settings.webhook_url``.
 
     ``receipt_interval`` is how long delivery/read receipts are collected before one batched POST.
+    ``profile``: the bot's Messenger profile (Get Started, greeting, menu), set when the sandbox
+    starts, as ``salebell profile sync`` would, so Get Started works from the first tap.
     """
     keys = Keys(settings.page_id)
     app = web.Application(middlewares=[sandbox_errors])
     app[SANDBOX] = Sandbox(settings=settings, keys=keys, clock=Clock(redis, keys),
-                           ledger=Ledger(redis, keys), state=SandboxState(redis, keys))
+                           ledger=Ledger(redis, keys), state=SandboxState(redis, keys),
+                           faults=Faults(redis, keys))
     app[RECEIPT_INTERVAL] = receipt_interval
+    if profile is not None:
+        app[START_PROFILE] = profile
     app[CHAT_PAGE] = resources.files(__package__).joinpath("chat.html").read_bytes()
+    app[PAGE_INBOX] = resources.files(__package__).joinpath("page-inbox.html").read_bytes()
     for prefix in ("", "/sandbox"):
         for method, path, handler in ROUTES:
             app.router.add_route(method, prefix + path, handler)
@@ -103,6 +121,8 @@ def create_sandbox_app(settings: Settings, redis: Redis, *, receipt_interval: fl
 async def _lifetime(app: web.Application) -> AsyncIterator[None]:
     """The HTTP session for webhooks, and the receipt pump, for as long as the app runs."""
     sandbox = app[SANDBOX]
+    if START_PROFILE in app:
+        await sync_profile_at_start(sandbox, app[START_PROFILE])
     async with aiohttp.ClientSession() as session:
         async def retry_budget() -> float:
             return float((await sandbox.ledger.config())["webhook_retry_seconds"])
@@ -118,6 +138,25 @@ async def _lifetime(app: web.Application) -> AsyncIterator[None]:
             stop.set()
             await _finish(task, PUMP_STOP_SECONDS)
             sandbox.sender = None
+
+
+async def sync_profile_at_start(sandbox: Sandbox, wanted: dict[str, Any]) -> None:
+    """Store the bot's profile as ``POST me/messenger_profile`` would (validated the same way)."""
+    refused = profile.check_profile(wanted, await sandbox.state.profile())
+    if refused is not None:
+        log.warning("sandbox: the bot's Messenger profile was not set at start: %s", refused.message)
+        return
+    await sandbox.state.set_profile(wanted)
+    log.info("sandbox: Messenger profile set at start (%s)", ", ".join(sorted(wanted)))
+
+
+def mount_redirect(app: web.Application) -> None:
+    """``/sandbox`` (no slash) redirects to the chat page at ``/sandbox/``."""
+
+    async def to_slash(request: web.Request) -> web.Response:
+        raise web.HTTPMovedPermanently("/sandbox/")
+
+    app.router.add_get("/sandbox", to_slash)
 
 
 async def _finish(task: asyncio.Task[None], seconds: float) -> None:

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
 
 from ..clock import Clock
+from ..json_input import NotJson, load_json
 from ..keys import Keys
 from ..settings import Settings
 from .errors import BadRequest, NotFound
+from .faults import Faults
 from .ledger import Ledger
 from .state import SandboxState
 from .webhooks import WebhookSender
@@ -26,6 +27,7 @@ class Sandbox:
     clock: Clock
     ledger: Ledger
     state: SandboxState
+    faults: Faults
     sender: WebhookSender | None = field(default=None, repr=False)  # set while the app runs
 
     @property
@@ -48,9 +50,9 @@ async def read_json(request: web.Request) -> dict[str, Any]:
     if not raw.strip():
         return {}
     try:
-        body = json.loads(raw)
-    except ValueError:
-        raise BadRequest("the body must be JSON") from None
+        body = load_json(raw)
+    except NotJson as exc:
+        raise BadRequest(f"the body must be JSON ({exc})") from None
     if not isinstance(body, dict):
         raise BadRequest("the body must be a JSON object")
     return body

@@ -14,9 +14,11 @@ from typing import Any
 
 from aiohttp import web
 
+from ..json_input import NotJson, load_json
 from . import ids
 from .context import SANDBOX, Sandbox
 from .errors import INVALID_TOKEN, UNKNOWN_OBJECT, GraphRefusal, answer_for, new_fbtrace_id, usage_header
+from .faults import Fault
 from .ledger import SendResult, json_head
 from .rules import MarketingPlan, SendPlan, plan_marketing, plan_send
 
@@ -91,8 +93,8 @@ async def done(sandbox: Sandbox, request: web.Request, api: str, body: dict[str,
 def parse_body(raw: bytes) -> Call:
     """The JSON body; recorded as received unless it carried an access token (then without it)."""
     try:
-        body = json.loads(raw) if raw else None
-    except ValueError:
+        body = load_json(raw) if raw else None
+    except NotJson:
         return Call(None, "null")
     if isinstance(body, dict) and "access_token" in body:
         token = body.pop("access_token")
@@ -120,6 +122,17 @@ async def post_messages(request: web.Request) -> web.Response:
         return await refuse(sandbox, request, api, INVALID_TOKEN, fbtrace_id, request_json)
     if node not in ("me", sandbox.page_id, "act_" + sandbox.settings.ad_account_id):
         return await refuse(sandbox, request, api, UNKNOWN_OBJECT, fbtrace_id, request_json)
+    fault = await sandbox.faults.take(_recipient_psid(body))
+    if fault is not None and fault.refuses:
+        return await _faulted(sandbox, request, api, fault, fbtrace_id, request_json)
+    response = await _post(sandbox, request, body, api, marketing, fbtrace_id, request_json)
+    if fault is not None and fault.usage:
+        response.headers[USAGE_HEADER] = fault.usage
+    return response
+
+
+async def _post(sandbox: Sandbox, request: web.Request, body: Any, api: str, marketing: bool, fbtrace_id: str,
+                request_json: str) -> web.Response:
     if marketing:
         plan_m = plan_marketing(body, sandbox.settings.message_campaign_id)
         if isinstance(plan_m, GraphRefusal):
@@ -149,6 +162,22 @@ async def _send(sandbox: Sandbox, request: web.Request, plan: SendPlan, api: str
         sent_head=record_head(request, api, fbtrace_id, request_json, message_id=mid), mid=mid,
         metadata=_metadata(plan.message))
     return answer(sandbox, result, api, fbtrace_id, message_id=mid)
+
+
+def _recipient_psid(body: Any) -> str:
+    recipient = body.get("recipient") if isinstance(body, dict) else None
+    psid = recipient.get("id") if isinstance(recipient, dict) else None
+    return psid if isinstance(psid, str) else ""
+
+
+async def _faulted(sandbox: Sandbox, request: web.Request, api: str, fault: Fault, fbtrace_id: str,
+                   request_json: str) -> web.Response:
+    """Answer and record an armed test fault (``bot.sandbox.faults``): nothing is sent."""
+    body = fault.body(fbtrace_id)
+    head = record_head(request, api, fbtrace_id, request_json)
+    await sandbox.ledger.record(head + f',"status":{fault.status},"answer":' + json.dumps(body))
+    headers = {TRACE_HEADER: fbtrace_id, **({USAGE_HEADER: fault.usage} if fault.usage else {})}
+    return web.Response(body=json.dumps(body).encode(), status=fault.status, content_type=JSON, headers=headers)
 
 
 def _metadata(message: Any) -> str:

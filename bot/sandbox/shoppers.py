@@ -3,6 +3,7 @@
 Each call that makes an event updates the sandbox's records first (so the
 bot's answer already sees an open window), then POSTs the signed webhook and
 answers once the bot has accepted it, with the bot's status as ``webhook_status``.
+What the shopper sent is kept too (``GET /shoppers/{psid}/thread`` shows both sides).
 """
 
 from __future__ import annotations
@@ -27,6 +28,21 @@ async def create_shopper(request: web.Request) -> web.Response:
     timezone = body.get("timezone") or DEFAULT_TIMEZONE
     psid = await sandbox.state.create_shopper(name, str(timezone), await sandbox.clock.now_ms())
     return web.json_response({"psid": psid, "name": name, "timezone": timezone})
+
+
+async def list_shoppers(request: web.Request) -> web.Response:
+    """Every shopper (newest 200), most recently active first: the Page inbox's list."""
+    return web.json_response({"shoppers": await request.app[SANDBOX].state.shoppers()})
+
+
+async def thread(request: web.Request) -> web.Response:
+    """Both sides of the shopper's conversation, oldest first; each entry's ``from`` is ``shopper`` or ``page``."""
+    sandbox, psid, shopper = await shopper_of(request)
+    return web.json_response({"psid": psid, "name": shopper["name"], "messages": await sandbox.state.thread(psid)})
+
+
+async def _said(sandbox: Sandbox, psid: str, kind: str, text: str, timestamp: int, **extra: Any) -> None:
+    await sandbox.state.record_said(psid, {"kind": kind, "text": text, "timestamp": timestamp, **extra})
 
 
 async def show_shopper(request: web.Request) -> web.Response:
@@ -57,6 +73,9 @@ async def send_message(request: web.Request) -> web.Response:
     if not items:
         raise BadRequest("send text, quick_reply, attachments or referral")
     await sandbox.state.touch(psid, timestamp)
+    if message:
+        kind = "quick_reply" if "quick_reply" in message else "message"
+        await _said(sandbox, psid, kind, str(message.get("text") or "📎 attachment"), timestamp, mid=message["mid"])
     delivery = await sandbox.webhooks.post(
         messaging_body(sandbox.page_id, now, items, standby=bool(body.get("standby"))))
     return web.json_response({"mid": message["mid"] if message else None, "timestamp": timestamp,
@@ -110,6 +129,7 @@ async def send_postback(request: web.Request) -> web.Response:
     if body.get("referral") is not None:
         postback["referral"] = body["referral"]
     await sandbox.state.touch(psid, timestamp)
+    await _said(sandbox, psid, "postback", postback["title"], timestamp, mid=postback["mid"])
     item = from_shopper(sandbox.page_id, psid, timestamp, postback=postback)
     delivery = await sandbox.webhooks.post(messaging_body(sandbox.page_id, now, [item]))
     return web.json_response({"mid": postback["mid"], "timestamp": timestamp, **delivery.as_json()})
@@ -135,6 +155,7 @@ async def tap_optin(request: web.Request) -> web.Response:
         token = await sandbox.state.issue_nm_token(psid, title, card["payload"], timestamp)
         timezone = card.get("timezone") or shopper["timezone"]
         optin = nm_optin(token, title, card["payload"], timezone)
+    await _said(sandbox, psid, "optin", title, timestamp, optin_kind=card["kind"])
     item = from_shopper(sandbox.page_id, psid, timestamp, optin=optin)
     delivery = await sandbox.webhooks.post(messaging_body(sandbox.page_id, now, [item]))
     return web.json_response({"kind": card["kind"], "title": title, "timestamp": timestamp, **delivery.as_json()})
@@ -156,6 +177,7 @@ async def set_notifications(request: web.Request) -> web.Response:
     record = await sandbox.state.nm_token(token)
     await sandbox.state.set_stopped(token, action == "stop")
     status = "STOP_NOTIFICATIONS" if action == "stop" else "RESUME_NOTIFICATIONS"
+    await _said(sandbox, psid, "notifications", title, timestamp, action=action)
     optin = nm_optin(token, title, record.get("payload", ""), shopper["timezone"], status)
     item = from_shopper(sandbox.page_id, psid, timestamp, optin=optin)
     delivery = await sandbox.webhooks.post(messaging_body(sandbox.page_id, now, [item]))

@@ -41,6 +41,7 @@ class SandboxState:
             key = self._keys.sandbox_shopper(psid)
             if await self._redis.hsetnx(key, "created_ms", now_ms):
                 await self._redis.hset(key, mapping={"name": name, "timezone": timezone})
+                await self._redis.zadd(self._keys.sandbox_shoppers, {psid: now_ms})
                 return psid
 
     async def shopper(self, psid: str) -> dict[str, str] | None:
@@ -57,6 +58,35 @@ class SandboxState:
     async def inbox(self, psid: str, last: int | None = None) -> list[dict[str, Any]]:
         start = -last if last else 0
         return [json.loads(row) for row in await self._redis.lrange(self._keys.sandbox_inbox(psid), start, -1)]
+
+    async def shoppers(self, limit: int = 200) -> list[dict[str, Any]]:
+        """The newest shoppers' records (psid, name, created_ms, last_action_ms), most recently active first."""
+        psids = [text(p) for p in await self._redis.zrevrange(self._keys.sandbox_shoppers, 0, limit - 1)]
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for psid in psids:
+                pipe.hmget(self._keys.sandbox_shopper(psid), ["name", "created_ms", "last_action_ms"])
+            rows = await pipe.execute()
+        found = [{"psid": psid, "name": text(name or b""), "created_ms": int(created or 0),
+                  "last_action_ms": int(last or 0) or None}
+                 for psid, (name, created, last) in zip(psids, rows) if created is not None]
+        return sorted(found, key=lambda s: s["last_action_ms"] or s["created_ms"], reverse=True)
+
+    async def record_said(self, psid: str, entry: dict[str, Any]) -> None:
+        """Keep what the shopper sent (``kind``, ``text``, ``timestamp``, ...) for the thread view."""
+        await self._redis.rpush(self._keys.sandbox_said(psid), json.dumps(entry, separators=(",", ":")))
+
+    async def thread(self, psid: str) -> list[dict[str, Any]]:
+        """Both sides of the conversation in time order, each entry marked ``from``: ``shopper`` or ``page``.
+
+        At the same millisecond the shopper's entry comes first (the Page answered it).
+        """
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.lrange(self._keys.sandbox_said(psid), 0, -1)
+            pipe.lrange(self._keys.sandbox_inbox(psid), 0, -1)
+            said, received = await pipe.execute()
+        rows = [(json.loads(r), 0) for r in said] + [(json.loads(r), 1) for r in received]
+        rows.sort(key=lambda row: (int(row[0].get("timestamp") or 0), row[1]))
+        return [{**entry, "from": "shopper" if side == 0 else "page"} for entry, side in rows]
 
     async def deliver(self, psid: str, entry: dict[str, Any]) -> None:
         """Put a message sent outside the Graph API (the Page Inbox) in the shopper's inbox."""

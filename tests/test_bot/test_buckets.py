@@ -335,3 +335,32 @@ async def test_a_job_take_never_creates_a_record(make_limits: MakeLimits, redis:
     limits = make_limits()
     assert (await limits.take(shopper="s2", token=None, per_day=True, job_id="gone", route="psid")).allowed
     assert not await redis.exists(keys.send_record("gone"))  # an expired record is not brought back without a TTL
+
+
+async def test_the_batcher_works_right_after_a_redis_restart(tmp_path: Path) -> None:
+    """Its own held connections go stale when Redis restarts: the first take on each must still succeed."""
+    server = RedisProcess(tmp_path)
+    server.start()
+    client = connect(server.url)
+    limits = SendLimits(client, Keys("1"), Settings().replace(page_send_rate=1e6))
+    try:
+        for round_ in range(2):
+            # two batches on the wire at once, so both connections hold a socket to the old server
+            first = asyncio.gather(*(limits.take(shopper=f"a{round_}-{i}", token=None, per_day=True) for i in range(50)))
+            while limits._batch._pending or len(limits._batch._idle) == MAX_IN_FLIGHT:
+                await asyncio.sleep(0)
+            second = asyncio.gather(*(limits.take(shopper=None, token=None) for _ in range(50)))
+            assert all(d.allowed for d in await first) and all(d.allowed for d in await second)
+            server.stop()
+            server.start()
+            decisions = await asyncio.gather(
+                *(limits.take(shopper=f"b{round_}-{i}", token=None, per_day=True, job_id=f"k{round_}-{i}",
+                              route="psid") for i in range(20)),
+                *(limits.take(shopper=None, token=None) for _ in range(20)))
+            assert all(d.allowed for d in decisions)
+            assert all(d.allowed for d in await asyncio.gather(*(limits.take(shopper=None, token=None)
+                                                                  for _ in range(20))))
+    finally:
+        await limits.aclose()
+        await client.aclose()
+        server.stop()

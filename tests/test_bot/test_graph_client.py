@@ -384,3 +384,20 @@ def test_payload_builders_build_meta_shapes() -> None:
     assert body["message_id"] == "4000" and "min_conversation_gap_seconds" not in body
     assert p.to_marketing_token("NMT-1") == {"notification_messages_token": "NMT-1"}
     assert p.send_body(p.to_psid("1"), p.text("hi"), metadata="op")["message"] == {"text": "hi", "metadata": "op"}
+
+
+async def test_a_sender_that_reschedules_throttles_gets_them_at_once_with_each_answers_usage(
+        meta: Meta, session: Session) -> None:
+    """The send worker pauses the Page itself: no throttle may wait inside its call (issue 8, finding 7)."""
+    fake, server = meta
+    usage = {"X-Business-Use-Case-Usage": json.dumps({"1": [{"type": "messenger", "call_count": 91}]})}
+    fake.script.extend([graph_error(613), graph_error(4, status=429), (200, {"message_id": "m_8"}, usage)])
+    sleeps = Sleeps()
+    client = client_for(session, server, sleeps)
+    for code in (613, 4):
+        with pytest.raises(GraphThrottled) as caught:
+            await client.send(SEND, reschedule_throttles=True)
+        assert caught.value.code == code
+    assert len(fake.seen) == 2 and sleeps.planned == []
+    result = await client.send(SEND, reschedule_throttles=True)
+    assert result.message_id == "m_8" and result.usage.max_percent == 91

@@ -190,9 +190,11 @@ async def test_the_page_cap_holds_across_two_worker_processes(sandbox_bot: Sandb
     assert len(calls) == len(shoppers), Counter((c["status"], json.dumps(c["answer"])[:120]) for c in calls)
     times = sorted(c["at_ms"] for c in calls)
     worst = max(sum(1 for t in times if start <= t < start + 1000) for start in times)
-    # the cap, its burst (rate // 20), and up to 100 ms of scheduling jitter between a granted slot
-    # and the request's arrival on a loaded machine (why the default cap keeps 50/s below Meta's 300/s)
-    assert worst <= 50 + 2 + 5, worst
+    # The times are the sandbox's arrival times, not the limiter's grants: on a loaded machine a
+    # worker delayed for a few hundred ms sends the slots it was granted in a bunch. So the window
+    # check allows half the cap again (two workers each keeping their own cap would show 100/s) and
+    # the span check says the sends were spread at the cap over the whole run.
+    assert worst <= 50 * 1.5, worst
     assert times[-1] - times[0] >= (len(shoppers) - 50) / 50 * 1000 * 0.9
 
 
@@ -256,3 +258,27 @@ async def test_a_reply_split_between_two_workers_keeps_its_order(sandbox_bot: Sa
     for psid in shoppers:
         texts = [m["message"]["text"] for m in await bot.inbox(psid) if m["message"]["text"] != "warm-up"]
         assert texts == ["first", "second"], psid
+
+
+async def test_replies_to_consecutive_messages_keep_their_order_across_two_workers(sandbox_bot: SandboxBot) -> None:
+    """Issue 8, finding 3: replies to one shopper queued by different events (no ``after`` of their own)
+    were reordered when another batch or worker sent the later one first."""
+    bot = sandbox_bot
+    shoppers = [await bot.shopper(f"q{i}") for i in range(60)]
+    for psid in shoppers:
+        await bot.says(psid, "hi")
+    await bot.runtime.drain()
+    worker = await start_worker(bot, SEND_CONCURRENCY="3")
+    try:
+        await bot.runtime.outbox.enqueue(text_job("warm-up", shoppers[0], text="warm-up"))
+        await wait_until(lambda: sent_count(bot), 1, timeout=30)
+        for n in range(3):  # three events' replies, each queued on its own
+            await bot.runtime.outbox.enqueue_many([text_job(f"seq-{psid}-{n}", psid, text=f"ack {n}")
+                                                   for psid in shoppers])
+        await bot.runtime.drain(timeout=30)
+        await wait_until(lambda: sent_count(bot), 3 * len(shoppers) + 1, timeout=30)
+    finally:
+        await end_process(worker)
+    for psid in shoppers:
+        texts = [m["message"]["text"] for m in await bot.inbox(psid) if m["message"]["text"] != "warm-up"]
+        assert texts == ["ack 0", "ack 1", "ack 2"], psid

@@ -14,9 +14,9 @@ from bot.app import create_app
 from bot.errors import BadEvent
 from bot.events import (
     CommentEvent, DeliveryEvent, EchoEvent, FeedEvent, HandoverEvent, LiveVideoEvent, MarketingOptinEvent,
-    MessageEvent, OtnOptinEvent, PostbackEvent, ReadEvent, ReferralEvent, StandbyEvent,
+    EVENT_KINDS, MessageEvent, OtnOptinEvent, PostbackEvent, RawItem, ReadEvent, ReferralEvent, StandbyEvent,
 )
-from bot.parsing import parse_item, split_body
+from bot.parsing import REJECT_REASONS, events_of_body, parse_item, split_body
 from bot.runtime import Runtime
 from bot.settings import Settings
 from bot.storage import connect
@@ -185,3 +185,184 @@ async def _post_and_drain(body: Any) -> None:
         assert await redis.xlen(runtime.keys.dead_letters) == 0
     await delete_page_keys(redis, runtime.keys)
     await redis.aclose()
+
+
+# -- finding 2 of issue 8: one malformed item costs only itself ---------------------------------
+
+GOOD = '{"sender":{"id":"7001"},"recipient":{"id":"%s"},"timestamp":1767261599876,' \
+       '"message":{"mid":"good","text":"fine"}}' % PAGE
+S = '"sender":{"id":"7002"},"recipient":{"id":"%s"},"timestamp":1767261599877' % PAGE
+DEEP = "[" * 80 + "]" * 80
+
+# (source, the malformed item as raw JSON text, what it becomes: an event kind or a rejection reason)
+MALFORMED = [
+    ("messaging", '{"sender":{"id":"7002"},"recipient":{"id":"1"},"timestamp":NaN,"message":{"mid":"b"}}',
+     "missing_field"),
+    ("messaging", '{"sender":{"id":"7002"},"recipient":{"id":"1"},"timestamp":Infinity,"message":{"mid":"b"}}',
+     "missing_field"),
+    ("messaging", '{"sender":{"id":"7002"},"recipient":{"id":"1"},"timestamp":-Infinity,"message":{"mid":"b"}}',
+     "missing_field"),
+    ("messaging", '{"sender":{"id":"7002"},"recipient":{"id":"1"},"timestamp":1e400,"message":{"mid":"b"}}',
+     "missing_field"),
+    ("messaging", '{"sender":{"id":"7002"},"recipient":{"id":"1"},"timestamp":1e300,"message":{"mid":"b"}}',
+     "missing_field"),
+    ("messaging", '{%s,"delivery":{"mids":5,"watermark":1767261700000}}' % S, "delivery"),
+    ("messaging", '{%s,"delivery":{"mids":"m_1","watermark":1e400}}' % S, "delivery"),
+    ("messaging", '{%s,"delivery":{"mids":[5,{"a":1},"m_2"],"watermark":NaN}}' % S, "delivery"),
+    ("messaging", '{%s,"message":{"mid":"b","attachments":5}}' % S, "message"),
+    ("messaging", '{%s,"message":{"mid":"b","attachments":{"type":"image"}}}' % S, "message"),
+    ("messaging", '{%s,"message":{"mid":"b","attachments":[5,{"type":5,"payload":7},'
+                  '{"type":"image","payload":{"sticker_id":1e400,"url":["x"]}}]}}' % S, "message"),
+    ("messaging", r'{%s,"message":{"mid":"b","text":"\ud83d"}}' % S, "message"),
+    ("messaging", r'{%s,"message":{"mid":"b\udc00","text":"ok \udfff end"}}' % S, "message"),
+    ("messaging", r'{%s,"message":{"mid":"b","text":"x","\ud800key":{"\udbff":"\ud83d"}}}' % S, "message"),
+    ("messaging", '{%s,"message":{"mid":"b","quick_reply":"x","reply_to":"m0"}}' % S, "message"),
+    ("messaging", '{%s,"message":{"mid":"b","quick_reply":{"payload":{"a":1}},"reply_to":{"mid":5}}}' % S,
+     "message"),
+    ("messaging", '{%s,"message":"text"}' % S, "missing_field"),
+    ("messaging", '{%s,"message":{"mid":{"a":1},"text":"x"}}' % S, "missing_field"),
+    ("messaging", '{"sender":{"id":{"x":1}},"recipient":{"id":"1"},"timestamp":1,"message":{"mid":"b"}}',
+     "missing_field"),
+    ("messaging", '{"sender":{"id":true},"recipient":{"id":"1"},"timestamp":1,"message":{"mid":"b"}}',
+     "missing_field"),
+    ("messaging", '{"sender":"7002","recipient":{"id":"1"},"timestamp":1,"message":{"mid":"b"}}', "missing_field"),
+    ("messaging", '{%s,"postback":"x"}' % S, "missing_field"),
+    ("messaging", '{%s,"postback":{"mid":5,"title":[],"payload":5,"referral":5}}' % S, "postback"),
+    ("messaging", '{%s,"postback":{"payload":"P","referral":{"ref":{"a":1},"source":5}}}' % S, "postback"),
+    ("messaging", '{%s,"referral":5}' % S, "referral"),
+    ("messaging", '{%s,"optin":{"type":"notification_messages","notification_messages_token":"T",'
+                  '"token_expiry_timestamp":1e400,"title":5,"notification_messages_status":["x"]}}' % S,
+     "marketing_optin"),
+    ("messaging", '{%s,"optin":{"type":"notification_messages","notification_messages_token":"T",'
+                  '"token_expiry_timestamp":NaN}}' % S, "marketing_optin"),
+    ("messaging", '{%s,"optin":{"type":"notification_messages","notification_messages_token":{"a":1}}}' % S,
+     "missing_field"),
+    ("messaging", '{%s,"optin":{"type":"one_time_notif_req","one_time_notif_token":[1]}}' % S, "missing_field"),
+    ("messaging", '{%s,"optin":{"type":{"a":[1]}}}' % S, "unknown_kind"),
+    ("messaging", '{%s,"optin":"x"}' % S, "missing_field"),
+    ("messaging", '{"sender":{"id":"%s"},"recipient":{"id":"7002"},"timestamp":1,"message":{"is_echo":true,'
+                  '"mid":"e","app_id":{"x":1},"metadata":{"a":1},"text":7}}' % PAGE, "echo"),
+    ("messaging", '{%s,"read":{"watermark":"x"}}' % S, "read"),
+    ("messaging", '{%s,"read":5}' % S, "missing_field"),
+    ("messaging", '{%s,"pass_thread_control":5}' % S, "handover"),
+    ("messaging", '{%s,"pass_thread_control":{"metadata":{"a":1}}}' % S, "handover"),
+    ("messaging", '{%s,"message":{"mid":"b","text":"x","deep":%s}}' % (S, DEEP), "malformed_item"),
+    ("messaging", '{%s,"message":{"mid":"b"},"extra":{"unexpected":[1,2,{"k":null}]}}' % S, "message"),
+    ("messaging", '[1,2]', "malformed_item"),
+    ("messaging", '"x"', "malformed_item"),
+    ("messaging", 'null', "malformed_item"),
+    ("standby", '{%s,"message":{"mid":"s","attachments":"x","text":"\\ud83d"}}' % S, "standby"),
+    ("standby", '{%s,"delivery":{"mids":7}}' % S, "standby"),
+    ("changes", '{"field":"feed","value":{"item":"comment","verb":"add","comment_id":"c","post_id":"p",'
+                '"from":"x","message":"m"}}', "missing_field"),
+    ("changes", '{"field":"feed","value":{"item":"comment","comment_id":"c","post_id":"p",'
+                '"from":{"id":{"x":1}}}}', "missing_field"),
+    ("changes", '{"field":"feed","value":{"item":"comment","verb":5,"comment_id":"c","post_id":"p",'
+                '"from":{"id":"5","name":7},"message":5,"created_time":NaN,"parent_id":[1]}}', "comment"),
+    ("changes", '{"field":"feed","value":{"item":"comment","comment_id":[1],"post_id":"p","from":{"id":"5"}}}',
+     "missing_field"),
+    ("changes", r'{"field":"feed","value":{"item":"comment","comment_id":"c","post_id":"p\udfff",'
+                r'"from":{"id":"5","name":"Ana \ud83d"},"created_time":1e400}}', "comment"),
+    ("changes", '{"field":"feed","value":5}', "missing_field"),
+    ("changes", '{"field":"feed","value":{"item":{"a":1},"verb":["add"],"post_id":5}}', "feed"),
+    ("changes", '{"field":"live_videos","value":{"id":"v","status":[1]}}', "missing_field"),
+    ("changes", '{"field":"live_videos","value":{"id":{"a":1},"status":"live"}}', "missing_field"),
+    ("changes", '{"field":["feed"],"value":{}}', "unknown_kind"),
+    ("changes", '7', "malformed_item"),
+]
+
+
+def body_text(source: str, bad: str) -> str:
+    """An entry of ``source`` holding the malformed item, and a messaging entry with a good message after it."""
+    return ('{"object":"page","entry":[{"id":"%s","time":1767261600123,"%s":[%s]},'
+            '{"id":"%s","time":1767261600124,"messaging":[%s]}]}' % (PAGE, source, bad, PAGE, GOOD))
+
+
+def split_then_parse(body: Any) -> tuple[list[Any], list[str]]:
+    """What a splitter and a consumer do with a stored body: split, queue as UTF-8, parse the queued item."""
+    items, rejected = split_body(body)
+    events, reasons = [], [r.reason for r in rejected]
+    for raw in items:
+        queued = raw.to_json().encode("utf-8")
+        try:
+            events.append(parse_item(RawItem.from_json(queued)))
+        except BadEvent as exc:
+            reasons.append(exc.reason)
+    return events, reasons
+
+
+def outcome(events: list[Any], reasons: list[str]) -> str:
+    """What became of the malformed item, after checking the good one came out as itself."""
+    good = [e for e in events if isinstance(e, MessageEvent) and e.mid == "good"]
+    assert len(good) == 1 and good[0].text == "fine", (events, reasons)
+    others = [e.kind for e in events if e not in good]
+    assert len(others) + len(reasons) == 1, (events, reasons)
+    return others[0] if others else reasons[0]
+
+
+@pytest.mark.parametrize("source,bad,expected", MALFORMED)
+def test_a_malformed_item_costs_only_itself(source: str, bad: str, expected: str) -> None:
+    events, reasons = split_then_parse(json.loads(body_text(source, bad)))
+    assert outcome(events, reasons) == expected
+    for e in events:  # the splitter keys and dedupes each event: neither may fail
+        assert e.ordering_key and e.dedupe_key
+
+
+@pytest.mark.parametrize("source,bad,expected", MALFORMED)
+def test_events_of_body_isolates_every_malformed_item(source: str, bad: str, expected: str) -> None:
+    parsed, rejected = events_of_body(body_text(source, bad).encode())
+    assert outcome([p.event for p in parsed], [r.reason for r in rejected]) == expected
+    assert {r.reason for r in rejected} <= set(REJECT_REASONS)
+    for p in parsed:
+        queued = p.raw.to_json().encode("utf-8")  # valid UTF-8: every lone surrogate is now U+FFFD
+        again = parse_item(RawItem.from_json(queued))
+        assert (again.kind, again.dedupe_key, again.ordering_key) == (p.event.kind, p.event.dedupe_key,
+                                                                      p.event.ordering_key)
+
+
+def test_lone_surrogates_become_replacement_characters_everywhere_in_the_item() -> None:
+    bad = r'{%s,"message":{"mid":"b","text":"buy \ud83d","\udc00k":["\ud800"]}}' % S
+    parsed, _ = events_of_body(body_text("messaging", bad).encode())
+    event = next(p.event for p in parsed if isinstance(p.event, MessageEvent) and p.event.mid == "b")
+    assert isinstance(event, MessageEvent) and event.text == "buy \ufffd"
+    assert event.raw["message"]["\ufffdk"] == ["\ufffd"]
+
+
+@pytest.mark.parametrize("body", [b"", b"not json", b"\xff\xfe", b"[1]", b'{"object":"page"}', b"NaN",
+                                  b"[" * 100_000, b'{"object":"page","entry":' + b"[" * 5000 + b"]" * 5000 + b"}",
+                                  b'{"object":"page","entry":[1,' + b"9" * 5000 + b"]}"])
+def test_events_of_body_rejects_a_body_that_is_not_a_page_event(body: bytes) -> None:
+    parsed, rejected = events_of_body(body)
+    assert parsed == [] and [r.reason for r in rejected] == ["malformed_body"]
+
+
+@pytest.mark.parametrize("payload", [b"", b"{}", b"[]", b"nope", b'{"p":"1","s":"messaging","t":1,"i":5}',
+                                     b'{"p":1,"s":"messaging","t":1,"i":{}}', b'{"p":"1","s":"x","t":1,"i":{}}',
+                                     b'{"p":"1","s":"messaging","t":"1","i":{}}', b"[" * 100_000])
+def test_a_queued_item_that_is_not_a_raw_item_raises_bad_event_only(payload: bytes) -> None:
+    with pytest.raises(BadEvent) as info:
+        parse_item(RawItem.from_json(payload))
+    assert info.value.reason == "malformed_item"
+
+
+async def test_malformed_items_in_a_posted_body_cost_only_themselves(serve, redis) -> None:  # type: ignore[no-untyped-def]
+    from tests.support import recording  # noqa: PLC0415
+
+    page = PAGE[:-1] + "8"
+    settings = Settings(sandbox=False, page_id=page, redis_url=REDIS_URL, lease_seconds=1.0)
+    runtime = Runtime(settings, redis)
+    runtime.registry.include(recording.registry)
+    client = await serve(create_app(settings, redis, runtime=runtime, run_workers=False))
+    bad = [b for source, b, _ in MALFORMED if source == "messaging"
+           and "NaN" not in b and "Infinity" not in b and "deep" not in b]  # the webhook refuses those bodies
+    text = ('{"object":"page","entry":[{"id":"%s","time":1767261600123,"messaging":[%s]},'
+            '{"id":"%s","time":1767261600124,"messaging":[%s]}]}' % (PAGE, ",".join(bad), PAGE, GOOD))
+    raw, headers = signed(text.replace(PAGE, page).encode(), settings.app_secret.reveal())
+    try:
+        assert (await client.post("/webhook", data=raw, headers=headers)).status == 200
+        await runtime.drain(timeout=10)
+        handled = [x.decode() for x in await redis.lrange(recording.handled_key(runtime.keys), 0, -1)]
+        assert "u:7001 mid:good fine" in handled
+    finally:
+        await runtime.stop()
+        await delete_page_keys(redis, runtime.keys)

@@ -283,4 +283,4 @@ async def test_chat_page_is_served(sandbox: SandboxClient) -> None:
     async with sandbox.http.get(sandbox.base) as resp:
         assert resp.status == 200 and resp.content_type == "text/html"
         page = await resp.text()
-    assert "shoppers/${psid}/inbox" in page and "optins" in page
+    assert "shoppers/${psid}/thread" in page and "optins" in page and "prompt(" not in page

@@ -252,3 +252,32 @@ async def test_the_sandbox_stops_promptly_while_its_receipts_wait_on_a_silent_bo
         silent.set()
         await bot_runner.cleanup()
     assert took < 6, took  # was: until the POST's 20 s timeout, or forever if the cancel was lost
+
+
+async def test_an_armed_fault_answers_the_next_calls_then_disarms(sandbox: SandboxClient) -> None:
+    """The test hook behind the bot's throttle tests: N answers with a chosen error or usage header."""
+    ana, ben = await sandbox.shopper(), await sandbox.shopper("Ben")
+    for psid in (ana, ben):
+        await sandbox.say(psid)
+    usage = {sandbox.settings.page_id: [{"type": "messenger", "call_count": 100,
+                                         "estimated_time_to_regain_access": 0}]}
+    await sandbox.call("POST", "config", {"fault": {"calls": 2, "code": 80006, "usage": usage, "psid": ana}})
+    first, second, third = [await sandbox.send(ana) for _ in range(3)]
+    assert first[0] == second[0] == 400 and error_of(first[1]) == (80006, None)
+    assert third[0] == 200  # two calls used the fault up
+    assert (await sandbox.send(ben))[0] == 200  # it was armed for Ana only
+    assert len(await sandbox.inbox(ana)) == 1  # the faulted calls sent nothing
+    log = (await sandbox.call("GET", "sent"))["items"]
+    assert [item["status"] for item in log[-4:]] == [400, 400, 200, 200]
+
+    await sandbox.call("POST", "config", {"fault": {"calls": 1, "status": 429}})  # any recipient, no code
+    status, answer, _ = await sandbox.graph({"recipient": {"id": ben}, "messaging_type": "RESPONSE",
+                                             "message": {"text": "x"}})
+    assert status == 429 and "code" not in answer["error"]
+    high = json.dumps({sandbox.settings.page_id: [{"type": "messenger", "call_count": 91}]})
+    await sandbox.call("POST", "config", {"fault": {"calls": 1, "usage": high}})  # a success with a usage header
+    status, answer, headers = await sandbox.graph({"recipient": {"id": ben}, "messaging_type": "RESPONSE",
+                                                   "message": {"text": "x"}})
+    assert status == 200 and headers["X-Business-Use-Case-Usage"] == high
+    for bad in ({"calls": -1}, {"calls": 1, "code": "4"}, {"calls": 1, "status": 99}, {"calls": 1, "nope": 1}):
+        await sandbox.call("POST", "config", {"fault": bad}, expect=400)

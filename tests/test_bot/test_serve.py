@@ -1,11 +1,14 @@
-"""``salebell serve`` as the Procfile runs it: ``--web-only`` stores webhooks and leaves them to workers."""
+"""``salebell serve`` as the Procfile runs it: ``--web-only`` stores webhooks and leaves them to workers;
+a busy port stops it at once. Every process gets a data dir of its own (never the checkout's .salebell)."""
 
 from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -19,10 +22,17 @@ from tests.support.redis_server import free_port
 from tests.support.webhooks import message_item, messaging_body, signed
 
 
-async def start(page_id: str, *flags: str) -> tuple[asyncio.subprocess.Process, str]:
-    port = free_port()
-    env = {**os.environ, "REDIS_URL": REDIS_URL, "FB_PAGE_ID": page_id, "PORT": str(port)}
+def serve_env(page_id: str, port: int, data_dir: Path) -> dict[str, str]:
+    env = {**os.environ, "REDIS_URL": REDIS_URL, "FB_PAGE_ID": page_id, "PORT": str(port),
+           "SALEBELL_DATA_DIR": str(data_dir)}
     env.pop("FB_PAGE_ACCESS_TOKEN", None)
+    env.pop("HOST", None)
+    return env
+
+
+async def start(page_id: str, data_dir: Path, *flags: str) -> tuple[asyncio.subprocess.Process, str]:
+    port = free_port()
+    env = serve_env(page_id, port, data_dir)
     proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", "--log-level", "WARNING", "serve",
                                                 *flags, env=env, stdout=asyncio.subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
@@ -54,9 +64,10 @@ async def post_message(url: str, page_id: str, text: str) -> None:
 
 
 async def test_web_only_stores_and_leaves_processing_to_workers(redis: Redis, keys: Keys, page_id: str,
-                                                               processes: list[asyncio.subprocess.Process]) -> None:
+                                                               processes: list[asyncio.subprocess.Process],
+                                                               tmp_path: Path) -> None:
     # ``processes`` after ``redis``: they end before the Page's keys are deleted
-    web, url = await start(page_id, "--web-only")
+    web, url = await start(page_id, tmp_path, "--web-only")
     processes.append(web)
     await post_message(url, page_id, "hello")
     await asyncio.sleep(1.0)  # a splitter in this process would have taken the entry by now
@@ -64,10 +75,31 @@ async def test_web_only_stores_and_leaves_processing_to_workers(redis: Redis, ke
     assert not await redis.exists(keys.ready) and await redis.zcard(keys.ready) == 0
 
     await end_process(web)
-    whole, _ = await start(page_id)  # the default: workers inside serve
+    whole, _ = await start(page_id, tmp_path)  # the default: workers inside serve
     processes.append(whole)
     for _ in range(100):
         if await redis.xlen(keys.inbox) == 0:
             break
         await asyncio.sleep(0.05)
     assert await redis.xlen(keys.inbox) == 0  # split and acknowledged by the workers now running
+
+
+# -- finding 11 of issue 8: a busy port stops start-up, with no hidden worker left running --------
+
+@pytest.mark.parametrize("flags", [(), ("--web-only",)])
+async def test_a_port_in_use_stops_serve_with_one_clear_line(redis: Redis, keys: Keys, page_id: str,
+                                                              tmp_path: Path, flags: tuple[str, ...]) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", "serve", *flags,
+                                                    env=serve_env(page_id, port, tmp_path),
+                                                    stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        try:
+            out, err = await asyncio.wait_for(proc.communicate(), 30)
+        finally:
+            await end_process(proc)  # on a failure: never leave it running
+    assert proc.returncode == 2
+    assert err.decode().strip() == f"salebell: port {port} is in use (HOST=127.0.0.1); set PORT"
+    assert await redis.exists(keys.inbox) == 0  # no splitter or consumer ever started

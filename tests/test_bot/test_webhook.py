@@ -11,7 +11,9 @@ from redis.asyncio import Redis
 
 from bot.app import create_app
 from bot.keys import Keys
+from bot.secret import Secret
 from bot.settings import Settings
+from tests.support.raw_http import exchange, status_of
 from tests.support.webhooks import message_item, messaging_body, signed
 
 
@@ -115,3 +117,66 @@ async def test_healthz(client: TestClient) -> None:
     resp = await client.get("/healthz")
     assert resp.status == 200
     assert (await resp.json())["redis"] == "ok"
+
+
+# -- finding 2 of issue 8: no input gives a 5xx --------------------------------------------------
+
+@pytest.mark.parametrize("constant", [b"NaN", b"Infinity", b"-Infinity"])
+async def test_json_constants_outside_rfc_8259_are_400(client: TestClient, settings: Settings, redis: Redis,
+                                                       keys: Keys, caplog, constant: bytes) -> None:
+    raw = b'{"object":"page","entry":[{"id":"%s","time":1,"messaging":[{"sender":{"id":"1"},' \
+          b'"recipient":{"id":"2"},"timestamp":%s,"message":{"mid":"m","text":"x"}}]}]}' % (
+              settings.page_id.encode(), constant)
+    raw, headers = signed(raw, settings.app_secret.reveal())
+    resp = await client.post("/webhook", data=raw, headers=headers)
+    assert resp.status == 400
+    assert await resp.json() == {"error": "body is not JSON"}
+    assert constant.lstrip(b"-").decode() in caplog.text  # the logged reason names what was refused
+    assert await redis.xlen(keys.inbox) == 0
+
+
+@pytest.mark.parametrize("depth", [100, 100_000])
+async def test_deeply_nested_json_is_400_not_500(client: TestClient, settings: Settings, redis: Redis,
+                                                 keys: Keys, depth: int) -> None:
+    nested = b"[" * depth + b"]" * depth
+    raw = b'{"object":"page","entry":[{"id":"%s","time":1,"messaging":[]}],"x":%s}' % (
+        settings.page_id.encode(), nested)
+    raw, headers = signed(raw, settings.app_secret.reveal())
+    resp = await client.post("/webhook", data=raw, headers=headers)
+    assert resp.status == 400
+    assert await resp.json() == {"error": "body is not JSON"}
+    assert await redis.xlen(keys.inbox) == 0
+
+
+async def test_a_body_that_is_not_utf8_is_400(client: TestClient, settings: Settings) -> None:
+    raw = b'{"object":"page","entry":[],"x":"caf\xe9"}'
+    raw, headers = signed(raw, settings.app_secret.reveal())
+    assert (await client.post("/webhook", data=raw, headers=headers)).status == 400
+
+
+@pytest.mark.parametrize("value", [b"sha256=\xff\xfe", b"\xc3\x28" + b"0" * 64, b"sha256=" + b"\xe9" * 64])
+async def test_signature_header_with_bytes_that_are_not_utf8_is_403(client: TestClient, settings: Settings,
+                                                                     redis: Redis, keys: Keys,
+                                                                     value: bytes) -> None:
+    raw = json.dumps(messaging_body(settings.page_id, message_item(settings.page_id, "71", "hi"))).encode()
+    request = (b"POST /webhook HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+               b"X-Hub-Signature-256: " + value + b"\r\nContent-Length: %d\r\nConnection: close\r\n\r\n" % len(raw)
+               + raw)
+    assert client.port is not None
+    response = await exchange(client.port, request)
+    assert status_of(response) == 403, response
+    assert await redis.xlen(keys.inbox) == 0
+
+
+@pytest.mark.parametrize("value", [b"Bearer \xff\xfe", b"\xff Bearer", b"Bearer s3cret\xe9"])
+async def test_authorization_with_bytes_that_are_not_utf8_is_401(serve, settings: Settings, redis: Redis,
+                                                                  value: bytes) -> None:
+    settings = settings.replace(admin_token=Secret("s3cret"))
+    client = await serve(create_app(settings, redis, run_workers=False))
+    for authorization, status in ((b"Bearer s3cret", 404), (value, 401)):  # the route is unknown, past the auth
+        request = (b"GET /api/live-sales HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: " + authorization
+                   + b"\r\nConnection: close\r\n\r\n")
+        assert client.port is not None
+        response = await exchange(client.port, request)
+        assert status_of(response) == status, response
+

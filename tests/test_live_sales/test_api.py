@@ -97,3 +97,14 @@ async def test_create_list_show(shop: Shop) -> None:
     shown = await shop.api("GET", f"/api/live-sales/{second}")
     assert shown["title"] == "Shoes" and shown["topic"] == "shoes"
     assert shop.client.server.app[RUNTIME] is shop.runtime  # type: ignore[attr-defined]
+
+
+async def test_deeply_nested_json_to_the_admin_api_and_the_sandbox_is_400_not_500(shop: Shop) -> None:
+    deep = b"[" * 100_000 + b"]" * 100_000
+    admin = await shop.client.post("/api/broadcasts", data=deep, headers={"Authorization": f"Bearer {TOKEN}"})
+    assert admin.status == 400, await admin.text()
+    sandbox = await shop.client.post("/sandbox/shoppers", data=deep)
+    assert sandbox.status == 400, await sandbox.text()
+    graph = await shop.client.post("/sandbox/graph/v25.0/me/messages", data=deep,
+                                   headers={"Authorization": "Bearer sandbox-page-token"})
+    assert graph.status < 500, await graph.text()

@@ -8,9 +8,14 @@ from collections import Counter
 
 from redis.asyncio import Redis
 
+from bot.consent import ConsentStore, Subscription
 from bot.keys import Keys
-from bot.outbox import SendJob
-from live_sales.fanout import LEASE_MS
+from bot.outbox import Outbox, SendJob
+from bot.settings import Settings
+from bot.storage import connect
+from live_sales.fanout import LEASE_MS, FanoutRunner
+from live_sales.store import BroadcastStore
+from tests.support.redis_server import RedisProcess
 from live_sales.messages import for_sale
 from tests.test_live_sales.conftest import TITLE, TOPIC, Shop, poll
 
@@ -145,3 +150,38 @@ async def test_a_fan_out_of_300_subscribers_completes_exactly_once(shop: Shop, r
 
 async def _gone(redis: Redis, key: str) -> bool:
     return not await redis.exists(key)
+
+
+async def test_a_fan_out_resumed_after_a_redis_restart_queues_every_subscriber_once(
+        tmp_path, settings: Settings, keys: Keys) -> None:
+    """Issue 8, finding 1: a stored HSCAN cursor means nothing after a restart (the hash is rebuilt
+    with a new seed), so a resumed fan-out skipped about a quarter of its subscribers."""
+    server = RedisProcess(tmp_path)
+    server.start()
+    redis = connect(server.url)
+    try:
+        consent, outbox = ConsentStore(redis, keys), Outbox(redis, keys)
+        psids = [f"77{n:06d}" for n in range(3000)]
+        async with redis.pipeline(transaction=False) as pipe:
+            for psid in psids:
+                pipe.hset(keys.subscribers(TOPIC), psid,
+                          Subscription(psid, TOPIC, "active", f"tok-{psid}", "marketing_api", "Asia/Manila", 1).pack())
+            await pipe.execute()
+        blast = await BroadcastStore(redis, keys).create(topic=TOPIC, text="Restock!", url="https://shop.test/r",
+                                                         button_title="Shop", now_ms=1)
+        runner = FanoutRunner(redis, keys, outbox, settings.replace(page_send_rate=0), "runner-1", batch=400)
+        await runner.run_pending(max_batches=2)  # 800 queued, then the process stops
+        server.stop()  # Redis restarts: every hash is rebuilt from the append-only file
+        server.start()
+        await redis.connection_pool.disconnect()  # the pooled connections died with the old server
+        await runner.run_pending()
+        queued = await outbox.records([f"{blast.id}.{p}" for p in psids])
+        assert sum(r is None for r in queued) == 0  # nobody skipped
+        numbers = await outbox.numbers(campaign=blast.id)
+        assert numbers["queued"] == len(psids)  # nobody queued twice
+        fanout = {k.decode(): v.decode() for k, v in (await redis.hgetall(keys.fanout(blast.id))).items()}
+        assert (fanout["state"], fanout["eligible"]) == ("done", str(len(psids)))
+        assert not await redis.exists(keys.fanout_recipients(blast.id))  # the snapshot goes with the fan-out
+    finally:
+        await redis.aclose()
+        server.stop()

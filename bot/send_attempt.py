@@ -1,0 +1,155 @@
+"""One send job on its way through its plan's routes: its limits, its Graph call, giving back.
+
+:class:`Attempt` holds where the job is (route, the limits it took, the OTN token it popped);
+the functions here take a route's limits, make the call for it and give back what a send that
+never left had taken. :class:`BatchContext` is what a batch (``bot.send_batch``) gets from its
+worker.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from redis.exceptions import RedisError
+
+from .buckets import FREE, BucketDecision, SendLimits
+from .consent import ConsentStore
+from .errors import StorageUnavailable
+from .graph import GraphClient, Usage, payloads
+from .keys import Keys
+from .outbox import Entry, Outbox, SendJob, SendRecord
+from .policy import Plan, Reason, Route
+from .send_facts import FactsLoader
+from .send_refusals import Refusals
+from .send_results import ResultWriter
+from .send_retry import RetryBudget
+from .settings import Settings
+from .throttle import PageThrottle
+
+log = logging.getLogger(__name__)
+
+REDIS_DOWN = (RedisError, OSError, StorageUnavailable)
+Held = tuple[Entry, bytes]  # a stream entry in hand and its job's JSON
+
+
+@dataclass
+class Attempt:
+    """One job on its way through the routes of its plan."""
+
+    entry: Entry
+    raw: bytes
+    job: SendJob
+    plan: Plan
+    record: SendRecord | None  # as loaded with the batch (failed attempts, delays)
+    wait_for: str = ""  # a job in another batch (maybe another worker) that must finish first
+    route_index: int = 0
+    last_reason: str = Reason.FREQUENCY
+    decision: BucketDecision = FREE
+    otn: str | None = None
+    probe: bool = False  # goes as the paused Page's probe call
+    done: bool = False  # its result was handed on (or it was left for a reclaim)
+
+    @property
+    def route(self) -> Route:
+        return self.plan.routes[self.route_index]
+
+    @property
+    def attempts(self) -> int:
+        return self.record.attempts if self.record else 0
+
+    @property
+    def delays(self) -> int:
+        return self.record.delays if self.record else 0
+
+    def next_route(self) -> bool:
+        """Move to the plan's next route; False when none is left (the job is skipped, ``last_reason``)."""
+        self.route_index += 1
+        self.otn = None
+        self.decision = FREE
+        return self.route_index < len(self.plan.routes)
+
+
+@dataclass
+class BatchContext:
+    """What a batch needs from its worker."""
+
+    name: str
+    keys: Keys
+    settings: Settings
+    outbox: Outbox
+    consent: ConsentStore
+    limits: SendLimits
+    graph: GraphClient
+    facts: FactsLoader
+    refusals: Refusals
+    throttle: PageThrottle
+    budget: RetryBudget
+    results: ResultWriter
+    uncalled: set[str]  # job ids this worker marked sending and has not called yet
+    retry_later: Callable[[list[Held]], None]  # Redis failed first: back in a moment, as they were
+    leave: Callable[[Entry], None]  # left pending for a reclaim (a send whose answer was lost)
+
+
+async def take_limits(c: BatchContext, a: Attempt) -> bool:
+    """Take the route's frequency limits, moving on while refused; False when no route is left.
+
+    A job asking again for its route (tried before, reclaimed, back from a delay) gets its own
+    earlier take back without counting twice (``taken`` on its record), and its own OTN token.
+    """
+    while True:
+        route = a.route
+        a.decision = await c.limits.take(
+            shopper=a.job.psid if a.plan.per_day else None, token=route.token, token_gap_ms=route.token_gap_ms,
+            per_day=a.plan.per_day, page_rate=False, job_id=a.job.id, route=route.via)
+        if a.decision.allowed and route.via == "otn":
+            a.otn = await c.consent.take_otn(a.job.psid or "", a.job.topic or "", for_job=a.job.id)
+            if a.otn is None:
+                await c.limits.refund(a.decision)
+                a.decision = BucketDecision(False, "no_token")
+        if a.decision.allowed:
+            return True
+        if a.decision.reason == "no_token":
+            a.last_reason = Reason.NO_TOKEN
+        else:
+            a.last_reason = Reason.PAGE_BUDGET if a.decision.reason == "page_budget" else Reason.FREQUENCY
+        if not a.next_route():
+            return False
+
+
+async def call_graph(c: BatchContext, a: Attempt) -> tuple[str, Usage]:
+    """The attempt's Send API (or Marketing Message API) call: the message id and the answer's usage.
+
+    Throttles are raised at once (``reschedule_throttles``): the Page pauses, no call waits.
+    """
+    job, route = a.job, a.route
+    if route.via == "marketing_api":
+        body = payloads.marketing_api_body(c.settings.message_campaign_id, route.token or "",
+                                           job.marketing_message or job.message)
+        answer = await c.graph.send_marketing(body, reschedule_throttles=True)
+        return answer.tracking_id or "", answer.usage
+    if route.via == "comment":
+        recipient = payloads.to_comment(job.comment_id or "")
+    elif route.via == "marketing_legacy":
+        recipient = payloads.to_marketing_token(route.token or "")
+    elif route.via == "otn":
+        recipient = payloads.to_otn_token(a.otn or "")
+    else:
+        recipient = payloads.to_psid(job.psid or "")
+    body = payloads.send_body(recipient, job.message, messaging_type=route.messaging_type, tag=route.tag,
+                              metadata=job.id)
+    sent = await c.graph.send(body, reschedule_throttles=True)
+    return sent.message_id or "", sent.usage
+
+
+async def give_back(c: BatchContext, a: Attempt) -> None:
+    """The limits and OTN token of a send that never left. Best effort: a job asking again for its
+    route gets its own take and token back anyway (``taken`` and ``otn`` on its record)."""
+    try:
+        await c.limits.refund(a.decision)
+        if a.otn:
+            await c.consent.return_otn(a.job.psid or "", a.job.topic or "", a.otn, for_job=a.job.id)
+    except REDIS_DOWN as exc:
+        log.warning("send job %s: limits not given back (%s)", a.job.id, type(exc).__name__)
+    a.decision, a.otn = FREE, None

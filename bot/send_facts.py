@@ -1,0 +1,70 @@
+"""What a batch of send jobs needs to know, read in one script call (``sender_facts.lua``).
+
+Per job: its record (state, route, owner, failed attempts), the echo that proves an earlier send,
+and the policy's facts (window, consent, opt-in and private-reply history, cancellation).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from redis.asyncio import Redis
+
+from .consent import ShopperConsent, Subscription
+from .keys import Keys
+from .outbox import SendJob, SendRecord
+from .policy import Facts
+from .settings import Settings
+
+SCRIPT = Path(__file__).with_name("sender_facts.lua").read_text()
+
+
+@dataclass(frozen=True, slots=True)
+class JobFacts:
+    """One job's record (None before it was ever queued here), echo ('' if none) and policy facts."""
+
+    record: SendRecord | None
+    echo: str
+    facts: Facts
+
+
+class FactsLoader:
+    """Reads the facts of a batch of jobs: one EVALSHA, one reply string per job."""
+
+    def __init__(self, redis: Redis, keys: Keys, settings: Settings) -> None:
+        self._keys = keys
+        self._topic = settings.optin_topic
+        self._script = redis.register_script(SCRIPT)
+
+    async def load(self, jobs: Sequence[SendJob]) -> tuple[int, list[JobFacts]]:
+        """Redis's deployment time and each job's facts, in order."""
+        k = self._keys
+        keys = [k.clock_offset, k.window, k.opted_out, k.unreachable]
+        args: list[str] = []
+        for job in jobs:
+            topic = job.topic or self._topic
+            keys += [k.send_record(job.id), k.echo_seen(job.id), k.optin_asked(job.psid or ""),
+                     k.private_replied(job.comment_id or ""),
+                     k.campaign_cancelled(job.campaign) if job.campaign else k.campaign_cancelled("-"),
+                     k.subscribers(topic), k.otn_tokens(topic)]
+            args += [job.psid or "", job.title or ""]
+        now_raw, *rows = await self._script(keys=keys, args=args)
+        now = int(now_raw)
+        return now, [self._parse(job, row.decode(), now) for job, row in zip(jobs, rows)]
+
+    def _parse(self, job: SendJob, row: str, now: int) -> JobFacts:
+        (state, via, owner, attempts, failed_since, delays, after, echo, window, asked, replied, cancelled, packed,
+         otn, opted_out, unreachable) = row.split("\x1f")
+        record = SendRecord(state=state, via=via, owner=owner, attempts=int(attempts or 0),
+                            failed_since=int(failed_since or 0), delays=int(delays or 0), after=after) if state else None
+        consent = None
+        if job.psid:
+            topic = job.topic or self._topic
+            consent = ShopperConsent(
+                subscription=Subscription.unpack(job.psid, topic, packed) if packed else None,
+                otn_tokens=len(otn.split()), opted_out=opted_out == "1", unreachable=unreachable == "1")
+        facts = Facts(now_ms=now, last_action_ms=int(window or 0), consent=consent, optin_asked_ms=int(asked or 0),
+                      comment_ms=job.comment_ms, already_replied=replied == "1", cancelled=cancelled == "1")
+        return JobFacts(record, echo, facts)
