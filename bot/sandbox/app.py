@@ -126,7 +126,10 @@ async def _lifetime(app: web.Application) -> AsyncIterator[None]:
     if START_PROFILE in app:
         await sync_profile_at_start(sandbox, app[START_PROFILE])
     async with aiohttp.ClientSession() as session:
-        sandbox.sender = WebhookSender(session, sandbox.settings)
+        async def retry_budget() -> float:
+            return float((await sandbox.ledger.config())["webhook_retry_seconds"])
+
+        sandbox.sender = WebhookSender(session, sandbox.settings, retry_budget)
         pump = ReceiptPump(sandbox.page_id, sandbox.ledger, sandbox.clock, sandbox.sender, app[RECEIPT_INTERVAL],
                            app_id=int(sandbox.settings.app_id or 0))
         stop = asyncio.Event()

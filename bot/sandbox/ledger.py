@@ -25,6 +25,8 @@ CONFIG_DEFAULTS: dict[str, Any] = {
     "read_receipts": True,  # also a read webhook, not only delivery
     "sent_log": True,  # record every Graph call for GET /sandbox/sent
     "echoes": True,  # an echo webhook (with the sender's metadata) for each accepted message
+    "echo_delay_ms": 0,  # hold each echo this long after its delivery receipt (an echo later than a reclaim)
+    "webhook_retry_seconds": 0,  # 0: three quick retries; else keep retrying a refused webhook this long
 }
 
 _RECORD_LUA = LUA_NOW + """

@@ -4,6 +4,10 @@ A live-sale fan-out to 100,000 shoppers must not become 200,000 webhook POSTs:
 every ~100 ms the task pops what the send script queued, keeps per shopper the
 newest message timestamp as the watermark (§2.7), and POSTs one body holding
 many ``messaging[]`` items (at most 1000, Meta's batch size).
+
+With the setting ``echo_delay_ms`` the echoes of a batch are POSTed that much
+later than its receipts (held in this process), as when Meta's echo of a send
+arrives after the bot has already reclaimed the job.
 """
 
 from __future__ import annotations
@@ -78,6 +82,7 @@ class ReceiptPump:
         self._ledger = ledger
         self._clock = clock
         self._sender = sender
+        self._held: set[asyncio.Task[None]] = set()  # echoes waiting out ``echo_delay_ms``
 
     async def run(self, stop: asyncio.Event) -> None:
         """Collect for one interval, send, repeat (at once while the queue holds a full batch), until ``stop``.
@@ -86,16 +91,20 @@ class ReceiptPump:
         inside a client library, and a pump that outlived it kept its app's cleanup waiting forever.
         """
         drained = 0
-        while not stop.is_set():
-            if drained < TAKE_AT_ONCE:
-                await sleep_or_stop(stop, self._interval)
-                if stop.is_set():
-                    return
-            try:
-                drained = await self.pump_once()
-            except Exception:  # Redis or the bot hiccupped; what was not taken waits in Redis
-                log.exception("receipt batch failed")
-                drained = 0
+        try:
+            while not stop.is_set():
+                if drained < TAKE_AT_ONCE:
+                    await sleep_or_stop(stop, self._interval)
+                    if stop.is_set():
+                        return
+                try:
+                    drained = await self.pump_once()
+                except Exception:  # Redis or the bot hiccupped; what was not taken waits in Redis
+                    log.exception("receipt batch failed")
+                    drained = 0
+        finally:
+            for task in self._held:
+                task.cancel()
 
     async def pump_once(self) -> int:
         """Send the receipts queued so far; returns how many messages they covered."""
@@ -104,14 +113,31 @@ class ReceiptPump:
             return 0
         config = await self._ledger.config()
         now = await self._clock.now_ms()
-        items = echo_items(self._page_id, self._app_id, receipts) if config["echoes"] else []
-        items += receipt_items(self._page_id, receipts, now, bool(config["read_receipts"]))
+        echoes = echo_items(self._page_id, self._app_id, receipts) if config["echoes"] else []
+        changes = marketing_echo_changes(receipts) if config["echoes"] else []
+        delay = int(config["echo_delay_ms"]) / 1000
+        if (echoes or changes) and delay > 0:
+            task = asyncio.create_task(self._post_later(delay, now, echoes, changes), name="sandbox-late-echoes")
+            self._held.add(task)
+            task.add_done_callback(self._held.discard)
+            echoes, changes = [], []
+        items = echoes + receipt_items(self._page_id, receipts, now, bool(config["read_receipts"]))
         # deliveries first, then reads: split so that no shopper's read precedes its delivery
+        await self._post(now, items, changes)
+        return len(receipts)
+
+    async def _post(self, now: int, items: list[dict[str, Any]], changes: list[dict[str, Any]]) -> None:
         for start in range(0, len(items), ITEMS_PER_POST):
             chunk = items[start:start + ITEMS_PER_POST]
             await self._sender.post(messaging_body(self._page_id, now, chunk))
-        changes = marketing_echo_changes(receipts) if config["echoes"] else []
         for start in range(0, len(changes), ITEMS_PER_POST):
             await self._sender.post({"object": "page", "entry": [
                 {"id": self._page_id, "time": now // 1000, "changes": changes[start:start + ITEMS_PER_POST]}]})
-        return len(receipts)
+
+    async def _post_later(self, delay: float, now: int, items: list[dict[str, Any]],
+                          changes: list[dict[str, Any]]) -> None:
+        await asyncio.sleep(delay)
+        try:
+            await self._post(now, items, changes)
+        except Exception:
+            log.exception("late echoes failed")

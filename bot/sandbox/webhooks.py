@@ -2,7 +2,10 @@
 
 Bodies are encoded the way Meta does it (ASCII with ``\\uXXXX`` escapes) and
 signed over those exact bytes. A non-200 answer is retried a few times with a
-growing pause, like Meta, and the last status is reported to the caller.
+growing pause, and the last status is reported to the caller. Meta keeps retrying
+for hours; with the sandbox setting ``webhook_retry_seconds`` the sender keeps
+retrying too (backing off up to ``MAX_BACKOFF``) until the bot accepts or that
+budget is spent, so a fault test can ride out an outage the way Meta would.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +27,13 @@ log = logging.getLogger(__name__)
 PAGE_INBOX_APP_ID = 263902037430900  # the Page Inbox, i.e. a human of the Page (§2.11)
 RETRY_PAUSES = (0.05, 0.2, 0.5)  # Meta retries over hours; the sandbox a few times, quickly
 TIMEOUT_SECONDS = 20.0  # Meta's webhook timeout (§1.5)
+MAX_BACKOFF = 1.0  # longest pause between retries within ``webhook_retry_seconds``
+
+RetryBudget = Callable[[], Awaitable[float]]
+
+
+async def no_retry_budget() -> float:
+    return 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,32 +54,46 @@ class Delivery:
 class WebhookSender:
     """Signs and POSTs webhook bodies to ``settings.webhook_url``."""
 
-    def __init__(self, session: aiohttp.ClientSession, settings: Settings) -> None:
+    def __init__(self, session: aiohttp.ClientSession, settings: Settings,
+                 retry_budget: RetryBudget = no_retry_budget) -> None:
         self._session = session
         self._url = settings.webhook_url
         self._secret = settings.app_secret
+        self._retry_budget = retry_budget  # read only once the quick retries failed
 
     async def post(self, body: dict[str, Any]) -> Delivery:
         raw = json.dumps(body, separators=(",", ":"), ensure_ascii=True).encode()
         headers = {"Content-Type": "application/json", HEADER: sign(self._secret.reveal(), raw)}
-        status: int | None = None
-        error: str | None = None
-        attempt = 0
-        for attempt, pause in enumerate((0.0, *RETRY_PAUSES), start=1):
-            if pause:
-                await asyncio.sleep(pause)
-            try:
-                async with self._session.post(self._url, data=raw, headers=headers,
-                                              timeout=aiohttp.ClientTimeout(total=TIMEOUT_SECONDS)) as resp:
-                    await resp.read()
-                    status, error = resp.status, None
-            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-                status, error = None, type(exc).__name__
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        status, error = await self._attempt(raw, headers)
+        attempt = 1
+        for pause in RETRY_PAUSES:
             if status == 200:
                 break
+            await asyncio.sleep(pause)
+            status, error = await self._attempt(raw, headers)
+            attempt += 1
+        if status != 200:
+            deadline = started + await self._retry_budget()
+            pause = RETRY_PAUSES[-1]
+            while status != 200 and loop.time() + pause < deadline:
+                await asyncio.sleep(pause)
+                status, error = await self._attempt(raw, headers)
+                attempt += 1
+                pause = min(pause * 2, MAX_BACKOFF)
         if status != 200:
             log.warning("webhook not accepted after %d attempts: status=%s error=%s", attempt, status, error)
         return Delivery(status, attempt, error)
+
+    async def _attempt(self, raw: bytes, headers: dict[str, str]) -> tuple[int | None, str | None]:
+        try:
+            async with self._session.post(self._url, data=raw, headers=headers,
+                                          timeout=aiohttp.ClientTimeout(total=TIMEOUT_SECONDS)) as resp:
+                await resp.read()
+                return resp.status, None
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            return None, type(exc).__name__
 
 
 def messaging_body(page_id: str, now_ms: int, items: list[dict[str, Any]], *, standby: bool = False) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import subprocess
 
 import pytest
 
@@ -24,3 +25,22 @@ async def end_process(proc: asyncio.subprocess.Process, sig: int = signal.SIGTER
         proc.kill()
         await proc.wait()
         pytest.fail(f"process {proc.pid} did not exit within {timeout:.0f}s of signal {sig}; killed")
+
+
+def end_popen(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM, timeout: float = EXIT_SECONDS) -> int | None:
+    """The same for a ``subprocess.Popen`` (processes a session-wide fixture owns, outside any event loop).
+
+    Returns the exit code, or None when the process ignored ``sig`` and had to be killed (the caller
+    reports it: a fixture's teardown must finish ending its other processes first).
+    """
+    if proc.poll() is None:
+        try:
+            proc.send_signal(sig)
+        except ProcessLookupError:
+            pass
+    try:
+        return proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=timeout)
+        return None
