@@ -273,6 +273,11 @@ class Keys:
         """"<ms>:<tracking id>" of the last Marketing Message API echo for a token (keyed by its digest)."""
         return self.prefix + "mm-echo:" + token_digest
 
+    @property
+    def marketing_echo_latest(self) -> str:
+        """Send time (ms) of the newest Marketing Message API send Meta has echoed: proof echoes flow."""
+        return self.prefix + "mm-echo-latest"
+
     def campaign_stats(self, campaign: str) -> str:
         """HASH of a campaign's numbers (queued, sent, skipped|reason, failed|reason, delivered, read)."""
         return self.prefix + "stats:c:" + campaign

@@ -17,9 +17,12 @@ not sending it risks a loss. So the job is resolved from evidence, in this order
    (``payloads.summary``). Found: sent. Not found: the request never reached Meta, and it is
    sent now with the limits its first worker took. A Marketing Message API job is looked for
    among the ``marketing_message_echoes`` (by its subscription token, at or after ``sent_at``):
-   found, sent; else it is recorded ``failed`` with reason ``uncertain`` — the API offers no
-   look-up, it is paid per delivery, and a duplicate promotion is worse than a missing one. Every
-   such send is counted (``salebell_sends_total{outcome="failed",reason="uncertain"}``).
+   found, sent. Not found while Meta has echoed a send made after it (echoes flow, this one would
+   have come): it never reached Meta, and it is sent now. Not found and no later echo either
+   (echoes withheld, or the app not subscribed to them): it is recorded ``failed`` with reason
+   ``uncertain`` — the API offers no look-up, it is paid per delivery, and a duplicate promotion
+   is worse than a missing one. Every such send is counted
+   (``salebell_sends_total{outcome="failed",reason="uncertain"}``).
 
 The bound this gives: with echoes subscribed (``salebell profile sync`` subscribes and checks them)
 no reclaimed send is duplicated or lost; without them, Send API jobs still resolve through the
@@ -97,15 +100,19 @@ class Reclaimer:
 
     async def _marketing(self, job: SendJob, record: SendRecord, facts: Facts) -> Resolution:
         sub = facts.consent.subscription if facts.consent else None
-        if sub is not None:
-            try:
-                seen = await self._redis.get(self._keys.marketing_echo(token_digest(sub.token)))
-            except (RedisError, OSError):
-                return LEAVE
-            if seen:
-                at, _, tracking = seen.decode().partition(":")
-                if int(at or 0) >= record.sent_at - CLOCK_SKEW_MS:
-                    log.info("send job %s: confirmed by its Marketing Message API echo", job.id)
-                    return Outcome(job, "sent", via=record.via, message_id=tracking)
+        keys = [self._keys.marketing_echo(token_digest(sub.token)) if sub else self._keys.marketing_echo("-"),
+                self._keys.marketing_echo_latest]
+        try:
+            seen, latest = await self._redis.mget(keys)
+        except (RedisError, OSError):
+            return LEAVE
+        if seen:
+            at, _, tracking = seen.decode().partition(":")
+            if int(at or 0) >= record.sent_at - CLOCK_SKEW_MS:
+                log.info("send job %s: confirmed by its Marketing Message API echo", job.id)
+                return Outcome(job, "sent", via=record.via, message_id=tracking)
+        if int(latest or 0) > record.sent_at + CLOCK_SKEW_MS:
+            log.info("send job %s: later sends are echoed, this one is not: it never reached Meta, sent now", job.id)
+            return None
         log.warning("send job %s: unconfirmed Marketing Message API send; not resent (uncertain)", job.id)
         return Outcome(job, "failed", via=record.via, reason="uncertain")

@@ -57,6 +57,16 @@ return counted
 """
 
 
+# KEYS: the token's echo, the Page's latest echoed send time. ARGV: the send's time, tracking id, TTL.
+_MARKETING_ECHO = """
+redis.call('SET', KEYS[1], ARGV[1] .. ':' .. ARGV[2], 'EX', ARGV[3])
+if tonumber(ARGV[1]) > tonumber(redis.call('GET', KEYS[2]) or '0') then
+  redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[3])
+end
+return 1
+"""
+
+
 @registry.on("message", "postback", "referral")
 async def refresh_window(event: MessagingEvent, redis: Redis, keys: Keys) -> None:
     await redis.eval(_RAISE_WINDOW, 2, keys.window, keys.unreachable, event.psid, event.timestamp)
@@ -76,8 +86,8 @@ async def remember_marketing_echo(event: MarketingEchoEvent, redis: Redis, keys:
     subscription token it used and a time at or after its call (a token is used at most once per
     12 h, so that is one send).
     """
-    await redis.set(keys.marketing_echo(token_digest(event.token)), f"{event.timestamp}:{event.tracking_id}",
-                    ex=IDEMPOTENCY_TTL)
+    await redis.eval(_MARKETING_ECHO, 2, keys.marketing_echo(token_digest(event.token)), keys.marketing_echo_latest,
+                     event.timestamp, event.tracking_id, IDEMPOTENCY_TTL)
 
 
 @registry.on("delivery", "read")

@@ -44,9 +44,10 @@ ADMIN_TOKEN = "faults-admin-" + secrets.token_hex(6)
 VERIFY_TOKEN = "faults-verify"
 PLUGINS = "bot.dialogue,live_sales,tests.faults.history"
 READY_SECONDS = 30.0
-# The workers' test settings: a dead consumer's lease and a dead worker's entries come back in 2 s.
+# The workers' test settings: a dead consumer's lease and a dead worker's entries come back in 2 s; a
+# reclaimed uncertain send waits 10 s for its echo (the late echoes of scenario 6 come after 8 s).
 WORKER_ENV = {"LEASE_SECONDS": "2", "RECLAIM_IDLE_SECONDS": "2", "PAGE_SEND_RATE": "0",
-              "WORKER_CONCURRENCY": "64", "SEND_CONCURRENCY": "32"}
+              "WORKER_CONCURRENCY": "64", "SEND_CONCURRENCY": "32", "ECHO_WAIT_SECONDS": "10"}
 # Every variable the bot's settings read: none may leak in from the environment of the test run.
 _SETTING_NAMES = set(re.findall(r'"([A-Z][A-Z0-9_]{2,})"', inspect.getsource(bot.settings))) | {"LOG_LEVEL",
                                                                                               "LOG_FORMAT"}

@@ -122,9 +122,10 @@ async def worker_killed_mid_fanout(client: FaultClient, path: str, echoes: str, 
     ``legacy``: the subscribers' window is open, so each notification goes through the Send API
     with the job's id as ``metadata``, which Meta echoes back (a legacy token goes the same way).
     ``marketing_api``: the window is closed, so each goes through the Marketing Message API, which
-    has no metadata echo. A subscriber not notified is excused only where the guarantee rests on
-    Meta's echoes (the Send API with echoes withheld or later than the reclaim), and only if the
-    bot shows the send as uncertain (failed/uncertain) in its numbers.
+    takes no metadata; its sends are confirmed by the ``marketing_message_echoes`` webhook. A send
+    whose answer was lost is resolved by its echo, else by a look-up in the shopper's thread (Send
+    API); the Marketing Message API has no look-up, so there, with echoes withheld, a subscriber not
+    notified is excused only if the bot shows the send as uncertain (failed/uncertain) in its numbers.
     """
     await client.control("delay", **IN_FLIGHT)
 
@@ -135,7 +136,7 @@ async def worker_killed_mid_fanout(client: FaultClient, path: str, echoes: str, 
     run = await run_fanout(client, count, fault=fault, timeout=timeout, window_open=path == "legacy")
     records = await client.job_records(run.sale, run.psids)
     uncertain = {p for p, r in records.items() if r.get("state") == "failed" and r.get("reason") == "uncertain"}
-    excused = uncertain if path == "legacy" and echoes != "echoes on" else set()
+    excused = uncertain if path == "marketing_api" and echoes == "echoes withheld" else set()
     figures = figures_of(f"6 worker SIGKILLed mid fan-out, {path}, {echoes}", run, timeout, excused)
     told_sent = {p for p, r in records.items() if r.get("state") == "sent"}
     figures.notes.update({

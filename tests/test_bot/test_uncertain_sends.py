@@ -123,3 +123,18 @@ async def test_without_echoes_a_lost_marketing_api_answer_is_counted_uncertain_n
     assert (record.state, record.reason) == ("failed", "uncertain")
     assert [m["via"] for m in await bot.inbox(psid)].count("marketing_api") == 1  # it did arrive, once
     assert (await bot.runtime.outbox.numbers(campaign="live")).get("failed|uncertain") == 1
+
+
+async def test_a_marketing_api_send_that_never_left_is_sent_once_when_later_sends_are_echoed(bot: SandboxBot) -> None:
+    first, second = await subscriber_outside_the_window(bot), await bot.shopper("Ben")
+    await bot.subscribe([second])
+    await bot.advance(25 * 3600)
+    lost = live_notification(first)
+    await bot.runtime.outbox.enqueue(lost)
+    # its worker marked it sending and died before the call: nothing reached Meta ...
+    await bot.runtime.outbox.mark_sending([(lost, "marketing_api")], "dead-worker", "2026-12-01")
+    await bot.advance(5)
+    await bot.runtime.outbox.enqueue(live_notification(second))  # ... while later sends are echoed
+    record = await settle(bot, lost.id)
+    assert (record.state, record.via) == ("sent", "marketing_api")
+    assert [m["via"] for m in await bot.inbox(first)].count("marketing_api") == 1
