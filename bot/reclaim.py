@@ -18,8 +18,8 @@ not sending it risks a loss. So the job is resolved from evidence, in this order
    sent now with the limits its first worker took. A Marketing Message API job is looked for
    among the ``marketing_message_echoes`` (by its subscription token, at or after ``sent_at``):
    found, sent. Not found while Meta has echoed a send made after it (echoes flow, this one would
-   have come): it never reached Meta, and it is sent now. Not found and no later echo either
-   (echoes withheld, or the app not subscribed to them): it is recorded ``failed`` with reason
+   have come): it never reached Meta, and it is sent now. Not found and no later echo either by
+   twice ``ECHO_WAIT_SECONDS`` (echoes withheld, or the app not subscribed to them): it is recorded ``failed`` with reason
    ``uncertain`` — the API offers no look-up, it is paid per delivery, and a duplicate promotion
    is worse than a missing one. Every such send is counted
    (``salebell_sends_total{outcome="failed",reason="uncertain"}``).
@@ -114,5 +114,7 @@ class Reclaimer:
         if int(latest or 0) > record.sent_at + CLOCK_SKEW_MS:
             log.info("send job %s: later sends are echoed, this one is not: it never reached Meta, sent now", job.id)
             return None
+        if facts.now_ms < record.sent_at + 2 * self._wait_ms + CLOCK_SKEW_MS:  # time for a later send's echo
+            return LEAVE
         log.warning("send job %s: unconfirmed Marketing Message API send; not resent (uncertain)", job.id)
         return Outcome(job, "failed", via=record.via, reason="uncertain")

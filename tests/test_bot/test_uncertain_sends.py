@@ -21,7 +21,7 @@ from bot.runtime import Runtime
 from tests.conftest import TOPIC, SandboxBot, bounded, sandbox_settings
 from tests.support.redis_server import free_port
 
-ECHO_WAIT = 0.5
+ECHO_WAIT = 2.0
 
 
 @pytest.fixture
@@ -133,7 +133,7 @@ async def test_a_marketing_api_send_that_never_left_is_sent_once_when_later_send
     await bot.runtime.outbox.enqueue(lost)
     # its worker marked it sending and died before the call: nothing reached Meta ...
     await bot.runtime.outbox.mark_sending([(lost, "marketing_api")], "dead-worker", "2026-12-01")
-    await bot.advance(5)
+    await bot.advance(ECHO_WAIT + 0.5)  # past its echo wait, and past the clock-skew allowance
     await bot.runtime.outbox.enqueue(live_notification(second))  # ... while later sends are echoed
     record = await settle(bot, lost.id)
     assert (record.state, record.via) == ("sent", "marketing_api")
