@@ -45,6 +45,7 @@ class Attempt:
     plan: Plan
     record: SendRecord | None  # as loaded with the batch (failed attempts, delays)
     wait_for: str = ""  # a job in another batch (maybe another worker) that must finish first
+    after: str = ""  # the job to the same recipient that goes first, wherever it is
     route_index: int = 0
     last_reason: str = Reason.FREQUENCY
     decision: BucketDecision = FREE

@@ -17,16 +17,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import replace
 
 from .graph import GraphError, GraphNetworkError, GraphThrottled, GraphTransient
-from .outbox import TERMINAL, Delay, Entry, Outcome, SendJob, day_of
+from .outbox import REPLIES, TERMINAL, Delay, Entry, Outcome, SendJob, day_of
 from .policy import decide
 from .reclaim import LEAVE
+from .throttle import PROBE_INTERVAL_MS
 from .send_attempt import REDIS_DOWN, Attempt, BatchContext, Held, call_graph, give_back, take_limits
 
 log = logging.getLogger(__name__)
 
-AFTER_WAIT_SECONDS = 5.0
+FOLLOW_MS = 100  # how long a job parks while the job before it is on its way elsewhere
+STUCK_MS = 5_000  # a job before it marked sending this long ago sits with a dead worker: go anyway
 
 
 class _RedisDown(Exception):
@@ -91,7 +94,7 @@ class SendBatch:
             else:
                 after = job.after or (record.after if record is not None else "")
                 wait_for = after if after and after not in in_batch else ""
-                attempts.append(Attempt(entry, raw, job, plan, record, wait_for=wait_for))
+                attempts.append(Attempt(entry, raw, job, plan, record, wait_for=wait_for, after=after))
         while attempts:
             attempts = await self._round(attempts)
 
@@ -99,7 +102,7 @@ class SendBatch:
         """Try each attempt's current route; returns those that move on to another route."""
         try:
             if self.c.throttle.paused:  # nothing is taken for a job that would only wait
-                attempts = [a for a in attempts if not await self._held_by_pause(a)]
+                attempts = await self._through_the_pause(attempts)
             taken = await asyncio.gather(*(take_limits(self.c, a) for a in attempts), return_exceptions=True)
             for a, result in zip(attempts, taken):
                 if isinstance(result, BaseException):
@@ -123,9 +126,11 @@ class SendBatch:
         """One recipient's messages one after the other, in outbox order (a reply's text, then its card)."""
         for i, a in enumerate(attempts):
             try:
-                if a.wait_for and await self._wait_for_job(a.wait_for) == "follow":
-                    await self._follow(attempts[i:], a.wait_for)
-                    return
+                if a.wait_for:
+                    behind = await self._unfinished_before(a)
+                    if behind is not None:
+                        await self._follow(attempts[i:], behind, FOLLOW_MS if not behind else 0)
+                        return
                 delayed = await self._send(a)
             except _RedisDown as exc:
                 self._later([(b.entry, b.raw) for b in attempts[i:]], exc)
@@ -136,23 +141,26 @@ class SendBatch:
             if not a.done:
                 again.append(a)
 
-    async def _wait_for_job(self, job_id: str) -> str:
-        """'go' once the job that goes first has an outcome (at most ``AFTER_WAIT_SECONDS``: a predecessor
-        stuck with a dead worker delays, never blocks, the next), 'follow' if it waits to be retried."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + AFTER_WAIT_SECONDS
-        while loop.time() < deadline:
-            try:
-                record = await self.c.outbox.record(job_id)
-            except REDIS_DOWN as exc:
-                raise _RedisDown(str(exc)) from exc
-            if record is None or record.state in TERMINAL:
-                return "go"
-            if record.state == "delayed":
-                return "follow"
-            await asyncio.sleep(0.02)
-        log.info("send job after %s: still unfinished after %.0fs; sending anyway", job_id, AFTER_WAIT_SECONDS)
-        return "go"
+    async def _unfinished_before(self, a: Attempt) -> str | None:
+        """None when the job before this one (held by another batch or worker) has an outcome, or is stuck
+        (marked sending ``STUCK_MS`` ago: its worker died; a predecessor stuck with a dead worker delays,
+        never blocks, the next); else what to wait behind: the predecessor's id when it waits in the
+        delayed ZSET, '' when it is on its way (queued, or being sent elsewhere). Waiting is never done
+        inside the batch: the job is parked briefly instead, so a shopper's chain of replies never fills
+        a worker with waiters."""
+        try:
+            record = await self.c.outbox.record(a.wait_for)
+        except REDIS_DOWN as exc:
+            raise _RedisDown(str(exc)) from exc
+        if record is None or record.state in TERMINAL:
+            return None
+        if record.state == "delayed":
+            return a.wait_for
+        if record.state == "sending" and record.sent_at and self.c.throttle.now_ms() - record.sent_at > STUCK_MS:
+            log.info("send job %s: %s before it has been sending for %.0fs; sent anyway", a.job.id, a.wait_for,
+                     (self.c.throttle.now_ms() - record.sent_at) / 1000)
+            return None
+        return ""
 
     async def _send(self, a: Attempt) -> bool:
         """Call Meta for the attempt and hand on the result; True if the job now waits to be tried again."""
@@ -192,6 +200,22 @@ class SendBatch:
         await self.c.throttle.succeeded(usage, probe=a.probe)
         return False
 
+    async def _through_the_pause(self, attempts: list[Attempt]) -> list[Attempt]:
+        """During a pause, per recipient in chain order: the head of the line may go as the probe; once one
+        waits, the ones after it wait behind it. A job whose predecessor is elsewhere asks only once that
+        one is done (in ``_send``): the probe must go to the head of a shopper's line, not to its tail."""
+        going: list[Attempt] = []
+        for group in _by_recipient(attempts):
+            for i, a in enumerate(group):
+                if a.wait_for:
+                    going += group[i:]
+                    break
+                if await self._held_by_pause(a):
+                    await self._follow(group[i + 1:], a.job.id)
+                    break
+                going.append(a)
+        return going
+
     async def _held_by_pause(self, a: Attempt) -> bool:
         """The Page is paused: the job goes as the probe (False), or waits in the delayed ZSET (True)."""
         try:
@@ -208,7 +232,12 @@ class SendBatch:
     async def _throttled(self, a: Attempt, exc: GraphThrottled) -> bool:
         pause_ms = await self.c.throttle.throttled(exc, probe=a.probe)
         await give_back(self.c, a)
+        reply = a.job.lane == REPLIES
+        if reply:  # back for the next probe, not the end of the pause
+            pause_ms = min(pause_ms, PROBE_INTERVAL_MS)
         retry = self.c.budget.after_throttle(a.record, self.c.throttle.now_ms(), pause_ms)
+        if retry is not None and reply:
+            retry = replace(retry, delay_ms=pause_ms)  # no jitter: the next probe slot, on the second
         if retry is None:
             code = f"{exc.code}/{exc.subcode}" if exc.subcode else str(exc.code or exc.http_status)
             log.warning("send job %s: still throttled after its budget; failed", a.job.id)
@@ -233,13 +262,14 @@ class SendBatch:
         self._finish(a, Delay(a.job, retry.delay_ms, exc.reason, retry.attempts, retry.failed_since, a.delays))
         return True
 
-    async def _follow(self, attempts: list[Attempt], behind: str) -> None:
-        """These wait behind a delayed job of the same recipient, so they still arrive after it."""
+    async def _follow(self, attempts: list[Attempt], behind: str, delay_ms: int = 0) -> None:
+        """These wait behind a delayed job of the same recipient (or ``delay_ms`` when it is not delayed but
+        on its way), so they still arrive after it."""
         for a in attempts:
             await give_back(self.c, a)
             self.c.uncalled.discard(a.job.id)
-            self._finish(a, Delay(a.job, 0, "following", a.attempts, -1, a.delays, behind=behind))
-            behind = a.job.id
+            self._finish(a, Delay(a.job, delay_ms, "following", a.attempts, -1, a.delays, behind=behind))
+            behind, delay_ms = a.job.id, 0
 
     def _skip(self, a: Attempt) -> None:
         self._finish(a, Outcome(a.job, "skipped", reason=str(a.last_reason)))
@@ -267,8 +297,34 @@ class SendBatch:
 
 
 def _by_recipient(attempts: list[Attempt]) -> list[list[Attempt]]:
-    """Attempts grouped by who receives them, each group in outbox order; groups go concurrently."""
+    """Attempts grouped by who receives them, each group in the order of its chain; groups go concurrently.
+
+    Mostly the batch's order is the outbox order already; but a job parked behind its predecessor (or
+    retried) can come back into the stream ahead of it, so each group is put in ``after`` order: a
+    job whose predecessor is in the group comes right after it.
+    """
     groups: dict[str, list[Attempt]] = {}
     for a in attempts:
         groups.setdefault(a.job.psid or a.job.comment_id or a.job.id, []).append(a)
-    return list(groups.values())
+    return [_in_chain_order(group) for group in groups.values()]
+
+
+def _in_chain_order(group: list[Attempt]) -> list[Attempt]:
+    ids = {a.job.id for a in group}
+    successors: dict[str, list[Attempt]] = {}
+    heads: list[Attempt] = []
+    for a in group:
+        if a.after in ids and a.after != a.job.id:
+            successors.setdefault(a.after, []).append(a)
+        else:
+            heads.append(a)
+    ordered: list[Attempt] = []
+    for head in heads:
+        line = [head]
+        while line:
+            a = line.pop(0)
+            ordered.append(a)
+            line[:0] = successors.pop(a.job.id, [])
+    for rest in successors.values():  # a cycle (never made by the outbox): keep the batch's order
+        ordered += [a for a in rest if a not in ordered]
+    return ordered

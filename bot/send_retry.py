@@ -71,7 +71,7 @@ class RetryBudget:
         return Retry(delay, attempts, since) if now_ms + delay - since <= self._budget_ms else None
 
     def after_throttle(self, record: SendRecord | None, now_ms: int, pause_ms: int) -> Retry | None:
-        """A throttled call: again when the Page's pause ends, within both budgets."""
+        """A throttled call (a probe of the pause too): again when the Page's pause ends, within both budgets."""
         attempts, since = self._so_far(record, now_ms)
         delay = pause_ms + random.randint(0, 200)
         if attempts >= self._throttled_attempts or now_ms + delay - since > self._budget_ms:

@@ -85,7 +85,7 @@ class Settings:
     send_retry_seconds: float = 600.0  # a send that failed where nothing left is retried this long
     echo_wait_seconds: float = 30.0  # how long a reclaimed uncertain send waits for its echo (bot/reclaim.py)
     send_throttle_base_seconds: float = 30.0  # the Page's first pause after a throttle without an estimate
-    send_throttle_attempts: int = 5  # throttled calls of one job before it is recorded failed
+    send_throttle_attempts: int = 10  # throttled calls of one job (probes included) before it is recorded failed
     send_usage_pause_seconds: float = 5.0  # the Page's pause when a usage header says 95 % or more
     run_workers_in_web: bool = True
     webhook_url: str = ""
@@ -200,7 +200,7 @@ class Settings:
             send_retry_seconds=reader.number("SEND_RETRY_SECONDS", 600.0),
             echo_wait_seconds=reader.number("ECHO_WAIT_SECONDS", 30.0),
             send_throttle_base_seconds=reader.number("SEND_THROTTLE_BASE_SECONDS", 30.0),
-            send_throttle_attempts=reader.integer("SEND_THROTTLE_ATTEMPTS", 5),
+            send_throttle_attempts=reader.integer("SEND_THROTTLE_ATTEMPTS", 10),
             send_usage_pause_seconds=reader.number("SEND_USAGE_PAUSE_SECONDS", 5.0),
             run_workers_in_web=reader.flag("WEB_RUNS_WORKERS", True),
             webhook_url=reader.text("SANDBOX_WEBHOOK_URL") or f"http://127.0.0.1:{port}/webhook",

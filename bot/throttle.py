@@ -6,7 +6,9 @@ exponentially from about 30 s. So a throttle answer (codes 4, 17, 32, 613, 80001
 2300078-80, HTTP 429) pauses the whole Page — one Redis hash (``Keys.send_throttle``) every
 worker reads before it calls — and the throttled job waits in the delayed ZSET
 (``bot.send_retry``), never in a batch. During a pause one probe call a second is let through,
-a shopper's reply if one is waiting; a success ends the pause.
+a shopper's reply if one is waiting (a reply never waits longer than a probe interval); a success
+ends the pause, and what waited for its end is due at once. A throttled probe keeps the pause
+going but does not lengthen the next one: the level (the doubling) counts pauses, not probes.
 
 Usage headers on successful answers (§6.2) slow the Page before Meta throttles it: at
 ``USAGE_SLOW_PERCENT`` the Page rate is halved (the GCRA limiter's interval doubled, for
@@ -64,7 +66,8 @@ class PageThrottle:
 
     def __init__(self, redis: Redis, keys: Keys, settings: Settings, limits: SendLimits) -> None:
         self._script = redis.register_script(SCRIPT)
-        self._keys = [keys.clock_offset, keys.send_throttle, keys.outbox, keys.outbox_delayed]
+        self._keys = [keys.clock_offset, keys.send_throttle, keys.outbox, keys.outbox_delayed,
+                      keys.outbox_campaigns_delayed]
         self._limits = limits
         self._base_ms = settings.send_throttle_base_seconds * 1000
         self._usage_pause_ms = settings.send_usage_pause_seconds * 1000

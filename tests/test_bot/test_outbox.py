@@ -272,13 +272,13 @@ async def test_replies_to_consecutive_messages_keep_their_order_across_two_worke
     try:
         await bot.runtime.outbox.enqueue(text_job("warm-up", shoppers[0], text="warm-up"))
         await wait_until(lambda: sent_count(bot), 1, timeout=30)
-        for n in range(3):  # three events' replies, each queued on its own
+        for n in range(6):  # six events' replies, each queued on its own
             await bot.runtime.outbox.enqueue_many([text_job(f"seq-{psid}-{n}", psid, text=f"ack {n}")
                                                    for psid in shoppers])
         await bot.runtime.drain(timeout=30)
-        await wait_until(lambda: sent_count(bot), 3 * len(shoppers) + 1, timeout=30)
+        await wait_until(lambda: sent_count(bot), 6 * len(shoppers) + 1, timeout=30)
     finally:
         await end_process(worker)
     for psid in shoppers:
         texts = [m["message"]["text"] for m in await bot.inbox(psid) if m["message"]["text"] != "warm-up"]
-        assert texts == ["ack 0", "ack 1", "ack 2"], psid
+        assert texts == [f"ack {n}" for n in range(6)], psid

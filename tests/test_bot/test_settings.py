@@ -129,7 +129,7 @@ def test_send_retry_and_throttle_settings() -> None:
             s.send_usage_pause_seconds) == (120.0, 0.5, 2, 1.0)
     defaults = Settings.from_env({})
     assert (defaults.send_retry_seconds, defaults.send_throttle_base_seconds, defaults.send_throttle_attempts,
-            defaults.send_usage_pause_seconds) == (600.0, 30.0, 5, 5.0)
+            defaults.send_usage_pause_seconds) == (600.0, 30.0, 10, 5.0)
     for bad in ({"SEND_THROTTLE_ATTEMPTS": "0"}, {"SEND_THROTTLE_BASE_SECONDS": "0"}, {"SEND_RETRY_SECONDS": "-1"},
                 {"SEND_RETRY_SECONDS": "soon"}):
         with pytest.raises(ConfigError):

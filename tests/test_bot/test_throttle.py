@@ -8,6 +8,7 @@ import pytest
 from redis.asyncio import Redis
 
 from bot.buckets import SendLimits
+from bot.clock import Clock
 from bot.graph import GraphThrottled, Usage
 from bot.keys import Keys
 from bot.send_retry import DelayedJobs
@@ -60,18 +61,36 @@ async def test_a_throttle_pauses_every_worker_of_the_page_and_one_probe_a_second
     assert not b.paused and (await a.admit("response", "replies")).go
 
 
-async def test_throttles_in_a_row_double_the_pause_and_a_success_resets_it(workers: list[Worker]) -> None:
+async def test_pauses_in_a_row_double_a_throttled_probe_only_keeps_one_going_and_a_success_resets(
+        workers: list[Worker], redis: Redis, keys: Keys) -> None:
     (a, _, _), (b, _, b_poll) = workers
     first = await a.throttled(throttle_answer(613), probe=False)
     in_flight = await b.throttled(throttle_answer(613), probe=False)  # a call made before b knew: same pause
     assert abs(in_flight - first) < 100
-    probe = await a.throttled(throttle_answer(613), probe=True)  # the probe is throttled too: longer
-    assert probe > first * 1.3 and a.level == 2
+    probe = await a.throttled(throttle_answer(613), probe=True)  # the probe is throttled too: the pause goes on ...
+    assert a.level == 1 and probe >= 2000 * 0.8 - 100  # ... without doubling: probes once a second must not
+    # pile up a 15-minute pause (issue 8, finding 7: six seconds of throttling held replies for 36 s)
+    await Clock(redis, keys).advance(probe / 1000 + 0.1)  # the pause runs out with no success ...
+    after = await a.throttled(throttle_answer(613), probe=False)  # ... and Meta throttles again: twice as long
+    assert a.level == 2 and after > first * 1.3
     await a.succeeded(Usage(), probe=False)
     await b_poll.move_due()
     assert b.level == 0 and not b.paused
     again = await b.throttled(throttle_answer(613), probe=False)
-    assert again < probe and b.level == 1
+    assert again < after and b.level == 1
+
+
+async def test_a_successful_probe_makes_what_waited_for_the_pause_due_at_once(
+        workers: list[Worker], redis: Redis, keys: Keys) -> None:
+    (a, _, _), _ = workers
+    pause_ms = await a.throttled(throttle_answer(), probe=False)
+    now = a.now_ms()
+    await redis.zadd(keys.outbox_campaigns_delayed, {"b-first": now + pause_ms - 2, "a-then": now + pause_ms - 1,
+                                                     "retry-much-later": now + pause_ms + 60_000})
+    await a.succeeded(Usage(), probe=True)
+    scores = dict(await redis.zrange(keys.outbox_campaigns_delayed, 0, -1, withscores=True))
+    assert scores[b"b-first"] < scores[b"a-then"] <= a.now_ms() + 50  # due now, in the order they waited in
+    assert scores[b"retry-much-later"] == now + pause_ms + 60_000  # its own backoff, untouched
 
 
 async def test_metas_estimate_sets_the_pause(workers: list[Worker]) -> None:
