@@ -93,6 +93,7 @@ class BatchContext:
     uncalled: set[str]  # job ids this worker marked sending and has not called yet
     retry_later: Callable[[list[Held]], None]  # Redis failed first: back in a moment, as they were
     leave: Callable[[Entry], None]  # left pending for a reclaim (a send whose answer was lost)
+    redis_calm_for: Callable[[], float]  # seconds since this worker last met a Redis error
 
 
 async def take_limits(c: BatchContext, a: Attempt) -> bool:

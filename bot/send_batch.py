@@ -143,8 +143,9 @@ class SendBatch:
 
     async def _unfinished_before(self, a: Attempt) -> str | None:
         """None when the job before this one (held by another batch or worker) has an outcome, or is stuck
-        (marked sending ``STUCK_MS`` ago: its worker died; a predecessor stuck with a dead worker delays,
-        never blocks, the next); else what to wait behind: the predecessor's id when it waits in the
+        (marked sending ``STUCK_MS`` ago, and Redis has answered this worker for ``STUCK_MS``: its worker
+        died; a predecessor stuck with a dead worker delays, never blocks, the next; but after an outage
+        a live worker holding it uncalled must get the time to send it first); else what to wait behind: the predecessor's id when it waits in the
         delayed ZSET, '' when it is on its way (queued, or being sent elsewhere). Waiting is never done
         inside the batch: the job is parked briefly instead, so a shopper's chain of replies never fills
         a worker with waiters."""
@@ -156,7 +157,8 @@ class SendBatch:
             return None
         if record.state == "delayed":
             return a.wait_for
-        if record.state == "sending" and record.sent_at and self.c.throttle.now_ms() - record.sent_at > STUCK_MS:
+        if (record.state == "sending" and record.sent_at and self.c.throttle.now_ms() - record.sent_at > STUCK_MS
+                and self.c.redis_calm_for() * 1000 > STUCK_MS):
             log.info("send job %s: %s before it has been sending for %.0fs; sent anyway", a.job.id, a.wait_for,
                      (self.c.throttle.now_ms() - record.sent_at) / 1000)
             return None

@@ -48,7 +48,7 @@ log = logging.getLogger(__name__)
 __all__ = ["GROUP", "SendWorker"]
 
 BATCHES_IN_HAND = 2
-RETRY_FIRST_SECONDS, RETRY_MAX_SECONDS = 0.2, 2.0  # a job Redis failed before its call: back after this
+RETRY_FIRST_SECONDS, RETRY_MAX_SECONDS = 0.1, 0.5  # a job Redis failed before its call: back after this
 CAMPAIGN_PROBE_SECONDS = 1.0  # while paused, a campaign job is read this often (a probe if no reply waits)
 RECLAIM_GRACE_SECONDS = 10.0  # after a Redis error, reclaims wait this long (at most a third of the idle time)
 
@@ -74,6 +74,7 @@ class SendWorker:
         self._room = asyncio.Event()
         self._next_reclaim = 0.0
         self._next_campaign_probe = 0.0
+        self._last_redis_failure = 0.0
         self.throttle = PageThrottle(redis, keys, settings, limits)
         self.delayed = DelayedJobs(redis, keys, self.throttle)
         self._results = ResultWriter(outbox, self.throttle.now_ms, self._written)
@@ -82,7 +83,8 @@ class SendWorker:
             facts=FactsLoader(redis, keys, settings), refusals=Refusals(redis, keys, settings, clock, consent, limits),
             reclaimer=Reclaimer(redis, keys, settings, graph),
             throttle=self.throttle, budget=RetryBudget(settings), results=self._results, uncalled=set(),
-            retry_later=self._retry_later, leave=self._written)
+            retry_later=self._retry_later, leave=self._written,
+            redis_calm_for=lambda: time.monotonic() - self._last_redis_failure)
 
     async def ensure_group(self) -> None:
         for stream in self._streams:
@@ -208,6 +210,7 @@ class SendWorker:
     def _redis_failed(self) -> None:
         """Once Redis is back, the live workers refresh their claims first (theirs retry every 0.5 s), and
         only then may an entry idle since before the outage be reclaimed: its worker may hold its outcome."""
+        self._last_redis_failure = time.monotonic()
         self._next_reclaim = max(self._next_reclaim, time.monotonic() + self._reclaim_grace)
 
     def _retry_later(self, held: list[Held]) -> None:

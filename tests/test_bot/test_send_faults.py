@@ -189,3 +189,42 @@ async def test_delivered_and_read_equal_sent_for_a_fan_out_with_no_fault(
     await asyncio.sleep(1)  # the last receipts reach the bot and are counted
     numbers = await bot.runtime.outbox.numbers(campaign="fan")
     assert (numbers["sent"], numbers.get("delivered"), numbers.get("read")) == (50, 50, 50)
+
+
+# -- finding 3 after finding 4: order across an outage --------------------------------------------
+
+
+async def test_after_a_redis_outage_a_reply_never_overtakes_the_one_its_live_worker_still_holds(
+        tmp_path: Path, redis: Redis, serve: Serve, page_id: str, keys: Keys) -> None:
+    """The reply before it was marked sending more than ``STUCK_MS`` ago by a worker that met the outage
+    before its call and still holds it: a worker that has just met the outage too must not take it for
+    a dead worker's job and send past it (3 reply inversions in a CI run of fault scenario 4)."""
+    private = RedisProcess(tmp_path)
+    private.start()
+    bot_redis = connect(private.url)
+    sandbox_port, bot_port = new_port(), new_port()
+    settings = bot_settings(page_id, bot_port, GRAPH_API_URL=f"http://127.0.0.1:{sandbox_port}/sandbox/graph")
+    sandbox_client = await serve(create_sandbox_app(settings, redis), port=sandbox_port)
+    runtime = Runtime(settings.replace(sandbox=False), bot_redis)
+    client = await serve(create_app(settings.replace(sandbox=False), bot_redis, runtime=runtime, run_workers=True),
+                         port=bot_port)
+    meta = SandboxBot(sandbox_client, runtime, settings)
+    try:
+        psid = (await shoppers_in_window(meta, bot_redis, keys, 1))[0]
+        seconds, micros = await bot_redis.time()
+        before = keys.send_record("held-by-a-live-worker")
+        await bot_redis.hset(before, mapping={"state": "sending", "sent_at": seconds * 1000 + micros // 1000 - 6_000})
+        private.stop()
+        await asyncio.sleep(1.0)
+        private.start()
+        await runtime.outbox.enqueue_many([reply("next", psid, "second", after="held-by-a-live-worker")])
+        await asyncio.sleep(2.0)  # its worker has met the outage: the one before it gets its time
+        record = await runtime.outbox.record("next")
+        assert record is not None and record.state not in ("sent", "failed", "skipped")
+        await bot_redis.hset(before, "state", "sent")  # its worker sent it: now this one goes
+        records = await wait_for(lambda: final_records(meta, ["next"]), "the reply's outcome")
+        assert records["next"].state == "sent"
+    finally:
+        await client.close()
+        await bot_redis.aclose()
+        private.stop()
