@@ -17,7 +17,7 @@ import time
 class Backoff:
     """Delays of ``first`` doubling up to ``most`` seconds, each with up to 50 % jitter; reset on success."""
 
-    def __init__(self, first: float = 0.05, most: float = 1.0) -> None:
+    def __init__(self, first: float = 0.05, most: float = 0.5) -> None:
         self.first = first
         self.most = most
         self._next = first
