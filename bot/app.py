@@ -11,12 +11,11 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from . import admin, dashboard, webhook
-from .admin import AdminApi
 from .appkeys import CLOCK, KEYS, METRICS, REDIS, RUNTIME, SETTINGS
 from .clock import Clock
 from .keys import Keys
 from .metrics import AppMetrics
-from .plugins import import_plugins
+from .plugins import check_services, resolve_plugins
 from .runtime import Runtime
 from .settings import Settings
 
@@ -92,16 +91,14 @@ def create_app(settings: Settings, redis: Redis, *, runtime: Runtime | None = No
     webhook.install_inbox_writer(app, redis, keys.inbox)
     app.add_routes(webhook.routes)
     app.add_routes(health_routes)
-    modules = import_plugins(plugins)
-    apis = [m.api for m in modules if isinstance(getattr(m, "api", None), AdminApi)]
-    admin.mount(app, apis)
-    dashboard.mount(app, settings, redis,
-                    [m.panels for m in modules if isinstance(getattr(m, "panels", None), dashboard.Panels)])
+    loaded = resolve_plugins(plugins)
+    check_services(loaded, settings)  # before serving: a missing service stops start-up
+    admin.mount(app, [p.api for p in loaded if p.api is not None])
+    dashboard.mount(app, settings, redis, [p.panels for p in loaded if p.panels is not None])
     if settings.sandbox:
         from .sandbox import create_sandbox_app, mount_redirect  # noqa: PLC0415 - only in sandbox mode
 
-        profile = next((m.messenger_profile(settings) for m in modules if callable(getattr(m, "messenger_profile",
-                                                                                           None))), None)
+        profile = next((p.messenger_profile(settings) for p in loaded if p.messenger_profile is not None), None)
         mount_redirect(app)  # before the sub-app, whose prefix would answer /sandbox with a 404
         app.add_subapp("/sandbox/", create_sandbox_app(settings, redis, profile=profile))
     workers = settings.run_workers_in_web if run_workers is None else run_workers

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from .app import create_app
 from .errors import ConfigError
 from .runtime import Runtime
-from .plugins import import_plugins
+from .plugins import resolve_plugins
 from .server import Timeouts, listen, serving
 from .settings import Settings, plugin_names
 from .storage import open_redis
@@ -38,7 +38,7 @@ def command(name: str, help_: str, arguments: Callable[[argparse.ArgumentParser]
 
 def main(argv: Sequence[str] | None = None) -> int:
     try:  # plugins add their sub-commands when imported
-        import_plugins(_plugin_names())
+        resolve_plugins(_plugin_names())
     except ConfigError as exc:
         print(f"salebell: configuration error: {exc}", file=sys.stderr)
         return 2
@@ -57,6 +57,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     fn = _COMMANDS[args.command][0]
     try:
         return fn(args, settings)
+    except ConfigError as exc:  # e.g. a service a plugin needs that no plugin provides
+        print(f"salebell: configuration error: {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
 

@@ -393,8 +393,3 @@ class Keys:
         """ZSET "psid:due_ms" -> lease expiry ms: follow-ups a process took and has not finished."""
         return self.prefix + "dlg:followups-claimed"
 
-    @property
-    def linked_posts(self) -> str:
-        """SET of post ids linked to a live sale or product (filled by live_sales); with
-        COMMENT_OPTIN_SCOPE=linked only comments on these posts get the keyword private reply."""
-        return self.prefix + "linked-posts"

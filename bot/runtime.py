@@ -2,10 +2,9 @@
 
 ``salebell serve`` runs one :class:`Runtime` inside the web app (unless
 ``WEB_RUNS_WORKERS=false``); ``salebell worker`` runs one on its own. Plugins
-named in ``SALEBELL_PLUGINS`` (modules exposing ``registry``, a
-:class:`HandlerRegistry`, and optionally ``async def setup(runtime)``) add
-handlers and context, which is how ``intents/`` and ``live_sales/`` plug into
-``bot/`` without ``bot/`` importing them.
+(:mod:`bot.plugins`) add handlers, a setup and typed services
+(``runtime.services``, :mod:`bot.services`), which is how the dialogue and
+``live_sales/`` plug into ``bot/`` without ``bot/`` importing them.
 """
 
 from __future__ import annotations
@@ -28,9 +27,10 @@ from .handlers import HandlerRegistry
 from .inbox import InboxSplitter
 from .keys import Keys
 from .outbox import Outbox
-from .plugins import import_plugins
+from .plugins import Plugin, check_provided, check_services, resolve_plugins
 from .queues import ShopperQueues
 from .sender import SendWorker
+from .services import Services
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -66,6 +66,8 @@ class Runtime:
         self.limits = SendLimits(redis, self.keys, settings)
         self.graph: GraphClient | None = None
         self.sender: SendWorker | None = None
+        self.services = Services()
+        self.plugins: list[Plugin] = []
         self.context: dict[str, Any] = {
             "redis": redis, "keys": self.keys, "settings": settings, "clock": self.clock, "runtime": self,
             "outbox": self.outbox, "consent": self.consent,
@@ -79,19 +81,21 @@ class Runtime:
         self._tasks: list[asyncio.Task[None]] = []
         self._background: list[Any] = []
 
-    async def load_plugins(self, modules: Sequence[str]) -> None:
-        """Import each plugin module, include its handlers and run its ``setup(runtime)``."""
-        for module in import_plugins(modules):
-            name = module.__name__
-            registry = getattr(module, "registry", None)
-            if isinstance(registry, HandlerRegistry):
-                self.registry.include(registry)
-            setup = getattr(module, "setup", None)
-            if setup is not None:
-                result = setup(self)
+    async def load_plugins(self, names: Sequence[str]) -> None:
+        """Include each plugin's handlers and run its ``setup(runtime)``, once per plugin; then check
+        that every service needed is provided (ConfigError naming the missing one)."""
+        plugins = [p for p in resolve_plugins(names) if p.name not in {q.name for q in self.plugins}]
+        check_services([*self.plugins, *plugins], self.settings)
+        for plugin in plugins:
+            if plugin.registry is not None:
+                self.registry.include(plugin.registry)
+            if plugin.setup is not None:
+                result = plugin.setup(self)
                 if inspect.isawaitable(result):
                     await result
-            log.info("plugin %s loaded", name)
+            self.plugins.append(plugin)
+            log.info("plugin %s loaded", plugin.name)
+        check_provided(self.plugins, self.services)
 
     def add_background(self, coroutine_factory: Any) -> None:
         """Run ``coroutine_factory(stop_event)`` alongside the consumers (send workers, schedulers)."""

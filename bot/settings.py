@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Literal
 
 from .errors import ConfigError
+from .plugins import installed_plugin_names
 from .secret import Secret
 
 SANDBOX_PAGE_ID = "100000000000001"
@@ -30,16 +31,16 @@ DEFAULT_GRAPH_VERSION = "v25.0"
 DEFAULT_HTTP_IDLE_TIMEOUT = 15.0
 EMBEDDED_REDIS = "embedded"  # REDIS_URL=embedded: the embedded Redis on purpose (the default in sandbox mode only)
 
-# Layers that plug handlers into the runtime (modules exposing `registry` and/or `setup`).
-DEFAULT_PLUGINS = "bot.dialogue,live_sales"
-
-
 def plugin_names(raw: str | None) -> tuple[str, ...]:
-    """``SALEBELL_PLUGINS`` as module names: unset or empty means the defaults, ``none`` means none."""
-    raw = (raw or "").strip() or DEFAULT_PLUGINS
+    """``SALEBELL_PLUGINS`` as plugin names: unset or empty means every installed plugin (the
+    ``salebell.plugins`` entry points, :mod:`bot.plugins`), ``none`` means none."""
+    raw = (raw or "").strip()
+    if not raw:
+        return installed_plugin_names()
     if raw.lower() == "none":
         return ()
     return tuple(p.strip() for p in raw.split(",") if p.strip())
+
 
 MarketingPath = Literal["legacy", "marketing_api"]
 

@@ -18,14 +18,17 @@ from bot.intent import Intent
 
 
 class ActionNextLive(Action):
-    """The next scheduled live sale (or that none is scheduled), then the opt-in offer."""
+    """The sale live now, else the next scheduled one (or that none is scheduled), then the opt-in offer."""
 
     def name(self) -> str:
         return "action_next_live"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
         sale = fact(tracker, "next_live")
-        if sale:
+        if sale and sale.get("live"):
+            line = f"We're live now: {sale['title']}!"
+            dispatcher.utter_message(text=f"{line} {sale['url']}" if sale.get("url") else line)
+        elif sale:
             starts = when(int(sale["starts_at_ms"]), fact(tracker, "timezone", ""))
             line = f"Our next live sale: {sale['title']} — {starts}."
             dispatcher.utter_message(text=f"{line} {sale['url']}" if sale.get("url") else line)

@@ -8,8 +8,10 @@ button, through the outbox and its policy. The plugin surface:
 - ``api``: the admin routes (``/api/live-sales``, ``/api/broadcasts``,
   ``/api/order-updates``, ``/api/stats``; :mod:`live_sales.audience_api` adds the blast
   preview, the never-opted-in list, shoppers' names and linking posts to a sale);
-- ``setup(runtime)``: puts a :class:`LiveSales` in the runtime's context and runs
-  the fan-out runner (resumes any campaign's fan-out, also one a dead process left);
+- ``setup(runtime)``: puts a :class:`LiveSales` in the runtime's context, provides the
+  services :data:`bot.ports.NEXT_LIVE_SALE` and :data:`bot.ports.LINKED_POSTS`
+  (:mod:`live_sales.sale_facts`) and runs the fan-out runner (resumes any campaign's
+  fan-out, also one a dead process left);
 - ``panels``: its dashboard panels (:mod:`live_sales.dashboard`);
 - the CLI commands ``live``, ``broadcast`` and ``stats`` (registered on import).
 """
@@ -18,12 +20,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from bot.plugins import Plugin
+from bot.ports import LINKED_POSTS, NEXT_LIVE_SALE
+
 from . import cli as _cli  # noqa: F401 - registers the CLI commands
 from .api import api
 from .audience_api import api as _audience_api
 from .dashboard import panels
 from .live_videos import registry
 from .model import Broadcast, LiveSale
+from .sale_facts import SaleFacts
 from .service import CONTEXT_NAME, LiveSales, domain_of
 
 if TYPE_CHECKING:
@@ -31,7 +37,9 @@ if TYPE_CHECKING:
 
 api.include(_audience_api)
 
-__all__ = ["Broadcast", "LiveSale", "LiveSales", "api", "domain_of", "panels", "registry", "setup"]
+__all__ = ["Broadcast", "LiveSale", "LiveSales", "api", "domain_of", "panels", "plugin", "registry", "setup"]
+
+NAME = "live_sales"
 
 
 async def setup(runtime: Runtime) -> None:
@@ -40,4 +48,11 @@ async def setup(runtime: Runtime) -> None:
         return
     runtime.context[CONTEXT_NAME + ".setup"] = True
     domain = domain_of(runtime)
+    facts = SaleFacts(domain.sales, runtime.clock)
+    runtime.services.provide(NEXT_LIVE_SALE, facts, by=NAME)
+    runtime.services.provide(LINKED_POSTS, facts, by=NAME)
     runtime.add_background(domain.runner.loop)
+
+
+plugin = Plugin(name=NAME, registry=registry, api=api, panels=panels, setup=setup,
+                provides=(NEXT_LIVE_SALE, LINKED_POSTS))

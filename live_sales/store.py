@@ -132,6 +132,19 @@ class SaleStore:
             now_ms - SCHEDULED_BEFORE_MS, now_ms + SCHEDULED_AFTER_MS, title, url, topic])
         return Transition(text(outcome), await self.get(text(sale_id)))
 
+    async def latest_live(self) -> LiveSale | None:
+        """The live sale started last, if any is live."""
+        ids = await self._redis.zrevrange(self._keys.live_sales_live, 0, 0)
+        return await self.get(text(ids[0])) if ids else None
+
+    async def next_scheduled(self, since_ms: int) -> LiveSale | None:
+        """The first sale still scheduled for ``since_ms`` or later."""
+        ids = await self._redis.zrangebyscore(self._keys.live_sales_scheduled, since_ms, "+inf", start=0, num=1)
+        return await self.get(text(ids[0])) if ids else None
+
+    async def is_linked(self, post_id: str) -> bool:
+        return bool(post_id) and bool(await self._redis.hexists(self._keys.live_sale_links, post_id))
+
     async def sale_for_video(self, video_id: str) -> LiveSale | None:
         sale_id = await self._redis.hget(self._keys.live_sale_links, video_id)
         return await self.get(text(sale_id)) if sale_id else None

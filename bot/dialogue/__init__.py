@@ -10,10 +10,10 @@
 - ``messenger_profile(settings)``: the profile ``profile sync`` sets, which the sandbox
   applies when it starts, so Get Started works without a sync.
 
-It reads one thing the live-sales layer may provide: ``runtime.context["next_live"]``,
-an async callable returning ``(title, starts_at_ms, url)`` of the next scheduled live
-sale, or ``None``; and the Redis set ``Keys.linked_posts`` of posts linked to a live
-sale or product (for ``COMMENT_OPTIN_SCOPE=linked``).
+It uses two services another plugin (live sales) provides (:mod:`bot.ports`):
+:data:`~bot.ports.NEXT_LIVE_SALE` when there is one (without it, "when is the next live?"
+says none is scheduled), and :data:`~bot.ports.LINKED_POSTS`, which it needs with
+``COMMENT_OPTIN_SCOPE=linked``: start-up stops if no plugin provides it.
 """
 
 from __future__ import annotations
@@ -25,6 +25,9 @@ from typing import TYPE_CHECKING, Any
 from . import profile as _profile  # (also registers `salebell profile`)
 from ..admin import AdminApi
 from ..errors import ConfigError
+from ..plugins import Plugin
+from ..ports import LINKED_POSTS
+from ..services import Service
 from ..settings import Settings
 from .engine import Dialogue, registry
 from .ledger_api import api as ledger_api
@@ -33,7 +36,7 @@ from .needs_human import api as needs_human_api
 if TYPE_CHECKING:
     from ..runtime import Runtime
 
-__all__ = ["Dialogue", "api", "messenger_profile", "registry", "setup"]
+__all__ = ["Dialogue", "api", "messenger_profile", "plugin", "registry", "setup"]
 
 log = logging.getLogger(__name__)
 
@@ -65,3 +68,12 @@ async def setup(runtime: Runtime) -> None:
         await dialogue.close()
 
     runtime.add_background(close_when_stopped)
+
+
+def needs(settings: Settings) -> tuple[Service[Any], ...]:
+    """``COMMENT_OPTIN_SCOPE=linked`` replies only under linked posts: someone must say which they are."""
+    return (LINKED_POSTS,) if settings.comment_optin_scope == "linked" else ()
+
+
+plugin = Plugin(name="dialogue", registry=registry, api=api, setup=setup, messenger_profile=messenger_profile,
+                needs=needs)

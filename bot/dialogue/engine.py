@@ -33,6 +33,7 @@ from ..nlu import Spotter
 from ..nlu.spotter import model_setting
 from ..outbox import SendJob
 from ..policy import WINDOW_MS
+from ..ports import LINKED_POSTS
 from .actions import domain_of, load_intents, make_runner
 from .confirm import ASKED_SLOT, CONFIRM, answer_to_question
 from .facts import FactReader
@@ -74,7 +75,8 @@ class Dialogue:
                                 [*self.action_of.values(), OPTIN_CONFIRMED, OTN_CONFIRMED, FOLLOWUP, FALLBACK],
                                 [*FACT_SLOTS, ASKED_SLOT])
         self.store = TrackerStore(self.redis, self.keys)
-        self.facts = FactReader(self.redis, self.keys, s, self.clock, self.consent, runtime.context)
+        self.services = runtime.services
+        self.facts = FactReader(self.redis, self.keys, s, self.clock, self.consent, runtime.services)
         self.takeover = HumanTakeover(self.redis, self.keys, s, self.outbox)
         self.followups = FollowUps(self.redis, self.keys, self.fire_followup)
         self.needs_human = NeedsHuman(self.redis, self.keys)
@@ -148,7 +150,7 @@ class Dialogue:
         if spotted.intent != OPT_IN or OPT_IN not in self.action_of:
             return
         if self.settings.comment_optin_scope == "linked" and \
-                not await self.redis.sismember(self.keys.linked_posts, event.post_id):
+                not await self.services.get(LINKED_POSTS).is_linked(event.post_id):
             return
         # Not the shopper's tracker: comments are ordered per commenter, apart from their chat.
         state = new_state(event.from_id)

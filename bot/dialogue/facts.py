@@ -1,14 +1,12 @@
 """The facts an action sees as slots (see :mod:`bot.dialogue.kit`), read from Redis before it runs.
 
-The next scheduled live sale comes from the live-sales layer through a context entry
-it may provide: ``runtime.context["next_live"]``, an async callable returning
-``(title, starts_at_ms, url)`` or ``None``. Without it, no sale is scheduled.
+The live sale (live now, else the next scheduled) comes from whichever plugin provides
+:data:`bot.ports.NEXT_LIVE_SALE` (live sales). Without one, no sale is scheduled.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from redis.asyncio import Redis
@@ -17,11 +15,12 @@ from ..clock import Clock
 from ..consent import ConsentStore
 from ..keys import Keys
 from ..policy import NOT_EU_EUROPE, WEEK_MS, WINDOW_MS
+from ..ports import NEXT_LIVE_SALE
+from ..services import Services
 from ..settings import Settings
 
 log = logging.getLogger(__name__)
 
-NextLive = Callable[[], Awaitable[tuple[str, int, str] | None]]
 _EU_EXACT = frozenset({"GB", "Eire", "Asia/Nicosia", "Asia/Famagusta"})
 _EU_PREFIXES = ("Europe/", "Atlantic/Canary", "Atlantic/Madeira", "Atlantic/Azores")
 
@@ -37,13 +36,13 @@ class FactReader:
     """Builds the fact slots for one shopper."""
 
     def __init__(self, redis: Redis, keys: Keys, settings: Settings, clock: Clock, consent: ConsentStore,
-                 context: Mapping[str, Any]) -> None:
+                 services: Services) -> None:
         self._redis = redis
         self._keys = keys
         self._settings = settings
         self._clock = clock
         self._consent = consent
-        self._context = context
+        self._services = services
 
     async def read(self, psid: str, channel: str) -> dict[str, Any]:
         s = self._settings
@@ -78,15 +77,14 @@ class FactReader:
         }
 
     async def _next_live(self) -> dict[str, Any] | None:
-        provider: NextLive | None = self._context.get("next_live")
+        provider = self._services.find(NEXT_LIVE_SALE)
         if provider is None:
             return None
         try:
-            found = await provider()
+            sale = await provider.next_live_sale()
         except Exception:  # the live-sales layer failing must not silence the dialogue
-            log.exception("next_live provider failed; answering without it")
+            log.exception("%s: its provider failed; answering without it", NEXT_LIVE_SALE)
             return None
-        if not found:
+        if sale is None:
             return None
-        title, starts_at_ms, url = found
-        return {"title": title, "starts_at_ms": int(starts_at_ms), "url": url}
+        return {"title": sale.title, "starts_at_ms": sale.starts_at_ms, "url": sale.url, "live": sale.live}

@@ -26,6 +26,7 @@ from redis.exceptions import RedisError
 from bot.events import MessageEvent
 from bot.graph import payloads
 from bot.handlers import HandlerRegistry
+from bot.plugins import Plugin
 from bot.keys import Keys
 from bot.outbox import Outbox, SendJob
 from bot.streams import sleep_or_stop
@@ -95,3 +96,6 @@ async def record_and_ack(event: MessageEvent, redis: Redis, keys: Keys, outbox: 
     await redis.eval(_RECORD, 3, marker_key(keys, event.mid), history_key(keys), reruns_key(keys), line, MARK_TTL)
     await outbox.enqueue(SendJob(id=ack_job_id(event.mid), purpose="response", psid=event.psid,
                                  message=payloads.text(f"ack {match[1]}")))
+
+
+plugin = Plugin(name="faults_history", registry=registry, setup=setup)

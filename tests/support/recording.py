@@ -14,6 +14,7 @@ from redis.asyncio import Redis
 
 from bot.events import Event, MessageEvent
 from bot.handlers import HandlerRegistry
+from bot.plugins import Plugin
 from bot.keys import Keys
 
 registry = HandlerRegistry()
@@ -47,3 +48,6 @@ async def record(event: Event, redis: Redis, keys: Keys) -> None:
         await redis.rpush(handled_key(keys), f"{event.ordering_key} {event.dedupe_key} {text}")
     finally:
         await redis.delete(inflight_key(keys, event.ordering_key))
+
+
+plugin = Plugin(name="recording", registry=registry)

@@ -184,18 +184,6 @@ async def test_comment_keyword_gets_one_private_reply_then_the_card(bot: Sandbox
     assert [c["title"] for c in cards(got)] == [TITLE]
 
 
-async def test_comment_scope_linked_only_answers_linked_posts(serve: Serve, redis: Redis, page_id: str) -> None:
-    bot = await start_bot(serve, redis, page_id, comment_optin_scope="linked")
-    psid = await bot.shopper()
-    plain = await bot.call("POST", "/sandbox/posts", {"message": "Hello", "live": False})
-    linked = await bot.call("POST", "/sandbox/posts", {"message": "Sale tonight", "live": False})
-    await redis.sadd(bot.runtime.keys.linked_posts, linked["post_id"])
-    for post in (plain, linked):
-        await bot.call("POST", f"/sandbox/posts/{post['post_id']}/comments", {"psid": psid, "message": "LIVE"})
-    await bot.runtime.drain()
-    assert len(await bot.inbox(psid)) == 1
-
-
 async def test_back_in_stock_asks_for_a_one_time_notification(bot: SandboxBot) -> None:
     psid = await bot.shopper()
     got = await chat(bot, psid, "notify me when size M is back")
@@ -210,20 +198,6 @@ async def test_back_in_stock_without_otn_says_so(serve: Serve, redis: Redis, pag
     psid = await bot.shopper()
     got = await chat(bot, psid, "notify me when size M is back")
     assert not cards(got, "one_time_notif_req") and any("restock" in t for t in texts(got))
-
-
-async def test_next_live_with_and_without_a_scheduled_sale(bot: SandboxBot) -> None:
-    psid = await bot.shopper()
-    got = await chat(bot, psid, "when is your next live?")
-    assert any("No live sale is scheduled" in t for t in texts(got)) and cards(got)
-
-    async def next_live() -> tuple[str, int, str]:
-        return "Denim drop", 1_767_297_600_000, "https://shop.test/live"
-
-    bot.runtime.context["next_live"] = next_live
-    got = await chat(bot, psid, "kailan po ang susunod na live?")
-    assert any("Denim drop" in t and "https://shop.test/live" in t and "1 Jan" in t for t in texts(got)), texts(got)
-    assert not cards(got)  # asked this week already: the unasked offer stays quiet
 
 
 async def test_a_human_in_the_inbox_pauses_the_bot(bot: SandboxBot) -> None:

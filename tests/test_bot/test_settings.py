@@ -10,7 +10,8 @@ import sys
 import pytest
 
 from bot.errors import ConfigError
-from bot.settings import DEFAULT_FALLBACK_TEXT, DEFAULT_PLUGINS, Settings, plugin_names
+from bot.plugins import installed_plugin_names
+from bot.settings import DEFAULT_FALLBACK_TEXT, Settings, plugin_names
 from tests.support.processes import end_process
 from tests.support.redis_server import free_port
 
@@ -105,7 +106,8 @@ def test_intent_spotting_settings() -> None:
 
 
 def test_plugins_default_list_and_none() -> None:
-    assert plugin_names(None) == plugin_names("") == plugin_names("  ") == tuple(DEFAULT_PLUGINS.split(","))
+    assert plugin_names(None) == plugin_names("") == plugin_names("  ") == installed_plugin_names()
+    assert set(installed_plugin_names()) >= {"dialogue", "live_sales"}  # pyproject's entry points
     assert plugin_names("none") == plugin_names("NONE") == ()
     assert plugin_names(" live_sales , shop.plugin ,") == ("live_sales", "shop.plugin")
     assert Settings.from_env({"SALEBELL_PLUGINS": "none"}).plugins == ()

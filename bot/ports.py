@@ -1,0 +1,46 @@
+"""The contracts plugins offer each other through :mod:`bot.services`.
+
+The runtime defines them so that neither side imports the other: the live-sales plugin
+provides them, the dialogue uses them.
+
+- :data:`NEXT_LIVE_SALE` — the sale live now, else the next scheduled one ("when is the next live?");
+- :data:`LINKED_POSTS` — whether a post or live video is linked to a sale (``COMMENT_OPTIN_SCOPE=linked``:
+  only comments under those get the keyword's private reply).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+from .services import Service
+
+__all__ = ["LINKED_POSTS", "NEXT_LIVE_SALE", "LinkedPosts", "NextLiveSale", "UpcomingSale"]
+
+
+@dataclass(frozen=True)
+class UpcomingSale:
+    """A live sale as a shopper asking about it needs it."""
+
+    title: str
+    starts_at_ms: int  # when it started, if ``live``; else when it is scheduled
+    url: str
+    live: bool
+
+
+@runtime_checkable
+class NextLiveSale(Protocol):
+    async def next_live_sale(self) -> UpcomingSale | None:
+        """The sale live now (the latest started), else the next scheduled one, else None."""
+        ...
+
+
+@runtime_checkable
+class LinkedPosts(Protocol):
+    async def is_linked(self, post_id: str) -> bool:
+        """True if the post or live video is linked to a live sale."""
+        ...
+
+
+NEXT_LIVE_SALE: Service[NextLiveSale] = Service("the next live sale", NextLiveSale)
+LINKED_POSTS: Service[LinkedPosts] = Service("the posts linked to a live sale", LinkedPosts)

@@ -1,0 +1,36 @@
+"""What live sales tell the dialogue, through the runtime's typed services (:mod:`bot.ports`).
+
+- :data:`bot.ports.NEXT_LIVE_SALE`: the sale live now, else the first one scheduled from an
+  hour ago on (a sale a little late to start is still "the next live");
+- :data:`bot.ports.LINKED_POSTS`: the posts and live videos linked to a sale
+  (``POST /api/live-sales/{id}/links``, ``salebell live create --post``, or the video a sale went live with).
+"""
+
+from __future__ import annotations
+
+from bot.clock import Clock
+from bot.ports import UpcomingSale
+
+from .store import SaleStore
+
+LATE_START_MS = 3_600_000  # a scheduled sale this late to start is still the next one
+
+
+class SaleFacts:
+    """Implements :class:`bot.ports.NextLiveSale` and :class:`bot.ports.LinkedPosts` for one Page."""
+
+    def __init__(self, sales: SaleStore, clock: Clock) -> None:
+        self._sales = sales
+        self._clock = clock
+
+    async def next_live_sale(self) -> UpcomingSale | None:
+        live = await self._sales.latest_live()
+        if live is not None:
+            return UpcomingSale(live.title, live.started_ms or live.scheduled_ms, live.url, live=True)
+        scheduled = await self._sales.next_scheduled(await self._clock.now_ms() - LATE_START_MS)
+        if scheduled is None:
+            return None
+        return UpcomingSale(scheduled.title, scheduled.scheduled_ms, scheduled.url, live=False)
+
+    async def is_linked(self, post_id: str) -> bool:
+        return await self._sales.is_linked(post_id)
