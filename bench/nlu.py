@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/nlu.py [--data PATH ...] [--repeat N] [--keyword LIVE ...] [--no-misses]
 
-By default it reads, in this order: the frozen test split (``bot/nlu/data/test.tsv``, never
+By default it reads, in this order: the frozen test split (``dialogue/nlu/data/test.tsv``, never
 tuned on; its SHA-256 is checked against :data:`TEST_SHA256`), the dev split the thresholds
 were chosen on, and ``../shared/nlu/dev.tsv`` beside the checkout (the rules were tuned on
 it). For each it prints accuracy, macro-F1, per-intent precision and recall, opt-out
@@ -26,10 +26,10 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script: make the checkout importable
     sys.path.insert(0, str(ROOT))
 
-from bot.intent import Intent, discover  # noqa: E402
-from bot.nlu import Spotter  # noqa: E402
-from bot.nlu.combine import Decision, Score, score  # noqa: E402
-from bot.nlu.corpus import DATA_DIR, LABELS, Example, checksum, load  # noqa: E402
+from dialogue.intent import Intent, discover  # noqa: E402
+from dialogue.nlu import Spotter  # noqa: E402
+from dialogue.nlu.combine import Decision, Score, score  # noqa: E402
+from dialogue.nlu.corpus import DATA_DIR, LABELS, Example, checksum, load  # noqa: E402
 
 TEST = DATA_DIR / "test.tsv"
 TEST_SHA256 = "907e474c9adf0a050da96e4310ae2ffad4ef361e1c86deb09ffd5441fb37bde5"  # frozen at the split

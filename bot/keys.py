@@ -365,7 +365,7 @@ class Keys:
 
     # -- dialogue --------------------------------------------------------------
     def tracker(self, psid: str) -> str:
-        """STRING: JSON of one shopper's dialogue state in rasa's TrackerState shape (bot/dialogue)."""
+        """STRING: JSON of one shopper's dialogue state in rasa's TrackerState shape (the dialogue plugin)."""
         return self.prefix + "dlg:tracker:" + psid
 
     @property

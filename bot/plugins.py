@@ -58,6 +58,9 @@ class Plugin:
     provides: tuple[Service[Any], ...] = ()  # registered by its setup
     needs: Callable[[Settings], tuple[Service[Any], ...]] = _needs_nothing  # with these settings
 
+    def __repr__(self) -> str:
+        return f"Plugin({self.name!r})"
+
 
 def installed_plugin_names() -> tuple[str, ...]:
     """The plugins installed under :data:`ENTRY_POINT_GROUP`, by name."""

@@ -91,7 +91,7 @@ class Settings:
     run_workers_in_web: bool = True
     webhook_url: str = ""
     plugins: tuple[str, ...] = ()
-    # -- dialogue (bot/dialogue) --
+    # -- the dialogue plugin (dialogue/) --
     intents_packages: tuple[str, ...] = ("intents",)
     action_server_url: str = ""
     comment_optin_scope: str = "all"

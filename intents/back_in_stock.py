@@ -14,8 +14,8 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.dialogue.kit import OPTIN_YES, fact, otn_card, product_of, quick
-from bot.intent import Intent
+from dialogue.intent import Intent
+from dialogue.kit import OPTIN_YES, fact, otn_card, product_of, quick
 
 
 def _slug(product: str) -> str:

@@ -2,7 +2,7 @@
 
 The spotter never labels a message with this intent; the dialogue engine runs it when
 the spotter finds an opt-out likely but not certain (``Spotted.confirm``, see
-:mod:`bot.dialogue.confirm`), instead of stopping silently or saying nothing. "Yes" is the
+:mod:`dialogue.confirm`), instead of stopping silently or saying nothing. "Yes" is the
 ``STOP_REMINDERS`` payload, so it opts out exactly like a certain stop (intent
 ``opt_out``); "No" is ``KEEP_REMINDERS``, this intent's payload, and the action then
 only says the reminders stay on.
@@ -14,9 +14,9 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.dialogue.confirm import ASKED_SLOT
-from bot.dialogue.kit import KEEP_REMINDERS, STOP_REMINDERS, fact, quick, trigger
-from bot.intent import Intent
+from dialogue.confirm import ASKED_SLOT
+from dialogue.intent import Intent
+from dialogue.kit import KEEP_REMINDERS, STOP_REMINDERS, fact, quick, trigger
 
 
 class ActionConfirmOptOut(Action):

@@ -3,7 +3,7 @@
 Not an intent (``none`` is the spotter's fallback label), only the action the engine runs
 for it: ``FALLBACK_TEXT`` (the ``fallback_text`` slot), at most once per shopper per
 ``FALLBACK_QUIET_HOURS`` and never while a human has the thread; the engine flags the
-conversation for the Page inbox at the same time (:mod:`bot.dialogue.needs_human`). A
+conversation for the Page inbox at the same time (:mod:`dialogue.needs_human`). A
 shop's own intents package may declare an action of the same name to answer differently.
 """
 
@@ -12,7 +12,7 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.dialogue.kit import fact
+from dialogue.kit import fact
 
 
 class ActionDefaultFallback(Action):

@@ -16,8 +16,8 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.dialogue.kit import GET_STARTED, NEXT_LIVE, OPTIN_YES, fact, offer_optin, quick, trigger
-from bot.intent import Intent
+from dialogue.intent import Intent
+from dialogue.kit import GET_STARTED, NEXT_LIVE, OPTIN_YES, fact, offer_optin, quick, trigger
 
 
 class ActionGreet(Action):

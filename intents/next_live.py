@@ -13,8 +13,8 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.dialogue.kit import NEXT_LIVE, fact, offer_optin, when
-from bot.intent import Intent
+from dialogue.intent import Intent
+from dialogue.kit import NEXT_LIVE, fact, offer_optin, when
 
 
 class ActionNextLive(Action):

@@ -15,8 +15,8 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.dialogue.kit import OPTIN_YES, STOP_REMINDERS, fact, offer_optin, quick
-from bot.intent import Intent
+from dialogue.intent import Intent
+from dialogue.kit import OPTIN_YES, STOP_REMINDERS, fact, offer_optin, quick
 
 
 class ActionOptInReminders(Action):

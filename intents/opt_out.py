@@ -16,8 +16,8 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.dialogue.kit import OPTIN_YES, STOP_REMINDERS, quick
-from bot.intent import Intent
+from dialogue.intent import Intent
+from dialogue.kit import OPTIN_YES, STOP_REMINDERS, quick
 
 
 class ActionOptOut(Action):

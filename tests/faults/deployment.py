@@ -42,7 +42,7 @@ ROOT = Path(__file__).resolve().parents[2]
 META_REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/15"
 ADMIN_TOKEN = "faults-admin-" + secrets.token_hex(6)
 VERIFY_TOKEN = "faults-verify"
-PLUGINS = "bot.dialogue,live_sales,tests.faults.history"
+PLUGINS = "dialogue,live_sales,tests.faults.history"
 READY_SECONDS = 30.0
 # The workers' test settings: a dead consumer's lease and a dead worker's entries come back in 2 s; a
 # reclaimed uncertain send waits 10 s for its echo (the late echoes of scenario 6 come after 8 s).

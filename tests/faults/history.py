@@ -1,6 +1,6 @@
 """A plugin for the fault suite's workers: the history of handled events, and one reply per event.
 
-Loaded with ``SALEBELL_PLUGINS=bot.dialogue,live_sales,tests.faults.history``. For every message
+Loaded with ``SALEBELL_PLUGINS=dialogue,live_sales,tests.faults.history``. For every message
 ``seq N`` it records ``psid mid N handled_ms`` in the bot's Redis exactly once (one script: a
 per-event marker set with NX, then the append; a handler re-run after a crash finds the marker
 and records nothing, and counts the re-run instead), and queues one reply ``ack N`` whose job id

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from redis.asyncio import Redis
 
-from bot.dialogue.kit import GET_STARTED
+from dialogue.kit import GET_STARTED
 from tests.conftest import SandboxBot
-from tests.test_bot.test_dialogue import Serve, start_bot
+from tests.test_dialogue.test_dialogue import Serve, start_bot
 
 
 async def test_thread_keeps_what_the_shopper_sent_with_the_answers(sandbox_bot: SandboxBot) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from redis.asyncio import Redis
 
-from tests.test_bot.test_dialogue import Serve, cards, chat, opt_in, start_bot, tap, texts
+from tests.test_dialogue.test_dialogue import Serve, cards, chat, opt_in, start_bot, tap, texts
 
 
 async def test_welcome_never_ends_on_a_colon_without_its_card(serve: Serve, redis: Redis, page_id: str) -> None:

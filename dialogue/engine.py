@@ -1,0 +1,343 @@
+"""The dialogue engine: shopper events -> intent -> rasa-sdk action -> send jobs in the outbox.
+
+One :class:`Dialogue` per process (``runtime.context["dialogue"]``). Its handlers
+(:data:`registry`) run under the runtime's per-shopper ordering, so a shopper's
+tracker is loaded, changed and saved by one handler at a time:
+
+- message / postback / referral: a tapped payload names its intent (``Intent.payloads``
+  or ``/<intent>``), else the spotter reads the text. An opt-out takes effect first,
+  before anything else can fail; a likely but uncertain one asks first ("Stop live
+  reminders?", :mod:`dialogue.confirm`), and a typed yes or no soon after counts
+  like the tap. Then, unless a human has the thread, the intent's action runs and its
+  messages are queued; a message with no intent gets the fallback answer and is flagged
+  for a person (:mod:`dialogue.needs_human`); the opt-in follow-up is (re)scheduled;
+- comment: the opt-in keyword (within ``COMMENT_OPTIN_SCOPE``) gets one private reply;
+- opt-ins (after the ledger recorded them): a confirmation, only inside the window;
+- echo / standby / handover: human takeover (:mod:`dialogue.handover`).
+
+Send job ids are ``dlg:<event dedupe key>:<n>``, so a redelivered or retried event
+never queues a message twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from bot.events import (
+    CommentEvent,
+    DeliveryEvent,
+    EchoEvent,
+    HandoverEvent,
+    MarketingOptinEvent,
+    MessageEvent,
+    MessagingEvent,
+    OtnOptinEvent,
+    PostbackEvent,
+    ReadEvent,
+    ReferralEvent,
+    StandbyEvent,
+)
+from bot.handlers import HandlerRegistry
+from bot.outbox import SendJob
+from bot.policy import WINDOW_MS
+from bot.ports import LINKED_POSTS
+
+from .actions import domain_of, load_intents, make_runner
+from .confirm import ASKED_SLOT, CONFIRM, answer_to_question
+from .facts import FactReader
+from .followups import FollowUps
+from .handover import HumanTakeover
+from .kit import FACT_SLOTS
+from .messages import Reply, to_replies
+from .needs_human import NeedsHuman
+from .nlu import Spotter
+from .nlu.spotter import model_setting
+from .tracker_store import (
+    State,
+    TrackerStore,
+    already_handled,
+    apply_events,
+    mark_handled,
+    new_state,
+    record_action,
+    record_bot,
+    record_user,
+)
+
+if TYPE_CHECKING:
+    from bot.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+OPT_IN, OPT_OUT, NONE = "opt_in_reminders", "opt_out", "none"
+OPTIN_CONFIRMED, OTN_CONFIRMED, FOLLOWUP = "action_optin_confirmed", "action_otn_confirmed", "action_followup"
+FALLBACK = "action_default_fallback"
+MAX_CHAIN = 3  # FollowupAction hops per turn
+
+
+class Dialogue:
+    """Intents, actions, trackers and follow-ups of one Page, for one process."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        s = self.settings = runtime.settings
+        self.redis, self.keys, self.clock = runtime.redis, runtime.keys, runtime.clock
+        self.outbox, self.consent = runtime.outbox, runtime.consent
+        self.intents = {i.name: i for i in load_intents(s.intents_packages)}
+        self.spotter = Spotter(list(self.intents.values()), optin_keywords=s.optin_keywords,
+                               model=model_setting(s.nlu_weights))
+        self.actions = make_runner(s.intents_packages, list(self.intents.values()), s.action_server_url)
+        self.action_of = {i.name: i.action().name() for i in self.intents.values() if i.action is not None}
+        self.payloads = {p: i.name for i in self.intents.values() for p in i.payloads}
+        self.domain = domain_of(list(self.intents.values()),
+                                [*self.action_of.values(), OPTIN_CONFIRMED, OTN_CONFIRMED, FOLLOWUP, FALLBACK],
+                                [*FACT_SLOTS, ASKED_SLOT])
+        self.store = TrackerStore(self.redis, self.keys)
+        self.services = runtime.services
+        self.facts = FactReader(self.redis, self.keys, s, self.clock, self.consent, runtime.services)
+        self.takeover = HumanTakeover(self.redis, self.keys, s, self.outbox)
+        self.followups = FollowUps(self.redis, self.keys, self.fire_followup)
+        self.needs_human = NeedsHuman(self.redis, self.keys)
+
+    async def close(self) -> None:
+        await self.actions.close()
+
+    # -- what a shopper meant ---------------------------------------------------
+    def intent_of_payload(self, payload: str | None) -> str | None:
+        if not payload:
+            return None
+        if payload in self.payloads:
+            return self.payloads[payload]
+        name = payload[1:] if payload.startswith("/") else ""
+        return name if name in self.intents else None
+
+    def understand(self, event: MessagingEvent) -> tuple[str, float, str | None, dict[str, Any]]:
+        """(intent, confidence, text, metadata) of a message, postback or referral."""
+        if isinstance(event, MessageEvent):
+            by_payload = self.intent_of_payload(event.quick_reply_payload)
+            if by_payload:
+                return by_payload, 1.0, event.text, {"source": "quick_reply", "payload": event.quick_reply_payload}
+            spotted = self.spotter.spot(event.text or "")
+            if spotted.confirm and CONFIRM in self.intents:  # a likely stop, not a certain one: ask
+                return CONFIRM, spotted.confidence, event.text, {"source": "message", "spotted": spotted.intent}
+            return spotted.intent, spotted.confidence, event.text, {"source": "message"}
+        if isinstance(event, PostbackEvent):
+            name = self.intent_of_payload(event.payload)
+            return name or NONE, 1.0 if name else 0.0, event.title, {"source": "postback", "payload": event.payload}
+        ref = event.referral.ref if isinstance(event, ReferralEvent) and event.referral else None
+        name = self.intent_of_payload(ref)
+        return name or NONE, 1.0 if name else 0.0, None, {"source": "referral", "payload": ref}
+
+    # -- handlers -----------------------------------------------------------------
+    async def on_chat(self, event: MessagingEvent) -> None:
+        psid = event.psid
+        intent, confidence, text, metadata = self.understand(event)
+        if intent == OPT_OUT:  # at once, before anything that could fail: a missed stop is the worst error
+            await self.consent.opt_out_locally(psid)
+            await self.followups.cancel(psid)
+        elif intent == OPT_IN:
+            await self.consent_again(psid)
+        state = await self.store.load(psid)
+        if already_handled(state, event.dedupe_key):
+            return
+        now = await self.clock.now_ms()
+        answered = answer_to_question(intent, text, metadata, state["slots"], now)
+        if answered is not None:
+            intent, metadata = answered
+            if intent == OPT_OUT:
+                await self.consent.opt_out_locally(psid)
+                await self.followups.cancel(psid)
+        record_user(state, text=text, intent=intent, confidence=confidence, metadata=metadata,
+                    at_ms=event.timestamp)
+        if not await self.takeover.is_paused(psid, now):
+            name = self.action_of.get(intent)
+            replies: list[Reply] = []
+            if name:
+                replies = await self.run_action(state, name, "chat")
+            elif intent == NONE and isinstance(event, MessageEvent):
+                replies = await self.fallback(state, psid, now)
+            await self.enqueue(replies, job_base(event.dedupe_key), psid=psid, explicit=intent == OPT_IN)
+            await self.reschedule_followup(psid, now)
+        mark_handled(state, event.dedupe_key)
+        await self.store.save(state)
+
+    async def on_comment(self, event: CommentEvent) -> None:
+        if event.verb != "add" or not event.message or event.from_id == event.page_id:
+            return
+        spotted = self.spotter.spot(event.message)
+        if spotted.intent != OPT_IN or OPT_IN not in self.action_of:
+            return
+        if self.settings.comment_optin_scope == "linked" and \
+                not await self.services.get(LINKED_POSTS).is_linked(event.post_id):
+            return
+        # Not the shopper's tracker: comments are ordered per commenter, apart from their chat.
+        state = new_state(event.from_id)
+        record_user(state, text=event.message, intent=OPT_IN, confidence=spotted.confidence, at_ms=event.timestamp,
+                    metadata={"source": "comment", "comment_id": event.comment_id, "post_id": event.post_id},
+                    qualifying=False)
+        replies = [r for r in await self.run_action(state, self.action_of[OPT_IN], "comment")
+                   if r.purpose == "response"]
+        if not replies:
+            return
+        if len(replies) > 1:
+            log.warning("a comment allows one private reply; %d extra messages dropped", len(replies) - 1)
+        await self.outbox.enqueue(SendJob(id=f"{job_base(event.dedupe_key)}:0", purpose="private_reply",
+                                          message=replies[0].message, comment_id=event.comment_id,
+                                          comment_ms=event.timestamp))
+
+    async def on_optin(self, event: MarketingOptinEvent | OtnOptinEvent) -> None:
+        psid = event.psid
+        if isinstance(event, MarketingOptinEvent):
+            if event.status == "STOP_NOTIFICATIONS":
+                return
+            await self.followups.cancel(psid)
+        action = OPTIN_CONFIRMED if isinstance(event, MarketingOptinEvent) else OTN_CONFIRMED
+        state = await self.store.load(psid)
+        if already_handled(state, event.dedupe_key) or not self.actions.has(action):
+            return
+        record_user(state, text=None, intent=event.kind, confidence=1.0, at_ms=event.timestamp,
+                    metadata={"source": "optin", "status": getattr(event, "status", None)}, qualifying=False)
+        now = await self.clock.now_ms()
+        window = int(await self.redis.hget(self.keys.window, psid) or 0)
+        # Opting in does not open the window: outside it there is nothing to say (no queued noise).
+        if window and now - window < WINDOW_MS and not await self.takeover.is_paused(psid, now):
+            replies = await self.run_action(state, action, "optin")
+            await self.enqueue(replies, job_base(event.dedupe_key), psid=psid)
+        mark_handled(state, event.dedupe_key)
+        await self.store.save(state)
+
+    async def on_echo(self, event: EchoEvent) -> None:
+        if not await self.takeover.is_ours(event):
+            await self.takeover.pause(event.psid, event.timestamp)
+            await self.needs_human.resolve(event.psid)  # a person answered it
+
+    async def on_standby(self, event: StandbyEvent) -> None:
+        """Never answered. A stop typed while another app has the thread still takes effect,
+        a likely one too: the bot cannot ask here, and a missed stop is the worst error."""
+        inner = event.inner
+        if isinstance(inner, (DeliveryEvent, ReadEvent)):
+            return
+        if isinstance(inner, EchoEvent) and await self.takeover.is_ours(inner):
+            return
+        if isinstance(inner, MessageEvent) and self.understand(inner)[0] in (OPT_OUT, CONFIRM):
+            await self.consent.opt_out_locally(event.psid)
+            await self.followups.cancel(event.psid)
+        await self.takeover.pause(event.psid, event.timestamp)
+
+    async def on_handover(self, event: HandoverEvent) -> None:
+        if event.action == "pass_thread_control":
+            await self.takeover.resume(event.psid)
+
+    async def consent_again(self, psid: str) -> None:
+        """A shopper who told us to stop, still holding an active token, asks for reminders: they are back."""
+        c = await self.consent.consent(psid, self.settings.optin_topic)
+        sub = c.subscription
+        if c.opted_out and sub is not None and sub.status == "active":
+            await self.consent.opt_in(psid, sub.topic, sub.token, path=sub.path, timezone=sub.timezone,
+                                      at_ms=sub.optin_ms)
+
+    async def fallback(self, state: State, psid: str, now: int) -> list[Reply]:
+        """No intent: flag the conversation for a person and answer, once per quiet period."""
+        quiet_ms = int(self.settings.fallback_quiet_hours * 3_600_000)
+        if not await self.needs_human.flag(psid, now, quiet_ms) or not self.actions.has(FALLBACK):
+            return []
+        return await self.run_action(state, FALLBACK, "chat")
+
+    # -- follow-up ------------------------------------------------------------------
+    async def reschedule_followup(self, psid: str, now: int) -> None:
+        """Unsubscribed (and not opted out): nudge ``FOLLOWUP_HOURS`` after this turn; else no nudge."""
+        c = await self.consent.consent(psid, self.settings.optin_topic)
+        done = c.opted_out or c.unreachable or c.subscription is not None
+        if done or self.settings.followup_hours <= 0:
+            await self.followups.cancel(psid)
+        else:
+            await self.followups.schedule(psid, now + self.settings.followup_hours * 3_600_000)
+
+    async def fire_followup(self, psid: str, due_ms: int) -> None:
+        """The scheduled nudge: one opt-in request, only if still unsubscribed, in the window, and allowed."""
+        facts = await self.facts.read(psid, "followup")
+        if facts["subscribed"] or facts["stopped"] or facts["opted_out"] or not facts["in_window"] \
+                or facts["optin_next_ms"] or not self.actions.has(FOLLOWUP):
+            return
+        if await self.takeover.is_paused(psid, facts["now_ms"]):
+            return
+        state = await self.store.load(psid)  # read only: the shopper's own handler owns writes
+        replies = await self.run_action(state, FOLLOWUP, "followup", facts=facts)
+        await self.enqueue(replies, f"fu:{psid}:{due_ms}", psid=psid)
+
+    # -- running actions ------------------------------------------------------------
+    async def run_action(self, state: State, name: str, channel: str, *,
+                         facts: dict[str, Any] | None = None) -> list[Reply]:
+        """Run the action (and any FollowupAction it returns) on the tracker; returns its messages."""
+        state["slots"].update(facts or await self.facts.read(state["sender_id"], channel))
+        replies: list[Reply] = []
+        for _ in range(MAX_CHAIN):
+            if not self.actions.has(name):
+                log.warning("no action named %s is registered", name)
+                break
+            result = await self.actions.run(name, state, self.domain)
+            at = await self.clock.now_ms()
+            record_action(state, name, at)
+            follow = apply_events(state, result.events)
+            await self._pause_events(state["sender_id"], result.events, at)
+            new = to_replies(result.responses)
+            for reply in new:
+                record_bot(state, reply.message, at)
+            replies += new
+            if not follow or follow[0] == "action_listen":
+                break
+            name = follow[0]
+        return replies
+
+    async def _pause_events(self, psid: str, events: list[dict[str, Any]], at: int) -> None:
+        """rasa's ConversationPaused/Resumed from an action: the same time-limited pause as a human takeover."""
+        for event in events:
+            if event.get("event") == "pause":
+                await self.takeover.pause(psid, at)
+            elif event.get("event") == "resume":
+                await self.takeover.resume(psid)
+
+    async def enqueue(self, replies: list[Reply], base: str, *, psid: str, explicit: bool = False) -> None:
+        jobs = [SendJob(id=f"{base}:{n}", purpose=r.purpose, message=r.message, psid=psid, title=r.title,
+                        explicit=explicit and r.purpose == "optin_request", after=f"{base}:{n - 1}" if n else "")
+                for n, r in enumerate(replies)]
+        if jobs:
+            await self.outbox.enqueue_many(jobs)
+
+
+def job_base(dedupe_key: str) -> str:
+    """A send-job id prefix from an event's dedupe key ('|' is reserved by the outbox)."""
+    return "dlg:" + dedupe_key.replace("|", "/")
+
+
+registry = HandlerRegistry()
+
+
+@registry.on("message", "postback", "referral")
+async def dialogue_turn(event: MessagingEvent, dialogue: Dialogue) -> None:
+    await dialogue.on_chat(event)
+
+
+@registry.on("comment")
+async def comment_keyword(event: CommentEvent, dialogue: Dialogue) -> None:
+    await dialogue.on_comment(event)
+
+
+@registry.on("marketing_optin", "otn_optin")
+async def optin_confirmation(event: MarketingOptinEvent | OtnOptinEvent, dialogue: Dialogue) -> None:
+    await dialogue.on_optin(event)
+
+
+@registry.on("echo")
+async def human_echo(event: EchoEvent, dialogue: Dialogue) -> None:
+    await dialogue.on_echo(event)
+
+
+@registry.on("standby")
+async def standby(event: StandbyEvent, dialogue: Dialogue) -> None:
+    await dialogue.on_standby(event)
+
+
+@registry.on("handover")
+async def handover(event: HandoverEvent, dialogue: Dialogue) -> None:
+    await dialogue.on_handover(event)

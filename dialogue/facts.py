@@ -1,0 +1,90 @@
+"""The facts an action sees as slots (see :mod:`dialogue.kit`), read from Redis before it runs.
+
+The live sale (live now, else the next scheduled) comes from whichever plugin provides
+:data:`bot.ports.NEXT_LIVE_SALE` (live sales). Without one, no sale is scheduled.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from redis.asyncio import Redis
+
+from bot.clock import Clock
+from bot.consent import ConsentStore
+from bot.keys import Keys
+from bot.policy import NOT_EU_EUROPE, WEEK_MS, WINDOW_MS
+from bot.ports import NEXT_LIVE_SALE
+from bot.services import Services
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+_EU_EXACT = frozenset({"GB", "Eire", "Asia/Nicosia", "Asia/Famagusta"})
+_EU_PREFIXES = ("Europe/", "Atlantic/Canary", "Atlantic/Madeira", "Atlantic/Azores")
+
+
+def otn_region_allowed(timezone: str) -> bool:
+    """One-time notifications are unavailable in EU/UK chats (messenger-platform.md §3.7, §4.7)."""
+    if timezone in _EU_EXACT:
+        return False
+    return not (timezone.startswith(_EU_PREFIXES) and timezone not in NOT_EU_EUROPE)
+
+
+class FactReader:
+    """Builds the fact slots for one shopper."""
+
+    def __init__(self, redis: Redis, keys: Keys, settings: Settings, clock: Clock, consent: ConsentStore,
+                 services: Services) -> None:
+        self._redis = redis
+        self._keys = keys
+        self._settings = settings
+        self._clock = clock
+        self._consent = consent
+        self._services = services
+
+    async def read(self, psid: str, channel: str) -> dict[str, Any]:
+        s = self._settings
+        now = await self._clock.now_ms()
+        consent = await self._consent.consent(psid, s.optin_topic)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.hget(self._keys.optin_asked(psid), s.optin_title)
+            pipe.hget(self._keys.window, psid)
+            asked_raw, window_raw = await pipe.execute()
+        asked, last_action = int(asked_raw or 0), int(window_raw or 0)
+        sub = consent.subscription
+        timezone = sub.timezone if sub else ""
+        return {
+            "channel": channel,
+            "subscribed": bool(sub and sub.status == "active" and not consent.opted_out
+                               and not consent.unreachable),
+            "stopped": bool(sub and sub.status == "stopped"),
+            "opted_out": consent.opted_out,
+            "optin_title": s.optin_title,
+            "optin_topic": s.optin_topic,
+            "optin_image_url": s.optin_image_url,
+            "optin_keyword": s.optin_keywords[0],
+            "optin_asked_ms": asked,
+            "optin_next_ms": asked + WEEK_MS if asked and now < asked + WEEK_MS else 0,
+            "now_ms": now,
+            "in_window": bool(last_action) and now - last_action < WINDOW_MS,
+            "otn_allowed": s.otn_enabled and otn_region_allowed(timezone),
+            "next_live": await self._next_live(),
+            "timezone": timezone,
+            "shop_url": s.shop_url,
+            "fallback_text": s.fallback_text,
+        }
+
+    async def _next_live(self) -> dict[str, Any] | None:
+        provider = self._services.find(NEXT_LIVE_SALE)
+        if provider is None:
+            return None
+        try:
+            sale = await provider.next_live_sale()
+        except Exception:  # the live-sales layer failing must not silence the dialogue
+            log.exception("%s: its provider failed; answering without it", NEXT_LIVE_SALE)
+            return None
+        if sale is None:
+            return None
+        return {"title": sale.title, "starts_at_ms": sale.starts_at_ms, "url": sale.url, "live": sale.live}

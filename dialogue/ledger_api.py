@@ -1,0 +1,134 @@
+"""The consent ledger, exported: ``GET /api/subscribers?topic=&format=json|csv`` and ``salebell subscribers``.
+
+One row per shopper holding a marketing subscription or an OTN token for the topic:
+``psid``, ``status`` (``active``, ``stopped``, ``opted_out``, ``unreachable``), which
+tokens they hold (never the tokens themselves), opt-in time and time zone; JSON adds
+the counts per status. CSV is streamed, so a large ledger never sits in memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import io
+import json
+import sys
+from collections import Counter
+from collections.abc import AsyncIterator
+from typing import Any, TextIO
+
+from aiohttp import web
+from redis.asyncio import Redis
+
+from bot.admin import AdminApi, invalid
+from bot.appkeys import KEYS, REDIS, SETTINGS
+from bot.cli import command
+from bot.consent import ConsentStore
+from bot.keys import Keys
+from bot.settings import Settings
+from bot.storage import open_redis
+
+COLUMNS = ("psid", "status", "marketing_token", "otn_tokens", "path", "timezone", "opted_in_ms")
+STATUSES = ("active", "stopped", "opted_out", "unreachable")
+CSV_CHUNK = 500
+
+ROW = {"type": "object", "properties": {
+    "psid": {"type": "string"}, "status": {"type": "string", "enum": list(STATUSES)},
+    "marketing_token": {"type": "boolean"}, "otn_tokens": {"type": "integer"}, "path": {"type": "string"},
+    "timezone": {"type": "string"}, "opted_in_ms": {"type": "integer"}}}
+LEDGER = {"type": "object", "properties": {
+    "topic": {"type": "string"},
+    "counts": {"type": "object", "additionalProperties": {"type": "integer"}},
+    "subscribers": {"type": "array", "items": ROW}}}
+
+api = AdminApi()
+
+
+async def ledger_rows(redis: Redis, keys: Keys, topic: str) -> AsyncIterator[dict[str, Any]]:
+    async for row in ConsentStore(redis, keys).ledger(topic):
+        yield row
+
+
+async def ledger_json(redis: Redis, keys: Keys, topic: str) -> dict[str, Any]:
+    """The whole ledger of a topic with counts per status."""
+    rows = [row async for row in ledger_rows(redis, keys, topic)]
+    counts = Counter(str(r["status"]) for r in rows)
+    return {"topic": topic, "counts": {**{s: counts.get(s, 0) for s in STATUSES}, "total": len(rows)},
+            "subscribers": rows}
+
+
+def csv_lines(rows: list[dict[str, Any]], header: bool = False) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=COLUMNS, extrasaction="ignore", lineterminator="\n")
+    if header:
+        writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+def _topic_and_format(topic: str | None, fmt: str | None, settings: Settings) -> tuple[str, str]:
+    topic = (topic or settings.optin_topic).strip()
+    fmt = (fmt or "json").lower()
+    if not topic or len(topic) > 64 or "|" in topic:
+        raise invalid("topic must be 1-64 characters without '|'")
+    if fmt not in ("json", "csv"):
+        raise invalid("format must be json or csv")
+    return topic, fmt
+
+
+@api.route("GET", "/api/subscribers", "Consent ledger of a topic: each shopper's status and token kinds",
+           response=LEDGER, query=(("topic", "string", False), ("format", "string", False)))
+async def subscribers(request: web.Request) -> web.StreamResponse:
+    topic, fmt = _topic_and_format(request.query.get("topic"), request.query.get("format"), request.app[SETTINGS])
+    redis, keys = request.app[REDIS], request.app[KEYS]
+    if fmt == "json":
+        return web.json_response(await ledger_json(redis, keys, topic))
+    response = web.StreamResponse(headers={
+        "Content-Type": "text/csv; charset=utf-8",
+        "Content-Disposition": f'attachment; filename="subscribers-{topic}.csv"'})
+    await response.prepare(request)
+    await response.write(csv_lines([], header=True).encode())
+    batch: list[dict[str, Any]] = []
+    async for row in ledger_rows(redis, keys, topic):
+        batch.append(row)
+        if len(batch) >= CSV_CHUNK:
+            await response.write(csv_lines(batch).encode())
+            batch = []
+    if batch:
+        await response.write(csv_lines(batch).encode())
+    await response.write_eof()
+    return response
+
+
+async def export(settings: Settings, topic: str, fmt: str, out: TextIO) -> int:
+    """Write the ledger to ``out``; returns the number of rows."""
+    redis, embedded = await open_redis(settings.redis_url, settings.data_dir)
+    keys = Keys(settings.page_id)
+    try:
+        if fmt == "json":
+            ledger = await ledger_json(redis, keys, topic)
+            out.write(json.dumps(ledger, ensure_ascii=False) + "\n")
+            return len(ledger["subscribers"])
+        out.write(csv_lines([], header=True))
+        count = 0
+        async for row in ledger_rows(redis, keys, topic):
+            out.write(csv_lines([row]))
+            count += 1
+        return count
+    finally:
+        await redis.aclose()
+        if embedded:
+            await embedded.stop()
+
+
+def _arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--topic", default=None, help="topic (default: OPTIN_TOPIC)")
+    parser.add_argument("--format", default="csv", choices=("csv", "json"))
+
+
+@command("subscribers", "Export a topic's consent ledger (psid, status, token kinds) as CSV or JSON", _arguments)
+def subscribers_command(args: argparse.Namespace, settings: Settings) -> int:
+    topic = (args.topic or settings.optin_topic).strip()
+    asyncio.run(export(settings, topic, args.format, sys.stdout))
+    return 0

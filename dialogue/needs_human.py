@@ -1,0 +1,93 @@
+"""Conversations that need a person: the bot had no answer, so the Page inbox should reply.
+
+A message with no intent gets the fallback answer (``FALLBACK_TEXT``) and its shopper is
+flagged here, at most once per shopper per ``FALLBACK_QUIET_HOURS``, never while a human
+has the thread (the engine checks :class:`~dialogue.handover.HumanTakeover` first).
+Two sorted sets (:attr:`bot.keys.Keys.needs_human`, :attr:`~bot.keys.Keys.fallback_answered`)
+and one script, so the answer-or-not decision and the flag are one atomic step even when
+two workers handle two of the shopper's messages.
+
+A human replying from the Page inbox resolves the flag (:meth:`NeedsHuman.resolve`); the
+admin API lists and resolves them (``GET /api/needs-human``, ``DELETE
+/api/needs-human/{psid}``), for the thread-control handover that will build on it.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+from redis.asyncio import Redis
+
+from bot.admin import AdminApi, invalid, not_found
+from bot.appkeys import KEYS, REDIS
+from bot.keys import Keys
+
+__all__ = ["NeedsHuman", "api"]
+
+# KEYS: fallback_answered, needs_human. ARGV: psid, now_ms, quiet_ms.
+# 1: answer and flag; 0: answered within the quiet period, say nothing.
+_FLAG = """
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. (tonumber(ARGV[2]) - tonumber(ARGV[3])))
+local last = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if last and tonumber(ARGV[2]) - tonumber(last) < tonumber(ARGV[3]) then return 0 end
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+redis.call('ZADD', KEYS[2], 'NX', ARGV[2], ARGV[1])
+return 1
+"""
+MAX_LIST = 1000
+
+
+class NeedsHuman:
+    """The flags of one Page."""
+
+    def __init__(self, redis: Redis, keys: Keys) -> None:
+        self._redis = redis
+        self._keys = keys
+        self._flag = redis.register_script(_FLAG)
+
+    async def flag(self, psid: str, now_ms: int, quiet_ms: int) -> bool:
+        """Flag the shopper unless they got a fallback answer in the last ``quiet_ms``; True: answer them."""
+        keys = [self._keys.fallback_answered, self._keys.needs_human]
+        return bool(await self._flag(keys=keys, args=[psid, now_ms, max(0, quiet_ms)]))
+
+    async def waiting(self, limit: int = 100) -> list[tuple[str, int]]:
+        """``(psid, since_ms)``, longest waiting first."""
+        found = await self._redis.zrange(self._keys.needs_human, 0, limit - 1, withscores=True)
+        return [(p.decode() if isinstance(p, bytes) else str(p), int(ms)) for p, ms in found]
+
+    async def since(self, psid: str) -> int | None:
+        ms = await self._redis.zscore(self._keys.needs_human, psid)
+        return None if ms is None else int(ms)
+
+    async def resolve(self, psid: str) -> bool:
+        """A person took the conversation; True if it was flagged."""
+        return bool(await self._redis.zrem(self._keys.needs_human, psid))
+
+
+api = AdminApi()
+
+WAITING = {"type": "object", "properties": {
+    "count": {"type": "integer"},
+    "conversations": {"type": "array", "items": {"type": "object", "properties": {
+        "psid": {"type": "string"}, "since_ms": {"type": "integer"}}}}}}
+
+
+@api.route("GET", "/api/needs-human", "Conversations waiting for a person (the bot had no answer), oldest first",
+           response=WAITING, query=(("limit", "integer", False),))
+async def list_waiting(request: web.Request) -> web.Response:
+    raw = request.query.get("limit", "100")
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIST:
+        raise invalid(f"limit must be a whole number from 1 to {MAX_LIST}")
+    store = NeedsHuman(request.app[REDIS], request.app[KEYS])
+    waiting = await store.waiting(int(raw))
+    total = await request.app[REDIS].zcard(request.app[KEYS].needs_human)
+    return web.json_response({"count": int(total),
+                              "conversations": [{"psid": p, "since_ms": ms} for p, ms in waiting]})
+
+
+@api.route("DELETE", "/api/needs-human/{psid}", "Mark a conversation as taken by a person",
+           response={"type": "object", "properties": {"psid": {"type": "string"}}})
+async def resolve_waiting(request: web.Request) -> web.Response:
+    psid = request.match_info["psid"]
+    if not await NeedsHuman(request.app[REDIS], request.app[KEYS]).resolve(psid):
+        raise not_found(f"conversation {psid} waiting for a person")
+    return web.json_response({"psid": psid})
