@@ -25,8 +25,12 @@ Status = Literal["active", "stopped", "opted_out", "unreachable"]
 _CODE = {"active": "a", "stopped": "s"}
 _STATUS = {"a": "active", "s": "stopped"}
 
+OTN_LIFETIME_MS = 365 * 24 * 3600 * 1000  # a one-time notification token is valid up to a year from its opt-in
+
 # KEYS: the topic's OTN hash, the send job's record (or the hash itself when not for a job).
-# ARGV: the shopper, '1' when for a job. The record keeps the popped token until the job ends,
+# ARGV: the shopper, '1' when for a job, now (ms), the tokens' lifetime (ms). Each stored entry is
+# "token@created_ms"; expired ones are dropped, never returned (an entry stored without its time,
+# before times were kept, counts as valid). The record keeps the popped entry until the job ends,
 # so a job whose worker died between the pop and the send gets the same token again.
 _TAKE_OTN = """
 local for_job = ARGV[2] == '1'
@@ -36,17 +40,35 @@ if for_job then
 end
 local tokens = redis.call('HGET', KEYS[1], ARGV[1])
 if not tokens then return false end
-local first, rest = string.match(tokens, '^(%S+)%s*(.*)$')
-if rest == '' then redis.call('HDEL', KEYS[1], ARGV[1]) else redis.call('HSET', KEYS[1], ARGV[1], rest) end
+local now, life = tonumber(ARGV[3]), tonumber(ARGV[4])
+local first, keep = nil, {}
+for entry in string.gmatch(tokens, '%S+') do
+  local created = tonumber(string.match(entry, '@(%d+)$'))
+  if created == nil or created + life > now then
+    if first == nil then first = entry else keep[#keep + 1] = entry end
+  end
+end
+if #keep == 0 then redis.call('HDEL', KEYS[1], ARGV[1]) else redis.call('HSET', KEYS[1], ARGV[1], table.concat(keep, ' ')) end
+if first == nil then return false end
 if for_job and redis.call('EXISTS', KEYS[2]) == 1 then redis.call('HSET', KEYS[2], 'otn', first) end
 return first
 """
+# KEYS: the topic's OTN hash. ARGV: the shopper, the entry ("token@created_ms"), the bare token.
 _ADD_OTN = """
 local tokens = redis.call('HGET', KEYS[1], ARGV[1])
-if tokens and string.find(' ' .. tokens .. ' ', ' ' .. ARGV[2] .. ' ', 1, true) then return 0 end
+if tokens then
+  for entry in string.gmatch(tokens, '%S+') do
+    if entry == ARGV[3] or string.match(entry, '^(.-)@%d+$') == ARGV[3] then return 0 end
+  end
+end
 redis.call('HSET', KEYS[1], ARGV[1], tokens and (tokens .. ' ' .. ARGV[2]) or ARGV[2])
 return 1
 """
+
+
+def otn_token(entry: str) -> str:
+    """The token of a stored OTN entry ("token@created_ms")."""
+    return entry.rsplit("@", 1)[0] if "@" in entry else entry
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,23 +154,29 @@ class ConsentStore:
         return Subscription.unpack(psid, topic, packed) if packed else None
 
     # -- one-time notifications ------------------------------------------------
-    async def add_otn(self, psid: str, topic: str, token: str) -> bool:
-        return bool(await self._add_otn(keys=[self._keys.otn_tokens(topic)], args=[psid, token]))
+    async def add_otn(self, psid: str, topic: str, token: str, *, created_ms: int) -> bool:
+        """Keep a token from a ``one_time_notif_req`` opt-in made at ``created_ms`` (once per token)."""
+        return await self._put_otn(psid, topic, f"{token}@{int(created_ms)}")
 
-    async def take_otn(self, psid: str, topic: str, *, for_job: str | None = None) -> str | None:
-        """Pop one unused OTN token (atomically: two workers never get the same one).
+    async def _put_otn(self, psid: str, topic: str, entry: str) -> bool:
+        return bool(await self._add_otn(keys=[self._keys.otn_tokens(topic)], args=[psid, entry, otn_token(entry)]))
 
-        ``for_job``: the send job's record holds the token until the job ends, and the same job
-        asking again (its first worker died before sending) gets that token back.
+    async def take_otn(self, psid: str, topic: str, *, now_ms: int, for_job: str | None = None) -> str | None:
+        """Pop one unused OTN token younger than a year at ``now_ms`` (atomically: two workers never
+        get the same one; expired ones are dropped). Returns the stored entry: :func:`otn_token` is
+        the token to send with, :meth:`return_otn` takes the entry back.
+
+        ``for_job``: the send job's record holds the entry until the job ends, and the same job
+        asking again (its first worker died before sending) gets that entry back.
         """
         otn = self._keys.otn_tokens(topic)
         keys = [otn, self._keys.send_record(for_job) if for_job else otn]
-        token = await self._take_otn(keys=keys, args=[psid, "1" if for_job else "0"])
-        return token.decode() if isinstance(token, bytes) else token
+        entry = await self._take_otn(keys=keys, args=[psid, "1" if for_job else "0", int(now_ms), OTN_LIFETIME_MS])
+        return entry.decode() if isinstance(entry, bytes) else entry
 
-    async def return_otn(self, psid: str, topic: str, token: str, *, for_job: str | None = None) -> None:
+    async def return_otn(self, psid: str, topic: str, entry: str, *, for_job: str | None = None) -> None:
         """Put back a token whose send never left (and take it off the job's record)."""
-        await self.add_otn(psid, topic, token)
+        await self._put_otn(psid, topic, entry)
         if for_job:
             await self._redis.hdel(self._keys.send_record(for_job), "otn")
 

@@ -68,6 +68,12 @@ class Event:
         return content_hash(self.raw)
 
 
+def token_digest(token: str) -> str:
+    """What a dedupe key holds of a token: never the token itself, since the key becomes job ids,
+    Send API ``metadata`` (echoed back by Meta), Redis key names and log lines."""
+    return hashlib.blake2b(token.encode(), digest_size=9).hexdigest()
+
+
 def content_hash(raw: dict[str, Any]) -> str:
     """Dedupe key for events without a natural id: a hash of their canonical JSON."""
     canonical = json.dumps(raw, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
@@ -171,7 +177,7 @@ class MarketingOptinEvent(MessagingEvent):
 
     @property
     def dedupe_key(self) -> str:
-        return f"optin:{self.psid}:{self.token}:{self.timestamp}:{self.status or 'new'}"
+        return f"optin:{self.psid}:{token_digest(self.token)}:{self.timestamp}:{self.status or 'new'}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,7 +190,7 @@ class OtnOptinEvent(MessagingEvent):
 
     @property
     def dedupe_key(self) -> str:
-        return f"otn:{self.psid}:{self.token}:{self.timestamp}"
+        return f"otn:{self.psid}:{token_digest(self.token)}:{self.timestamp}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -57,4 +57,5 @@ async def record_marketing_optin(event: MarketingOptinEvent, consent: ConsentSto
 
 @registry.on("otn_optin")
 async def record_otn_optin(event: OtnOptinEvent, consent: ConsentStore, settings: Settings) -> None:
-    await consent.add_otn(event.psid, topic_of(event.payload, settings.optin_topic), event.token)
+    await consent.add_otn(event.psid, topic_of(event.payload, settings.optin_topic), event.token,
+                          created_ms=event.timestamp)

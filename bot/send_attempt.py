@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from redis.exceptions import RedisError
 
 from .buckets import FREE, BucketDecision, SendLimits
-from .consent import ConsentStore
+from .consent import ConsentStore, otn_token
 from .errors import StorageUnavailable
 from .graph import GraphClient, Usage, payloads
 from .keys import Keys
@@ -108,7 +108,8 @@ async def take_limits(c: BatchContext, a: Attempt) -> bool:
             shopper=a.job.psid if a.plan.per_day else None, token=route.token, token_gap_ms=route.token_gap_ms,
             per_day=a.plan.per_day, page_rate=False, job_id=a.job.id, route=route.via)
         if a.decision.allowed and route.via == "otn":
-            a.otn = await c.consent.take_otn(a.job.psid or "", a.job.topic or "", for_job=a.job.id)
+            a.otn = await c.consent.take_otn(a.job.psid or "", a.job.topic or "", for_job=a.job.id,
+                                             now_ms=c.throttle.now_ms())
             if a.otn is None:
                 await c.limits.refund(a.decision)
                 a.decision = BucketDecision(False, "no_token")
@@ -138,7 +139,7 @@ async def call_graph(c: BatchContext, a: Attempt) -> tuple[str, Usage]:
     elif route.via == "marketing_legacy":
         recipient = payloads.to_marketing_token(route.token or "")
     elif route.via == "otn":
-        recipient = payloads.to_otn_token(a.otn or "")
+        recipient = payloads.to_otn_token(otn_token(a.otn or ""))
     else:
         recipient = payloads.to_psid(job.psid or "")
     body = payloads.send_body(recipient, job.message, messaging_type=route.messaging_type, tag=route.tag,

@@ -12,6 +12,7 @@ from collections import Counter
 import pytest
 from redis.asyncio import Redis
 
+from bot.consent import otn_token
 from bot.graph import payloads
 from bot.keys import Keys
 from bot.outbox import SendJob
@@ -116,12 +117,28 @@ async def test_an_otn_token_popped_by_a_worker_that_died_goes_with_its_job(sandb
     await bot.give_otn(psid, "Size M is back")
     await bot.advance(30 * 3600)  # outside the window: only the OTN token can carry the message
     await bot.runtime.outbox.enqueue(notification("crash-1", psid, "restock"))
-    popped = await bot.runtime.consent.take_otn(psid, TOPIC, for_job="crash-1")  # ...and the worker died
+    popped = await bot.runtime.consent.take_otn(psid, TOPIC, for_job="crash-1",  # ...and the worker died
+                                                now_ms=await bot.runtime.clock.now_ms())
     assert popped and (await bot.runtime.consent.consent(psid, TOPIC)).otn_tokens == 0
     await bot.runtime.drain()
     assert await record(bot, "crash-1") == ("sent", "otn", "")
     sent = [s for s in await bot.sent() if s["api"] == "send" and s["status"] == 200]
-    assert sent[-1]["request"]["recipient"] == {"one_time_notif_token": popped}
+    assert sent[-1]["request"]["recipient"] == {"one_time_notif_token": otn_token(popped)}
+
+
+async def test_an_otn_token_older_than_a_year_is_never_used(sandbox_bot: SandboxBot) -> None:
+    """Issue 14 (invariant: an expired token is never used): a token from an opt-in 366 days ago was sent
+    with, and Meta refused it. Now it is dropped before any call: the job is skipped, nothing is sent."""
+    bot = sandbox_bot
+    psid = await bot.shopper()
+    await bot.give_otn(psid, "Size M is back")
+    await bot.advance(366 * 24 * 3600)
+    calls_before = len([s for s in await bot.sent() if s["api"] == "send"])
+    await bot.runtime.outbox.enqueue(notification("old-otn", psid, "restock"))
+    await bot.runtime.drain()
+    assert await record(bot, "old-otn") == ("skipped", "", "no_token")
+    assert len([s for s in await bot.sent() if s["api"] == "send"]) == calls_before  # nothing went to Meta
+    assert (await bot.runtime.consent.consent(psid, TOPIC)).otn_tokens == 0  # and the token is gone
 
 
 async def test_meta_refusals_update_what_we_know(sandbox_bot: SandboxBot) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -249,3 +250,23 @@ async def test_asking_again_after_a_local_opt_out_turns_reminders_back_on(bot: S
     got = await chat(bot, psid, "LIVE po")
     assert (await bot.runtime.consent.consent(psid, TOPIC)).status == "active"
     assert not cards(got) and any("subscribed to" in t for t in texts(got))
+
+
+async def test_no_marketing_token_travels_in_metadata_or_key_names(bot: SandboxBot, redis: Redis) -> None:
+    """Issue 14: the opt-in confirmation's job id (its Send API ``metadata``, echoed back by Meta) was
+    built from the opt-in event's dedupe key, which held the marketing token; so were the echo keys."""
+    psid = await bot.shopper()
+    await chat(bot, psid, "LIVE")
+    confirmation = await opt_in(bot, psid)
+    assert texts(confirmation)  # the confirmation went out
+    subscription = (await bot.runtime.consent.consent(psid, TOPIC)).subscription
+    assert subscription is not None and len(subscription.token) > 8
+    sent = [item["request"]["message"] for item in await bot.sent() if "message" in (item.get("request") or {})]
+    assert any("metadata" in m for m in sent)
+    for message in sent:  # the token goes only where Meta asks for it (a marketing send's recipient)
+        assert subscription.token not in json.dumps(message), message
+    await bot.runtime.drain()  # the echoes of what was sent come back and are remembered
+    names = [k.decode() if isinstance(k, bytes) else k
+             async for k in redis.scan_iter(match=bot.runtime.keys.prefix + "*", count=1000)]
+    ours = [n for n in names if not n.startswith(bot.runtime.keys.prefix + "sandbox:")]  # Meta's own records
+    assert ours and not [n for n in ours if subscription.token in n]
