@@ -44,6 +44,7 @@ from bot.policy import WINDOW_MS
 from bot.ports import LINKED_POSTS
 
 from .actions import domain_of, load_intents, make_runner
+from .comment_gate import CommentReplyGate
 from .confirm import ASKED_SLOT, CONFIRM, answer_to_question
 from .facts import FactReader
 from .followups import FollowUps
@@ -98,6 +99,7 @@ class Dialogue:
         self.takeover = HumanTakeover(self.redis, self.keys, s, self.outbox)
         self.followups = FollowUps(self.redis, self.keys, self.fire_followup)
         self.needs_human = NeedsHuman(self.redis, self.keys)
+        self.comment_gate = CommentReplyGate(self.redis, self.keys, self.outbox)
 
     async def close(self) -> None:
         await self.actions.close()
@@ -181,9 +183,11 @@ class Dialogue:
             return
         if len(replies) > 1:
             log.warning("a comment allows one private reply; %d extra messages dropped", len(replies) - 1)
-        await self.outbox.enqueue(SendJob(id=f"{job_base(event.dedupe_key)}:0", purpose="private_reply",
-                                          message=replies[0].message, comment_id=event.comment_id,
-                                          comment_ms=event.timestamp))
+        job = SendJob(id=f"{job_base(event.dedupe_key)}:0", purpose="private_reply", message=replies[0].message,
+                      comment_id=event.comment_id, comment_ms=event.timestamp)
+        if await self.comment_gate.admit(job, post_id=event.post_id, psid=event.from_id,
+                                         now_ms=await self.clock.now_ms()):
+            await self.outbox.enqueue(job)
 
     async def on_optin(self, event: MarketingOptinEvent | OtnOptinEvent) -> None:
         psid = event.psid

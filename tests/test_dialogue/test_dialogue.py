@@ -270,3 +270,22 @@ async def test_no_marketing_token_travels_in_metadata_or_key_names(bot: SandboxB
              async for k in redis.scan_iter(match=bot.runtime.keys.prefix + "*", count=1000)]
     ours = [n for n in names if not n.startswith(bot.runtime.keys.prefix + "sandbox:")]  # Meta's own records
     assert ours and not [n for n in ours if subscription.token in n]
+
+
+async def test_the_keyword_five_times_under_one_post_gets_one_private_reply(bot: SandboxBot) -> None:
+    """Issue 14: "LIVE" five times under one post sent five identical DMs. One per shopper per post per
+    day now; the others are counted as skipped (already_replied); another post gets its own reply."""
+    psid = await bot.shopper()
+    post = await bot.call("POST", "/sandbox/posts", {"message": "Sale tonight", "live": False})
+    other = await bot.call("POST", "/sandbox/posts", {"message": "And tomorrow", "live": False})
+    for _ in range(5):
+        await bot.call("POST", f"/sandbox/posts/{post['post_id']}/comments", {"psid": psid, "message": "LIVE"})
+    await bot.call("POST", f"/sandbox/posts/{other['post_id']}/comments", {"psid": psid, "message": "LIVE"})
+    await bot.runtime.drain()
+    assert len(await bot.inbox(psid)) == 2
+    numbers = await bot.runtime.outbox.numbers(day=day_of(await bot.runtime.clock.now_ms()))
+    assert numbers.get("skipped|already_replied") == 4, numbers
+    await bot.advance(24 * 3600)  # the next day, the same post answers again
+    await bot.call("POST", f"/sandbox/posts/{post['post_id']}/comments", {"psid": psid, "message": "LIVE"})
+    await bot.runtime.drain()
+    assert len(await bot.inbox(psid)) == 3
