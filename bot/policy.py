@@ -111,8 +111,12 @@ def region_blocked(timezone: str) -> bool:
     return timezone.startswith(BLOCKED_TZ_PREFIXES) and timezone not in NOT_EU_EUROPE
 
 
-def decide(purpose: Purpose, facts: Facts, settings: Settings, *, explicit: bool = False) -> Plan:
-    """The routes a message of this purpose may take now, best first, or the reason it may not go."""
+def decide(purpose: Purpose, facts: Facts, settings: Settings, *, explicit: bool = False,
+           free_text: bool = False) -> Plan:
+    """The routes a message of this purpose may take now, best first, or the reason it may not go.
+
+    ``free_text``: a transactional message in the shop's own words rather than rendered from a
+    structured update; outside the window no tag may carry it (it could be an ad)."""
     consent = facts.consent
     if facts.cancelled:
         return Plan.refuse(Reason.CANCELLED)
@@ -139,6 +143,8 @@ def decide(purpose: Purpose, facts: Facts, settings: Settings, *, explicit: bool
     if purpose == "transactional":
         if facts.in_window:
             return Plan((Route("psid", "UPDATE"),))
+        if free_text:
+            return Plan.refuse(Reason.OUTSIDE_WINDOW)
         if not settings.message_tags_enabled:
             return Plan.refuse(Reason.FEATURE_OFF)
         return Plan((Route("tag", "MESSAGE_TAG", tag=TRANSACTIONAL_TAG),))

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from redis.exceptions import RedisError
 
 from .buckets import FREE, BucketDecision, SendLimits
+from .cancels import CancelWatch
 from .consent import ConsentStore, otn_token
 from .errors import StorageUnavailable
 from .graph import GraphClient, Usage, payloads
@@ -94,6 +95,7 @@ class BatchContext:
     retry_later: Callable[[list[Held]], None]  # Redis failed first: back in a moment, as they were
     leave: Callable[[Entry], None]  # left pending for a reclaim (a send whose answer was lost)
     redis_calm_for: Callable[[], float]  # seconds since this worker last met a Redis error
+    cancels: CancelWatch  # campaigns cancelled since their jobs were loaded
 
 
 async def take_limits(c: BatchContext, a: Attempt) -> bool:

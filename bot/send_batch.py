@@ -21,7 +21,7 @@ from dataclasses import replace
 
 from .graph import GraphError, GraphNetworkError, GraphThrottled, GraphTransient
 from .outbox import REPLIES, TERMINAL, Delay, Entry, Outcome, SendJob, day_of
-from .policy import decide
+from .policy import Reason, decide
 from .reclaim import LEAVE
 from .throttle import PROBE_INTERVAL_MS
 from .send_attempt import REDIS_DOWN, Attempt, BatchContext, Held, call_graph, give_back, take_limits
@@ -88,7 +88,7 @@ class SendBatch:
                 if isinstance(resolved, Outcome):
                     self._put(entry, resolved)
                     continue
-            plan = decide(job.purpose, known.facts, self.c.settings, explicit=job.explicit)
+            plan = decide(job.purpose, known.facts, self.c.settings, explicit=job.explicit, free_text=job.free_text)
             if plan.skip is not None:
                 self._put(entry, Outcome(job, "skipped", reason=plan.skip))
             else:
@@ -170,6 +170,10 @@ class SendBatch:
             return True
         try:
             await self.c.limits.acquire()  # the Page's send rate, shared by every worker
+            if a.job.campaign and await self.c.cancels.cancelled(a.job.campaign):
+                await give_back(self.c, a)
+                self._finish(a, Outcome(a.job, "skipped", reason=Reason.CANCELLED))
+                return False
         except REDIS_DOWN as exc:
             raise _RedisDown(str(exc)) from exc
         self.c.uncalled.discard(a.job.id)

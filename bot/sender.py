@@ -27,6 +27,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from .buckets import SendLimits
+from .cancels import CancelWatch
 from .clock import Clock
 from .consent import ConsentStore
 from .graph import GraphClient
@@ -84,7 +85,7 @@ class SendWorker:
             reclaimer=Reclaimer(redis, keys, settings, graph),
             throttle=self.throttle, budget=RetryBudget(settings), results=self._results, uncalled=set(),
             retry_later=self._retry_later, leave=self._written,
-            redis_calm_for=lambda: time.monotonic() - self._last_redis_failure)
+            redis_calm_for=lambda: time.monotonic() - self._last_redis_failure, cancels=CancelWatch(redis, keys))
 
     async def ensure_group(self) -> None:
         for stream in self._streams:

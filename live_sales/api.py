@@ -20,7 +20,7 @@ from . import schemas
 from .messages import check_url
 from .model import STATUSES, parse_time
 from .numbers import DAY_MS, MAX_DAYS, last_days, shoppers_without_consent
-from .orders import ORDER_ID, OrderUpdate, send_order_update
+from .orders import ORDER_ID, OrderError, OrderItem, OrderUpdate, send_order_update
 from .service import LiveSales, domain_of
 
 api = AdminApi()
@@ -196,14 +196,41 @@ async def order_update(request: web.Request) -> web.Response:
         raise invalid("psid must be 1-64 letters or digits")
     if not ORDER_ID.match(order_id):
         raise invalid("order_id must be 1-64 letters, digits or ._:-")
-    update = OrderUpdate(psid=psid, order_id=order_id, text=field_of(body, "text", str),
-                         confirmed=field_of(body, "confirmed", bool, required=False, default=False),
-                         topic=_topic(body))
     try:
+        update = OrderUpdate(
+            psid=psid, order_id=order_id, status=field_of(body, "status", str, required=False, default=None),
+            items=_order_items(body.get("items")), total=_order_total(body.get("total")),
+            tracking_url=field_of(body, "tracking_url", str, required=False, default=""),
+            note=field_of(body, "note", str, required=False, default="") or field_of(  # "text": the older name
+                body, "text", str, required=False, default=""),
+            confirmed=field_of(body, "confirmed", bool, required=False, default=False), topic=_topic(body))
         answer = await send_order_update(_domain(request), update)
-    except PayloadError as exc:
+    except (OrderError, PayloadError) as exc:
         raise invalid(str(exc)) from None
     return web.json_response(answer, status=202)
+
+
+def _order_items(raw: Any) -> tuple[OrderItem, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or not all(isinstance(i, dict) for i in raw):
+        raise invalid("items must be a list of {title, quantity}")
+    items = []
+    for item in raw:
+        title, quantity = item.get("title"), item.get("quantity", 1)
+        if not isinstance(title, str) or isinstance(quantity, bool) or not isinstance(quantity, int):
+            raise invalid("each item needs a title (string) and a quantity (integer)")
+        items.append(OrderItem(title, quantity))
+    return tuple(items)
+
+
+def _order_total(raw: Any) -> tuple[float, str] | None:
+    if raw is None:
+        return None
+    amount, currency = (raw.get("amount"), raw.get("currency")) if isinstance(raw, dict) else (None, None)
+    if isinstance(amount, bool) or not isinstance(amount, (int, float)) or not isinstance(currency, str):
+        raise invalid("total must be {amount: number, currency: 'PHP'}")
+    return float(amount), currency
 
 
 @api.route("GET", "/api/stats", "Numbers per day for the last days (UTC), with reasons and warnings",

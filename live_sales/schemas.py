@@ -62,9 +62,25 @@ BROADCAST_LIST: Schema = {"type": "object", "properties": {"broadcasts": {"type"
 CANCELLED: Schema = {"type": "object", "properties": {"cancelled": {"type": "boolean"}, "campaign": STR}}
 
 ORDER_IN: Schema = {
-    "type": "object", "required": ["psid", "order_id", "text"],
-    "properties": {"psid": STR, "order_id": STR, "text": STR, "topic": STR,
-                   "confirmed": {"type": "boolean", "description": "offer the opt-in card if the window allows"}},
+    "type": "object", "required": ["psid", "order_id"],
+    "description": "a status (rendered from a template; may go outside the 24-hour window with the "
+                   "POST_PURCHASE_UPDATE tag) and/or a note in the shop's own words (inside the window only)",
+    "properties": {
+        "psid": STR, "order_id": STR,
+        "status": {"type": "string", "enum": ["confirmed", "packed", "shipped", "out_for_delivery",
+                                              "ready_for_pickup", "delivered", "cancelled", "refunded"]},
+        "items": {"type": "array", "maxItems": 20, "items": {
+            "type": "object", "required": ["title"],
+            "properties": {"title": {"type": "string", "minLength": 1, "maxLength": 80},
+                           "quantity": {"type": "integer", "minimum": 1, "maximum": 999}}}},
+        "total": {"type": "object", "required": ["amount", "currency"],
+                  "properties": {"amount": {"type": "number", "minimum": 0},
+                                 "currency": {"type": "string", "pattern": "^[A-Z]{3}$"}}},
+        "tracking_url": {"type": "string", "format": "uri"},
+        "note": {"type": "string", "description": "inside the window only (422 outside it)"},
+        "text": {"type": "string", "description": "the older name of note"},
+        "topic": STR,
+        "confirmed": {"type": "boolean", "description": "offer the opt-in card if the window allows"}},
 }
 ORDER_OUT: Schema = {
     "type": "object",

@@ -14,9 +14,8 @@ from bot.outbox import SendJob
 from tests.test_live_sales.conftest import TITLE, TOPIC, Shop, poll, shop_settings, start_shop
 
 
-def order(psid: str, order_id: str = "A-1001", text: str = "Your order A-1001 has shipped.", **extra: object
-          ) -> dict[str, object]:
-    return {"psid": psid, "order_id": order_id, "text": text, **extra}
+def order(psid: str, order_id: str = "A-1001", status: str = "shipped", **extra: object) -> dict[str, object]:
+    return {"psid": psid, "order_id": order_id, "status": status, **extra}
 
 
 async def test_an_update_inside_the_window_goes_as_update_and_once(shop: Shop) -> None:
@@ -48,18 +47,54 @@ async def test_a_confirmed_order_offers_the_optin_once_to_a_shopper_not_subscrib
     await shop.says(psid, "I'll take the blue one")
     await shop.runtime.drain()  # the bot has seen the message: the window is open
     answer = await shop.api("POST", "/api/order-updates",
-                            order(psid, "B-7", "Order B-7 confirmed: 1 x blue dress.", confirmed=True), status=202)
+                            order(psid, "B-7", "confirmed", items=[{"title": "blue dress", "quantity": 1}],
+                                  confirmed=True), status=202)
     assert answer["optin_offered"] and answer["optin_queued"]
     await shop.runtime.drain()
     update, card = await shop.inbox(psid)
-    assert update["message"]["text"].startswith("Order B-7 confirmed")
+    assert update["message"]["text"] == "Your order B-7 is confirmed.\n• 1 × blue dress"
     assert card["message"]["attachment"]["payload"]["template_type"] == "notification_messages"
     await shop.call("POST", f"/sandbox/shoppers/{psid}/optins", {"title": TITLE})
     await shop.runtime.drain()
     assert (await shop.runtime.consent.subscription(psid, TOPIC)) is not None
-    later = await shop.api("POST", "/api/order-updates", order(psid, "B-8", "Order B-8 confirmed.", confirmed=True),
+    later = await shop.api("POST", "/api/order-updates", order(psid, "B-8", "confirmed", confirmed=True),
                            status=202)
     assert later["optin_offered"] is False and later["optin_reason"] == "already_subscribed"
+
+
+async def test_an_update_is_rendered_from_its_structure(shop: Shop) -> None:
+    psid = await shop.shopper()
+    await shop.says(psid, "where is my parcel?")
+    body = order(psid, "C-3", "out_for_delivery", items=[{"title": "Red dress (M)", "quantity": 2}],
+                 total={"amount": 1200, "currency": "PHP"}, tracking_url="https://track.test/C-3")
+    await shop.api("POST", "/api/order-updates", body, status=202)
+    await shop.runtime.drain()
+    [message] = await shop.inbox(psid)
+    assert message["message"]["text"] == ("Your order C-3 is out for delivery.\n• 2 × Red dress (M)\n"
+                                          "Total: PHP 1,200.00\nTrack it: https://track.test/C-3")
+    for bad in ({"status": "50% OFF"}, {"status": None}, {"items": "dress"}, {"total": {"amount": 5}},
+                {"tracking_url": "javascript:alert(1)"}):
+        answer = await shop.api("POST", "/api/order-updates", {**body, **bad}, status=422)
+        assert answer["error"]["message"], (bad, answer)
+
+
+async def test_free_text_never_goes_outside_the_window(shop: Shop) -> None:
+    """Issue 14: "FLASH SALE 50% OFF everything tonight!" went out outside the window with POST_PURCHASE_UPDATE."""
+    psid = await shop.shopper()
+    await shop.says(psid, "thanks!")
+    await shop.advance(30 * 3600)
+    ad = {"psid": psid, "order_id": "A-1", "text": "FLASH SALE 50% OFF everything tonight! Use code SALE50"}
+    answer = await shop.api("POST", "/api/order-updates", ad, status=422)
+    assert "24 hours" in answer["error"]["message"]
+    await shop.says(psid, "hello again")  # the window opens; a note is fine now...
+    await shop.runtime.drain()
+    queued = await shop.api("POST", "/api/order-updates", {**ad, "text": "We packed it with a free gift!"},
+                            status=202)
+    await shop.advance(25 * 3600)  # ...but the window closes before it is sent: no tag may carry it
+    await shop.runtime.drain()
+    record = await shop.runtime.outbox.record(queued["job_id"])
+    assert record is not None and (record.state, record.reason) == ("skipped", "outside_window")
+    assert [m for m in await shop.inbox(psid) if m.get("tag")] == []
 
 
 async def test_with_tags_off_an_update_outside_the_window_is_skipped(serve: Callable[..., Awaitable[TestClient[Any, Any]]],
