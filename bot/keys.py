@@ -265,6 +265,11 @@ class Keys:
         """HASH: a send job's state and outcome (its idempotency record)."""
         return self.prefix + "send:" + job_id
 
+    def send_worker_alive(self, name: str) -> str:
+        """STRING with a short TTL, refreshed every second by a running send worker: a job marked
+        sending by a worker whose key is gone sits with a dead worker."""
+        return self.prefix + "send-alive:" + name
+
     def echo_seen(self, metadata: str) -> str:
         """Set when an echo carrying our metadata (a job id) arrived: proof the send happened."""
         return self.prefix + "echo:" + metadata

@@ -9,7 +9,7 @@ worker.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from redis.exceptions import RedisError
@@ -34,6 +34,9 @@ log = logging.getLogger(__name__)
 
 REDIS_DOWN = (RedisError, OSError, StorageUnavailable)
 Held = tuple[Entry, bytes]  # a stream entry in hand and its job's JSON
+
+
+ALIVE_TTL_SECONDS = 3.0  # a send worker's liveness key lives this long; renewed every second
 
 
 @dataclass
@@ -96,6 +99,7 @@ class BatchContext:
     leave: Callable[[Entry], None]  # left pending for a reclaim (a send whose answer was lost)
     redis_calm_for: Callable[[], float]  # seconds since this worker last met a Redis error
     cancels: CancelWatch  # campaigns cancelled since their jobs were loaded
+    alive: Callable[[str], Awaitable[bool]]  # is the send worker of this name running (its liveness key)?
 
 
 async def take_limits(c: BatchContext, a: Attempt) -> bool:

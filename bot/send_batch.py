@@ -24,12 +24,13 @@ from .outbox import REPLIES, TERMINAL, Delay, Entry, Outcome, SendJob, day_of
 from .policy import Reason, decide
 from .reclaim import LEAVE
 from .throttle import PROBE_INTERVAL_MS
-from .send_attempt import REDIS_DOWN, Attempt, BatchContext, Held, call_graph, give_back, take_limits
+from .send_attempt import ALIVE_TTL_SECONDS, REDIS_DOWN, Attempt, BatchContext, Held, call_graph, give_back, take_limits
 
 log = logging.getLogger(__name__)
 
 FOLLOW_MS = 100  # how long a job parks while the job before it is on its way elsewhere
-STUCK_MS = 5_000  # a job before it marked sending this long ago sits with a dead worker: go anyway
+STUCK_MS = 60_000  # a job before it still sending this long after it was marked: go anyway (its answer was
+# lost, and its reclaim is slow to tell); a dead worker's is passed as soon as the worker is seen gone
 
 
 class _RedisDown(Exception):
@@ -142,25 +143,30 @@ class SendBatch:
                 again.append(a)
 
     async def _unfinished_before(self, a: Attempt) -> str | None:
-        """None when the job before this one (held by another batch or worker) has an outcome, or is stuck
-        (marked sending ``STUCK_MS`` ago, and Redis has answered this worker for ``STUCK_MS``: its worker
-        died; a predecessor stuck with a dead worker delays, never blocks, the next; but after an outage
-        a live worker holding it uncalled must get the time to send it first); else what to wait behind: the predecessor's id when it waits in the
-        delayed ZSET, '' when it is on its way (queued, or being sent elsewhere). Waiting is never done
-        inside the batch: the job is parked briefly instead, so a shopper's chain of replies never fills
-        a worker with waiters."""
+        """None when the job before this one (held by another batch or worker) has an outcome, or sits
+        with a dead worker (marked sending by a worker whose liveness key is gone, once Redis has
+        answered this worker long enough for live workers to have renewed theirs; or sending for
+        ``STUCK_MS``): a dead worker's job delays, never blocks, the next. Else what to wait behind:
+        the predecessor's id when it waits in the delayed ZSET, '' when it is on its way (queued, or
+        being sent by a live worker, however long its Page rate or a pause keeps it). Waiting is
+        never done inside the batch: the job is parked briefly instead, so a shopper's chain of
+        replies never fills a worker with waiters."""
         try:
             record = await self.c.outbox.record(a.wait_for)
+            if record is None or record.state in TERMINAL:
+                return None
+            if record.state == "delayed":
+                return a.wait_for
+            if record.state != "sending":
+                return ""
+            age_ms = self.c.throttle.now_ms() - record.sent_at if record.sent_at else 0
+            dead = (bool(record.owner) and self.c.redis_calm_for() > ALIVE_TTL_SECONDS
+                    and not await self.c.alive(record.owner))
         except REDIS_DOWN as exc:
             raise _RedisDown(str(exc)) from exc
-        if record is None or record.state in TERMINAL:
-            return None
-        if record.state == "delayed":
-            return a.wait_for
-        if (record.state == "sending" and record.sent_at and self.c.throttle.now_ms() - record.sent_at > STUCK_MS
-                and self.c.redis_calm_for() * 1000 > STUCK_MS):
-            log.info("send job %s: %s before it has been sending for %.0fs; sent anyway", a.job.id, a.wait_for,
-                     (self.c.throttle.now_ms() - record.sent_at) / 1000)
+        if dead or age_ms > STUCK_MS:
+            log.info("send job %s: %s before it is %s; sent anyway", a.job.id, a.wait_for,
+                     f"with a dead worker ({record.owner})" if dead else f"sending for {age_ms / 1000:.0f}s")
             return None
         return ""
 

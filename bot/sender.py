@@ -33,7 +33,7 @@ from .consent import ConsentStore
 from .graph import GraphClient
 from .keys import Keys
 from .outbox import CAMPAIGNS, GROUP, REPLIES, Entry, Outbox
-from .send_attempt import BatchContext, Held
+from .send_attempt import ALIVE_TTL_SECONDS, BatchContext, Held
 from .send_batch import SendBatch
 from .reclaim import Reclaimer
 from .send_facts import FactsLoader
@@ -51,6 +51,7 @@ __all__ = ["GROUP", "SendWorker"]
 BATCHES_IN_HAND = 2
 RETRY_FIRST_SECONDS, RETRY_MAX_SECONDS = 0.1, 0.5  # a job Redis failed before its call: back after this
 CAMPAIGN_PROBE_SECONDS = 1.0  # while paused, a campaign job is read this often (a probe if no reply waits)
+ALIVE_RENEW_SECONDS = 1.0  # how often a running worker renews its liveness key (it lives ALIVE_TTL_SECONDS)
 RECLAIM_GRACE_SECONDS = 10.0  # after a Redis error, reclaims wait this long (at most a third of the idle time)
 
 
@@ -85,7 +86,9 @@ class SendWorker:
             reclaimer=Reclaimer(redis, keys, settings, graph),
             throttle=self.throttle, budget=RetryBudget(settings), results=self._results, uncalled=set(),
             retry_later=self._retry_later, leave=self._written,
-            redis_calm_for=lambda: time.monotonic() - self._last_redis_failure, cancels=CancelWatch(redis, keys))
+            redis_calm_for=lambda: time.monotonic() - self._last_redis_failure, cancels=CancelWatch(redis, keys),
+            alive=self._is_alive)
+        self._keys = keys
 
     async def ensure_group(self) -> None:
         for stream in self._streams:
@@ -95,6 +98,7 @@ class SendWorker:
         """Send until ``stop`` is set; Redis outages are waited out."""
         batches: set[asyncio.Task[None]] = set()
         helpers = [asyncio.create_task(self._keep_claims_fresh(stop), name="send-claims"),
+                   asyncio.create_task(self._announce_alive(stop), name="send-alive"),
                    asyncio.create_task(self.delayed.run(stop), name="send-delayed")]
         grouped = False
         try:
@@ -135,7 +139,8 @@ class SendWorker:
         """Process what is in the outbox now, to the end (tests, burst mode). Returns jobs processed."""
         await self.ensure_group()
         stop = asyncio.Event()  # what it holds is refreshed meanwhile, as in run(): nobody reclaims it
-        fresh = asyncio.create_task(self._keep_claims_fresh(stop), name="send-claims")
+        fresh = [asyncio.create_task(self._keep_claims_fresh(stop), name="send-claims"),
+                 asyncio.create_task(self._announce_alive(stop), name="send-alive")]
         try:
             done = await self.delayed.move_due()
             while held := await self._next(self.batch_size, block_ms=None):
@@ -144,7 +149,7 @@ class SendWorker:
             await self._results.flush()
         finally:
             stop.set()
-            await asyncio.gather(fresh, return_exceptions=True)
+            await asyncio.gather(*fresh, return_exceptions=True)
         return done
 
     async def pending(self) -> int:
@@ -228,6 +233,24 @@ class SendWorker:
         if not self._retries:
             self._retry_wait = RETRY_FIRST_SECONDS
         return [h for held in due for h in held]
+
+    async def _announce_alive(self, stop: asyncio.Event) -> None:
+        """Renew this worker's liveness key every second while it runs: the jobs it marked sending are
+        in live hands, and the replies queued behind them wait for them (``SendBatch._unfinished_before``)."""
+        key = self._keys.send_worker_alive(self.name)
+        while not stop.is_set():
+            try:
+                await self._redis.set(key, "1", px=int(ALIVE_TTL_SECONDS * 1000))
+            except (RedisError, OSError):
+                pass  # the loop's own reads log the outage
+            await sleep_or_stop(stop, ALIVE_RENEW_SECONDS)
+        try:
+            await self._redis.delete(key)  # stopped: whatever it still marked is a dead worker's
+        except (RedisError, OSError):
+            pass
+
+    async def _is_alive(self, name: str) -> bool:
+        return name == self.name or bool(await self._redis.exists(self._keys.send_worker_alive(name)))
 
     async def _keep_claims_fresh(self, stop: asyncio.Event) -> None:
         """Reset the idle time of jobs in hand, so only a dead worker's jobs are reclaimed."""

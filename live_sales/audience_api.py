@@ -19,7 +19,7 @@ from bot.graph.payloads import PayloadError
 from . import schemas
 from .api import PSID, TOPIC, _strings, _topic
 from .audience import ShopperNames, never_opted_in, preview
-from .messages import check_url, for_broadcast
+from .messages import check_fits, check_url, for_broadcast
 from .model import Broadcast, iso
 from .numbers import DAY_MS, MAX_DAYS
 from .service import LiveSales, domain_of
@@ -56,7 +56,9 @@ async def preview_broadcast(request: web.Request) -> web.Response:
     message_problem = None
     if text:
         try:
-            for_broadcast(Broadcast(id="-", topic=topic, text=text, url=url, button_title=button_title))
+            draft = Broadcast(id="-", topic=topic, text=text, url=url, button_title=button_title)
+            check_fits(draft, domain.settings.marketing_path)
+            for_broadcast(draft)
         except PayloadError as exc:
             message_problem = str(exc)
     answer = await preview(domain.redis, domain.keys, domain.clock, domain.settings, topic)

@@ -40,6 +40,21 @@ def for_sale(sale: LiveSale) -> Notification:
     return Notification(payloads.button_template(body, [button]), payloads.generic_template([card]))
 
 
+def check_fits(blast: Broadcast, marketing_path: str) -> None:
+    """PayloadError when the blast's text would not go out whole on its route (nothing is ever cut):
+    with a link it is a button template (text up to 640) on the Send API, and a card (title up to 80)
+    on the Marketing Message API (issue 14: a 318-character blast went out as its first 80)."""
+    if not blast.url:
+        return
+    if len(blast.text) > BUTTON_TEXT_MAX:
+        raise payloads.PayloadError(f"text: {len(blast.text)} characters; a message with a link holds at most "
+                                    f"{BUTTON_TEXT_MAX} (send it without the link, or shorten it)")
+    if marketing_path == "marketing_api" and len(blast.text) > CARD_TITLE_MAX:
+        raise payloads.PayloadError(f"text: {len(blast.text)} characters; on the Marketing Message API a message "
+                                    f"with a link is a card whose text holds at most {CARD_TITLE_MAX} "
+                                    f"(send it without the link, or shorten it)")
+
+
 def for_broadcast(blast: Broadcast) -> Notification:
     """The host's text; with a URL, a button to it (a card on the Marketing Message API)."""
     if not blast.url:

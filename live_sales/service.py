@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from bot.graph import GraphError
 
 from .fanout import FanoutRunner
-from .messages import for_broadcast
+from .messages import check_fits, for_broadcast
 from .model import Broadcast, LiveSale, text
 from .numbers import campaign_numbers
 from .store import BroadcastStore, SaleStore, Transition
@@ -92,7 +92,9 @@ class LiveSales:
     # -- blasts ----------------------------------------------------------------
     async def broadcast(self, *, topic: str | None, text: str, url: str, button_title: str) -> Broadcast:
         """Record a blast; its fan-out starts at once. PayloadError (nothing stored) if Messenger would refuse it."""
-        for_broadcast(Broadcast(id="-", topic="-", text=text, url=url, button_title=button_title))
+        draft = Broadcast(id="-", topic="-", text=text, url=url, button_title=button_title)
+        check_fits(draft, self.settings.marketing_path)
+        for_broadcast(draft)
         return await self.broadcasts.create(topic=topic or self.settings.optin_topic, text=text, url=url,
                                             button_title=button_title, now_ms=await self.clock.now_ms())
 

@@ -213,12 +213,15 @@ async def test_after_a_redis_outage_a_reply_never_overtakes_the_one_its_live_wor
         psid = (await shoppers_in_window(meta, bot_redis, keys, 1))[0]
         seconds, micros = await bot_redis.time()
         before = keys.send_record("held-by-a-live-worker")
-        await bot_redis.hset(before, mapping={"state": "sending", "sent_at": seconds * 1000 + micros // 1000 - 6_000})
+        await bot_redis.hset(before, mapping={"state": "sending", "sent_at": seconds * 1000 + micros // 1000 - 6_000,
+                                              "owner": "worker-elsewhere"})
         private.stop()
         await asyncio.sleep(1.0)
         private.start()
         await runtime.outbox.enqueue_many([reply("next", psid, "second", after="held-by-a-live-worker")])
-        await asyncio.sleep(2.0)  # its worker has met the outage: the one before it gets its time
+        await asyncio.sleep(1.0)  # the live worker is back: it renews its liveness key
+        await bot_redis.set(keys.send_worker_alive("worker-elsewhere"), "1", ex=60)
+        await asyncio.sleep(4.0)  # well past the outage: a live worker's job is waited for, however long
         record = await runtime.outbox.record("next")
         assert record is not None and record.state not in ("sent", "failed", "skipped")
         await bot_redis.hset(before, "state", "sent")  # its worker sent it: now this one goes
@@ -228,3 +231,31 @@ async def test_after_a_redis_outage_a_reply_never_overtakes_the_one_its_live_wor
         await client.close()
         await bot_redis.aclose()
         private.stop()
+
+
+async def test_a_reply_waits_for_a_live_workers_job_and_passes_a_dead_workers(
+        redis: Redis, serve: Serve, page_id: str, keys: Keys) -> None:
+    """Fault scenario 7 at 5,000 subscribers: a reply marked sending by a live worker waited over 5 s
+    for the Page's rate and pause, and the next one, taking it for a dead worker's, went first (16
+    reply inversions). Liveness now decides: a live worker's job is waited for, a dead one's passed."""
+    bot = await start_bot(serve, redis, bot_settings(page_id, new_port()))
+    psids = await shoppers_in_window(bot, redis, keys, 2)
+    seconds, micros = await redis.time()
+    long_ago = seconds * 1000 + micros // 1000 - 20_000
+    await redis.hset(keys.send_record("live-one"), mapping={"state": "sending", "sent_at": long_ago,
+                                                             "owner": "worker-live"})
+    await redis.set(keys.send_worker_alive("worker-live"), "1", ex=60)
+    await redis.hset(keys.send_record("dead-one"), mapping={"state": "sending", "sent_at": long_ago,
+                                                             "owner": "worker-dead"})
+    for record in ("live-one", "dead-one"):
+        await redis.expire(keys.send_record(record), 600)
+    await bot.runtime.outbox.enqueue_many([reply("behind-live", psids[0], after="live-one"),
+                                           reply("behind-dead", psids[1], after="dead-one")])
+    records = await wait_for(lambda: final_records(bot, ["behind-dead"]), "the reply behind the dead worker's job")
+    assert records["behind-dead"].state == "sent"
+    await asyncio.sleep(1.5)
+    waiting = await bot.runtime.outbox.record("behind-live")
+    assert waiting is not None and waiting.state not in ("sent", "failed", "skipped")
+    await redis.hset(keys.send_record("live-one"), "state", "sent")
+    records = await wait_for(lambda: final_records(bot, ["behind-live"]), "the reply behind the live worker's job")
+    assert records["behind-live"].state == "sent"

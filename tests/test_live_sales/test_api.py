@@ -56,6 +56,11 @@ async def test_validation_answers_400_and_422(shop: Shop) -> None:
     await shop.api("POST", "/api/broadcasts", {"topic": "daily_reminders"}, 422)
     await shop.api("POST", "/api/broadcasts", {"text": "x", "button_title": "Shop"}, 422)  # a button needs a url
     await shop.api("POST", "/api/broadcasts", {"text": "y" * 2001}, 422)
+    # nothing is cut on its way (issue 14): with a link, 640 on the Send API, a card of 80 on the Marketing Message API
+    long_card = await shop.api("POST", "/api/broadcasts", {"text": "z" * 318, "url": "https://shop.test/x"}, 422)
+    assert "at most 80" in long_card["error"]["message"]
+    preview = await shop.api("POST", "/api/broadcasts/preview", {"text": "z" * 318, "url": "https://shop.test/x"})
+    assert "at most 80" in preview["message_problem"]
     await shop.api("POST", "/api/order-updates", {"psid": "1", "order_id": "A1"}, 422)
     await shop.api("POST", "/api/order-updates", {"psid": "1", "order_id": "A|1", "text": "t"}, 422)
     await shop.api("GET", "/api/stats?days=0", status=422)
