@@ -17,6 +17,7 @@ from redis.exceptions import RedisError
 from .buckets import FREE, BucketDecision, SendLimits
 from .cancels import CancelWatch
 from .consent import ConsentStore, otn_token
+from .rate_gate import RateGate
 from .errors import StorageUnavailable
 from .graph import GraphClient, Usage, payloads
 from .keys import Keys
@@ -99,6 +100,7 @@ class BatchContext:
     leave: Callable[[Entry], None]  # left pending for a reclaim (a send whose answer was lost)
     redis_calm_for: Callable[[], float]  # seconds since this worker last met a Redis error
     cancels: CancelWatch  # campaigns cancelled since their jobs were loaded
+    rate: RateGate  # the Page's send rate, this worker's replies before its campaign jobs
     alive: Callable[[str], Awaitable[bool]]  # is the send worker of this name running (its liveness key)?
 
 

@@ -22,6 +22,7 @@ from dataclasses import replace
 from .graph import GraphError, GraphNetworkError, GraphThrottled, GraphTransient
 from .outbox import REPLIES, TERMINAL, Delay, Entry, Outcome, SendJob, day_of
 from .policy import Reason, decide
+from .rate_gate import CAMPAIGN, REPLY
 from .reclaim import LEAVE
 from .throttle import PROBE_INTERVAL_MS
 from .send_attempt import ALIVE_TTL_SECONDS, REDIS_DOWN, Attempt, BatchContext, Held, call_graph, give_back, take_limits
@@ -175,7 +176,7 @@ class SendBatch:
         if not a.probe and self.c.throttle.paused and await self._held_by_pause(a):
             return True
         try:
-            await self.c.limits.acquire()  # the Page's send rate, shared by every worker
+            await self.c.rate.wait(REPLY if a.job.lane == REPLIES else CAMPAIGN)  # the Page's rate, replies first
             if a.job.campaign and await self.c.cancels.cancelled(a.job.campaign):
                 await give_back(self.c, a)
                 self._finish(a, Outcome(a.job, "skipped", reason=Reason.CANCELLED))

@@ -1,8 +1,10 @@
 """Send workers: read the outbox's two lanes, send each batch (``bot.send_batch``), keep the claims.
 
-A worker holds up to two batches' worth of jobs (``SEND_CONCURRENCY`` each). It reads when half
-a batch of room is free: the reply lane first, then the campaign lane, so a campaign backlog of
-any size holds a shopper's reply one batch at most; while the Page is paused (``bot.throttle``)
+A worker holds up to two batches' worth of jobs (``SEND_CONCURRENCY`` each), of which campaign
+jobs take at most one: the other is the replies' own, so a reply is read as soon as it is queued
+however large the campaign backlog (a shopper's chain of replies, each waiting for the one before,
+would otherwise wait for room at every link). It reads when half a batch of room is free: the
+reply lane first, then the campaign lane if campaigns have room; while the Page is paused (``bot.throttle``)
 it reads campaigns only once a second, to offer a probe. A job frees its room when its result is
 written (``bot.send_results``), not when its batch ends. Beside the loop run the claims
 heartbeat and the delayed-job loop (``bot.send_retry``).
@@ -35,6 +37,7 @@ from .keys import Keys
 from .outbox import CAMPAIGNS, GROUP, REPLIES, Entry, Outbox
 from .send_attempt import ALIVE_TTL_SECONDS, BatchContext, Held
 from .send_batch import SendBatch
+from .rate_gate import RateGate
 from .reclaim import Reclaimer
 from .send_facts import FactsLoader
 from .send_refusals import Refusals
@@ -87,7 +90,7 @@ class SendWorker:
             throttle=self.throttle, budget=RetryBudget(settings), results=self._results, uncalled=set(),
             retry_later=self._retry_later, leave=self._written,
             redis_calm_for=lambda: time.monotonic() - self._last_redis_failure, cancels=CancelWatch(redis, keys),
-            alive=self._is_alive)
+            alive=self._is_alive, rate=RateGate(limits))
         self._keys = keys
 
     async def ensure_group(self) -> None:
@@ -134,6 +137,7 @@ class SendWorker:
                 task.cancel()
             await asyncio.gather(*helpers, *batches, return_exceptions=True)
             await self._results.aclose()
+            await self._ctx.rate.aclose()
 
     async def run_once(self) -> int:
         """Process what is in the outbox now, to the end (tests, burst mode). Returns jobs processed."""
@@ -171,6 +175,11 @@ class SendWorker:
                 log.info("send worker %s reclaimed %d jobs", self.name, len(held))
                 return held
         lanes = [REPLIES, CAMPAIGNS]
+        campaign_room = self.batch_size - sum(1 for lane in self._in_hand.values() if lane == CAMPAIGNS)
+        if campaign_room < max(1, self.batch_size // 2):
+            lanes = [REPLIES]  # the other batch is the replies': they never wait for campaign jobs to go
+        else:
+            count = min(count, campaign_room)  # (a read takes up to ``count`` from each lane)
         if self.throttle.paused:
             lanes = [REPLIES]
             if time.monotonic() >= self._next_campaign_probe:
