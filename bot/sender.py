@@ -1,9 +1,9 @@
 """Send workers: read the outbox's two lanes, send each batch (``bot.send_batch``), keep the claims.
 
-A worker holds up to two batches' worth of jobs (``SEND_CONCURRENCY`` each), of which campaign
-jobs take at most one: the other is the replies' own, so a reply is read as soon as it is queued
-however large the campaign backlog (a shopper's chain of replies, each waiting for the one before,
-would otherwise wait for room at every link). It reads when half a batch of room is free: the
+A worker holds up to two batches' worth of campaign jobs (``SEND_CONCURRENCY`` each) and half a
+batch more that only replies may use, so a reply is read as soon as it is queued however large
+the campaign backlog (a shopper's chain of replies, each waiting for the one before, would
+otherwise wait for room at every link). It reads when half a batch of room is free: the
 reply lane first, then the campaign lane if campaigns have room; while the Page is paused (``bot.throttle``)
 it reads campaigns only once a second, to offer a probe. A job frees its room when its result is
 written (``bot.send_results``), not when its batch ends. Beside the loop run the claims
@@ -53,7 +53,8 @@ __all__ = ["GROUP", "SendWorker"]
 
 BATCHES_IN_HAND = 2
 RETRY_FIRST_SECONDS, RETRY_MAX_SECONDS = 0.1, 0.5  # a job Redis failed before its call: back after this
-CAMPAIGN_PROBE_SECONDS = 1.0  # while paused, a campaign job is read this often (a probe if no reply waits)
+CAMPAIGN_PROBE_SECONDS = 1.0
+CAMPAIGNS_FULL_BLOCK_MS = 10  # how long a read of replies alone waits while campaign jobs fill their batch  # while paused, a campaign job is read this often (a probe if no reply waits)
 ALIVE_RENEW_SECONDS = 1.0  # how often a running worker renews its liveness key (it lives ALIVE_TTL_SECONDS)
 RECLAIM_GRACE_SECONDS = 10.0  # after a Redis error, reclaims wait this long (at most a third of the idle time)
 
@@ -67,7 +68,8 @@ class SendWorker:
         self._outbox = outbox
         self.name = name
         self.batch_size = max(1, settings.send_concurrency)
-        self.capacity = BATCHES_IN_HAND * self.batch_size
+        self.campaign_capacity = BATCHES_IN_HAND * self.batch_size
+        self.capacity = self.campaign_capacity + max(1, self.batch_size // 2)  # half a batch kept for replies
         self.reclaim_idle_ms = int(settings.reclaim_idle_seconds * 1000)
         self._reclaim_every = min(1.0, settings.reclaim_idle_seconds / 2)
         self._reclaim_grace = min(RECLAIM_GRACE_SECONDS, settings.reclaim_idle_seconds / 3)
@@ -175,9 +177,11 @@ class SendWorker:
                 log.info("send worker %s reclaimed %d jobs", self.name, len(held))
                 return held
         lanes = [REPLIES, CAMPAIGNS]
-        campaign_room = self.batch_size - sum(1 for lane in self._in_hand.values() if lane == CAMPAIGNS)
+        campaign_room = self.campaign_capacity - sum(1 for lane in self._in_hand.values() if lane == CAMPAIGNS)
         if campaign_room < max(1, self.batch_size // 2):
             lanes = [REPLIES]  # the other batch is the replies': they never wait for campaign jobs to go
+            if block_ms is not None:
+                block_ms = min(block_ms, CAMPAIGNS_FULL_BLOCK_MS)  # back soon: campaign room frees meanwhile
         else:
             count = min(count, campaign_room)  # (a read takes up to ``count`` from each lane)
         if self.throttle.paused:
