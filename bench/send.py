@@ -18,6 +18,7 @@ import secrets
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -168,7 +169,8 @@ async def section_outbox(bench: Bench) -> list[Row]:
     """
     port = free_port()
     env = {**os.environ, "PORT": str(port), "REDIS_URL": bench.args.redis, "FB_PAGE_ID": bench.keys.page_id,
-           "WEB_RUNS_WORKERS": "false", "SALEBELL_PLUGINS": ""}
+           "WEB_RUNS_WORKERS": "false", "SALEBELL_PLUGINS": "",
+           "SALEBELL_DATA_DIR": tempfile.mkdtemp(prefix="salebell-bench-send-")}  # never the checkout's admin token
     server = subprocess.Popen([sys.executable, "-m", "bot", "--log-level", "WARNING", "serve"], env=env,
                               cwd=Path(__file__).resolve().parent.parent, stdout=subprocess.DEVNULL)
     try:

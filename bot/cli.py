@@ -126,6 +126,7 @@ def _save_admin_token(settings: Settings) -> None:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     path = settings.data_dir / "admin-token"
     path.touch(mode=0o600, exist_ok=True)
+    path.chmod(0o600)  # a file left by an older run may be readable by others
     path.write_text(settings.admin_token.reveal())
 
 

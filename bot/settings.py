@@ -29,6 +29,7 @@ META_GRAPH_URL = "https://graph.facebook.com"
 DEFAULT_GRAPH_VERSION = "v25.0"
 
 DEFAULT_HTTP_IDLE_TIMEOUT = 15.0
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 EMBEDDED_REDIS = "embedded"  # REDIS_URL=embedded: the embedded Redis on purpose (the default in sandbox mode only)
 
 def plugin_names(raw: str | None) -> tuple[str, ...]:
@@ -146,6 +147,10 @@ class Settings:
         sandbox = not page_token
         port = reader.integer("PORT", 8080)
         host = reader.text("HOST") or ("127.0.0.1" if sandbox else "0.0.0.0")
+        if sandbox and host not in LOOPBACK_HOSTS and not reader.flag("SALEBELL_SANDBOX_PUBLIC", False):
+            raise ConfigError(f"HOST={host} in sandbox mode would open the sandbox to the network: it has no "
+                              "sign-in and can reset the data, move the clock and sign webhooks with the app "
+                              "secret; set SALEBELL_SANDBOX_PUBLIC=true to serve it there anyway")
         if sandbox:
             required = dict(
                 app_secret=Secret(reader.text("FB_APP_SECRET") or SANDBOX_APP_SECRET),

@@ -87,14 +87,15 @@ class LocalActions:
 
     def __init__(self, packages: Sequence[str], intents: Sequence[Intent]) -> None:
         self.executor = ActionExecutor()
-        for package in packages:
-            self.executor.register_package(package)
+        chosen: dict[str, type[Action]] = {}  # each action registered once (rasa-sdk logs every registration)
         for intent in intents:
             if intent.action is not None:
-                self.executor.register_action(intent.action)
+                chosen[intent.action().name()] = intent.action
         for package in packages:  # deterministic order: later packages win a shared name
             for cls in _own_actions(package):
-                self.executor.register_action(cls)
+                chosen[cls().name()] = cls
+        for cls in chosen.values():
+            self.executor.register_action(cls)
 
     def has(self, name: str) -> bool:
         return name in self.executor.actions

@@ -58,6 +58,9 @@ def _print(args: argparse.Namespace, text: str) -> None:
         print(text, flush=True)
 
 
+ERASE_TO_END = "\x1b[K"  # ANSI: clear from the cursor to the end of the line
+
+
 def _progress(args: argparse.Namespace) -> Callable[[dict[str, Any]], None]:
     """Redraws one line on a terminal; elsewhere prints a line whenever the count moves."""
     last: list[str] = []
@@ -68,7 +71,8 @@ def _progress(args: argparse.Namespace) -> Callable[[dict[str, Any]], None]:
         if last and last[0] == line:
             return
         last[:] = [line]
-        print(("\r" + line) if tty else line, end="" if tty else "\n", file=sys.stderr, flush=True)
+        # on a terminal: back to the line's start, the frame, then erase what a longer frame left
+        print(("\r" + line + ERASE_TO_END) if tty else line, end="" if tty else "\n", file=sys.stderr, flush=True)
 
     return show
 
@@ -129,7 +133,8 @@ async def _live(client: AdminClient, args: argparse.Namespace) -> Any:
         return answer
     answer = await client.call("POST", f"{path}/{args.action}")
     verb = "started" if args.action == "start" else "ended"
-    _print(args, f"{args.id}: {verb}" if answer["changed"] else f"{args.id}: already {answer['outcome']}")
+    status = (answer.get("live_sale") or {}).get("status") or answer["outcome"]  # "already" twice read badly
+    _print(args, f"{args.id}: {verb}" if answer["changed"] else f"{args.id}: already {status}")
     if args.action == "start" and args.follow:
         return await _follow(client, args, path, tables.sale)
     _print(args, tables.sale(answer["live_sale"]))

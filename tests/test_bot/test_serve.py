@@ -103,3 +103,16 @@ async def test_a_port_in_use_stops_serve_with_one_clear_line(redis: Redis, keys:
     assert proc.returncode == 2
     assert err.decode().strip() == f"salebell: port {port} is in use (HOST=127.0.0.1); set PORT"
     assert await redis.exists(keys.inbox) == 0  # no splitter or consumer ever started
+
+
+def test_an_existing_admin_token_file_is_made_private(tmp_path: Path) -> None:
+    """Issue 16: an admin-token file left readable by an older run was rewritten but kept its mode."""
+    from bot.cli import _save_admin_token  # noqa: PLC0415 - the step `serve` runs in sandbox mode
+    from bot.settings import Settings  # noqa: PLC0415
+
+    path = tmp_path / "admin-token"
+    path.write_text("old")
+    path.chmod(0o644)
+    settings = Settings.from_env({"SALEBELL_DATA_DIR": str(tmp_path)})
+    _save_admin_token(settings)
+    assert path.stat().st_mode & 0o777 == 0o600 and path.read_text() == settings.admin_token.reveal()

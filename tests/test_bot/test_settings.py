@@ -136,3 +136,14 @@ def test_send_retry_and_throttle_settings() -> None:
                 {"SEND_RETRY_SECONDS": "soon"}):
         with pytest.raises(ConfigError):
             Settings.from_env(bad)
+
+
+def test_sandbox_mode_refuses_a_public_host_unless_asked() -> None:
+    """Issue 16: HOST=0.0.0.0 in sandbox mode exposed the unauthenticated sandbox (reset, clock, signing)."""
+    with pytest.raises(ConfigError, match="SALEBELL_SANDBOX_PUBLIC=true"):
+        Settings.from_env({"HOST": "0.0.0.0"})
+    assert Settings.from_env({"HOST": "0.0.0.0", "SALEBELL_SANDBOX_PUBLIC": "true"}).host == "0.0.0.0"
+    assert Settings.from_env({"HOST": "localhost"}).host == "localhost"
+    production = {"FB_PAGE_ACCESS_TOKEN": "t", "FB_APP_SECRET": "s", "FB_VERIFY_TOKEN": "v", "FB_PAGE_ID": "1",
+                  "ADMIN_TOKEN": "a", "REDIS_URL": "redis://127.0.0.1:6379/15", "HOST": "0.0.0.0"}
+    assert Settings.from_env(production).host == "0.0.0.0"  # production has no sandbox to expose

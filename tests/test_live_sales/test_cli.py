@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import io
 import json
 import os
 import signal
@@ -11,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from live_sales import cli as live_cli
 from tests.support.processes import end_process
 from tests.test_live_sales.conftest import TOKEN, Shop
 
@@ -65,6 +68,27 @@ async def test_a_host_runs_a_sale_from_the_cli(shop: Shop) -> None:
     assert lines[0].split()[:4] == ["day", "sent", "delivered", "read"] and lines[-3].startswith("total")
     code, out, _ = await salebell(shop, "live", "end", sale)
     assert code == 0 and f"{sale}: ended" in out
+    code, out, _ = await salebell(shop, "live", "end", sale)  # issue 16: it said "already already"
+    assert code == 0 and f"{sale}: already ended" in out and "already already" not in out
+
+
+def test_the_progress_line_erases_what_a_longer_frame_left(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 16: on a terminal the last frame read "(done)ng)": a shorter frame over a longer one."""
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    screen = Terminal()
+    monkeypatch.setattr(sys, "stderr", screen)
+    show = live_cli._progress(argparse.Namespace(json=False))
+    running = {"fanout": {"state": "running", "phase": "sending", "eligible": 10, "complete": False},
+               "numbers": {"eligible": 10, "queued": 10, "sent": 5, "done": 5, "pending": 5, "skipped_total": 0,
+                           "failed_total": 0}}
+    show(running)
+    show({**running, "fanout": {**running["fanout"], "state": "done", "complete": True},
+          "numbers": {**running["numbers"], "sent": 10, "done": 10, "pending": 0}})
+    frames = screen.getvalue().split("\r")[1:]
+    assert len(frames) == 2 and all(f.endswith(live_cli.ERASE_TO_END) for f in frames)
 
 async def test_cli_errors_and_blasts(shop: Shop, tmp_path: Path) -> None:
     sale = (await shop.api("POST", "/api/live-sales", {"title": "Later"}, status=201))["id"]
