@@ -10,11 +10,15 @@ import signal
 import socket
 import sys
 from collections.abc import Callable, Sequence
+from urllib.parse import urlsplit
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from .app import create_app
 from .errors import ConfigError
-from .runtime import Runtime
 from .plugins import resolve_plugins
+from .runtime import Runtime
 from .server import Timeouts, listen, serving
 from .settings import Settings, plugin_names
 from .storage import open_redis
@@ -23,6 +27,9 @@ log = logging.getLogger("salebell")
 
 Command = Callable[[argparse.Namespace, Settings], int]
 _COMMANDS: dict[str, tuple[Command, Callable[[argparse.ArgumentParser], None], str]] = {}
+
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 def command(name: str, help_: str, arguments: Callable[[argparse.ArgumentParser], None] = lambda p: None
@@ -48,7 +55,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name, (_, arguments, help_) in _COMMANDS.items():
         arguments(sub.add_parser(name, help=help_, description=help_))
     args = parser.parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    level = args.log_level.upper()
+    if level not in LOG_LEVELS:
+        print(f"salebell: --log-level must be one of {', '.join(LOG_LEVELS)}, got {args.log_level!r}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         settings = Settings.from_env()
     except ConfigError as exc:
@@ -87,9 +98,30 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+REDIS_START_SECONDS = 10.0  # how long serve and worker wait for REDIS_URL to answer before giving up
+
+
+async def _redis_answers(redis: Redis, url: str | None) -> None:
+    """ConfigError (exit 2, one line) when Redis gives no PONG within ``REDIS_START_SECONDS``: nothing is
+    announced as serving that cannot store a webhook (issue 16)."""
+    loop = asyncio.get_running_loop()
+    deadline, reason = loop.time() + REDIS_START_SECONDS, ""
+    while loop.time() < deadline:
+        try:
+            await redis.ping()
+            return
+        except (RedisError, OSError) as exc:
+            reason = str(exc) or type(exc).__name__
+            await asyncio.sleep(0.5)
+    where = urlsplit(url).hostname or url if url else "the embedded Redis"
+    raise ConfigError(f"Redis ({where}, REDIS_URL) did not answer within {REDIS_START_SECONDS:.0f}s: {reason}; "
+                      "start it, or leave REDIS_URL unset in sandbox mode for the embedded one")
+
+
 async def _serve(settings: Settings, sockets: list[socket.socket]) -> None:
     redis, embedded = await open_redis(settings.redis_url, settings.data_dir)
     try:
+        await _redis_answers(redis, settings.redis_url)
         app = create_app(settings, redis, plugins=settings.plugins)
         async with serving(app, sockets, timeouts=Timeouts(idle=settings.http_idle_timeout)):
             _announce(settings, embedded is not None)
@@ -140,6 +172,7 @@ async def _worker(settings: Settings) -> None:
     redis, embedded = await open_redis(settings.redis_url, settings.data_dir)
     runtime = Runtime(settings, redis, role="worker")
     try:
+        await _redis_answers(redis, settings.redis_url)
         await runtime.load_plugins(settings.plugins)
         await runtime.start()
         log.info("worker %s started", runtime.consumer.name)

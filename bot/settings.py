@@ -30,6 +30,7 @@ DEFAULT_GRAPH_VERSION = "v25.0"
 
 DEFAULT_HTTP_IDLE_TIMEOUT = 15.0
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+REDIS_URL_SCHEMES = ("redis://", "rediss://", "unix://")
 EMBEDDED_REDIS = "embedded"  # REDIS_URL=embedded: the embedded Redis on purpose (the default in sandbox mode only)
 
 def plugin_names(raw: str | None) -> tuple[str, ...]:
@@ -240,6 +241,9 @@ def _redis_url(raw: str, sandbox: bool) -> str | None:
     if raw.lower() == EMBEDDED_REDIS:
         return None
     if raw:
+        if not raw.startswith(REDIS_URL_SCHEMES):
+            raise ConfigError(f"REDIS_URL must start with {', '.join(REDIS_URL_SCHEMES)} "
+                              f"(or be {EMBEDDED_REDIS!r}), e.g. redis://127.0.0.1:6379/0")
         return raw
     if sandbox:
         return None

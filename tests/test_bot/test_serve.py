@@ -116,3 +116,20 @@ def test_an_existing_admin_token_file_is_made_private(tmp_path: Path) -> None:
     settings = Settings.from_env({"SALEBELL_DATA_DIR": str(tmp_path)})
     _save_admin_token(settings)
     assert path.stat().st_mode & 0o777 == 0o600 and path.read_text() == settings.admin_token.reveal()
+
+
+async def test_serve_with_a_redis_that_does_not_answer_says_so_in_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 16: an unreachable REDIS_URL gave a traceback from the sandbox's start (and was announced as serving)."""
+    from bot import cli  # noqa: PLC0415
+    from bot.errors import ConfigError  # noqa: PLC0415
+    from bot.storage import connect  # noqa: PLC0415
+
+    monkeypatch.setattr(cli, "REDIS_START_SECONDS", 1.0)
+    url = f"redis://user:pw-not-shown@127.0.0.1:{free_port()}/0"  # nobody listens there
+    redis = connect(url)
+    try:
+        with pytest.raises(ConfigError, match="did not answer within 1s") as caught:
+            await cli._redis_answers(redis, url)
+        assert "pw-not-shown" not in str(caught.value)
+    finally:
+        await redis.aclose()

@@ -147,3 +147,17 @@ def test_sandbox_mode_refuses_a_public_host_unless_asked() -> None:
     production = {"FB_PAGE_ACCESS_TOKEN": "t", "FB_APP_SECRET": "s", "FB_VERIFY_TOKEN": "v", "FB_PAGE_ID": "1",
                   "ADMIN_TOKEN": "a", "REDIS_URL": "redis://127.0.0.1:6379/15", "HOST": "0.0.0.0"}
     assert Settings.from_env(production).host == "0.0.0.0"  # production has no sandbox to expose
+
+
+def test_a_redis_url_that_is_not_one_is_refused_with_the_schemes() -> None:
+    """Issue 16: REDIS_URL=notaurl gave a raw ValueError traceback from redis-py."""
+    with pytest.raises(ConfigError, match="REDIS_URL must start with redis://"):
+        Settings.from_env({"REDIS_URL": "notaurl"})
+    assert Settings.from_env({"REDIS_URL": "unix:///tmp/redis.sock"}).redis_url == "unix:///tmp/redis.sock"
+
+
+def test_a_bad_log_level_is_refused_in_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    from bot.cli import main  # noqa: PLC0415
+
+    assert main(["--log-level", "bogus", "stats"]) == 2
+    assert "--log-level must be one of DEBUG" in capsys.readouterr().err
