@@ -17,7 +17,9 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
+from ..backoff import Outage
 from ..clock import Clock
 from ..keys import Keys
 from ..settings import Settings
@@ -40,6 +42,7 @@ CHAT_PAGE = web.AppKey("chat_page", bytes)
 PAGE_INBOX = web.AppKey("page_inbox", bytes)
 RECEIPT_INTERVAL = web.AppKey("receipt_interval", float)
 START_PROFILE = web.AppKey("start_profile", dict)
+REDIS_OUTAGE = web.AppKey("redis_outage", Outage)
 
 
 async def chat_page(request: web.Request) -> web.Response:
@@ -90,9 +93,15 @@ ROUTES: list[tuple[str, str, Handler]] = [
 async def sandbox_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Shopper/admin API refusals as ``{"error": message}`` with their status."""
     try:
-        return await handler(request)
+        response = await handler(request)
     except SandboxError as exc:
         return web.json_response({"error": exc.message}, status=exc.status)
+    except (RedisError, OSError) as exc:  # 503 with the reason, and one log line per outage
+        request.app[REDIS_OUTAGE].failed(exc)
+        return web.json_response({"error": f"the sandbox cannot reach Redis ({type(exc).__name__}); "
+                                           "try again shortly"}, status=503, headers={"Retry-After": "1"})
+    request.app[REDIS_OUTAGE].recovered()
+    return response
 
 
 def create_sandbox_app(settings: Settings, redis: Redis, *, receipt_interval: float = INTERVAL_SECONDS,
@@ -109,6 +118,7 @@ def create_sandbox_app(settings: Settings, redis: Redis, *, receipt_interval: fl
                            ledger=Ledger(redis, keys), state=SandboxState(redis, keys),
                            faults=Faults(redis, keys))
     app[RECEIPT_INTERVAL] = receipt_interval
+    app[REDIS_OUTAGE] = Outage(log, "sandbox API")
     if profile is not None:
         app[START_PROFILE] = profile
     app[CHAT_PAGE] = resources.files(__package__).joinpath("chat.html").read_bytes()

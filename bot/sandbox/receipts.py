@@ -16,6 +16,9 @@ import asyncio
 import logging
 from typing import Any
 
+from redis.exceptions import RedisError
+
+from ..backoff import Backoff, Outage
 from ..clock import Clock
 from ..streams import sleep_or_stop
 from .graph_api import MARKETING_ECHO
@@ -91,6 +94,7 @@ class ReceiptPump:
         inside a client library, and a pump that outlived it kept its app's cleanup waiting forever.
         """
         drained = 0
+        backoff, outage = Backoff(first=0.5, most=5.0), Outage(log, "sandbox receipts")
         try:
             while not stop.is_set():
                 if drained < TAKE_AT_ONCE:
@@ -99,7 +103,13 @@ class ReceiptPump:
                         return
                 try:
                     drained = await self.pump_once()
-                except Exception:  # Redis or the bot hiccupped; what was not taken waits in Redis
+                    outage.recovered()
+                    backoff.reset()
+                except (RedisError, OSError) as exc:  # one line per outage, not ten tracebacks a second
+                    outage.failed(exc)
+                    drained = 0
+                    await backoff.wait(stop)
+                except Exception:  # the bot hiccupped; what was not taken waits in Redis
                     log.exception("receipt batch failed")
                     drained = 0
         finally:

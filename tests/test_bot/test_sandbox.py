@@ -284,3 +284,30 @@ async def test_chat_page_is_served(sandbox: SandboxClient) -> None:
         assert resp.status == 200 and resp.content_type == "text/html"
         page = await resp.text()
     assert "shoppers/${psid}/thread" in page and "optins" in page and "prompt(" not in page
+
+
+async def test_a_redis_outage_is_a_503_with_the_reason_and_one_log_line(
+        tmp_path: Any, serve: Any, page_id: str, caplog: pytest.LogCaptureFixture) -> None:
+    """Issue 16: Redis trouble read as an opaque 500 in the sandbox, and its receipt pump logged about ten
+    tracebacks a second while Redis was down."""
+    from bot.storage import connect  # noqa: PLC0415
+    from tests.support.redis_server import RedisProcess  # noqa: PLC0415
+
+    private = RedisProcess(tmp_path)
+    private.start()
+    redis = connect(private.url)
+    settings = Settings.from_env({"FB_PAGE_ID": page_id, "REDIS_URL": private.url})
+    client = await serve(create_sandbox_app(settings, redis, receipt_interval=0.05))
+    try:
+        assert (await client.post("/shoppers", json={"name": "Ana"})).status == 200
+        private.stop()
+        with caplog.at_level("WARNING"):
+            answers = [await client.post("/shoppers", json={"name": "Bo"}) for _ in range(5)]
+            await asyncio.sleep(1.0)  # the receipt pump meets the outage too, ~20 times
+        assert {a.status for a in answers} == {503}
+        assert "cannot reach Redis" in (await answers[0].json())["error"]
+        unavailable = [r for r in caplog.records if "Redis unavailable" in r.getMessage()]
+        assert 1 <= len(unavailable) <= 2 and not [r for r in caplog.records if r.exc_info]
+    finally:
+        await redis.aclose()
+        private.stop()
