@@ -12,22 +12,24 @@ import argparse
 import asyncio
 import csv
 import io
-import json
+import os
 import sys
 from collections import Counter
 from collections.abc import AsyncIterator
-from typing import Any, TextIO
+from typing import Any, BinaryIO
+from urllib.parse import urlencode
 
+import aiohttp
 from aiohttp import web
 from redis.asyncio import Redis
 
 from bot.admin import AdminApi, invalid
+from bot.admin_client import AdminClient, CliError, add_client_arguments, admin_token, api_url
 from bot.appkeys import KEYS, REDIS, SETTINGS
 from bot.cli import command
 from bot.consent import ConsentStore
 from bot.keys import Keys
 from bot.settings import Settings
-from bot.storage import open_redis
 
 COLUMNS = ("psid", "status", "marketing_token", "otn_tokens", "path", "timezone", "opted_in_ms")
 STATUSES = ("active", "stopped", "opted_out", "unreachable")
@@ -101,28 +103,18 @@ async def subscribers(request: web.Request) -> web.StreamResponse:
     return response
 
 
-async def export(settings: Settings, topic: str, fmt: str, out: TextIO) -> int:
-    """Write the ledger to ``out``; returns the number of rows."""
-    redis, embedded = await open_redis(settings.redis_url, settings.data_dir)
-    keys = Keys(settings.page_id)
-    try:
-        if fmt == "json":
-            ledger = await ledger_json(redis, keys, topic)
-            out.write(json.dumps(ledger, ensure_ascii=False) + "\n")
-            return len(ledger["subscribers"])
-        out.write(csv_lines([], header=True))
-        count = 0
-        async for row in ledger_rows(redis, keys, topic):
-            out.write(csv_lines([row]))
-            count += 1
-        return count
-    finally:
-        await redis.aclose()
-        if embedded:
-            await embedded.stop()
+async def export(settings: Settings, args: argparse.Namespace, topic: str, out: BinaryIO) -> None:
+    """Stream ``GET /api/subscribers`` of the served bot to ``out`` (the CLI goes through the admin API,
+    like every host command: ``--url``/``--token``/``SALEBELL_API_URL``, never Redis directly)."""
+    query = urlencode({"topic": topic, "format": args.format})
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None, sock_read=60)) as session:
+        client = AdminClient(session, api_url(args.url, settings), admin_token(args.token, settings))
+        await client.download(f"/api/subscribers?{query}", out.write)
+    out.flush()
 
 
 def _arguments(parser: argparse.ArgumentParser) -> None:
+    add_client_arguments(parser)
     parser.add_argument("--topic", default=None, help="topic (default: OPTIN_TOPIC)")
     parser.add_argument("--format", default="csv", choices=("csv", "json"))
 
@@ -130,5 +122,13 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
 @command("subscribers", "Export a topic's consent ledger (psid, status, token kinds) as CSV or JSON", _arguments)
 def subscribers_command(args: argparse.Namespace, settings: Settings) -> int:
     topic = (args.topic or settings.optin_topic).strip()
-    asyncio.run(export(settings, topic, args.format, sys.stdout))
+    try:
+        asyncio.run(export(settings, args, topic, sys.stdout.buffer))
+    except CliError as exc:
+        print(f"salebell: {exc}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:  # `salebell subscribers | head`: the reader has what it wanted
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so that Python's own flush at exit does not fail again
+        return 0
     return 0

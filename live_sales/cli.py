@@ -1,6 +1,6 @@
 """``salebell live create|list|show|start|end|cancel``, ``salebell broadcast``, ``salebell stats``.
 
-Every command talks to the admin API over HTTP (see :mod:`live_sales.client`), so
+Every command talks to the admin API over HTTP (see :mod:`bot.admin_client`), so
 it works against a local sandbox and a deployed bot alike. ``--json`` prints the
 API's answer as is; otherwise readable tables. ``start --follow`` and
 ``broadcast --follow`` draw a progress bar until every notification is handled.
@@ -17,18 +17,17 @@ from typing import Any
 
 import aiohttp
 
+from bot.admin_client import AdminClient, CliError, add_client_arguments, admin_token, api_url
 from bot.cli import command
 from bot.settings import Settings
 
 from . import tables
-from .client import AdminClient, CliError, admin_token, api_url
 
 Action = Callable[[AdminClient, argparse.Namespace], Awaitable[Any]]
 
 
 def _connection(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--url", help="admin API base URL (default: SALEBELL_API_URL or http://127.0.0.1:$PORT)")
-    parser.add_argument("--token", help="admin token (default: ADMIN_TOKEN or .salebell/admin-token)")
+    add_client_arguments(parser)
     parser.add_argument("--json", action="store_true", help="print the API's JSON answer")
 
 

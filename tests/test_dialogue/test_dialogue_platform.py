@@ -192,6 +192,16 @@ async def test_subscribers_ledger_over_the_api_and_the_cli(bot: SandboxBot, monk
     assert len(lines) == 4
     assert (await bot.client.get("/api/subscribers?format=xml", headers=auth)).status == 422
     assert "/api/subscribers" in (await (await bot.client.get("/api/openapi.json")).json())["paths"]
-    cli_env(monkeypatch, bot)
+    # the CLI goes through the served API (issue 16: it read Redis directly and ignored --url/--token)
+    cli_env(monkeypatch, bot, REDIS_URL="redis://127.0.0.1:1/0", ADMIN_TOKEN=bot.settings.admin_token.reveal())
     assert await asyncio.to_thread(cli.main, ["subscribers", "--format", "json"]) == 0
     assert json.loads(capsys.readouterr().out)["counts"]["total"] == 3
+    assert await asyncio.to_thread(cli.main, ["subscribers", "--token", "wrong"]) == 1
+    assert "401" in capsys.readouterr().err
+    await asyncio.gather(*(bot.runtime.consent.opt_in(f"9{n:07d}", "daily_reminders", f"tok{n}", path="marketing_api",
+                                                      timezone="", at_ms=1) for n in range(4000)))
+    piped = await asyncio.create_subprocess_shell(  # more than a pipe holds, into `head`: no BrokenPipeError
+        f"{sys.executable} -m bot subscribers | head -1", stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE)
+    out, err = await asyncio.wait_for(piped.communicate(), 60)
+    assert out.decode().startswith("psid,status,") and b"Traceback" not in err, err

@@ -1,4 +1,5 @@
-"""The CLI's side of the admin API: where it is, which token, one JSON call, following a fan-out.
+"""The CLI's side of the admin API: where it is, which token, one JSON call, a streamed download,
+following a fan-out. Every plugin's host commands talk to the served API through it.
 
 URL: ``--url``, else ``SALEBELL_API_URL``, else ``http://127.0.0.1:$PORT``.
 Token: ``--token``, else ``ADMIN_TOKEN``, else (sandbox) the ``admin-token`` file
@@ -8,6 +9,7 @@ in the Authorization header only, never printed.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import time
 from collections.abc import Callable
@@ -16,8 +18,8 @@ from typing import Any
 
 import aiohttp
 
-from bot.errors import SalebellError
-from bot.settings import Settings
+from .errors import SalebellError
+from .settings import Settings
 
 FOLLOW_INTERVAL = 0.2
 
@@ -28,6 +30,12 @@ class CliError(SalebellError):
     def __init__(self, status: int, message: str) -> None:
         super().__init__(f"{status} {message}" if status else message)
         self.status = status
+
+
+def add_client_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--url`` and ``--token`` of a command that talks to the admin API."""
+    parser.add_argument("--url", help="admin API base URL (default: SALEBELL_API_URL or http://127.0.0.1:$PORT)")
+    parser.add_argument("--token", help="admin token (default: ADMIN_TOKEN or .salebell/admin-token)")
 
 
 def api_url(flag: str | None, settings: Settings) -> str:
@@ -64,6 +72,22 @@ class AdminClient:
                     error = (answer or {}).get("error", {}) if isinstance(answer, dict) else {}
                     raise CliError(resp.status, str(error.get("message") or resp.reason))
                 return answer
+        except aiohttp.ClientError as exc:
+            raise CliError(0, f"cannot reach the admin API at {self._base} ({type(exc).__name__})") from None
+
+    async def download(self, path: str, write: Callable[[bytes], None]) -> None:
+        """GET ``path`` and hand its body to ``write`` as it arrives (a CSV export of any size)."""
+        try:
+            async with self._session.get(self._base + path, headers=self._headers) as resp:
+                if resp.status >= 400:
+                    try:
+                        answer = await resp.json(content_type=None)
+                    except ValueError:
+                        answer = None
+                    error = (answer or {}).get("error", {}) if isinstance(answer, dict) else {}
+                    raise CliError(resp.status, str(error.get("message") or resp.reason))
+                async for chunk in resp.content.iter_chunked(65536):
+                    write(chunk)
         except aiohttp.ClientError as exc:
             raise CliError(0, f"cannot reach the admin API at {self._base} ({type(exc).__name__})") from None
 
