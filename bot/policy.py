@@ -25,6 +25,7 @@ from enum import StrEnum
 from typing import Literal
 
 from .consent import ShopperConsent
+from .regions import marketing_api_closed
 from .settings import Settings
 
 HOUR_MS = 3_600_000
@@ -32,16 +33,6 @@ WINDOW_MS = 24 * HOUR_MS
 WEEK_MS = 7 * 24 * HOUR_MS
 TOKEN_GAP_MS = {"legacy": 48 * HOUR_MS, "marketing_api": 12 * HOUR_MS}
 TRANSACTIONAL_TAG = "POST_PURCHASE_UPDATE"
-
-# Subscriber time zones the Marketing Message API may not message (EU, UK, JP, KR, AU).
-BLOCKED_TZ_PREFIXES = ("Europe/", "Australia/", "Atlantic/Canary", "Atlantic/Madeira", "Atlantic/Azores")
-BLOCKED_TZ_EXACT = frozenset({"Asia/Tokyo", "Asia/Seoul", "Japan", "ROK", "Asia/Nicosia", "Asia/Famagusta",
-                              "GB", "Eire", "Antarctica/Macquarie"})
-NOT_EU_EUROPE = frozenset({"Europe/Moscow", "Europe/Istanbul", "Europe/Kiev", "Europe/Kyiv", "Europe/Minsk",
-                           "Europe/Belgrade", "Europe/Chisinau", "Europe/Sarajevo", "Europe/Skopje",
-                           "Europe/Podgorica", "Europe/Tirane", "Europe/Oslo", "Europe/Zurich",
-                           "Europe/Kaliningrad", "Europe/Samara", "Europe/Volgograd", "Europe/Saratov",
-                           "Europe/Ulyanovsk", "Europe/Astrakhan", "Europe/Kirov", "Europe/Simferopol"})
 
 Purpose = Literal["response", "optin_request", "otn_request", "private_reply", "notification", "transactional"]
 PURPOSES: tuple[str, ...] = ("response", "optin_request", "otn_request", "private_reply", "notification",
@@ -101,14 +92,17 @@ class Facts:
 
     @property
     def in_window(self) -> bool:
-        return self.last_action_ms > 0 and self.now_ms - self.last_action_ms < WINDOW_MS
+        return in_window(self.last_action_ms, self.now_ms)
 
 
 def region_blocked(timezone: str) -> bool:
-    """True when a subscriber in this time zone may not get Marketing Message API sends."""
-    if timezone in BLOCKED_TZ_EXACT:
-        return True
-    return timezone.startswith(BLOCKED_TZ_PREFIXES) and timezone not in NOT_EU_EUROPE
+    """True when a subscriber in this time zone may not get Marketing Message API sends (:mod:`bot.regions`)."""
+    return marketing_api_closed(timezone)
+
+
+def in_window(last_action_ms: int, now_ms: int) -> bool:
+    """The 24-hour window: the shopper's last message (or other action) less than a day ago."""
+    return last_action_ms > 0 and now_ms - last_action_ms < WINDOW_MS
 
 
 def decide(purpose: Purpose, facts: Facts, settings: Settings, *, explicit: bool = False,

@@ -106,6 +106,9 @@ class Settings:
     admin_api_url: str = ""  # where the CLI finds the admin API (SALEBELL_API_URL)
 
     def __post_init__(self) -> None:
+        if not self.page_id or any(c in self.page_id for c in ", \t;|"):
+            raise ConfigError(f"FB_PAGE_ID must name one Page, got {self.page_id!r}; a deployment serves one "
+                              "Page for now: run one per Page, each with its own REDIS_URL or database")
         if not 0 < self.port < 65536:
             raise ConfigError(f"PORT must be 1-65535, got {self.port}")
         if not self.http_idle_timeout > 0:

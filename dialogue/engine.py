@@ -40,7 +40,7 @@ from bot.events import (
 )
 from bot.handlers import HandlerRegistry
 from bot.outbox import SendJob
-from bot.policy import WINDOW_MS
+from bot.policy import in_window
 from bot.ports import LINKED_POSTS
 
 from .actions import domain_of, load_intents, make_runner
@@ -204,7 +204,7 @@ class Dialogue:
         now = await self.clock.now_ms()
         window = int(await self.redis.hget(self.keys.window, psid) or 0)
         # Opting in does not open the window: outside it there is nothing to say (no queued noise).
-        if window and now - window < WINDOW_MS and not await self.takeover.is_paused(psid, now):
+        if in_window(window, now) and not await self.takeover.is_paused(psid, now):
             replies = await self.run_action(state, action, "optin")
             await self.enqueue(replies, job_base(event.dedupe_key), psid=psid)
         mark_handled(state, event.dedupe_key)

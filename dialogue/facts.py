@@ -14,22 +14,19 @@ from redis.asyncio import Redis
 from bot.clock import Clock
 from bot.consent import ConsentStore
 from bot.keys import Keys
-from bot.policy import NOT_EU_EUROPE, WEEK_MS, WINDOW_MS
+from bot.policy import WEEK_MS, in_window
+from bot.regions import in_eu_or_uk
 from bot.ports import NEXT_LIVE_SALE
 from bot.services import Services
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
-_EU_EXACT = frozenset({"GB", "Eire", "Asia/Nicosia", "Asia/Famagusta"})
-_EU_PREFIXES = ("Europe/", "Atlantic/Canary", "Atlantic/Madeira", "Atlantic/Azores")
 
 
 def otn_region_allowed(timezone: str) -> bool:
     """One-time notifications are unavailable in EU/UK chats (messenger-platform.md §3.7, §4.7)."""
-    if timezone in _EU_EXACT:
-        return False
-    return not (timezone.startswith(_EU_PREFIXES) and timezone not in NOT_EU_EUROPE)
+    return not in_eu_or_uk(timezone)
 
 
 class FactReader:
@@ -68,7 +65,7 @@ class FactReader:
             "optin_asked_ms": asked,
             "optin_next_ms": asked + WEEK_MS if asked and now < asked + WEEK_MS else 0,
             "now_ms": now,
-            "in_window": bool(last_action) and now - last_action < WINDOW_MS,
+            "in_window": in_window(last_action, now),
             "otn_allowed": s.otn_enabled and otn_region_allowed(timezone),
             "next_live": await self._next_live(),
             "timezone": timezone,

@@ -26,7 +26,7 @@ from typing import Any
 
 from bot.graph import payloads
 from bot.outbox import SendJob
-from bot.policy import WINDOW_MS
+from bot.policy import in_window
 
 from .service import LiveSales
 
@@ -103,14 +103,14 @@ def update_job_id(update: OrderUpdate, text: str) -> str:
     return f"order.{update.order_id}.{update.psid}.{digest}"
 
 
-async def in_window(domain: LiveSales, psid: str) -> bool:
+async def shopper_in_window(domain: LiveSales, psid: str) -> bool:
     last_action = int(await domain.redis.hget(domain.keys.window, psid) or 0)
-    return bool(last_action) and await domain.clock.now_ms() - last_action < WINDOW_MS
+    return in_window(last_action, await domain.clock.now_ms())
 
 
 async def send_order_update(domain: LiveSales, update: OrderUpdate) -> dict[str, Any]:
     """Queue the update (and maybe the opt-in offer); says what was queued and why no offer was."""
-    if update.note and not await in_window(domain, update.psid):
+    if update.note and not await shopper_in_window(domain, update.psid):
         raise OrderError("a note in your own words can only go within 24 hours of the shopper's last message; "
                          "send the update as a status (with items, total, tracking_url) instead")
     text = render(update)
@@ -137,7 +137,7 @@ async def _optin_offer(domain: LiveSales, update: OrderUpdate) -> tuple[SendJob 
         return None, "already_subscribed" if consent.subscription.status == "active" else "stopped"
     if consent.opted_out:
         return None, "opted_out"
-    if not await in_window(domain, update.psid):
+    if not await shopper_in_window(domain, update.psid):
         return None, "outside_window"
     title = domain.settings.optin_title
     card = payloads.notification_messages_request(title, json.dumps({"topic": topic}))

@@ -161,3 +161,9 @@ def test_a_bad_log_level_is_refused_in_one_line(capsys: pytest.CaptureFixture[st
 
     assert main(["--log-level", "bogus", "stats"]) == 2
     assert "--log-level must be one of DEBUG" in capsys.readouterr().err
+
+
+def test_several_page_ids_in_fb_page_id_are_refused() -> None:
+    """Issue 9: a comma-separated FB_PAGE_ID was accepted unchecked (and every event dropped as foreign)."""
+    with pytest.raises(ConfigError, match="FB_PAGE_ID must name one Page"):
+        Settings.from_env({"FB_PAGE_ID": "111,222"})
