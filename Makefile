@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test install bench bench-ingest bench-send bench-nlu bench-fanout bench-faults clean
+.PHONY: run test check install bench bench-ingest bench-send bench-nlu bench-fanout bench-faults clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +17,11 @@ install: $(STAMP)
 ## Run the bot in sandbox mode on the embedded Redis (no Facebook app needed).
 run: $(STAMP)
 	$(BIN)/salebell serve
+
+## Lint and type-check (ruff, mypy); CI runs it before the tests.
+check: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 ## Run the test suite against REDIS_URL (default: the local Redis, db 15).
 test: $(STAMP)

@@ -40,10 +40,10 @@ sys.path.insert(0, str(ROOT))
 import aiohttp  # noqa: E402
 from redis.asyncio import Redis  # noqa: E402
 
+from bench.common import cpu_seconds, delete_page_keys, key_glob  # noqa: E402
 from bot.consent import Subscription  # noqa: E402
 from bot.keys import Keys  # noqa: E402
 from bot.storage import connect  # noqa: E402
-from bench.common import cpu_seconds, delete_page_keys, key_glob  # noqa: E402
 from tests.support.redis_server import free_port  # noqa: E402
 
 DEFAULT_REDIS = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/15"
@@ -229,7 +229,8 @@ async def one_run(args: argparse.Namespace, name: str, count: int, worker_env: d
         cpu = (web1 - web0, workers1 - workers0, await redis_cpu(redis) - redis0)
         numbers = view["numbers"]
         duplicates, losses = await inbox_counts(redis, keys, psids)
-        print(f"    Redis per notification sent, kept up to 8 days: {await per_notification_bytes(redis, keys, psids):.0f} B "
+        sent_bytes = await per_notification_bytes(redis, keys, psids)
+        print(f"    Redis per notification sent, kept up to 8 days: {sent_bytes:.0f} B "
               "(send record, shopper's day count, awaited receipt)", flush=True)
         others = {**numbers["skipped"], **{f"failed {k}": v for k, v in numbers["failed"].items()}}
         note = f"queued {numbers['queued']:,}" + (f", {others}" if others else "")

@@ -43,11 +43,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench import common  # noqa: E402
+from bench.common import cpu_seconds  # noqa: E402
 from bot.plugins import installed_plugin_names  # noqa: E402
 from bot.signature import sign  # noqa: E402
 from tests.support.redis_server import free_port  # noqa: E402
-from bench import common  # noqa: E402
-from bench.common import cpu_seconds  # noqa: E402
 
 SECRET = "bench-app-secret"
 SERVER_CPU, CLIENT_CPU = 0, 1
@@ -448,7 +448,8 @@ def report(results: list[Measured], args: argparse.Namespace, pinned: bool) -> b
     print(f"\nwebhook ingest: {os.cpu_count()} cores, {where}, Redis ({args.redis}) unpinned\n"
           f"open loop: {args.rate:g} req/s planned over {args.open_connections} connections, latency from the "
           f"planned send time; closed loop: {args.concurrency} connections back to back; {args.seconds:g} s each\n"
-          f"salebell: plugins {os.environ.get('SALEBELL_PLUGINS') or ','.join(installed_plugin_names())}, Graph API unreachable "
+          f"salebell: plugins {os.environ.get('SALEBELL_PLUGINS') or ','.join(installed_plugin_names())}, "
+          "Graph API unreachable "
           "(127.0.0.1:9: replies fail fast), log level WARNING\n"
           "cpu: share of one core used by the server (srv), this load generator (gen) and everything else "
           "on the machine, Redis included (rest)\n")

@@ -26,18 +26,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import aiohttp  # noqa: E402
 from redis.asyncio import Redis  # noqa: E402
 
-import aiohttp  # noqa: E402
-
+from bench.common import delete_page_keys, key_glob  # noqa: E402
 from bot.buckets import SendLimits  # noqa: E402
 from bot.graph import payloads  # noqa: E402
+from bot.keys import Keys  # noqa: E402
 from bot.outbox import SendJob  # noqa: E402
 from bot.runtime import Runtime  # noqa: E402
-from bot.keys import Keys  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from bot.storage import connect  # noqa: E402
-from bench.common import delete_page_keys, key_glob  # noqa: E402
 from tests.support.redis_server import free_port  # noqa: E402
 
 DEFAULT_REDIS = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/15"

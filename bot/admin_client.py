@@ -75,7 +75,7 @@ class AdminClient:
         except aiohttp.ClientError as exc:
             raise CliError(0, f"cannot reach the admin API at {self._base} ({type(exc).__name__})") from None
 
-    async def download(self, path: str, write: Callable[[bytes], None]) -> None:
+    async def download(self, path: str, write: Callable[[bytes], object]) -> None:
         """GET ``path`` and hand its body to ``write`` as it arrives (a CSV export of any size)."""
         try:
             async with self._session.get(self._base + path, headers=self._headers) as resp:

@@ -338,7 +338,8 @@ class SendLimits:
 
     async def defer_token(self, token: str, not_before_ms: int) -> None:
         """Meta refused the token for frequency (4/2018354): not eligible before its answer's time."""
-        await self._call((*self._fixed, self._token_key(token), self._unused, self._unused, b"d", b"%d" % not_before_ms))
+        await self._call((*self._fixed, self._token_key(token), self._unused, self._unused, b"d",
+                          b"%d" % not_before_ms))
 
     async def next_eligible_ms(self, token: str, gap_ms: int) -> int:
         """When the token may be used again (epoch ms, deployment clock); 0 if no use is on record."""

@@ -48,7 +48,8 @@ for entry in string.gmatch(tokens, '%S+') do
     if first == nil then first = entry else keep[#keep + 1] = entry end
   end
 end
-if #keep == 0 then redis.call('HDEL', KEYS[1], ARGV[1]) else redis.call('HSET', KEYS[1], ARGV[1], table.concat(keep, ' ')) end
+if #keep == 0 then redis.call('HDEL', KEYS[1], ARGV[1])
+else redis.call('HSET', KEYS[1], ARGV[1], table.concat(keep, ' ')) end
 if first == nil then return false end
 if for_job and redis.call('EXISTS', KEYS[2]) == 1 then redis.call('HSET', KEYS[2], 'otn', first) end
 return first

@@ -40,6 +40,7 @@ from .backoff import Backoff, Outage
 from .keys import Keys
 from .parsing import events_of_body
 from .queues import Queued, ShopperQueues, SplitCommit
+from .replies import entries
 
 log = logging.getLogger(__name__)
 
@@ -82,11 +83,10 @@ class InboxSplitter:
         if not await self._queues.hold_splitter(self.owner, self.lease_ms):
             return -1
         cursor = await self._queues.cursor()
-        reply = await self._redis.xread({self._keys.inbox: cursor}, count=self.batch, block=block_ms)
-        entries = reply[0][1] if reply else []
-        if not entries:
+        found = entries(await self._redis.xread({self._keys.inbox: cursor}, count=self.batch, block=block_ms))
+        if not found:
             return 0
-        return await self._split(cursor, entries)
+        return await self._split(cursor, found)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Split until ``stop`` is set; a Redis outage is waited out (one log line), never fatal."""

@@ -32,6 +32,7 @@ from redis.asyncio import Redis
 from .clock import LUA_NOW
 from .keys import IDEMPOTENCY_TTL, Keys
 from .policy import PURPOSES, Purpose
+from .replies import text
 
 RECEIPT_TTL = 8 * 24 * 3600
 DAY_STATS_TTL = 40 * 24 * 3600
@@ -265,7 +266,7 @@ class Outbox:
             head = [self.lanes[entry.lane].code if entry else "r", entry.id if entry else ""]
             if isinstance(result, Outcome):
                 keys += self._item_keys(result.job, daily, sent=result.outcome == "sent")
-                item = ["o", *head, result.job.id, *self._outcome_args(result, day)]
+                item: list[Any] = ["o", *head, result.job.id, *self._outcome_args(result, day)]
             elif isinstance(result, Delay):
                 keys += self._item_keys(result.job, daily, sent=False)
                 item = ["d", *head, result.job.id, result.job.to_json(), max(0, int(result.delay_ms)),
@@ -298,4 +299,4 @@ class Outbox:
     async def numbers(self, *, campaign: str | None = None, day: str | None = None) -> dict[str, int]:
         key = self._keys.campaign_stats(campaign) if campaign else self._keys.daily_stats(day or "")
         raw = await self._redis.hgetall(key)
-        return {k.decode(): int(v) for k, v in raw.items()}
+        return {text(k): int(v) for k, v in raw.items()}

@@ -18,9 +18,26 @@ from typing import Any
 
 from .errors import BadEvent
 from .events import (
-    SOURCES, Attachment, CommentEvent, DeliveryEvent, EchoEvent, Event, FeedEvent, HandoverEvent,
-    LiveVideoEvent, MarketingEchoEvent, MarketingOptinEvent, MessageEvent, MessagingEvent, OtnOptinEvent, PostbackEvent,
-    RawItem, ReadEvent, Referral, ReferralEvent, StandbyEvent,
+    SOURCES,
+    Attachment,
+    CommentEvent,
+    DeliveryEvent,
+    EchoEvent,
+    Event,
+    FeedEvent,
+    HandoverEvent,
+    LiveVideoEvent,
+    MarketingEchoEvent,
+    MarketingOptinEvent,
+    MessageEvent,
+    MessagingEvent,
+    OtnOptinEvent,
+    PostbackEvent,
+    RawItem,
+    ReadEvent,
+    Referral,
+    ReferralEvent,
+    StandbyEvent,
 )
 from .json_input import MAX_DEPTH, NotJson, TooDeep, brief, clean, clean_text, load_json
 

@@ -11,7 +11,8 @@ buckets to each route. Rules (messenger-platform.md §3–4, DESIGN.md):
 - OTN requests need the window and OTN switched on;
 - a private reply: one per comment, within 7 days of it;
 - a notification (live sale, blast) goes only to a subscriber of its topic (a marketing
-  subscription or an OTN token) who did not say stop: inside the window as a normal message; else with a marketing token on the configured path
+  subscription or an OTN token) who did not say stop: inside the window as a normal message;
+  else with a marketing token on the configured path
   (legacy: 48 h gap; Marketing Message API: 12 h gap, not to EU/UK/JP/KR/AU
   subscribers); else with an OTN token of the topic; else it is skipped;
 - a transactional update (an order) goes inside the window, else with the

@@ -127,7 +127,7 @@ class ShopperQueues:
 
     async def head(self, ordering_key: str) -> Head | None:
         raw = await self._redis.lindex(self._keys.queue(ordering_key), 0)
-        return Head.parse(raw) if raw is not None else None
+        return Head.parse(raw if isinstance(raw, bytes) else str(raw).encode()) if raw is not None else None
 
     async def complete(self, ordering_key: str, owner: str, counter_field: str, item_id: str, *,
                        keep: bool) -> int:
@@ -135,7 +135,8 @@ class ShopperQueues:
         -1 if the lease was lost, else how many are left."""
         keys = [self._keys.queue(ordering_key), self._keys.ready, self._keys.leases,
                 self._keys.lease_owners, self._keys.counters]
-        args = ["complete", ordering_key, owner, self.lease_ms, counter_field, "1" if keep else "0", item_id]
+        args: list[str | int] = ["complete", ordering_key, owner, self.lease_ms, counter_field, "1" if keep else "0",
+                                 item_id]
         return int(await self._script(keys=keys, args=args))
 
     async def extend(self, ordering_key: str, owner: str) -> bool:

@@ -19,7 +19,8 @@ not sending it risks a loss. So the job is resolved from evidence, in this order
    among the ``marketing_message_echoes`` (by its subscription token, at or after ``sent_at``):
    found, sent. Not found while Meta has echoed a send made after it (echoes flow, this one would
    have come): it never reached Meta, and it is sent now. Not found and no later echo either by
-   twice ``ECHO_WAIT_SECONDS`` (echoes withheld, or the app not subscribed to them): it is recorded ``failed`` with reason
+   twice ``ECHO_WAIT_SECONDS`` (echoes withheld, or the app not subscribed to them): it is
+   recorded ``failed`` with reason
    ``uncertain`` — the API offers no look-up, it is paid per delivery, and a duplicate promotion
    is worse than a missing one. Every such send is counted
    (``salebell_sends_total{outcome="failed",reason="uncertain"}``).
@@ -43,6 +44,7 @@ from .graph import GraphClient, GraphError, payloads
 from .keys import Keys
 from .outbox import Outcome, SendJob, SendRecord
 from .policy import Facts
+from .replies import text
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -107,7 +109,7 @@ class Reclaimer:
         except (RedisError, OSError):
             return LEAVE
         if seen:
-            at, _, tracking = seen.decode().partition(":")
+            at, _, tracking = text(seen).partition(":")
             if int(at or 0) >= record.sent_at - CLOCK_SKEW_MS:
                 log.info("send job %s: confirmed by its Marketing Message API echo", job.id)
                 return Outcome(job, "sent", via=record.via, message_id=tracking)

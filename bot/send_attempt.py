@@ -17,12 +17,12 @@ from redis.exceptions import RedisError
 from .buckets import FREE, BucketDecision, SendLimits
 from .cancels import CancelWatch
 from .consent import ConsentStore, otn_token
-from .rate_gate import RateGate
 from .errors import StorageUnavailable
 from .graph import GraphClient, Usage, payloads
 from .keys import Keys
 from .outbox import Entry, Outbox, SendJob, SendRecord
 from .policy import Plan, Reason, Route
+from .rate_gate import RateGate
 from .reclaim import Reclaimer
 from .send_facts import FactsLoader
 from .send_refusals import Refusals

@@ -24,8 +24,8 @@ from .outbox import REPLIES, TERMINAL, Delay, Entry, Outcome, SendJob, day_of
 from .policy import Reason, decide
 from .rate_gate import CAMPAIGN, REPLY
 from .reclaim import LEAVE
-from .throttle import PROBE_INTERVAL_MS
 from .send_attempt import ALIVE_TTL_SECONDS, REDIS_DOWN, Attempt, BatchContext, Held, call_graph, give_back, take_limits
+from .throttle import PROBE_INTERVAL_MS
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,13 @@ from .clock import Clock
 from .consent import ConsentStore
 from .errors import StorageUnavailable
 from .graph import (
-    FrequencyLimited, GraphError, OptInLimited, OutsideWindow, RecipientUnavailable, TokenInvalid, TokenStopped,
+    FrequencyLimited,
+    GraphError,
+    OptInLimited,
+    OutsideWindow,
+    RecipientUnavailable,
+    TokenInvalid,
+    TokenStopped,
 )
 from .keys import Keys
 from .outbox import Outcome, SendJob

@@ -29,6 +29,7 @@ from redis.exceptions import RedisError
 from .clock import LUA_NOW
 from .keys import Keys
 from .outbox import CAMPAIGNS, REPLIES, SendRecord, lanes
+from .replies import text as _text
 from .settings import Settings
 from .streams import sleep_or_stop
 from .throttle import PageThrottle
@@ -139,5 +140,3 @@ class DelayedJobs:
             await sleep_or_stop(stop, wait)
 
 
-def _text(value: object) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)

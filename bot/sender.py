@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from typing import Any, cast
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -35,10 +36,11 @@ from .consent import ConsentStore
 from .graph import GraphClient
 from .keys import Keys
 from .outbox import CAMPAIGNS, GROUP, REPLIES, Entry, Outbox
-from .send_attempt import ALIVE_TTL_SECONDS, BatchContext, Held
-from .send_batch import SendBatch
 from .rate_gate import RateGate
 from .reclaim import Reclaimer
+from .replies import text
+from .send_attempt import ALIVE_TTL_SECONDS, BatchContext, Held
+from .send_batch import SendBatch
 from .send_facts import FactsLoader
 from .send_refusals import Refusals
 from .send_results import ResultWriter
@@ -53,8 +55,8 @@ __all__ = ["GROUP", "SendWorker"]
 
 BATCHES_IN_HAND = 2
 RETRY_FIRST_SECONDS, RETRY_MAX_SECONDS = 0.1, 0.5  # a job Redis failed before its call: back after this
-CAMPAIGN_PROBE_SECONDS = 1.0
-CAMPAIGNS_FULL_BLOCK_MS = 10  # how long a read of replies alone waits while campaign jobs fill their batch  # while paused, a campaign job is read this often (a probe if no reply waits)
+CAMPAIGN_PROBE_SECONDS = 1.0  # while paused, a campaign job is read this often (a probe if no reply waits)
+CAMPAIGNS_FULL_BLOCK_MS = 10  # how long a read of replies alone waits while campaign jobs fill their batch
 ALIVE_RENEW_SECONDS = 1.0  # how often a running worker renews its liveness key (it lives ALIVE_TTL_SECONDS)
 RECLAIM_GRACE_SECONDS = 10.0  # after a Redis error, reclaims wait this long (at most a third of the idle time)
 
@@ -194,10 +196,10 @@ class SendWorker:
         return await self._read(lanes, count, block_ms)
 
     async def _read(self, lanes: list[str], count: int, block_ms: int | None) -> list[Held]:
-        streams = {self._lanes[lane].stream: ">" for lane in lanes}
+        streams: dict[Any, Any] = {self._lanes[lane].stream: ">" for lane in lanes}
         reply = await recreating_group(self._redis, self._streams, GROUP, lambda: self._redis.xreadgroup(
             GROUP, self.name, streams, count=count, block=block_ms))
-        by_stream = {(s.decode() if isinstance(s, bytes) else s): entries for s, entries in reply or []}
+        by_stream = {text(s): entries for s, entries in cast(list[Any], reply) or []}
         held: list[Held] = []
         for lane in lanes:  # the reply lane first
             held += self._hold(lane, by_stream.get(self._lanes[lane].stream, []))

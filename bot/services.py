@@ -33,7 +33,7 @@ class Service(Generic[T]):
     """The typed key of a service: its name (for messages) and the contract an implementation meets."""
 
     name: str
-    contract: type[T]
+    contract: type  # the Protocol an implementation meets (``type[T]`` would refuse a Protocol)
 
     def __str__(self) -> str:
         return self.name

@@ -36,6 +36,7 @@ from .clock import LUA_NOW
 from .graph import GraphThrottled, Usage
 from .keys import Keys
 from .outbox import REPLIES
+from .replies import text as _text
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -145,11 +146,9 @@ class PageThrottle:
         except (RedisError, OSError) as err:  # best effort: the next answer tells again
             log.warning("send pause: could not update it (%s)", type(err).__name__)
 
-    async def _run(self, mode: str, *args: object) -> str:
+    async def _run(self, mode: str, *args: str | int | float) -> str:
         now, until, kind, level, slow, verdict = await self._script(keys=self._keys, args=[mode, *args])
         self.observe(int(now), int(until), _text(kind), int(level), int(slow))
         return _text(verdict)
 
 
-def _text(value: object) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)

@@ -16,6 +16,7 @@ from redis.asyncio import Redis
 from bot.keys import Keys
 from bot.outbox import Outbox, Outcome, SendJob, day_of
 from bot.policy import Reason
+from bot.replies import text
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,7 @@ class CommentReplyGate:
         if await self._redis.set(key, job.id, nx=True, ex=GATE_TTL_SECONDS):
             return True
         holder = await self._redis.get(key)
-        if holder is not None and holder.decode() == job.id:
+        if holder is not None and text(holder) == job.id:
             return True
         log.info("comment %s: %s already got a private reply under post %s today; skipped",
                  job.comment_id, psid, post_id)

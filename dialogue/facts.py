@@ -15,8 +15,8 @@ from bot.clock import Clock
 from bot.consent import ConsentStore
 from bot.keys import Keys
 from bot.policy import WEEK_MS, in_window
-from bot.regions import in_eu_or_uk
 from bot.ports import NEXT_LIVE_SALE
+from bot.regions import in_eu_or_uk
 from bot.services import Services
 from bot.settings import Settings
 

@@ -20,7 +20,8 @@ slot                      meaning
 ``now_ms``                the deployment clock
 ``in_window``             the 24-hour messaging window is open
 ``otn_allowed``           one-time notifications are on and allowed for this shopper
-``next_live``             ``{"title", "starts_at_ms", "url", "live"}``: the sale live now, else the next scheduled, or None
+``next_live``             ``{"title", "starts_at_ms", "url", "live"}``: the sale live now, else the next
+                          scheduled one, or None
 ``timezone``              the shopper's time zone if known, else ""
 ``shop_url``              the shop's web address, or ""
 ``fallback_text``         the answer to a message with no intent (``FALLBACK_TEXT``)

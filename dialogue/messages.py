@@ -91,7 +91,9 @@ def classify(message: dict[str, Any]) -> Reply:
     """The purpose (and title) a message needs from the outbox."""
     attachment = message.get("attachment")
     payload = attachment.get("payload") if isinstance(attachment, Mapping) else None
-    kind = payload.get("template_type") if isinstance(payload, Mapping) else None
+    if not isinstance(payload, Mapping):
+        return Reply(message)
+    kind = payload.get("template_type")
     if kind == "notification_messages":
         return Reply(message, "optin_request", str(payload.get("title") or "Updates and promotions"))
     if kind == "one_time_notif_req":

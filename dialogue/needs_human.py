@@ -14,12 +14,15 @@ admin API lists and resolves them (``GET /api/needs-human``, ``DELETE
 
 from __future__ import annotations
 
+from typing import cast
+
 from aiohttp import web
 from redis.asyncio import Redis
 
 from bot.admin import AdminApi, invalid, not_found
 from bot.appkeys import KEYS, REDIS
 from bot.keys import Keys
+from bot.replies import text
 
 __all__ = ["NeedsHuman", "api"]
 
@@ -51,8 +54,9 @@ class NeedsHuman:
 
     async def waiting(self, limit: int = 100) -> list[tuple[str, int]]:
         """``(psid, since_ms)``, longest waiting first."""
-        found = await self._redis.zrange(self._keys.needs_human, 0, limit - 1, withscores=True)
-        return [(p.decode() if isinstance(p, bytes) else str(p), int(ms)) for p, ms in found]
+        found = cast(list[tuple[bytes, float]], await self._redis.zrange(self._keys.needs_human, 0, limit - 1,
+                                                                          withscores=True))
+        return [(text(p), int(ms)) for p, ms in found]
 
     async def since(self, psid: str) -> int | None:
         ms = await self._redis.zscore(self._keys.needs_human, psid)

@@ -19,7 +19,7 @@ import logging
 from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from redis.asyncio import Redis
 
@@ -85,7 +85,7 @@ async def never_opted_in(redis: Redis, keys: Keys, topic: str, since_ms: int,
     marketing subscription (of any status), no OTN token and no local opt-out for ``topic``."""
     cursor = 0
     while True:
-        cursor, chunk = await redis.hscan(keys.window, cursor, count=batch)
+        cursor, chunk = cast(tuple[int, dict[bytes, bytes]], await redis.hscan(keys.window, cursor, count=batch))
         recent = [(text(psid), int(ms)) for psid, ms in chunk.items() if int(ms) >= since_ms]
         if recent:
             psids = [p for p, _ in recent]

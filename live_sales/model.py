@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Literal
 
+from bot.replies import text as text
+
 Status = Literal["scheduled", "live", "ended"]
 STATUSES: tuple[str, ...] = ("scheduled", "live", "ended")
 
@@ -31,11 +33,6 @@ def parse_time(text: str) -> int:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
     return int(moment.timestamp() * 1000)
-
-
-def text(value: Any) -> str:
-    """A Redis reply as ``str``, whatever the client's ``decode_responses``."""
-    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 def _text(raw: dict[Any, Any], name: str) -> str:

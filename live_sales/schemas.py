@@ -101,7 +101,8 @@ STATS: Schema = {
 
 PREVIEW_IN: Schema = {
     "type": "object",
-    "properties": {"topic": STR, "text": STR, "url": {**STR, "format": "uri"}, "button_title": {**STR, "maxLength": 20}},
+    "properties": {"topic": STR, "text": STR, "url": {**STR, "format": "uri"},
+                   "button_title": {**STR, "maxLength": 20}},
 }
 PREVIEW: Schema = {
     "type": "object",

@@ -19,9 +19,9 @@ from redis.asyncio import Redis
 
 from bot.app import SafeAccessLogger, create_app
 from bot.graph import payloads
+from bot.keys import Keys
 from bot.outbox import SendJob
 from bot.runtime import Runtime
-from bot.keys import Keys
 from bot.server import GuardedAppRunner, Timeouts
 from bot.settings import Settings
 from bot.storage import connect

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from aiohttp import web
 from redis.asyncio import Redis
 
+from ..replies import text as _text
 from ..secret import Secret
 from .keys import session_key
 
@@ -90,10 +91,6 @@ class SessionStore:
 
     async def delete(self, session: Session) -> None:
         await self._redis.delete(session_key(session.digest))
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
 
 
 SESSIONS = web.AppKey("dashboard_sessions", SessionStore)

@@ -15,6 +15,7 @@ from .errors import (
     OptInLimited,
     OutsideWindow,
     PageRestricted,
+    PermissionError,  # noqa: A004, F401  (alias of GraphPermissionError; kept out of __all__)
     RecipientUnavailable,
     RetryLater,
     SendUncertain,
@@ -25,7 +26,6 @@ from .errors import (
     error_from_response,
     parse_usage,
 )
-from .errors import PermissionError  # noqa: A004  (alias of GraphPermissionError; kept out of __all__)
 from .payloads import PayloadError
 from .retry import graph_retrying
 

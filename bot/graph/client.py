@@ -2,18 +2,19 @@
 
 The Page token travels only in ``Authorization: Bearer`` (never in a URL, so never in an
 access log). Every failure becomes one ``GraphError`` (``errors.error_from_response``),
-retried per ``retry.graph_retrying`` (built only once a first attempt failed); sends are not idempotent, so a network error after
-the request may have left is never retried (a refused connection is).
+retried per ``retry.graph_retrying`` (built only once a first attempt failed); sends are not
+idempotent, so a network error after the request may have left is never retried (a refused
+connection is).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from datetime import datetime
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -187,7 +188,8 @@ class GraphClient:
             messages = thread.get("messages") if isinstance(thread, Mapping) else None
             for m in (messages.get("data") or []) if isinstance(messages, Mapping) else []:
                 if isinstance(m, Mapping) and isinstance(m.get("id"), str):
-                    sender = m.get("from") if isinstance(m.get("from"), Mapping) else {}
+                    sender = m.get("from")
+                    sender = sender if isinstance(sender, Mapping) else {}
                     found.append(ThreadMessage(str(m["id"]), _epoch_ms(m.get("created_time")),
                                                str(sender.get("id") or ""), str(m.get("message") or "")))
         return found

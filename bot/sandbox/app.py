@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from importlib import resources
 from collections.abc import AsyncIterator, Awaitable, Callable
+from importlib import resources
 from typing import Any
 
 import aiohttp

@@ -95,7 +95,7 @@ def parse_fault(raw: Any) -> tuple[str, int, Fault]:
     lose = raw.get("lose_answer", False)
     if not isinstance(lose, bool):
         raise BadRequest("fault.lose_answer must be true or false")
-    return target, calls, Fault(code, subcode, status, usage, lose)
+    return target, int(calls or 0), Fault(code, subcode, status, usage, lose)
 
 
 def _whole(value: Any) -> bool:

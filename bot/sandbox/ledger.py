@@ -16,6 +16,7 @@ from redis.asyncio import Redis
 
 from ..clock import LUA_NOW
 from ..keys import Keys
+from ..replies import text
 
 META_PAGE_RATE_LIMIT = 300  # Send API calls per second per Page (§6.1)
 
@@ -41,11 +42,6 @@ local items = redis.call('LRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)
 if #items > 0 then redis.call('LTRIM', KEYS[1], #items, -1) end
 return items
 """
-
-
-def text(value: Any) -> str:
-    """A Redis reply as ``str`` whatever the client's ``decode_responses``."""
-    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 def json_head(obj: dict[str, Any]) -> str:

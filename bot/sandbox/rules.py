@@ -126,7 +126,9 @@ def plan_marketing(body: Any, campaign_id: str) -> MarketingPlan | GraphRefusal:
     if not isinstance(gap, int) or isinstance(gap, bool) or gap < 0:
         return bad("Param min_conversation_gap_seconds must be a non-negative integer")
     message = body.get("message")
-    for buttons in _button_lists(message) if isinstance(message, dict) else []:
+    if not isinstance(message, dict):
+        return bad("Param message must be a JSON object")
+    for buttons in _button_lists(message):
         if any(not isinstance(b, dict) or b.get("type") != "web_url" for b in buttons):
             return refusal(100, "Only web_url buttons are allowed in marketing messages", 2300023)
         if len(buttons) > 3:

@@ -211,13 +211,13 @@ class Rules:
         if not certain and raw and self._shouted_first(raw, folded, sq):
             return RuleVerdict(OPT_IN, 0.9, "the opt-in keyword in capitals, first")
         best, best_conf, sure, level = "", 0.0, False, -(10**9)
-        for rule in self._rules:
-            if rule.priority < level:
+        for candidate in self._rules:
+            if candidate.priority < level:
                 break
-            hit = certain.get(rule.name)
-            conf = hit[0] if hit else rule.search(m)
+            hit = certain.get(candidate.name)
+            conf = hit[0] if hit else candidate.search(m)
             if conf > best_conf:
-                best, best_conf, sure, level = rule.name, conf, hit is not None, rule.priority
+                best, best_conf, sure, level = candidate.name, conf, hit is not None, candidate.priority
         if best in ("", OPT_IN) and self._mention.search(norm):
             return RuleVerdict(NONE, 0.9, "the opt-in keyword mentioned, not sent", certain=True)
         if best:

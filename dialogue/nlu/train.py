@@ -1,7 +1,8 @@
 """Train the spotter's linear model and choose its thresholds: ``python -m dialogue.nlu.train``.
 
 Pure Python, no numeric library: multinomial logistic regression over the features of
-:mod:`dialogue.nlu.features` (counts, scaled by one over the square root of their number, as at inference), fitted with AdaGrad and an L2
+:mod:`dialogue.nlu.features` (counts, scaled by one over the square root of their number, as
+at inference), fitted with AdaGrad and an L2
 penalty, a fixed seed and a fixed number of passes, so the same data gives the same
 weights. 1,600 rows take about 15 s on one core.
 

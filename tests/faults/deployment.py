@@ -32,8 +32,13 @@ import redis as redis_sync
 
 import bot.settings
 from bot.keys import Keys
-from bot.settings import SANDBOX_AD_ACCOUNT, SANDBOX_APP_ID, SANDBOX_APP_SECRET, SANDBOX_MESSAGE_CAMPAIGN, \
-    SANDBOX_PAGE_TOKEN
+from bot.settings import (
+    SANDBOX_AD_ACCOUNT,
+    SANDBOX_APP_ID,
+    SANDBOX_APP_SECRET,
+    SANDBOX_MESSAGE_CAMPAIGN,
+    SANDBOX_PAGE_TOKEN,
+)
 from tests.faults.history import ready_key
 from tests.support.processes import end_popen
 from tests.support.redis_server import RedisProcess, free_port

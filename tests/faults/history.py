@@ -26,9 +26,9 @@ from redis.exceptions import RedisError
 from bot.events import MessageEvent
 from bot.graph import payloads
 from bot.handlers import HandlerRegistry
-from bot.plugins import Plugin
 from bot.keys import Keys
 from bot.outbox import Outbox, SendJob
+from bot.plugins import Plugin
 from bot.streams import sleep_or_stop
 
 if TYPE_CHECKING:

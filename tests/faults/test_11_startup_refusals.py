@@ -17,7 +17,6 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
@@ -25,8 +24,8 @@ from bot.keys import Keys
 from bot.settings import SANDBOX_APP_SECRET, SANDBOX_PAGE_TOKEN
 from bot.storage import EmbeddedRedis, connect
 from tests.faults.checker import keep
-from tests.faults.history import ready_key
 from tests.faults.deployment import ROOT, clean_env
+from tests.faults.history import ready_key
 from tests.support.pages import delete_page_keys
 from tests.support.processes import end_process
 from tests.support.redis_server import free_port

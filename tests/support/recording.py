@@ -14,8 +14,8 @@ from redis.asyncio import Redis
 
 from bot.events import Event, MessageEvent
 from bot.handlers import HandlerRegistry
-from bot.plugins import Plugin
 from bot.keys import Keys
+from bot.plugins import Plugin
 
 registry = HandlerRegistry()
 

@@ -13,9 +13,11 @@ import itertools
 import json
 from typing import Any
 
-from aiohttp.test_utils import TestClient
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 import pytest
+from aiohttp.test_utils import TestClient
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 from redis.asyncio import Redis
 
 from bot.app import create_app

@@ -19,7 +19,6 @@ from aiohttp.test_utils import TestServer
 
 from bot.graph import payloads as p
 from bot.graph.client import GraphClient, new_session
-from bot.graph.payloads import PayloadError
 from bot.graph.errors import (
     GraphNetworkError,
     GraphThrottled,
@@ -27,6 +26,7 @@ from bot.graph.errors import (
     SendUncertain,
     TokenInvalid,
 )
+from bot.graph.payloads import PayloadError
 from bot.secret import Secret
 from bot.settings import Settings
 

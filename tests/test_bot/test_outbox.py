@@ -16,9 +16,9 @@ from bot.consent import otn_token
 from bot.graph import payloads
 from bot.keys import Keys
 from bot.outbox import SendJob
+from tests.conftest import OPTIN_TITLE as TITLE
+from tests.conftest import REDIS_URL, TOPIC, SandboxBot
 from tests.support.processes import end_process
-from tests.conftest import OPTIN_TITLE as TITLE, REDIS_URL, TOPIC, SandboxBot
-
 
 
 def text_job(job_id: str, psid: str, purpose: str = "response", text: str = "hello", **kw) -> SendJob:  # type: ignore[no-untyped-def]

@@ -6,15 +6,30 @@ import asyncio
 import json
 from typing import Any
 
-from aiohttp.test_utils import TestClient, TestServer
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from bot.app import create_app
 from bot.errors import BadEvent
 from bot.events import (
-    CommentEvent, DeliveryEvent, EchoEvent, FeedEvent, HandoverEvent, LiveVideoEvent, MarketingOptinEvent,
-    EVENT_KINDS, MessageEvent, OtnOptinEvent, PostbackEvent, RawItem, ReadEvent, ReferralEvent, StandbyEvent,
+    EVENT_KINDS,
+    CommentEvent,
+    DeliveryEvent,
+    EchoEvent,
+    FeedEvent,
+    HandoverEvent,
+    LiveVideoEvent,
+    MarketingOptinEvent,
+    MessageEvent,
+    OtnOptinEvent,
+    PostbackEvent,
+    RawItem,
+    ReadEvent,
+    ReferralEvent,
+    StandbyEvent,
 )
 from bot.parsing import REJECT_REASONS, events_of_body, parse_item, split_body
 from bot.runtime import Runtime

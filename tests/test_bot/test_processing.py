@@ -8,17 +8,17 @@ import signal
 import sys
 from collections import defaultdict
 
-from aiohttp.test_utils import TestClient
 import pytest
+from aiohttp.test_utils import TestClient
 from redis.asyncio import Redis
 
 from bot.app import create_app
 from bot.keys import Keys
 from bot.runtime import Runtime
 from bot.settings import Settings
-from tests.support.processes import end_process
 from tests.conftest import REDIS_URL
 from tests.support import recording
+from tests.support.processes import end_process
 from tests.support.webhooks import comment_change, message_item, messaging_body, now_ms, signed
 
 

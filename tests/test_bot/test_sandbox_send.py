@@ -11,10 +11,9 @@ from aiohttp import web
 from redis.asyncio import Redis
 
 from bot.sandbox import create_sandbox_app
-from bot.settings import Settings
-
 from bot.sandbox.context import SANDBOX
 from bot.sandbox.receipts import ReceiptPump
+from bot.settings import Settings
 from tests.test_bot.test_sandbox import (  # noqa: F401  (fixtures)
     DAY,
     HOUR,

@@ -21,7 +21,14 @@ from bot.storage import connect
 from tests.conftest import TOPIC, SandboxBot
 from tests.support.redis_server import RedisProcess
 from tests.support.sending import (
-    Serve, bot_settings, final_records, new_port, notification, reply, start_bot, wait_for,
+    Serve,
+    bot_settings,
+    final_records,
+    new_port,
+    notification,
+    reply,
+    start_bot,
+    wait_for,
 )
 
 

@@ -14,11 +14,11 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from bot.app import create_app
-from bot.webhook import InboxWriter
 from bot.keys import Keys
 from bot.runtime import Runtime
 from bot.settings import SANDBOX_APP_SECRET, Settings
 from bot.storage import EmbeddedRedis, connect, open_redis
+from bot.webhook import InboxWriter
 from tests.support import recording
 from tests.support.processes import end_process
 from tests.support.redis_server import RedisProcess, free_port

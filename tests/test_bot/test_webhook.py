@@ -5,8 +5,8 @@ from __future__ import annotations
 import io
 import json
 
-from aiohttp.test_utils import TestClient
 import pytest
+from aiohttp.test_utils import TestClient
 from redis.asyncio import Redis
 
 from bot.app import create_app

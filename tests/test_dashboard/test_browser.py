@@ -20,8 +20,16 @@ except ImportError:  # a developer machine without the test extra; in CI it is i
         raise
     pytest.skip("playwright is not installed (pip install -e '.[test]')", allow_module_level=True)
 
-from tests.test_dashboard.flows import SLOW_MS, create_sale, get_started, join_chat, progress, sign_in, \
-    start_sale, subscribe
+from tests.test_dashboard.flows import (
+    SLOW_MS,
+    create_sale,
+    get_started,
+    join_chat,
+    progress,
+    sign_in,
+    start_sale,
+    subscribe,
+)
 
 WATCH = "https://shop.test/live/denim"
 
@@ -103,7 +111,7 @@ def test_a_person_answers_from_the_page_inbox(chromium: Any, served: ServedBot) 
     inbox.press("#text", "Enter")
     expect(ana.locator(".msg.page").filter(has_text="GCash is fine")).to_be_visible(timeout=SLOW_MS)
     psid = ana.url.split("psid=")[1]
-    wait_for(lambda: served.call("GET", f"/api/needs-human", admin=True)["count"] == 0, what="the flag cleared")
+    wait_for(lambda: served.call("GET", "/api/needs-human", admin=True)["count"] == 0, what="the flag cleared")
     assert psid
     context.close()
 

@@ -12,10 +12,10 @@ from aiohttp.test_utils import TestClient
 from redis.asyncio import Redis
 
 from bot.app import create_app
-from dialogue import Dialogue
-from dialogue.kit import GET_STARTED, OPTIN_YES, STOP_REMINDERS
 from bot.outbox import day_of
 from bot.runtime import Runtime
+from dialogue import Dialogue
+from dialogue.kit import GET_STARTED, OPTIN_YES, STOP_REMINDERS
 from tests.conftest import SandboxBot, sandbox_settings
 from tests.support.redis_server import free_port
 

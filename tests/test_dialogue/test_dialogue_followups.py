@@ -6,9 +6,9 @@ import asyncio
 
 from redis.asyncio import Redis
 
-from dialogue.followups import FollowUps
 from bot.outbox import day_of
 from bot.runtime import Runtime
+from dialogue.followups import FollowUps
 from tests.conftest import SandboxBot
 from tests.test_dialogue.test_dialogue import PLUGIN, Serve, bot, cards, chat, opt_in, start_bot  # noqa: F401
 

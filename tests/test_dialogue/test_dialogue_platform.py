@@ -10,14 +10,24 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
-from redis.asyncio import Redis
 from rasa_sdk.executor import ActionExecutor
+from redis.asyncio import Redis
 
 from bot import cli
 from bot.settings import SANDBOX_PAGE_TOKEN
 from tests.conftest import REDIS_URL, SandboxBot
 from tests.test_dialogue.test_dialogue import (  # noqa: F401
-    PLUGIN, TITLE, Serve, bot, cards, chat, kind, opt_in, start_bot, tap, texts,
+    PLUGIN,
+    TITLE,
+    Serve,
+    bot,
+    cards,
+    chat,
+    kind,
+    opt_in,
+    start_bot,
+    tap,
+    texts,
 )
 
 SIZE_CHART = '''"""Size chart: the shopper asks for the size guide."""

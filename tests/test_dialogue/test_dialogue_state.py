@@ -9,11 +9,11 @@ import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from dialogue.messages import to_replies
-from dialogue.tracker_store import MAX_EVENTS
 from bot.events import MessageEvent
 from bot.graph import payloads
 from bot.runtime import Runtime
+from dialogue.messages import to_replies
+from dialogue.tracker_store import MAX_EVENTS
 from tests.conftest import SandboxBot
 from tests.test_dialogue.test_dialogue import PLUGIN, TOPIC, bot, cards, dialogue, kind, texts  # noqa: F401
 

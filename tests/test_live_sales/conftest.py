@@ -17,7 +17,8 @@ from bot.runtime import Runtime
 from bot.secret import Secret
 from bot.settings import Settings
 from live_sales import LiveSales, domain_of
-from tests.conftest import OPTIN_TITLE as TITLE, TOPIC, SandboxBot, bounded, sandbox_settings
+from tests.conftest import OPTIN_TITLE as TITLE
+from tests.conftest import TOPIC, SandboxBot, bounded, sandbox_settings
 from tests.support.redis_server import free_port
 
 TOKEN = "test-admin-token"

@@ -14,9 +14,9 @@ from bot.outbox import Outbox, SendJob
 from bot.settings import Settings
 from bot.storage import connect
 from live_sales.fanout import LEASE_MS, FanoutRunner
+from live_sales.messages import for_sale
 from live_sales.store import BroadcastStore
 from tests.support.redis_server import RedisProcess
-from live_sales.messages import for_sale
 from tests.test_live_sales.conftest import TITLE, TOPIC, Shop, poll
 
 
@@ -160,7 +160,7 @@ async def test_a_fan_out_resumed_after_a_redis_restart_queues_every_subscriber_o
     server.start()
     redis = connect(server.url)
     try:
-        consent, outbox = ConsentStore(redis, keys), Outbox(redis, keys)
+        outbox = Outbox(redis, keys)
         psids = [f"77{n:06d}" for n in range(3000)]
         async with redis.pipeline(transaction=False) as pipe:
             for psid in psids:
