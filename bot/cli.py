@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from . import logs
 from .app import create_app
 from .errors import ConfigError
 from .plugins import resolve_plugins
@@ -50,7 +51,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"salebell: configuration error: {exc}", file=sys.stderr)
         return 2
     parser = argparse.ArgumentParser(prog="salebell", description="Messenger bot for live sales")
-    parser.add_argument("--log-level", default="INFO")
+    parser.add_argument("--log-level", default=os.environ.get("LOG_LEVEL") or "INFO",
+                        help="DEBUG, INFO, WARNING, ERROR or CRITICAL (default: LOG_LEVEL or INFO)")
     sub = parser.add_subparsers(dest="command", required=True)
     for name, (_, arguments, help_) in _COMMANDS.items():
         arguments(sub.add_parser(name, help=help_, description=help_))
@@ -59,12 +61,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     if level not in LOG_LEVELS:
         print(f"salebell: --log-level must be one of {', '.join(LOG_LEVELS)}, got {args.log_level!r}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    log_format = (os.environ.get("LOG_FORMAT") or "text").lower()
+    if log_format not in logs.FORMATS:
+        print(f"salebell: LOG_FORMAT must be text or json, got {log_format!r}", file=sys.stderr)
+        return 2
     try:
         settings = Settings.from_env()
     except ConfigError as exc:
         print(f"salebell: configuration error: {exc}", file=sys.stderr)
         return 2
+    logs.configure(level, log_format, settings.page_id)
     fn = _COMMANDS[args.command][0]
     try:
         return fn(args, settings)

@@ -26,6 +26,7 @@ from .errors import BadEvent
 from .events import RawItem
 from .handlers import HandlerRegistry
 from .keys import Keys
+from .logs import about, shopper_hash
 from .parsing import parse_item
 from .queues import ShopperQueues
 from .streams import sleep_or_stop
@@ -108,6 +109,10 @@ class EventConsumer:
         """
         done = asyncio.Event()
         heartbeat = asyncio.create_task(self._heartbeat(ordering_key, done))
+        with about(shopper=shopper_hash(ordering_key)):
+            await self._drain_leased(ordering_key, done, heartbeat)
+
+    async def _drain_leased(self, ordering_key: str, done: asyncio.Event, heartbeat: asyncio.Task[None]) -> None:
         try:
             for handled in range(MAX_PER_CLAIM):
                 head = await self._retrying(lambda: self._queues.head(ordering_key), ordering_key)
@@ -152,6 +157,10 @@ class EventConsumer:
             log.error("queued item cannot be parsed (%s); moved to dead letters", exc)
             await self._dead_letter(payload, "unparseable", str(exc))
             return "events_failed_total|unparseable"
+        with about(event=event.dedupe_key):
+            return await self._dispatch(event, payload)
+
+    async def _dispatch(self, event: Any, payload: bytes) -> str:
         for attempt in range(1, self.max_attempts + 1):
             try:
                 await self._registry.dispatch(event, self._context)

@@ -20,6 +20,7 @@ import logging
 from dataclasses import replace
 
 from .graph import GraphError, GraphNetworkError, GraphThrottled, GraphTransient
+from .logs import about, shopper_hash
 from .outbox import REPLIES, TERMINAL, Delay, Entry, Outcome, SendJob, day_of
 from .policy import Reason, decide
 from .rate_gate import CAMPAIGN, REPLY
@@ -173,6 +174,10 @@ class SendBatch:
 
     async def _send(self, a: Attempt) -> bool:
         """Call Meta for the attempt and hand on the result; True if the job now waits to be tried again."""
+        with about(job=a.job.id, shopper=shopper_hash(a.job.psid or a.job.comment_id or "")):
+            return await self._send_now(a)
+
+    async def _send_now(self, a: Attempt) -> bool:
         if not a.probe and self.c.throttle.paused and await self._held_by_pause(a):
             return True
         try:
