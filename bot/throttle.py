@@ -116,6 +116,7 @@ class PageThrottle:
     async def throttled(self, exc: GraphThrottled, *, probe: bool) -> int:
         """Meta throttled a call: pause the Page (longer each time in a row); returns ms until it ends."""
         estimate = int((exc.retry_after or 0) * 1000)
+        was_paused, level_before = self.paused and self.kind == "throttle", self.level
         try:
             await self._run("t", estimate, int(self._base_ms), MAX_PAUSE_MS, "1" if probe else "0",
                             f"{random.uniform(0.8, 1.2):.3f}", LEVEL_KEEP_MS)
@@ -123,8 +124,10 @@ class PageThrottle:
             log.warning("send pause: could not share it (%s)", type(err).__name__)
             self.until_ms = max(self.until_ms, self.now_ms() + (estimate or int(self._base_ms)))
             self.kind = "throttle"
-        log.warning("Page throttled by Meta (code %s, http %s): sends paused %.1fs (level %d)", exc.code,
-                    exc.http_status, (self.until_ms - self.now_ms()) / 1000, self.level)
+        # once per pause (and when it deepens), not once per throttled call of every worker
+        report = log.warning if not was_paused or self.level > level_before else log.info
+        report("Page throttled by Meta (code %s, http %s): sends paused %.1fs (level %d)", exc.code,
+               exc.http_status, (self.until_ms - self.now_ms()) / 1000, self.level)
         return max(0, self.until_ms - self.now_ms())
 
     async def succeeded(self, usage: Usage, *, probe: bool) -> None:

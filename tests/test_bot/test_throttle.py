@@ -112,3 +112,16 @@ async def test_usage_headers_halve_the_rate_then_pause_every_worker(workers: lis
     await a.succeeded(messenger_usage(10, regain_minutes=2), probe=False)  # an estimate: that long
     await b_poll.move_due()
     assert 115_000 <= b.until_ms - b.now_ms() <= 120_000
+
+
+async def test_a_pause_is_logged_once_not_once_per_throttled_call(
+        workers: list[Worker], caplog: pytest.LogCaptureFixture) -> None:
+    """Issue 8's noise: every in-flight call that met the throttle logged its own warning."""
+    (a, _, _), (b, _, b_poll) = workers
+    with caplog.at_level("INFO", logger="bot.throttle"):
+        await a.throttled(throttle_answer(), probe=False)
+        await b_poll.move_due()
+        for throttle in (a, b, a, b):  # the calls in flight when Meta throttled, answered one by one
+            await throttle.throttled(throttle_answer(), probe=False)
+    said = [r for r in caplog.records if r.getMessage().startswith("Page throttled by Meta")]
+    assert len(said) == 5 and [r.levelname for r in said].count("WARNING") == 1
