@@ -69,11 +69,10 @@ class AdminClient:
                 except ValueError:
                     answer = None
                 if resp.status >= 400:
-                    error = (answer or {}).get("error", {}) if isinstance(answer, dict) else {}
-                    raise CliError(resp.status, str(error.get("message") or resp.reason))
+                    raise _refusal(resp, answer)
                 return answer
         except aiohttp.ClientError as exc:
-            raise CliError(0, f"cannot reach the admin API at {self._base} ({type(exc).__name__})") from None
+            raise self._unreachable(exc) from None
 
     async def download(self, path: str, write: Callable[[bytes], object]) -> None:
         """GET ``path`` and hand its body to ``write`` as it arrives (a CSV export of any size)."""
@@ -84,12 +83,14 @@ class AdminClient:
                         answer = await resp.json(content_type=None)
                     except ValueError:
                         answer = None
-                    error = (answer or {}).get("error", {}) if isinstance(answer, dict) else {}
-                    raise CliError(resp.status, str(error.get("message") or resp.reason))
+                    raise _refusal(resp, answer)
                 async for chunk in resp.content.iter_chunked(65536):
                     write(chunk)
         except aiohttp.ClientError as exc:
-            raise CliError(0, f"cannot reach the admin API at {self._base} ({type(exc).__name__})") from None
+            raise self._unreachable(exc) from None
+
+    def _unreachable(self, exc: aiohttp.ClientError) -> CliError:
+        return CliError(0, f"cannot reach the admin API at {self._base} ({type(exc).__name__})")
 
     async def follow(self, path: str, show: Callable[[dict[str, Any]], None], timeout: float = 0) -> dict[str, Any]:
         """Poll a sale or blast until its fan-out is complete (or ``timeout`` s pass); returns the last view."""
@@ -102,3 +103,9 @@ class AdminClient:
             if deadline is not None and time.monotonic() > deadline:
                 raise CliError(0, f"still sending after {timeout:g}s; `salebell live show` tells the rest")
             await asyncio.sleep(FOLLOW_INTERVAL)
+
+
+def _refusal(resp: aiohttp.ClientResponse, answer: Any) -> CliError:
+    """The API's ``{"error": {"message"}}`` answer as a CliError with its status."""
+    error = (answer or {}).get("error", {}) if isinstance(answer, dict) else {}
+    return CliError(resp.status, str(error.get("message") or resp.reason))

@@ -20,7 +20,8 @@ from bot.errors import ConfigError
 from bot.plugins import installed_plugin_names
 from bot.ports import NEXT_LIVE_SALE
 from bot.runtime import Runtime
-from tests.test_live_sales.conftest import Shop, shop_settings
+from tests.test_dialogue.test_dialogue import chat, texts
+from tests.test_live_sales.conftest import Shop, shop_settings, start_shop
 
 Serve = Callable[..., Awaitable[TestClient[Any, Any]]]
 
@@ -28,17 +29,12 @@ Serve = Callable[..., Awaitable[TestClient[Any, Any]]]
 async def default_shop(serve: Serve, redis: Redis, page_id: str, **overrides: Any) -> Shop:
     settings = shop_settings(page_id, **overrides)
     assert settings.plugins == installed_plugin_names()  # SALEBELL_PLUGINS unset: every installed plugin
-    runtime = Runtime(settings, redis)
-    app = create_app(settings, redis, runtime=runtime, plugins=settings.plugins, run_workers=False)
-    return Shop(await serve(app, port=settings.port), runtime, settings)
+    return await start_shop(serve, redis, settings, plugins=settings.plugins)
 
 
 async def says(shop: Shop, psid: str, text: str) -> list[str]:
     """What the shopper was answered, as texts."""
-    before = len(await shop.inbox(psid))
-    await shop.call("POST", f"/sandbox/shoppers/{psid}/messages", {"text": text})
-    await shop.runtime.drain()
-    return [m["message"].get("text", "") for m in (await shop.inbox(psid))[before:]]
+    return texts(await chat(shop, psid, text))
 
 
 async def test_when_is_the_next_live_answers_from_the_live_sales(serve: Serve, redis: Redis, page_id: str) -> None:

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from aiohttp import ClientSession, web
@@ -49,41 +52,58 @@ async def inbox_counts(bot: SandboxBot, psids: list[str]) -> Counter[str]:
     return Counter({p: len(await bot.inbox(p)) for p in psids})
 
 
+@dataclass
+class OwnRedisBot:
+    """The bot with workers on a Redis of its own (stopped and started by the test), Meta (the
+    sandbox) on the suite's Redis, so the bot's outage leaves Meta up."""
+
+    private: RedisProcess
+    redis: Redis
+    runtime: Runtime
+    meta: SandboxBot  # shopper and sent-log calls go to the sandbox
+
+
+@asynccontextmanager
+async def bot_on_its_own_redis(tmp_path: Path, redis: Redis, serve: Serve, page_id: str,
+                               **env: str) -> AsyncIterator[OwnRedisBot]:
+    private = RedisProcess(tmp_path)
+    private.start()
+    bot_redis = connect(private.url)
+    sandbox_port, bot_port = new_port(), new_port()
+    settings = bot_settings(page_id, bot_port, GRAPH_API_URL=f"http://127.0.0.1:{sandbox_port}/sandbox/graph", **env)
+    sandbox_client = await serve(create_sandbox_app(settings, redis), port=sandbox_port)
+    runtime = Runtime(settings.replace(sandbox=False), bot_redis)
+    client = await serve(create_app(settings.replace(sandbox=False), bot_redis, runtime=runtime, run_workers=True),
+                         port=bot_port)
+    try:
+        yield OwnRedisBot(private, bot_redis, runtime, SandboxBot(sandbox_client, runtime, settings))
+    finally:
+        await client.close()
+        await bot_redis.aclose()
+        private.stop()
+
+
 # -- finding 4: a Redis blip mid-batch ---------------------------------------------------------
 
 
 async def test_a_redis_outage_mid_batch_records_every_job_once_and_sends_nothing_twice(
         tmp_path: Path, redis: Redis, serve: Serve, page_id: str, keys: Keys) -> None:
     """Meta (the sandbox, on the suite's Redis) keeps answering while the bot's own Redis is down for 2 s."""
-    private = RedisProcess(tmp_path)
-    private.start()
-    bot_redis = connect(private.url)
-    sandbox_port, bot_port = new_port(), new_port()
-    settings = bot_settings(page_id, bot_port, PAGE_SEND_RATE="40",
-                            GRAPH_API_URL=f"http://127.0.0.1:{sandbox_port}/sandbox/graph")
-    sandbox_client = await serve(create_sandbox_app(settings, redis), port=sandbox_port)
-    runtime = Runtime(settings.replace(sandbox=False), bot_redis)
-    client = await serve(create_app(settings.replace(sandbox=False), bot_redis, runtime=runtime, run_workers=True),
-                         port=bot_port)
-    meta = SandboxBot(sandbox_client, runtime, settings)  # shopper and sent-log calls go to the sandbox
-    try:
+    async with bot_on_its_own_redis(tmp_path, redis, serve, page_id, PAGE_SEND_RATE="40") as own:
+        meta, runtime = own.meta, own.runtime
         await meta.call("POST", "/sandbox/config", {"echoes": False, "receipts": False})  # no rescue by echoes
-        psids = await shoppers_in_window(meta, bot_redis, keys, 40)
+        psids = await shoppers_in_window(meta, own.redis, keys, 40)
         jobs = [reply(f"blip-{p}-{n}", p, f"part {n}", campaign="blip") for p in psids for n in range(2)]
         await runtime.outbox.enqueue_many(jobs)
         await wait_for(lambda: _sends_at_least(meta, 10), "the first sends")
-        private.stop()  # mid-batch: some calls of the batch are answered, others not yet made
+        own.private.stop()  # mid-batch: some calls of the batch are answered, others not yet made
         await asyncio.sleep(2)
-        private.start()
+        own.private.start()
         # nothing waits for a reclaim (30 s here): every job is recorded well before that
         records = await wait_for(lambda: final_records(meta, [j.id for j in jobs]), "every job's outcome", 20)
         assert Counter(r.state for r in records.values()) == {"sent": len(jobs)}
         assert (await runtime.outbox.numbers(campaign="blip"))["sent"] == len(jobs)  # each counted once
         assert await inbox_counts(meta, psids) == Counter({p: 2 for p in psids})  # nothing sent twice or lost
-    finally:
-        await client.close()
-        await bot_redis.aclose()
-        private.stop()
 
 
 async def _sends_at_least(bot: SandboxBot, count: int) -> bool:
@@ -206,25 +226,16 @@ async def test_after_a_redis_outage_a_reply_never_overtakes_the_one_its_live_wor
     """The reply before it was marked sending more than ``STUCK_MS`` ago by a worker that met the outage
     before its call and still holds it: a worker that has just met the outage too must not take it for
     a dead worker's job and send past it (3 reply inversions in a CI run of fault scenario 4)."""
-    private = RedisProcess(tmp_path)
-    private.start()
-    bot_redis = connect(private.url)
-    sandbox_port, bot_port = new_port(), new_port()
-    settings = bot_settings(page_id, bot_port, GRAPH_API_URL=f"http://127.0.0.1:{sandbox_port}/sandbox/graph")
-    sandbox_client = await serve(create_sandbox_app(settings, redis), port=sandbox_port)
-    runtime = Runtime(settings.replace(sandbox=False), bot_redis)
-    client = await serve(create_app(settings.replace(sandbox=False), bot_redis, runtime=runtime, run_workers=True),
-                         port=bot_port)
-    meta = SandboxBot(sandbox_client, runtime, settings)
-    try:
+    async with bot_on_its_own_redis(tmp_path, redis, serve, page_id) as own:
+        bot_redis, runtime, meta = own.redis, own.runtime, own.meta
         psid = (await shoppers_in_window(meta, bot_redis, keys, 1))[0]
         seconds, micros = await bot_redis.time()
         before = keys.send_record("held-by-a-live-worker")
         await bot_redis.hset(before, mapping={"state": "sending", "sent_at": seconds * 1000 + micros // 1000 - 6_000,
                                               "owner": "worker-elsewhere"})
-        private.stop()
+        own.private.stop()
         await asyncio.sleep(1.0)
-        private.start()
+        own.private.start()
         await runtime.outbox.enqueue_many([reply("next", psid, "second", after="held-by-a-live-worker")])
         await asyncio.sleep(1.0)  # the live worker is back: it renews its liveness key
         await bot_redis.set(keys.send_worker_alive("worker-elsewhere"), "1", ex=60)
@@ -234,10 +245,6 @@ async def test_after_a_redis_outage_a_reply_never_overtakes_the_one_its_live_wor
         await bot_redis.hset(before, "state", "sent")  # its worker sent it: now this one goes
         records = await wait_for(lambda: final_records(meta, ["next"]), "the reply's outcome")
         assert records["next"].state == "sent"
-    finally:
-        await client.close()
-        await bot_redis.aclose()
-        private.stop()
 
 
 async def test_a_reply_waits_for_a_live_workers_job_and_passes_a_dead_workers(

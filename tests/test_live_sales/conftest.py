@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -76,9 +76,10 @@ class Shop(SandboxBot):
         return [m for m in await self.inbox(psid) if needle in json.dumps(m["message"])]
 
 
-async def start_shop(serve: Callable[..., Awaitable[TestClient[Any, Any]]], redis: Redis, settings: Settings) -> Shop:
+async def start_shop(serve: Callable[..., Awaitable[TestClient[Any, Any]]], redis: Redis, settings: Settings,
+                     plugins: Sequence[str] = PLUGINS) -> Shop:
     runtime = Runtime(settings, redis)
-    app = create_app(settings, redis, runtime=runtime, plugins=PLUGINS, run_workers=False)
+    app = create_app(settings, redis, runtime=runtime, plugins=plugins, run_workers=False)
     client = await serve(app, port=settings.port)
     return Shop(client, runtime, settings)
 
