@@ -42,18 +42,24 @@ export function zonedToUtc(local, timezone) {
 }
 
 // A grouped bar chart: one group per label, one bar per series ({name, cls, values}).
-export function barChart(labels, series, { height = 180, title = "" } = {}) {
+// The SVG of a chart with its horizontal grid and axis numbers up to a round ceiling over max.
+function chartFrame(labels, max, height, title) {
   const width = 640, left = 34, bottom = 24, top = 8;
-  const max = Math.max(1, ...series.flatMap(s => s.values));
   const step = niceStep(max), ceiling = Math.ceil(max / step) * step;
   const plotH = height - top - bottom, groupW = (width - left) / labels.length;
-  const barW = Math.max(2, (groupW - 8) / series.length);
   const svg = el("svg", { class: "chart", viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": title });
   for (let v = 0; v <= ceiling; v += step) {
     const y = top + plotH - (v / ceiling) * plotH;
     svg.append(el("line", { class: "grid", x1: left, x2: width, y1: y, y2: y }),
                el("text", { x: left - 4, y: y + 4, "text-anchor": "end" }, String(v)));
   }
+  return { svg, left, top, plotH, groupW, ceiling };
+}
+
+export function barChart(labels, series, { height = 180, title = "" } = {}) {
+  const { svg, left, top, plotH, groupW, ceiling } =
+    chartFrame(labels, Math.max(1, ...series.flatMap(s => s.values)), height, title);
+  const barW = Math.max(2, (groupW - 8) / series.length);
   labels.forEach((label, i) => {
     const x0 = left + i * groupW + 4;
     series.forEach((s, j) => {
@@ -68,16 +74,8 @@ export function barChart(labels, series, { height = 180, title = "" } = {}) {
 
 // A stacked bar chart: one bar per label, stacked by part ({name, cls, values}).
 export function stackedChart(labels, parts, { height = 150, title = "" } = {}) {
-  const width = 640, left = 34, bottom = 24, top = 8;
   const totals = labels.map((_, i) => parts.reduce((n, p) => n + p.values[i], 0));
-  const max = Math.max(1, ...totals), step = niceStep(max), ceiling = Math.ceil(max / step) * step;
-  const plotH = height - top - bottom, groupW = (width - left) / labels.length;
-  const svg = el("svg", { class: "chart", viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": title });
-  for (let v = 0; v <= ceiling; v += step) {
-    const y = top + plotH - (v / ceiling) * plotH;
-    svg.append(el("line", { class: "grid", x1: left, x2: width, y1: y, y2: y }),
-               el("text", { x: left - 4, y: y + 4, "text-anchor": "end" }, String(v)));
-  }
+  const { svg, left, top, plotH, groupW, ceiling } = chartFrame(labels, Math.max(1, ...totals), height, title);
   labels.forEach((label, i) => {
     const x = left + i * groupW + groupW * 0.2, w = groupW * 0.6;
     let y = top + plotH;
