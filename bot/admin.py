@@ -33,6 +33,7 @@ from redis.exceptions import RedisError
 
 from .appkeys import SETTINGS
 from .dashboard.sessions import CSRF_HEADER, has_session_cookie, session_of
+from .errors import ApiError
 from .json_input import NotJson, load_json
 from .signature import header_bytes
 
@@ -41,15 +42,6 @@ log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 Schema = dict[str, Any]
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-
-
-class ApiError(Exception):
-    """An error answered as JSON with its HTTP status."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
 
 
 def not_found(what: str) -> ApiError:
@@ -154,10 +146,11 @@ def openapi_document(operations: list[Operation]) -> dict[str, Any]:
         if op.body is not None:
             item["requestBody"] = {"required": True, "content": {"application/json": {"schema": op.body}}}
         params = [{"name": n, "in": "query", "required": r, "schema": {"type": t}} for n, t, r in op.query]
-        params += [{"name": p.strip("{}"), "in": "path", "required": True, "schema": {"type": "string"}}
-                   for p in op.path.split("/") if p.startswith("{")]
-        if params:
-            item["parameters"] = params
+        params = [{"name": p.strip("{}"), "in": "path", "required": True, "schema": {"type": "string"}}
+                  for p in op.path.split("/") if p.startswith("{")] + params
+        params.append({"name": "page", "in": "query", "required": False, "schema": {"type": "string"},
+                       "description": "the Page, by id; needed when the deployment serves several"})
+        item["parameters"] = params
         paths.setdefault(op.path, {})[op.method.lower()] = item
     return {
         "openapi": "3.0.3",

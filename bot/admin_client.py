@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import aiohttp
 
@@ -33,9 +34,16 @@ class CliError(SalebellError):
 
 
 def add_client_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--url`` and ``--token`` of a command that talks to the admin API."""
+    """``--url``, ``--token`` and ``--page`` of a command that talks to the admin API."""
     parser.add_argument("--url", help="admin API base URL (default: SALEBELL_API_URL or http://127.0.0.1:$PORT)")
     parser.add_argument("--token", help="admin token (default: ADMIN_TOKEN or .salebell/admin-token)")
+    parser.add_argument("--page", default="", help="the Page to act on, by id (needed when the bot serves several)")
+
+
+def client_for(session: aiohttp.ClientSession, args: argparse.Namespace, settings: Settings) -> AdminClient:
+    """The admin client a command's ``--url``/``--token``/``--page`` (and the environment) name."""
+    return AdminClient(session, api_url(args.url, settings), admin_token(args.token, settings),
+                       page=getattr(args, "page", "") or "")
 
 
 def api_url(flag: str | None, settings: Settings) -> str:
@@ -56,14 +64,21 @@ def admin_token(flag: str | None, settings: Settings) -> str:
 class AdminClient:
     """JSON calls to the admin API with the bearer token."""
 
-    def __init__(self, session: aiohttp.ClientSession, base: str, token: str) -> None:
+    def __init__(self, session: aiohttp.ClientSession, base: str, token: str, *, page: str = "") -> None:
         self._session = session
         self._base = base
         self._headers = {"Authorization": f"Bearer {token}", "X-Salebell-Client": "cli"}
+        self._page = page
+
+    def _url(self, path: str) -> str:
+        """``path`` under the base URL, for the chosen Page (``?page=``) if one was named."""
+        if not self._page:
+            return self._base + path
+        return self._base + path + ("&" if "?" in path else "?") + urlencode({"page": self._page})
 
     async def call(self, method: str, path: str, body: Any = None) -> Any:
         try:
-            async with self._session.request(method, self._base + path, json=body, headers=self._headers) as resp:
+            async with self._session.request(method, self._url(path), json=body, headers=self._headers) as resp:
                 try:
                     answer = await resp.json(content_type=None)
                 except ValueError:
@@ -77,7 +92,7 @@ class AdminClient:
     async def download(self, path: str, write: Callable[[bytes], object]) -> None:
         """GET ``path`` and hand its body to ``write`` as it arrives (a CSV export of any size)."""
         try:
-            async with self._session.get(self._base + path, headers=self._headers) as resp:
+            async with self._session.get(self._url(path), headers=self._headers) as resp:
                 if resp.status >= 400:
                     try:
                         answer = await resp.json(content_type=None)

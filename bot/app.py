@@ -11,10 +11,9 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from . import admin, dashboard, webhook
-from .appkeys import CLOCK, KEYS, METRICS, REDIS, RUNTIME, SETTINGS
-from .clock import Clock
-from .keys import Keys
+from .appkeys import METRICS, REDIS, SETTINGS
 from .metrics import AppMetrics
+from .pages import PAGES, Pages
 from .plugins import check_services, resolve_plugins
 from .runtime import Runtime
 from .settings import Settings
@@ -26,38 +25,48 @@ health_routes = web.RouteTableDef()
 
 @health_routes.get("/healthz")
 async def healthz(request: web.Request) -> web.Response:
-    """A keyed read of the Page's own keys, not a PING: a node that cannot serve the Page's slot, or
+    """A keyed read of each Page's own keys, not a PING: a node that cannot serve a Page's slot, or
     a Redis that refuses reads, answers 503. Says whether a splitter is at work and how many bodies
-    wait in the inbox (a backlog with no splitter means no worker is running)."""
-    redis, keys = request.app[REDIS], request.app[KEYS]
-    try:
-        async with redis.pipeline(transaction=False) as pipe:
-            pipe.xlen(keys.inbox)
-            pipe.exists(keys.splitter_lease)
-            backlog, splitting = await pipe.execute()
-    except (RedisError, OSError) as exc:
-        log.warning("/healthz: Redis %s", type(exc).__name__)
-        return web.json_response({"status": "unavailable", "redis": type(exc).__name__}, status=503)
+    wait in the inbox (a backlog with no splitter means no worker is running); the top-level figures
+    are the first Page's, ``pages`` has every Page's."""
+    pages: dict[str, dict[str, object]] = {}
+    for runtime in request.app[PAGES]:
+        try:
+            async with runtime.redis.pipeline(transaction=False) as pipe:
+                pipe.xlen(runtime.keys.inbox)
+                pipe.exists(runtime.keys.splitter_lease)
+                backlog, splitting = await pipe.execute()
+        except (RedisError, OSError) as exc:
+            log.warning("/healthz: Redis %s for Page %s", type(exc).__name__, runtime.keys.page_id)
+            return web.json_response({"status": "unavailable", "redis": type(exc).__name__,
+                                      "page": runtime.keys.page_id}, status=503)
+        pages[runtime.keys.page_id] = {"inbox_backlog": int(backlog), "splitter": bool(splitting)}
+    first = next(iter(pages.values()))
     return web.json_response({"status": "ok", "redis": "ok", "sandbox": request.app[SETTINGS].sandbox,
-                              "inbox_backlog": int(backlog), "splitter": bool(splitting)})
+                              **first, "pages": pages})
 
 
 @health_routes.get("/metrics")
 async def metrics(request: web.Request) -> web.Response:
-    redis, keys = request.app[REDIS], request.app[KEYS]
-    try:
-        async with redis.pipeline(transaction=False) as pipe:
-            pipe.hgetall(keys.counters)
-            pipe.xlen(keys.inbox)
-            pipe.zcard(keys.ready)
-            pipe.zcard(keys.leases)
-            shared, inbox, ready, leased = await pipe.execute()
-    except (RedisError, OSError) as exc:
-        log.warning("/metrics without Redis counters: %s", type(exc).__name__)
-        shared, inbox, ready, leased = {}, 0, 0, 0
-    body = request.app[METRICS].render(shared, {
-        "salebell_inbox_backlog": inbox, "salebell_shoppers_ready": ready, "salebell_shoppers_leased": leased,
-    })
+    """Prometheus text; the Redis-backed counters and gauges carry a ``page`` label."""
+    shared: dict[str, dict[bytes | str, bytes | str]] = {}
+    gauges: dict[str, dict[str, float]] = {}
+    for runtime in request.app[PAGES]:
+        keys = runtime.keys
+        try:
+            async with runtime.redis.pipeline(transaction=False) as pipe:
+                pipe.hgetall(keys.counters)
+                pipe.xlen(keys.inbox)
+                pipe.zcard(keys.ready)
+                pipe.zcard(keys.leases)
+                counters, inbox, ready, leased = await pipe.execute()
+        except (RedisError, OSError) as exc:
+            log.warning("/metrics without Redis counters of Page %s: %s", keys.page_id, type(exc).__name__)
+            counters, inbox, ready, leased = {}, 0, 0, 0
+        shared[keys.page_id] = counters
+        gauges[keys.page_id] = {"salebell_inbox_backlog": inbox, "salebell_shoppers_ready": ready,
+                                "salebell_shoppers_leased": leased}
+    body = request.app[METRICS].render(shared, gauges)
     return web.Response(body=body, headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"})
 
 
@@ -73,22 +82,22 @@ class SafeAccessLogger(AbstractAccessLogger):
         self.logger.info("%s %s %s %.1fms", request.method, request.path, response.status, time * 1000)
 
 
-def create_app(settings: Settings, redis: Redis, *, runtime: Runtime | None = None,
+def create_app(settings: Settings, redis: Redis, *, runtime: Runtime | None = None, pages: Pages | None = None,
                plugins: Sequence[str] = (), run_workers: bool | None = None) -> web.Application:
     """Build the web application around an open Redis client.
 
     With ``run_workers`` (default: the ``WEB_RUNS_WORKERS`` setting) the app also runs
     inbox splitters and event consumers in the background, so one process is a whole bot.
+    ``runtime``: the one Page's runtime, made by the caller (tests); ``pages``: every Page's.
     """
     app = web.Application(client_max_size=webhook.MAX_BODY)
-    keys = Keys(settings.page_id)
     app[SETTINGS] = settings
     app[REDIS] = redis
-    app[KEYS] = keys
-    app[CLOCK] = Clock(redis, keys)
     app[METRICS] = AppMetrics()
-    app[RUNTIME] = runtime or Runtime(settings, redis, role="web")
-    webhook.install_inbox_writer(app, redis, keys.inbox)
+    if pages is None:
+        pages = Pages(settings, redis, role="web", runtimes=[runtime] if runtime is not None else [])
+    app[PAGES] = pages
+    webhook.install_inbox_writers(app, {rt.keys.page_id: (rt.redis, rt.keys.inbox) for rt in pages})
     app.add_routes(webhook.routes)
     app.add_routes(health_routes)
     loaded = resolve_plugins(plugins)
@@ -99,17 +108,19 @@ def create_app(settings: Settings, redis: Redis, *, runtime: Runtime | None = No
         from .sandbox import create_sandbox_app, mount_redirect  # noqa: PLC0415 - only in sandbox mode
 
         profile = next((p.messenger_profile(settings) for p in loaded if p.messenger_profile is not None), None)
-        mount_redirect(app)  # before the sub-app, whose prefix would answer /sandbox with a 404
-        app.add_subapp("/sandbox/", create_sandbox_app(settings, redis, profile=profile))
+        mount_redirect(app)  # before the sub-apps, whose prefix would answer /sandbox with a 404
+        for n, page_id in enumerate(settings.page_ids):  # the first Page at /sandbox/, the others under pages/
+            prefix = "/sandbox/" if n == 0 else f"/sandbox/pages/{page_id}/"
+            app.add_subapp(prefix, create_sandbox_app(settings.for_page(page_id), redis, profile=profile))
     workers = settings.run_workers_in_web if run_workers is None else run_workers
 
     async def processing(app: web.Application) -> AsyncIterator[None]:
-        rt = app[RUNTIME]
-        await rt.load_plugins(plugins)
+        served = app[PAGES]
+        await served.load_plugins(plugins)
         if workers:
-            await rt.start()
+            await served.start()
         yield
-        await rt.stop()
+        await served.stop()
 
     app.cleanup_ctx.append(processing)
     return app

@@ -69,6 +69,7 @@ from .clock import LUA_NOW
 from .errors import ConfigError, StorageUnavailable
 from .keys import Keys
 from .settings import Settings
+from .storage import connections_for
 
 log = logging.getLogger(__name__)
 
@@ -130,17 +131,19 @@ class _Batcher:
     """Sends the takes asked for in one event-loop turn as one batch of EVALSHAs.
 
     Its connections have the client's options but no per-reply timeout: one deadline
-    (the client's socket timeout) covers a whole batch.
+    (the client's socket timeout) covers a whole batch. They are made at the first take, on the
+    node that owns the Page's slot when Redis is a cluster (``slot_key`` is one of the Page's keys).
     """
 
-    def __init__(self, redis: Redis, on_orphan: Callable[[Argv, bytes], None]) -> None:
+    def __init__(self, redis: Redis, slot_key: str, on_orphan: Callable[[Argv, bytes], None]) -> None:
         self.script = redis.register_script(SCRIPT)
+        self._redis = redis
+        self._slot_key = slot_key
         self._on_orphan = on_orphan
-        pool = redis.connection_pool
-        self._deadline = pool.connection_kwargs.get("socket_timeout") or 5.0
-        options = {**pool.connection_kwargs, "socket_timeout": None}
-        self._conns = [pool.connection_class(**options) for _ in range(MAX_IN_FLIGHT)]
-        self._idle = list(self._conns)
+        self._deadline = 5.0
+        self._conns: list[AbstractConnection] = []
+        self._idle: list[AbstractConnection] = []
+        self._made = False
         self._pending: list[Pending] = []
         self._flushing: set[asyncio.Task[None]] = set()
         self._scheduled = False
@@ -150,10 +153,20 @@ class _Batcher:
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[bytes] = loop.create_future()
         self._pending.append((argv, fut, repeatable))
+        if not self._made:
+            self._make_connections()
         if not self._scheduled and self._idle:
             self._scheduled = True
             loop.call_soon(self._start)
         return fut
+
+    def _make_connections(self) -> None:
+        pool = connections_for(self._redis, self._slot_key)
+        self._deadline = pool.connection_kwargs.get("socket_timeout") or 5.0
+        options = {**pool.connection_kwargs, "socket_timeout": None}
+        self._conns = [pool.connection_class(**options) for _ in range(MAX_IN_FLIGHT)]
+        self._idle = list(self._conns)
+        self._made = True
 
     def _start(self) -> None:
         self._scheduled = False
@@ -250,7 +263,7 @@ class SendLimits:
         except (ZoneInfoNotFoundError, ValueError):
             raise ConfigError(f"unknown shop time zone {shop_timezone!r}") from None
         self._keys = keys
-        self._batch = _Batcher(redis, self._refund_orphan)
+        self._batch = _Batcher(redis, keys.send_page_rate, self._refund_orphan)
         self.per_day = settings.sends_per_shopper_per_day
         self.daily_budget = settings.page_daily_budget
         rate = settings.page_send_rate

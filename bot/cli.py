@@ -18,8 +18,8 @@ from redis.exceptions import RedisError
 from . import logs
 from .app import create_app
 from .errors import ConfigError
+from .pages import Pages
 from .plugins import resolve_plugins
-from .runtime import Runtime
 from .server import Timeouts, listen, serving
 from .settings import Settings, plugin_names
 from .storage import open_redis
@@ -70,7 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"salebell: configuration error: {exc}", file=sys.stderr)
         return 2
-    logs.configure(level, log_format, settings.page_id)
+    logs.configure(level, log_format, ",".join(settings.page_ids))
     fn = _COMMANDS[args.command][0]
     try:
         return fn(args, settings)
@@ -125,7 +125,7 @@ async def _redis_answers(redis: Redis, url: str | None) -> None:
 
 
 async def _serve(settings: Settings, sockets: list[socket.socket]) -> None:
-    redis, embedded = await open_redis(settings.redis_url, settings.data_dir)
+    redis, embedded = await open_redis(settings.redis_url, settings.data_dir, cluster=settings.redis_cluster)
     try:
         await _redis_answers(redis, settings.redis_url)
         app = create_app(settings, redis, plugins=settings.plugins)
@@ -175,15 +175,15 @@ def worker(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _worker(settings: Settings) -> None:
-    redis, embedded = await open_redis(settings.redis_url, settings.data_dir)
-    runtime = Runtime(settings, redis, role="worker")
+    redis, embedded = await open_redis(settings.redis_url, settings.data_dir, cluster=settings.redis_cluster)
     try:
-        await _redis_answers(redis, settings.redis_url)
-        await runtime.load_plugins(settings.plugins)
-        await runtime.start()
-        log.info("worker %s started", runtime.consumer.name)
+        await _redis_answers(redis, settings.redis_url)  # a cluster client meets its nodes here
+        served = Pages(settings, redis, role="worker")
+        await served.load_plugins(settings.plugins)
+        await served.start()
+        log.info("worker %s started for Page %s", served.first.consumer.name, ", ".join(served.ids))
         await _wait_for_signal()
-        await runtime.stop()
+        await served.stop()
     finally:
         await redis.aclose()
         if embedded:

@@ -22,19 +22,23 @@ end
 """
 
 
+_NOW = LUA_NOW + "return clock_now(KEYS[1])"
+
+
 class Clock:
-    """Reads and (in the sandbox) advances deployment time, in epoch milliseconds."""
+    """Reads and (in the sandbox) advances deployment time, in epoch milliseconds.
+
+    "Now" is read by a script keyed by the Page's offset key, so on Redis Cluster it is the TIME of
+    the node that holds the Page (the same node every other script of the Page reads it from).
+    """
 
     def __init__(self, redis: Redis, keys: Keys) -> None:
         self._redis = redis
         self._keys = keys
+        self._now = redis.register_script(_NOW)
 
     async def now_ms(self) -> int:
-        async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.time()
-            pipe.get(self._keys.clock_offset)
-            (seconds, micros), offset = await pipe.execute()
-        return int(seconds) * 1000 + int(micros) // 1000 + int(offset or 0)
+        return int(await self._now(keys=[self._keys.clock_offset]))
 
     async def offset_ms(self) -> int:
         return int(await self._redis.get(self._keys.clock_offset) or 0)

@@ -4,6 +4,7 @@
     ├── ConfigError            a setting is missing or wrong; start-up stops
     ├── StorageUnavailable     Redis did not answer; the caller answers 503 or retries
     ├── BadEvent               a webhook item we cannot turn into an event
+    ├── ApiError               an admin-API refusal, answered as JSON with its status (bot.admin)
     └── GraphError             (bot.graph.errors) the Graph API refused or failed
 """
 
@@ -20,6 +21,15 @@ class ConfigError(SalebellError):
 
 class StorageUnavailable(SalebellError):
     """Redis did not answer in time."""
+
+
+class ApiError(SalebellError):
+    """An error answered as JSON with its HTTP status."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
 
 
 class BadEvent(SalebellError):

@@ -36,35 +36,42 @@ class AppMetrics:
         self._shared = _SharedCounters()
         self.registry.register(self._shared)
 
-    def render(self, shared: Mapping[bytes | str, bytes | str], gauges: Mapping[str, float]) -> bytes:
-        """Text exposition, with the Redis-backed counters and gauges read just before."""
+    def render(self, shared: Mapping[str, Mapping[bytes | str, bytes | str]],
+               gauges: Mapping[str, Mapping[str, float]]) -> bytes:
+        """Text exposition, with each Page's Redis-backed counters and gauges (page id -> values) read just before."""
         self._shared.snapshot = shared
         self._shared.gauges = gauges
         return generate_latest(self.registry)
 
 
 class _SharedCounters(Collector):
+    """The counters and gauges kept in Redis, each with the ``page`` label of the Page they count."""
+
     def __init__(self) -> None:
-        self.snapshot: Mapping[bytes | str, bytes | str] = {}
-        self.gauges: Mapping[str, float] = {}
+        self.snapshot: Mapping[str, Mapping[bytes | str, bytes | str]] = {}
+        self.gauges: Mapping[str, Mapping[str, float]] = {}
 
     def collect(self) -> Iterable[CounterMetricFamily | GaugeMetricFamily]:
         families = {
-            name: CounterMetricFamily(name.removesuffix("_total"), help_, labels=list(labels))
+            name: CounterMetricFamily(name.removesuffix("_total"), help_, labels=["page", *labels])
             for name, (help_, labels) in SHARED_COUNTERS.items()
         }
-        for raw_field, raw_value in self.snapshot.items():
-            field = raw_field.decode() if isinstance(raw_field, bytes) else raw_field
-            metric, _, label = field.partition("|")
-            name = "salebell_" + metric
-            if name not in families:
-                continue
-            values = label.split("|")
-            if len(values) != len(SHARED_COUNTERS[name][1]):
-                continue
-            families[name].add_metric(values, float(raw_value))
+        for page_id, counters in self.snapshot.items():
+            for raw_field, raw_value in counters.items():
+                field = raw_field.decode() if isinstance(raw_field, bytes) else raw_field
+                metric, _, label = field.partition("|")
+                name = "salebell_" + metric
+                if name not in families:
+                    continue
+                values = label.split("|")
+                if len(values) != len(SHARED_COUNTERS[name][1]):
+                    continue
+                families[name].add_metric([page_id, *values], float(raw_value))
         yield from families.values()
-        for name, value in self.gauges.items():
-            gauge = GaugeMetricFamily(name, name.replace("_", " "))
-            gauge.add_metric([], value)
-            yield gauge
+        gauges: dict[str, GaugeMetricFamily] = {}
+        for page_id, page_gauges in self.gauges.items():
+            for name, value in page_gauges.items():
+                if name not in gauges:
+                    gauges[name] = GaugeMetricFamily(name, name.replace("_", " "), labels=["page"])
+                gauges[name].add_metric([page_id], value)
+        yield from gauges.values()

@@ -46,6 +46,24 @@ def plugin_names(raw: str | None) -> tuple[str, ...]:
 
 MarketingPath = Literal["legacy", "marketing_api"]
 
+
+@dataclass(frozen=True)
+class PageConfig:
+    """One Page the deployment serves: its id and what talks to Meta on its behalf.
+
+    ``graph_api_url`` is empty unless the Page has a Graph API of its own (a sandbox Page
+    after the first, served under ``/sandbox/pages/<id>/``).
+    """
+
+    page_id: str
+    access_token: Secret
+    ad_account_id: str = ""
+    message_campaign_id: str = ""
+    graph_api_url: str = ""
+
+
+PAGE_SETTINGS = ("page_id", "page_access_token", "ad_account_id", "message_campaign_id")
+
 DEFAULT_FALLBACK_TEXT = "Thanks for your message! 🙏 Someone from our team will reply here soon."
 
 
@@ -57,6 +75,7 @@ class Settings:
     host: str = "127.0.0.1"
     http_idle_timeout: float = DEFAULT_HTTP_IDLE_TIMEOUT
     redis_url: str | None = None  # None: the embedded Redis under data_dir
+    redis_cluster: bool = False  # REDIS_CLUSTER: REDIS_URL names a node of a Redis Cluster
     data_dir: Path = Path(".salebell")
     sandbox: bool = True
     app_id: str = SANDBOX_APP_ID
@@ -104,11 +123,23 @@ class Settings:
     fallback_text: str = DEFAULT_FALLBACK_TEXT
     fallback_quiet_hours: float = 4.0
     admin_api_url: str = ""  # where the CLI finds the admin API (SALEBELL_API_URL)
+    # Every Page served (FB_PAGES); empty: the one Page of the fields above. ``page_id`` and the
+    # other page fields are the first Page's; per-Page code gets :meth:`for_page`'s settings.
+    pages: tuple[PageConfig, ...] = ()
 
     def __post_init__(self) -> None:
-        if not self.page_id or any(c in self.page_id for c in ", \t;|"):
-            raise ConfigError(f"FB_PAGE_ID must name one Page, got {self.page_id!r}; a deployment serves one "
-                              "Page for now: run one per Page, each with its own REDIS_URL or database")
+        if not self.pages:
+            object.__setattr__(self, "pages", (PageConfig(self.page_id, self.page_access_token, self.ad_account_id,
+                                                          self.message_campaign_id),))
+        ids = [p.page_id for p in self.pages]
+        for page_id in ids:
+            if not page_id or any(c in page_id for c in ", \t;|/"):
+                raise ConfigError(f"a Page id must be one id, got {page_id!r}; set FB_PAGE_ID for one Page, "
+                                  "FB_PAGES=<id>,<id> for several")
+        if len(set(ids)) != len(ids):
+            raise ConfigError(f"FB_PAGES names a Page twice: {','.join(ids)}")
+        if self.page_id != ids[0]:
+            raise ConfigError(f"page_id {self.page_id} is not the first of the Pages ({ids[0]})")
         if not 0 < self.port < 65536:
             raise ConfigError(f"PORT must be 1-65535, got {self.port}")
         if not self.http_idle_timeout > 0:
@@ -134,6 +165,9 @@ class Settings:
             raise ConfigError("FALLBACK_QUIET_HOURS must be 0 or more")
         if len(self.fallback_text) > 2000:
             raise ConfigError("FALLBACK_TEXT must be at most 2000 characters (Messenger's limit)")
+        if self.redis_cluster and not self.redis_url:
+            raise ConfigError("REDIS_CLUSTER=true needs REDIS_URL naming a node of the cluster "
+                              "(the embedded Redis is a single server)")
         if self.comment_optin_scope not in ("all", "linked"):
             raise ConfigError(f"COMMENT_OPTIN_SCOPE must be all or linked, got {self.comment_optin_scope!r}")
 
@@ -142,13 +176,30 @@ class Settings:
         """Graph API root including the version, e.g. ``https://graph.facebook.com/v25.0``."""
         return f"{self.graph_api_url.rstrip('/')}/{self.graph_api_version}"
 
+    @property
+    def page_ids(self) -> tuple[str, ...]:
+        return tuple(p.page_id for p in self.pages)
+
+    def for_page(self, page_id: str) -> Settings:
+        """The settings of one served Page: its id, token, ad account and campaign in the page fields,
+        and it alone in ``pages``. KeyError for a Page this deployment does not serve."""
+        page = next((p for p in self.pages if p.page_id == page_id), None)
+        if page is None:
+            raise KeyError(page_id)
+        if len(self.pages) == 1:
+            return self
+        return self.replace(page_id=page.page_id, page_access_token=page.access_token,
+                            ad_account_id=page.ad_account_id, message_campaign_id=page.message_campaign_id,
+                            graph_api_url=page.graph_api_url or self.graph_api_url, pages=(page,))
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         """Read the environment; outside sandbox mode a missing required variable stops start-up."""
         env = os.environ if env is None else env
         reader = _Reader(env)
+        page_ids = _page_ids(reader)
         page_token = reader.text("FB_PAGE_ACCESS_TOKEN")
-        sandbox = not page_token
+        sandbox = not page_token and not any(reader.text(f"FB_PAGE_ACCESS_TOKEN_{p}") for p in page_ids)
         port = reader.integer("PORT", 8080)
         host = reader.text("HOST") or ("127.0.0.1" if sandbox else "0.0.0.0")
         if sandbox and host not in LOOPBACK_HOSTS and not reader.flag("SALEBELL_SANDBOX_PUBLIC", False):
@@ -159,23 +210,17 @@ class Settings:
             required = dict(
                 app_secret=Secret(reader.text("FB_APP_SECRET") or SANDBOX_APP_SECRET),
                 verify_token=Secret(reader.text("FB_VERIFY_TOKEN") or SANDBOX_VERIFY_TOKEN),
-                page_id=reader.text("FB_PAGE_ID") or SANDBOX_PAGE_ID,
-                page_access_token=Secret(SANDBOX_PAGE_TOKEN),
+                pages=_sandbox_pages(reader, page_ids or [SANDBOX_PAGE_ID], port),
                 app_id=reader.text("FB_APP_ID") or SANDBOX_APP_ID,
                 graph_api_url=reader.text("GRAPH_API_URL") or f"http://127.0.0.1:{port}/sandbox/graph",
-                ad_account_id=reader.text("FB_AD_ACCOUNT_ID") or SANDBOX_AD_ACCOUNT,
-                message_campaign_id=reader.text("FB_MESSAGE_CAMPAIGN_ID") or SANDBOX_MESSAGE_CAMPAIGN,
             )
         else:
             required = dict(
                 app_secret=Secret(reader.required("FB_APP_SECRET")),
                 verify_token=Secret(reader.required("FB_VERIFY_TOKEN")),
-                page_id=reader.required("FB_PAGE_ID"),
-                page_access_token=Secret(page_token),
+                pages=_production_pages(reader, page_ids),
                 app_id=reader.text("FB_APP_ID"),
                 graph_api_url=reader.text("GRAPH_API_URL") or META_GRAPH_URL,
-                ad_account_id=reader.text("FB_AD_ACCOUNT_ID"),
-                message_campaign_id=reader.text("FB_MESSAGE_CAMPAIGN_ID"),
             )
         admin = reader.text("ADMIN_TOKEN")
         if not admin and not sandbox:
@@ -187,6 +232,7 @@ class Settings:
             host=host,
             http_idle_timeout=reader.number("HTTP_IDLE_TIMEOUT", DEFAULT_HTTP_IDLE_TIMEOUT),
             redis_url=_redis_url(reader.text("REDIS_URL"), sandbox),
+            redis_cluster=reader.flag("REDIS_CLUSTER", False),
             data_dir=Path(reader.text("SALEBELL_DATA_DIR") or ".salebell"),
             sandbox=sandbox,
             graph_api_version=reader.text("GRAPH_API_VERSION") or DEFAULT_GRAPH_VERSION,
@@ -226,13 +272,68 @@ class Settings:
             nlu_weights=reader.text("NLU_WEIGHTS"),
             fallback_text=reader.text("FALLBACK_TEXT") or DEFAULT_FALLBACK_TEXT,
             fallback_quiet_hours=reader.number("FALLBACK_QUIET_HOURS", 4.0),
-            **required,  # type: ignore[arg-type]
+            **_first_page(required),  # type: ignore[arg-type]
         )
 
     def replace(self, **changes: object) -> Settings:
+        """A copy with ``changes``; changing a page field of a one-Page settings changes its Page."""
         values = {f.name: getattr(self, f.name) for f in fields(self)}
+        if len(self.pages) == 1 and "pages" not in changes and any(name in changes for name in PAGE_SETTINGS):
+            values["pages"] = ()  # rebuilt from the page fields
         values.update(changes)
         return Settings(**values)
+
+
+def _page_ids(reader: _Reader) -> list[str]:
+    """``FB_PAGES`` (several Pages) or ``FB_PAGE_ID`` (one); empty when neither is set."""
+    several, one = reader.text("FB_PAGES"), reader.text("FB_PAGE_ID")
+    if several and one:
+        raise ConfigError("set FB_PAGE_ID for one Page or FB_PAGES for several, not both")
+    if several:
+        ids = [p.strip() for p in several.split(",")]
+        if not all(ids):
+            raise ConfigError(f"FB_PAGES must be Page ids separated by commas, got {several!r}")
+        return ids
+    if one and any(c in one for c in ", \t;|"):
+        raise ConfigError(f"FB_PAGE_ID must name one Page, got {one!r}; for several set FB_PAGES=<id>,<id> "
+                          "(and FB_PAGE_ACCESS_TOKEN_<id> for each)")
+    return [one] if one else []
+
+
+def _sandbox_pages(reader: _Reader, page_ids: list[str], port: int) -> tuple[PageConfig, ...]:
+    """Sandbox Pages: the first at ``/sandbox/``, each other at ``/sandbox/pages/<id>/`` with a token of its own."""
+    pages = []
+    for n, page_id in enumerate(page_ids):
+        token = SANDBOX_PAGE_TOKEN if n == 0 else f"{SANDBOX_PAGE_TOKEN}-{page_id}"
+        own_graph = n > 0 and not reader.text("GRAPH_API_URL")
+        graph = f"http://127.0.0.1:{port}/sandbox/pages/{page_id}/graph" if own_graph else ""
+        pages.append(PageConfig(page_id, Secret(token),
+                                reader.per_page("FB_AD_ACCOUNT_ID", page_id) or SANDBOX_AD_ACCOUNT,
+                                reader.per_page("FB_MESSAGE_CAMPAIGN_ID", page_id) or SANDBOX_MESSAGE_CAMPAIGN, graph))
+    return tuple(pages)
+
+
+def _production_pages(reader: _Reader, page_ids: list[str]) -> tuple[PageConfig, ...]:
+    """Production Pages: ``FB_PAGE_ID`` with ``FB_PAGE_ACCESS_TOKEN``, or every id of ``FB_PAGES`` with its own
+    ``FB_PAGE_ACCESS_TOKEN_<id>`` (a Page token speaks for one Page only)."""
+    if not page_ids:
+        reader.required("FB_PAGE_ID")
+    several = bool(reader.text("FB_PAGES"))
+    pages = []
+    for page_id in page_ids:
+        token = reader.required(f"FB_PAGE_ACCESS_TOKEN_{page_id}" if several else "FB_PAGE_ACCESS_TOKEN")
+        pages.append(PageConfig(page_id, Secret(token), reader.per_page("FB_AD_ACCOUNT_ID", page_id),
+                                reader.per_page("FB_MESSAGE_CAMPAIGN_ID", page_id)))
+    return tuple(pages)
+
+
+def _first_page(required: dict[str, object]) -> dict[str, object]:
+    """The page fields of the first Page beside ``pages`` (the settings of a one-Page deployment)."""
+    pages = required["pages"]
+    assert isinstance(pages, tuple)
+    first = pages[0]
+    return {**required, "page_id": first.page_id, "page_access_token": first.access_token,
+            "ad_account_id": first.ad_account_id, "message_campaign_id": first.message_campaign_id}
 
 
 def _redis_url(raw: str, sandbox: bool) -> str | None:
@@ -260,6 +361,10 @@ class _Reader:
 
     def text(self, name: str) -> str:
         return self.env.get(name, "").strip()
+
+    def per_page(self, name: str, page_id: str) -> str:
+        """``<name>_<page id>``, else ``<name>`` (shared by every Page)."""
+        return self.text(f"{name}_{page_id}") or self.text(name)
 
     def required(self, name: str) -> str:
         value = self.text(name)

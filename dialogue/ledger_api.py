@@ -24,11 +24,11 @@ from aiohttp import web
 from redis.asyncio import Redis
 
 from bot.admin import AdminApi, invalid
-from bot.admin_client import AdminClient, CliError, add_client_arguments, admin_token, api_url
-from bot.appkeys import KEYS, REDIS, SETTINGS
+from bot.admin_client import CliError, add_client_arguments, client_for
 from bot.cli import command
 from bot.consent import ConsentStore
 from bot.keys import Keys
+from bot.pages import page_runtime
 from bot.settings import Settings
 
 COLUMNS = ("psid", "status", "marketing_token", "otn_tokens", "path", "timezone", "opted_in_ms")
@@ -82,8 +82,9 @@ def _topic_and_format(topic: str | None, fmt: str | None, settings: Settings) ->
 @api.route("GET", "/api/subscribers", "Consent ledger of a topic: each shopper's status and token kinds",
            response=LEDGER, query=(("topic", "string", False), ("format", "string", False)))
 async def subscribers(request: web.Request) -> web.StreamResponse:
-    topic, fmt = _topic_and_format(request.query.get("topic"), request.query.get("format"), request.app[SETTINGS])
-    redis, keys = request.app[REDIS], request.app[KEYS]
+    runtime = page_runtime(request)
+    topic, fmt = _topic_and_format(request.query.get("topic"), request.query.get("format"), runtime.settings)
+    redis, keys = runtime.redis, runtime.keys
     if fmt == "json":
         return web.json_response(await ledger_json(redis, keys, topic))
     response = web.StreamResponse(headers={
@@ -108,7 +109,7 @@ async def export(settings: Settings, args: argparse.Namespace, topic: str, out: 
     like every host command: ``--url``/``--token``/``SALEBELL_API_URL``, never Redis directly)."""
     query = urlencode({"topic": topic, "format": args.format})
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None, sock_read=60)) as session:
-        client = AdminClient(session, api_url(args.url, settings), admin_token(args.token, settings))
+        client = client_for(session, args, settings)
         await client.download(f"/api/subscribers?{query}", out.write)
     out.flush()
 

@@ -20,8 +20,8 @@ from aiohttp import web
 from redis.asyncio import Redis
 
 from bot.admin import AdminApi, invalid, not_found
-from bot.appkeys import KEYS, REDIS
 from bot.keys import Keys
+from bot.pages import page_runtime
 from bot.replies import text
 
 __all__ = ["NeedsHuman", "api"]
@@ -81,9 +81,10 @@ async def list_waiting(request: web.Request) -> web.Response:
     raw = request.query.get("limit", "100")
     if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIST:
         raise invalid(f"limit must be a whole number from 1 to {MAX_LIST}")
-    store = NeedsHuman(request.app[REDIS], request.app[KEYS])
+    runtime = page_runtime(request)
+    store = NeedsHuman(runtime.redis, runtime.keys)
     waiting = await store.waiting(int(raw))
-    total = await request.app[REDIS].zcard(request.app[KEYS].needs_human)
+    total = await runtime.redis.zcard(runtime.keys.needs_human)
     return web.json_response({"count": int(total),
                               "conversations": [{"psid": p, "since_ms": ms} for p, ms in waiting]})
 
@@ -92,6 +93,7 @@ async def list_waiting(request: web.Request) -> web.Response:
            response={"type": "object", "properties": {"psid": {"type": "string"}}})
 async def resolve_waiting(request: web.Request) -> web.Response:
     psid = request.match_info["psid"]
-    if not await NeedsHuman(request.app[REDIS], request.app[KEYS]).resolve(psid):
+    runtime = page_runtime(request)
+    if not await NeedsHuman(runtime.redis, runtime.keys).resolve(psid):
         raise not_found(f"conversation {psid} waiting for a person")
     return web.json_response({"psid": psid})

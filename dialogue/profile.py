@@ -89,17 +89,27 @@ async def _run(settings: Settings, action: str) -> dict[str, Any]:
 def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("action", choices=("sync", "show"),
                         help="sync: set Get Started, greeting and menu from settings; show: read them back")
+    parser.add_argument("--page", default="", help="the Page, by id (default: every Page served)")
 
 
 @command("profile", "Messenger profile (Get Started, greeting, persistent menu) and the app's webhook fields",
          _arguments)
 def profile_command(args: argparse.Namespace, settings: Settings) -> int:
-    result = asyncio.run(_run(settings, args.action))
-    print(json.dumps(result, indent=2, ensure_ascii=False))
-    missing = result.get("webhooks", {}).get("missing") or []
-    if missing:
-        print(f"salebell: the app is not subscribed to {', '.join(missing)} on Page {settings.page_id}; "
-              "without message_echoes a send whose answer was lost waits for a Conversations API look-up",
+    """For the Page named by ``--page``, else for every Page served (one JSON object each)."""
+    if args.page and args.page not in settings.page_ids:
+        print(f"salebell: Page {args.page} is not served here (FB_PAGES: {', '.join(settings.page_ids)})",
               file=sys.stderr)
-        return 1
-    return 0
+        return 2
+    status = 0
+    for page_id in [args.page] if args.page else settings.page_ids:
+        page = settings.for_page(page_id)
+        result = asyncio.run(_run(page, args.action))
+        print(json.dumps({"page": page_id, **result} if len(settings.pages) > 1 else result, indent=2,
+                         ensure_ascii=False))
+        missing = result.get("webhooks", {}).get("missing") or []
+        if missing:
+            print(f"salebell: the app is not subscribed to {', '.join(missing)} on Page {page_id}; "
+                  "without message_echoes a send whose answer was lost waits for a Conversations API look-up",
+                  file=sys.stderr)
+            status = 1
+    return status

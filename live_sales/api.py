@@ -13,8 +13,8 @@ from typing import Any
 from aiohttp import web
 
 from bot.admin import AdminApi, ApiError, conflict, field_of, invalid, not_found, read_json
-from bot.appkeys import RUNTIME
 from bot.graph.payloads import PayloadError
+from bot.pages import page_runtime
 
 from . import schemas
 from .messages import check_url
@@ -30,7 +30,7 @@ TOPIC = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 
 
 def _domain(request: web.Request) -> LiveSales:
-    return domain_of(request.app[RUNTIME])
+    return domain_of(page_runtime(request))
 
 
 def _strings(body: dict[str, Any], name: str) -> list[str]:

@@ -13,8 +13,8 @@ from typing import Any
 from aiohttp import web
 
 from bot.admin import AdminApi, ApiError, conflict, field_of, invalid, not_found, read_json
-from bot.appkeys import RUNTIME
 from bot.graph.payloads import PayloadError
+from bot.pages import page_runtime
 
 from . import schemas
 from .api import PSID, TOPIC, _strings, _topic
@@ -31,11 +31,11 @@ QUIET_LIST_MAX = 500
 
 
 def _domain(request: web.Request) -> LiveSales:
-    return domain_of(request.app[RUNTIME])
+    return domain_of(page_runtime(request))
 
 
 async def _names(request: web.Request) -> ShopperNames:
-    runtime = request.app[RUNTIME]
+    runtime = page_runtime(request)
     await runtime.open()  # the Graph client (the send worker it also makes is not started here)
     return ShopperNames(runtime.redis, runtime.keys, runtime.clock, runtime.graph)
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import aiohttp
 
-from bot.admin_client import AdminClient, CliError, add_client_arguments, admin_token, api_url
+from bot.admin_client import AdminClient, CliError, add_client_arguments, client_for
 from bot.cli import command
 from bot.settings import Settings
 
@@ -39,7 +39,7 @@ def _follow_flags(parser: argparse.ArgumentParser) -> None:
 def _run(args: argparse.Namespace, settings: Settings, action: Action) -> int:
     async def go() -> Any:
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
-            client = AdminClient(session, api_url(args.url, settings), admin_token(args.token, settings))
+            client = client_for(session, args, settings)
             return await action(client, args)
 
     try:

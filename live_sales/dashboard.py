@@ -15,8 +15,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from aiohttp import web
 
-from bot.appkeys import RUNTIME, SETTINGS
+from bot.appkeys import SETTINGS
 from bot.dashboard import Panel, Panels
+from bot.pages import page_runtime
 
 from .service import domain_of
 
@@ -39,7 +40,7 @@ def _when(ms: int, zone: timezone | ZoneInfo) -> str:
 
 async def sales_list(request: web.Request) -> str:
     """Every sale with its status and numbers as a plain table (the module replaces it with the live view)."""
-    domain = domain_of(request.app[RUNTIME])
+    domain = domain_of(page_runtime(request))
     zone, zone_name = _zone(request)
     rows = []
     for sale in await domain.sales.find(limit=50):

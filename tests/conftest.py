@@ -26,9 +26,11 @@ from bot.server import GuardedAppRunner, Timeouts
 from bot.settings import Settings
 from bot.storage import connect
 from tests.support.pages import delete_page_keys
+from tests.support.redis_cluster import RedisClusterProcesses
 from tests.support.redis_server import free_port
 
 REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/15"
+REDIS_CLUSTER = (os.environ.get("REDIS_CLUSTER") or "").lower() in ("1", "true", "yes")  # REDIS_URL names a node
 OPTIN_TITLE = "Get daily reminders"
 TOPIC = "daily_reminders"
 
@@ -120,10 +122,21 @@ def _write_report(report: str) -> None:
         print(report, file=sys.stderr, flush=True)
 
 
+@pytest.fixture(scope="session")
+def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisClusterProcesses]:
+    """A local three-master Redis Cluster for the session (started only by the tests that ask for it)."""
+    cluster = RedisClusterProcesses(tmp_path_factory.mktemp("redis-cluster"))
+    cluster.start()
+    yield cluster
+    cluster.stop()
+
+
 @pytest.fixture
 async def redis(keys: Keys) -> AsyncIterator[Redis]:
     _test_loop.append(asyncio.get_running_loop())
-    client = connect(REDIS_URL)
+    client = connect(REDIS_URL, cluster=REDIS_CLUSTER)
+    if REDIS_CLUSTER:
+        await client.ping()  # the cluster client meets the nodes (as `serve` and `worker` do at start-up)
     yield client
     await bounded(delete_page_keys(client, keys), "delete the page's keys")
     await bounded(client.aclose(), "close Redis")

@@ -6,6 +6,7 @@ behaviour is ``static/dashboard.js``, which imports each panel's module.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from html import escape
 
 from aiohttp import web
@@ -47,12 +48,15 @@ def sign_in_page(*, error: str = "", sandbox: bool) -> str:
             f"<p class=\"hint\">{hint}</p>\n</main>\n</body>\n</html>\n")
 
 
-def shell_page(*, csrf: str, page_id: str, timezone: str, sandbox: bool,
+def shell_page(*, csrf: str, page_id: str, page_ids: Sequence[str], timezone: str, sandbox: bool,
                sections: list[tuple[str, str, str, str]]) -> str:
-    """The signed-in dashboard: navigation and one section per panel.
+    """The signed-in dashboard of ``page_id``: navigation, one section per panel, and a link to each other
+    Page served (``page_ids``).
 
     ``sections``: ``(id, title, module URL or "", inner HTML)`` in navigation order.
     """
+    others = "".join(f" · <a href=\"/dashboard/?page={escape(p)}\">Page {escape(p)}</a>" for p in page_ids
+                     if p != page_id)
     nav = "".join(f"<a href=\"#{escape(pid)}\" data-tab=\"{escape(pid)}\">{escape(title)}</a>"
                   for pid, title, _, _ in sections)
     body = []
@@ -67,7 +71,7 @@ def shell_page(*, csrf: str, page_id: str, timezone: str, sandbox: bool,
             "<script type=\"module\" src=\"/dashboard/static/dashboard.js\"></script>\n")
     return (_head("salebell dashboard", meta) +
             "<body>\n<header class=\"top\">\n<strong class=\"brand\">salebell</strong>\n"
-            f"<span class=\"where\">Page {escape(page_id)} · {mode} · times in {escape(timezone)}</span>\n"
+            f"<span class=\"where\">Page {escape(page_id)} · {mode} · times in {escape(timezone)}{others}</span>\n"
             "<form method=\"post\" action=\"/dashboard/sign-out\" class=\"signout\">"
             f"<input type=\"hidden\" name=\"csrf\" value=\"{escape(csrf)}\">"
             "<button type=\"submit\">Sign out</button></form>\n</header>\n"

@@ -24,6 +24,7 @@ from aiohttp import web
 from redis.exceptions import RedisError
 
 from ..appkeys import SETTINGS
+from ..pages import PAGES
 from . import pages
 from .panels import ASSET_NAME, Panels
 from .sessions import SESSIONS, Session, clear_cookie, session_of, set_cookie
@@ -61,12 +62,17 @@ async def shell(request: web.Request) -> web.StreamResponse:
         return _unavailable(exc)
     if session is None:
         raise web.HTTPSeeOther("/dashboard/sign-in")
-    settings = request.app[SETTINGS]
+    settings, served = request.app[SETTINGS], request.app[PAGES].ids
+    page_id = request.query.get("page", "")
+    if not page_id and len(served) > 1:  # the panels read one Page's data: name the first
+        raise web.HTTPSeeOther(f"/dashboard/?page={served[0]}")
+    if page_id and page_id not in served:
+        return pages.message_page("Page not served", f"This deployment does not serve Page {page_id}.", 404)
     sections = []
     for panel in request.app[PANELS].ordered():
         module = f"/dashboard/panels/{panel.id}/{panel.module}" if panel.module else ""
         sections.append((panel.id, panel.title, module, await _inner(panel, request)))
-    return pages.html_response(pages.shell_page(csrf=session.csrf, page_id=settings.page_id,
+    return pages.html_response(pages.shell_page(csrf=session.csrf, page_id=page_id or served[0], page_ids=served,
                                                 timezone=shop_timezone(settings), sandbox=settings.sandbox,
                                                 sections=sections))
 

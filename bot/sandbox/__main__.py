@@ -13,7 +13,7 @@ from .app import create_sandbox_app
 
 
 async def serve(settings: Settings) -> None:
-    redis, embedded = await open_redis(settings.redis_url, settings.data_dir)
+    redis, embedded = await open_redis(settings.redis_url, settings.data_dir, cluster=settings.redis_cluster)
     runner = web.AppRunner(create_sandbox_app(settings, redis), access_log=None)
     await runner.setup()
     try:

@@ -26,7 +26,7 @@ export function mount(body, ctx, section) {
       const ledger = await ctx.api("GET", "/api/subscribers" + (wanted ? `?topic=${encodeURIComponent(wanted)}` : ""));
       rows = ledger.subscribers;
       topic = ledger.topic;
-      csv.href = `/api/subscribers?topic=${encodeURIComponent(topic)}&format=csv`;
+      csv.href = ctx.forPage(`/api/subscribers?topic=${encodeURIComponent(topic)}&format=csv`);
       const c = ledger.counts;
       counts.textContent = `${topic}: ${c.total} in all · ${c.active} active · ${c.stopped} stopped · ` +
                            `${c.opted_out} opted out · ${c.unreachable} unreachable`;

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
-from typing import Any
+from typing import Any, cast
 
 import aiohttp
 from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import BusyLoadingError, ConnectionError, TimeoutError
@@ -33,8 +35,10 @@ SANDBOX_CONFIG: dict[str, Any] = {"page_rate_limit": 0, "webhook_retry_seconds":
                                   "sent_log": False}
 
 
-def harness_redis(url: str) -> Redis:
+def harness_redis(url: str, cluster: bool = False) -> Redis:
     """The scenario's own client: a restarted server (a scenario's doing) must not fail the harness's reads."""
+    if cluster:
+        return cast(Redis, RedisCluster.from_url(url, socket_timeout=5, socket_connect_timeout=2))
     return Redis.from_url(url, socket_timeout=5, socket_connect_timeout=2, retry_on_error=[
         ConnectionError, TimeoutError, BusyLoadingError], retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), 8))
 
@@ -47,7 +51,7 @@ class FaultClient:
         self.keys = dep.keys
         self.http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=WEBHOOK_RETRY_SECONDS + 30),
                                           connector=aiohttp.TCPConnector(limit=1000))
-        self.bot_redis = harness_redis(dep.bot_redis.url)
+        self.bot_redis = harness_redis(dep.bot_redis.url, dep.cluster)
         self.meta_redis = harness_redis(dep.meta_redis_url)
 
     async def close(self) -> None:
@@ -158,14 +162,15 @@ class FaultClient:
             return 0, type(exc).__name__
 
     async def metrics(self) -> dict[str, float]:
-        """``/metrics`` as ``{'name{labels}': value}``."""
+        """``/metrics`` as ``{'name{labels}': value}``, summed over the Pages (the ``page`` label left out)."""
         async with self.http.get(self.dep.web_url + "/metrics") as resp:
             text = await resp.text()
-        values = {}
+        values: dict[str, float] = {}
         for line in text.splitlines():
             if line and not line.startswith("#"):
                 name, _, value = line.rpartition(" ")
-                values[name] = float(value)
+                name = re.sub(r'page="[^"]*",?', "", name).replace(",}", "}").replace("{}", "")
+                values[name] = values.get(name, 0.0) + float(value)
         return values
 
     async def history(self) -> list[tuple[str, str, int, int]]:

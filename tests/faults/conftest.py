@@ -22,7 +22,11 @@ FAILED = pytest.StashKey[bool]()
 
 @pytest.fixture(scope="session")
 def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
-    dep = Deployment(tmp_path_factory.mktemp("faults"))
+    yield from running_deployment(Deployment(tmp_path_factory.mktemp("faults")))
+
+
+def running_deployment(dep: Deployment) -> Iterator[Deployment]:
+    """Start ``dep``, yield it, end it (a fixture's body: a module may run its own, e.g. on Redis Cluster)."""
     try:
         dep.start()
     except BaseException:

@@ -1,7 +1,8 @@
 """The deployed topology the fault suite runs, as real processes (no Docker).
 
 - the bot's Redis: a private ``redis-server`` (AOF, ``appendfsync always``) on a fixed port that a
-  scenario kills, stops, restarts and restarts empty (``tests.support.redis_server``);
+  scenario kills, stops, restarts and restarts empty (``tests.support.redis_server``); or, with
+  ``cluster=True``, a local three-master Redis Cluster (``tests.support.redis_cluster``);
 - Meta: the sandbox alone (``python -m bot.sandbox``) on a *different* Redis (``META_REDIS_URL``,
   the shared test Redis by default), so the bot's Redis going down does not take "Meta" with it;
 - a production-like Graph API (``tests.faults.graph_standin``) between the bot and the sandbox;
@@ -41,6 +42,7 @@ from bot.settings import (
 )
 from tests.faults.history import ready_key
 from tests.support.processes import end_popen
+from tests.support.redis_cluster import RedisClusterProcesses
 from tests.support.redis_server import RedisProcess, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -75,12 +77,14 @@ class Deployment:
     """The processes of one Page's deployment, started and ended from the test process."""
 
     def __init__(self, root: Path, *, page_id: str | None = None, meta_redis_url: str = META_REDIS_URL,
-                 worker_env: dict[str, str] | None = None) -> None:
+                 worker_env: dict[str, str] | None = None, cluster: bool = False) -> None:
         self.root = root
         self.page_id = page_id or "8" + "".join(secrets.choice("0123456789") for _ in range(14))
         self.keys = Keys(self.page_id)
         self.meta_redis_url = meta_redis_url
-        self.bot_redis = RedisProcess(root / "bot-redis")
+        self.cluster = cluster
+        self.bot_redis: RedisProcess | RedisClusterProcesses = (
+            RedisClusterProcesses(root / "bot-cluster") if cluster else RedisProcess(root / "bot-redis"))
         self.sandbox_port, self.graph_port, self.control_port, self.web_port = (free_port() for _ in range(4))
         self.worker_env = {**WORKER_ENV, **(worker_env or {})}
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
@@ -115,7 +119,7 @@ class Deployment:
                 "FB_APP_ID": SANDBOX_APP_ID, "FB_AD_ACCOUNT_ID": SANDBOX_AD_ACCOUNT,
                 "FB_MESSAGE_CAMPAIGN_ID": SANDBOX_MESSAGE_CAMPAIGN, "REDIS_URL": self.bot_redis.url,
                 "GRAPH_API_URL": self.graph_url, "SALEBELL_PLUGINS": PLUGINS, "WEB_RUNS_WORKERS": "false",
-                "HOST": "127.0.0.1", **(extra or {})}
+                "HOST": "127.0.0.1", **({"REDIS_CLUSTER": "true"} if self.cluster else {}), **(extra or {})}
 
     def _data_dir(self, name: str) -> str:
         path = self.root / "data" / name
@@ -194,7 +198,9 @@ class Deployment:
 
     def wait_workers(self, timeout: float = READY_SECONDS) -> None:
         """Until every live worker's runtime runs (its ready key is in the bot's Redis)."""
-        client = redis_sync.Redis.from_url(self.bot_redis.url, socket_timeout=2)
+        client: redis_sync.Redis | redis_sync.RedisCluster = (
+            redis_sync.RedisCluster.from_url(self.bot_redis.url, socket_timeout=2) if self.cluster
+            else redis_sync.Redis.from_url(self.bot_redis.url, socket_timeout=2))
         try:
             for proc in self.workers:
                 self._wait(f"worker {proc.pid}", lambda: _exists(client, ready_key(self.keys, proc.pid)), timeout,
@@ -247,7 +253,7 @@ class Deployment:
                            "control": self.control_url, "workers": [w.pid for w in self.workers]})
 
 
-def _exists(client: redis_sync.Redis, key: str) -> bool:
+def _exists(client: redis_sync.Redis | redis_sync.RedisCluster, key: str) -> bool:
     try:
         return bool(client.exists(key))
     except redis_sync.RedisError:

@@ -18,7 +18,7 @@ from bot.errors import StorageUnavailable
 from bot.keys import Keys
 from bot.settings import Settings
 from bot.storage import connect
-from tests.conftest import REDIS_URL
+from tests.conftest import REDIS_CLUSTER, REDIS_URL
 from tests.support.redis_server import RedisProcess
 
 HOUR_MS = 3_600_000
@@ -126,7 +126,8 @@ async def test_a_refused_limit_takes_nothing_else(make_limits: MakeLimits) -> No
 
 async def test_200_concurrent_takes_on_one_token_let_exactly_one_through(make_limits: MakeLimits) -> None:
     # two limiters, each with its own connections, so the takes race in several batches
-    other_client = connect(REDIS_URL)
+    other_client = connect(REDIS_URL, cluster=REDIS_CLUSTER)
+    await other_client.ping()
     first, second = make_limits(), make_limits(client=other_client)
     calls = [(first if i % 2 else second).take(shopper=None, token="hot", token_gap_ms=GAP_48H) for i in range(200)]
     try:

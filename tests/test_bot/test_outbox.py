@@ -57,7 +57,8 @@ async def test_outside_the_window_is_skipped_before_any_call(sandbox_bot: Sandbo
     assert await record(sandbox_bot, "late") == ("skipped", "", "outside_window")
     assert await sandbox_bot.sent() == []
     metrics = await (await sandbox_bot.client.get("/metrics")).text()
-    assert 'salebell_sends_total{outcome="skipped",reason="outside_window"} 1.0' in metrics
+    page = sandbox_bot.settings.page_id
+    assert f'salebell_sends_total{{outcome="skipped",page="{page}",reason="outside_window"}} 1.0' in metrics
 
 
 async def test_notification_goes_by_window_then_marketing_token_then_per_day_rule(sandbox_bot: SandboxBot) -> None:

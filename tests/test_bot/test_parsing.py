@@ -35,7 +35,7 @@ from bot.parsing import REJECT_REASONS, events_of_body, parse_item, split_body
 from bot.runtime import Runtime
 from bot.settings import Settings
 from bot.storage import connect
-from tests.conftest import REDIS_URL, delete_page_keys
+from tests.conftest import REDIS_CLUSTER, REDIS_URL, delete_page_keys
 from tests.support.webhooks import signed
 
 PAGE = "104455001234567"
@@ -183,7 +183,8 @@ def test_arbitrary_bodies_never_5xx_and_never_crash_a_consumer(body: Any) -> Non
 
 async def _post_and_drain(body: Any) -> None:
     settings = Settings(sandbox=False, page_id=PAGE + "9", redis_url=REDIS_URL, lease_seconds=1.0)
-    redis = connect(REDIS_URL)
+    redis = connect(REDIS_URL, cluster=REDIS_CLUSTER)
+    await redis.ping()
     runtime = Runtime(settings, redis)
     handled: list[str] = []
 

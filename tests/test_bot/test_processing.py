@@ -62,9 +62,9 @@ async def test_every_event_of_a_batched_post_is_handled(client: TestClient, sett
     assert got == sorted(["u:1 mid:m1 a", "u:2 mid:m2 b", "c:55 cmt:c_1:add ", "v:v1 live:v1:live ",
                           "u:3 sb:mid:m3 ", "u:1 read:1:1767261700000 "])
     metrics = await (await client.get("/metrics")).text()
-    assert 'salebell_events_total{kind="message"} 2.0' in metrics
-    assert 'salebell_events_total{kind="standby"} 1.0' in metrics
-    assert 'salebell_events_rejected_total{reason="unknown_kind"} 1.0' in metrics
+    assert f'salebell_events_total{{kind="message",page="{settings.page_id}"}} 2.0' in metrics
+    assert f'salebell_events_total{{kind="standby",page="{settings.page_id}"}} 1.0' in metrics
+    assert f'salebell_events_rejected_total{{page="{settings.page_id}",reason="unknown_kind"}} 1.0' in metrics
 
 
 async def test_the_same_post_twice_is_handled_once(client: TestClient, settings: Settings, redis: Redis,
@@ -78,7 +78,7 @@ async def test_the_same_post_twice_is_handled_once(client: TestClient, settings:
     await runtime.drain()
     assert sorted(await handled(redis, keys)) == ["c:55 cmt:c_9:add ", "u:1 mid:m_dup hello"]
     metrics = await (await client.get("/metrics")).text()
-    assert 'salebell_events_total{kind="message"} 1.0' in metrics
+    assert f'salebell_events_total{{kind="message",page="{settings.page_id}"}} 1.0' in metrics
 
 
 async def test_events_of_one_shopper_stay_in_order_across_consumers(client: TestClient, settings: Settings,
@@ -131,7 +131,7 @@ async def test_a_consumer_killed_mid_event_is_finished_by_another_exactly_once(
     await runtime.drain(timeout=15)
     assert await handled(redis, keys) == ["u:7 mid:k1 first", "u:7 mid:k2 SLOW", "u:7 mid:k3 third"]
     metrics = await (await client.get("/metrics")).text()
-    assert 'salebell_events_total{kind="message"} 3.0' in metrics
+    assert f'salebell_events_total{{kind="message",page="{settings.page_id}"}} 3.0' in metrics
 
 
 async def test_a_failing_handler_is_dead_lettered_and_does_not_block_the_shopper(
@@ -149,7 +149,7 @@ async def test_a_failing_handler_is_dead_lettered_and_does_not_block_the_shopper
     dead = await redis.xrange(keys.dead_letters)
     assert len(dead) == 1 and b"handler bug" in dead[0][1][b"error"]
     metrics = await (await client.get("/metrics")).text()
-    assert 'salebell_events_failed_total{kind="message"} 1.0' in metrics
+    assert f'salebell_events_failed_total{{kind="message",page="{settings.page_id}"}} 1.0' in metrics
 
 
 async def count(redis: Redis, keys: Keys) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from bot.appkeys import RUNTIME
+from bot.pages import PAGES
 from tests.test_live_sales.conftest import TOKEN, Shop
 
 DESIGN_ROUTES = {
@@ -101,7 +101,7 @@ async def test_create_list_show(shop: Shop) -> None:
     assert (await shop.api("GET", "/api/live-sales?status=live"))["live_sales"] == []
     shown = await shop.api("GET", f"/api/live-sales/{second}")
     assert shown["title"] == "Shoes" and shown["topic"] == "shoes"
-    assert shop.client.server.app[RUNTIME] is shop.runtime  # type: ignore[attr-defined]
+    assert shop.client.server.app[PAGES].first is shop.runtime  # type: ignore[attr-defined]
 
 
 async def test_deeply_nested_json_to_the_admin_api_and_the_sandbox_is_400_not_500(shop: Shop) -> None:

@@ -10,8 +10,14 @@ class ApiError extends Error {
   constructor(status, message) { super(message); this.status = status; }
 }
 
+const pageId = meta("page-id");
+
+// An admin-API path for this dashboard's Page (?page=, which the API needs when it serves several).
+const forPage = path => pageId ? path + (path.includes("?") ? "&" : "?") + "page=" + encodeURIComponent(pageId) : path;
+
 // One admin-API call with the session cookie; state-changing calls carry X-CSRF-Token.
 async function api(method, path, body) {
+  path = forPage(path);
   const headers = { "Accept": "application/json" };
   if (method !== "GET") headers["X-CSRF-Token"] = csrf;
   if (body !== undefined) headers["Content-Type"] = "application/json";
@@ -41,7 +47,7 @@ function show() {
 }
 
 const ctx = {
-  api, ApiError, el, timezone, pageId: meta("page-id"),
+  api, ApiError, el, timezone, pageId, forPage,
   time: ms => fmtTime(ms, timezone),
   toUtc: local => zonedToUtc(local, timezone),
   go: hash => { if (location.hash === "#" + hash) show(); else location.hash = hash; },
