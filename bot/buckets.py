@@ -68,6 +68,7 @@ from redis.exceptions import NoScriptError, RedisError, ResponseError
 from .clock import LUA_NOW
 from .errors import ConfigError, StorageUnavailable
 from .keys import Keys
+from .scripts import register_script
 from .settings import Settings
 from .storage import connections_for
 
@@ -136,7 +137,7 @@ class _Batcher:
     """
 
     def __init__(self, redis: Redis, slot_key: str, on_orphan: Callable[[Argv, bytes], None]) -> None:
-        self.script = redis.register_script(SCRIPT)
+        self.script = register_script(redis, SCRIPT)
         self._redis = redis
         self._slot_key = slot_key
         self._on_orphan = on_orphan

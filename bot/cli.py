@@ -22,7 +22,7 @@ from .pages import Pages
 from .plugins import resolve_plugins
 from .server import Timeouts, listen, serving
 from .settings import Settings, plugin_names
-from .storage import open_redis
+from .storage import answers, open_redis
 
 log = logging.getLogger("salebell")
 
@@ -114,7 +114,7 @@ async def _redis_answers(redis: Redis, url: str | None) -> None:
     deadline, reason = loop.time() + REDIS_START_SECONDS, ""
     while loop.time() < deadline:
         try:
-            await redis.ping()
+            await answers(redis)
             return
         except (RedisError, OSError) as exc:
             reason = str(exc) or type(exc).__name__

@@ -11,6 +11,7 @@ from __future__ import annotations
 from redis.asyncio import Redis
 
 from .keys import Keys
+from .scripts import register_script
 
 # Lua snippet: `now` in ms from TIME plus the offset stored at the key named by its argument.
 LUA_NOW = """
@@ -35,7 +36,7 @@ class Clock:
     def __init__(self, redis: Redis, keys: Keys) -> None:
         self._redis = redis
         self._keys = keys
-        self._now = redis.register_script(_NOW)
+        self._now = register_script(redis, _NOW)
 
     async def now_ms(self) -> int:
         return int(await self._now(keys=[self._keys.clock_offset]))

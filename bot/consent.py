@@ -20,6 +20,7 @@ from typing import Literal
 from redis.asyncio import Redis
 
 from .keys import Keys
+from .scripts import register_script
 
 Status = Literal["active", "stopped", "opted_out", "unreachable"]
 _CODE = {"active": "a", "stopped": "s"}
@@ -118,8 +119,8 @@ class ConsentStore:
     def __init__(self, redis: Redis, keys: Keys) -> None:
         self._redis = redis
         self._keys = keys
-        self._take_otn = redis.register_script(_TAKE_OTN)
-        self._add_otn = redis.register_script(_ADD_OTN)
+        self._take_otn = register_script(redis, _TAKE_OTN)
+        self._add_otn = register_script(redis, _ADD_OTN)
 
     # -- marketing messages (notification_messages tokens) ------------------
     async def opt_in(self, psid: str, topic: str, token: str, *, path: str, timezone: str, at_ms: int,

@@ -33,6 +33,7 @@ from .clock import LUA_NOW
 from .keys import IDEMPOTENCY_TTL, Keys
 from .policy import PURPOSES, Purpose
 from .replies import text
+from .scripts import register_script
 
 RECEIPT_TTL = 8 * 24 * 3600
 DAY_STATS_TTL = 40 * 24 * 3600
@@ -191,9 +192,9 @@ class Outbox:
         self._redis = redis
         self._keys = keys
         self.lanes = lanes(keys)
-        self._enqueue = redis.register_script(_ENQUEUE)
-        self._mark_sending = redis.register_script(_MARK_SENDING)
-        self._finish = redis.register_script(_FINISH)
+        self._enqueue = register_script(redis, _ENQUEUE)
+        self._mark_sending = register_script(redis, _MARK_SENDING)
+        self._finish = register_script(redis, _FINISH)
         self._fixed = [keys.outbox, keys.outbox_campaigns]
 
     async def enqueue(self, job: SendJob) -> bool:

@@ -21,6 +21,7 @@ from pathlib import Path
 from redis.asyncio import Redis
 
 from .keys import SEEN_TTL, Keys
+from .scripts import register_script
 
 _SCRIPT = Path(__file__).with_name("queues.lua").read_text()
 
@@ -76,7 +77,7 @@ class ShopperQueues:
         self._redis = redis
         self._keys = keys
         self.lease_ms = lease_ms
-        self._script = redis.register_script(_SCRIPT)
+        self._script = register_script(redis, _SCRIPT)
 
     async def enqueue(self, events: Sequence[Queued]) -> int:
         """Queue events not seen before (by dedupe key); returns how many were new."""

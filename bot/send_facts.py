@@ -16,6 +16,7 @@ from .consent import ShopperConsent, Subscription
 from .keys import Keys
 from .outbox import SendJob, SendRecord
 from .policy import Facts
+from .scripts import register_script
 from .settings import Settings
 
 SCRIPT = Path(__file__).with_name("sender_facts.lua").read_text()
@@ -36,7 +37,7 @@ class FactsLoader:
     def __init__(self, redis: Redis, keys: Keys, settings: Settings) -> None:
         self._keys = keys
         self._topic = settings.optin_topic
-        self._script = redis.register_script(SCRIPT)
+        self._script = register_script(redis, SCRIPT)
 
     async def load(self, jobs: Sequence[SendJob]) -> tuple[int, list[JobFacts]]:
         """Redis's deployment time and each job's facts, in order."""

@@ -30,6 +30,7 @@ from .clock import LUA_NOW
 from .keys import Keys
 from .outbox import CAMPAIGNS, REPLIES, SendRecord, lanes
 from .replies import text as _text
+from .scripts import register_script
 from .settings import Settings
 from .streams import sleep_or_stop
 from .throttle import PageThrottle
@@ -94,7 +95,7 @@ class DelayedJobs:
         self._keys = keys
         self._throttle = throttle
         self._lanes = lanes(keys)
-        self._script = redis.register_script(SCRIPT)
+        self._script = register_script(redis, SCRIPT)
         self._poll_keys = [keys.clock_offset, keys.outbox_delayed, keys.outbox_campaigns_delayed, keys.send_throttle]
         self._move_keys = [keys.clock_offset, keys.outbox_delayed, keys.outbox_campaigns_delayed, keys.outbox,
                            keys.outbox_campaigns]

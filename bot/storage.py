@@ -194,8 +194,13 @@ class NodeConnections:
         self._node.release(connection)  # type: ignore[arg-type]
 
 
-def is_cluster(redis: Redis) -> bool:
-    return isinstance(redis, RedisCluster)
+async def answers(redis: Redis) -> None:
+    """PING (raises what Redis raised). A cluster client meets the cluster here, through any one node
+    (not every master: one master down must not keep the processes of the other Pages from starting)."""
+    if isinstance(redis, RedisCluster):
+        await redis.ping(target_nodes=RedisCluster.RANDOM)
+    else:
+        await redis.ping()
 
 
 def connections_for(redis: Redis, key: str) -> Any:

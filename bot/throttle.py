@@ -37,6 +37,7 @@ from .graph import GraphThrottled, Usage
 from .keys import Keys
 from .outbox import REPLIES
 from .replies import text as _text
+from .scripts import register_script
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -66,7 +67,7 @@ class PageThrottle:
     """This worker's view of the Page's pause and slowdown, and the calls that change them."""
 
     def __init__(self, redis: Redis, keys: Keys, settings: Settings, limits: SendLimits) -> None:
-        self._script = redis.register_script(SCRIPT)
+        self._script = register_script(redis, SCRIPT)
         self._keys = [keys.clock_offset, keys.send_throttle, keys.outbox, keys.outbox_delayed,
                       keys.outbox_campaigns_delayed]
         self._limits = limits

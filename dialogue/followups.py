@@ -23,6 +23,7 @@ from redis.exceptions import RedisError
 
 from bot.clock import LUA_NOW
 from bot.keys import Keys
+from bot.scripts import register_script
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +61,7 @@ class FollowUps:
         self._keys = keys
         self._fire = fire
         self._lease_ms = lease_ms
-        self._claim = redis.register_script(_CLAIM)
+        self._claim = register_script(redis, _CLAIM)
 
     async def schedule(self, psid: str, due_ms: int) -> None:
         await self._redis.zadd(self._keys.followups, {psid: due_ms})

@@ -19,6 +19,7 @@ from redis.asyncio import Redis
 from bot.events import EchoEvent
 from bot.keys import Keys
 from bot.outbox import Outbox
+from bot.scripts import register_script
 from bot.settings import Settings
 
 _RAISE = """
@@ -37,7 +38,7 @@ class HumanTakeover:
         self._keys = keys
         self._settings = settings
         self._outbox = outbox
-        self._raise = redis.register_script(_RAISE)
+        self._raise = register_script(redis, _RAISE)
 
     async def is_ours(self, echo: EchoEvent) -> bool:
         """True for the echo of a message this bot sent."""

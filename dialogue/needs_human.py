@@ -23,6 +23,7 @@ from bot.admin import AdminApi, invalid, not_found
 from bot.keys import Keys
 from bot.pages import page_runtime
 from bot.replies import text
+from bot.scripts import register_script
 
 __all__ = ["NeedsHuman", "api"]
 
@@ -45,7 +46,7 @@ class NeedsHuman:
     def __init__(self, redis: Redis, keys: Keys) -> None:
         self._redis = redis
         self._keys = keys
-        self._flag = redis.register_script(_FLAG)
+        self._flag = register_script(redis, _FLAG)
 
     async def flag(self, psid: str, now_ms: int, quiet_ms: int) -> bool:
         """Flag the shopper unless they got a fallback answer in the last ``quiet_ms``; True: answer them."""

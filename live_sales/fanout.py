@@ -43,6 +43,7 @@ from bot.clock import Clock
 from bot.graph.payloads import PayloadError
 from bot.keys import Keys
 from bot.outbox import Outbox, SendJob
+from bot.scripts import register_script
 from bot.settings import Settings
 
 from .messages import Notification, for_broadcast, for_sale
@@ -144,10 +145,10 @@ class FanoutRunner:
         self._owner = owner
         self._clock = Clock(redis, keys)
         self._ahead = max_ahead(settings)
-        self._snapshot = redis.register_script(_SNAPSHOT)
-        self._advance = redis.register_script(_ADVANCE)
-        self._lease = redis.register_script(_LEASE)
-        self._cancel = redis.register_script(_CANCEL)
+        self._snapshot = register_script(redis, _SNAPSHOT)
+        self._advance = register_script(redis, _ADVANCE)
+        self._lease = register_script(redis, _LEASE)
+        self._cancel = register_script(redis, _CANCEL)
 
     async def loop(self, stop: asyncio.Event) -> None:
         """Background task of a runtime: resume or run any active fan-out, until ``stop``."""

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 
 from bot.keys import Keys
+from bot.scripts import register_script
 
 from . import scripts
 from .model import Broadcast, LiveSale, text
@@ -59,10 +60,10 @@ class SaleStore:
     def __init__(self, redis: Redis, keys: Keys) -> None:
         self._redis = redis
         self._keys = keys
-        self._start = redis.register_script(scripts.START)
-        self._end = redis.register_script(scripts.END)
-        self._claim = redis.register_script(scripts.CLAIM_FOR_VIDEO)
-        self._link = redis.register_script(_LINK)
+        self._start = register_script(redis, scripts.START)
+        self._end = register_script(redis, scripts.END)
+        self._claim = register_script(redis, scripts.CLAIM_FOR_VIDEO)
+        self._link = register_script(redis, _LINK)
 
     async def create(self, *, title: str, url: str, topic: str, scheduled_ms: int, now_ms: int,
                      post_ids: Sequence[str] = (), products: Sequence[str] = ()) -> LiveSale:

@@ -19,6 +19,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from ..keys import Keys
+from ..scripts import register_script
 from .errors import BadRequest
 
 ANY = "*"
@@ -112,7 +113,7 @@ class Faults:
     def __init__(self, redis: Redis, keys: Keys) -> None:
         self._redis = redis
         self._keys = [keys.sandbox_faults, keys.sandbox_fault_calls]
-        self._take = redis.register_script(_TAKE)
+        self._take = register_script(redis, _TAKE)
         self._quiet_until = 0.0
 
     async def arm(self, target: str, calls: int, fault: Fault) -> None:

@@ -17,6 +17,7 @@ from redis.asyncio import Redis
 from ..clock import LUA_NOW
 from ..keys import Keys
 from ..replies import text
+from ..scripts import register_script
 
 META_PAGE_RATE_LIMIT = 300  # Send API calls per second per Page (§6.1)
 
@@ -73,9 +74,9 @@ class Ledger:
         self._redis = redis
         self._keys = keys
         source = resources.files(__package__).joinpath("send.lua").read_text()
-        self._send = redis.register_script(LUA_NOW + source)
-        self._record = redis.register_script(_RECORD_LUA)
-        self._take = redis.register_script(_TAKE_LUA)
+        self._send = register_script(redis, LUA_NOW + source)
+        self._record = register_script(redis, _RECORD_LUA)
+        self._take = register_script(redis, _TAKE_LUA)
         self._script_keys = [keys.sandbox_config, keys.clock_offset, keys.sandbox_sent]
 
     async def send(self, *, kind: str, address: str, mode: str, rule: str, optin_title: str = "",

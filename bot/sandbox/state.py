@@ -12,6 +12,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from ..keys import Keys
+from ..scripts import register_script
 from . import ids
 from .ledger import text
 
@@ -32,7 +33,7 @@ class SandboxState:
     def __init__(self, redis: Redis, keys: Keys) -> None:
         self._redis = redis
         self._keys = keys
-        self._touch = redis.register_script(_TOUCH_LUA)
+        self._touch = register_script(redis, _TOUCH_LUA)
 
     # -- shoppers ------------------------------------------------------------
     async def create_shopper(self, name: str, timezone: str, now_ms: int) -> str:

@@ -109,3 +109,36 @@ async def test_two_pages_across_web_and_workers_each_notify_their_own_subscriber
             assert f"p{other}.shop.test" not in inbox
         listed = {s["psid"] for s in (await c.call("GET", f"{base}/shoppers"))["shoppers"]}
         assert listed == set(shoppers[page])
+
+
+async def test_on_a_cluster_a_shard_down_stops_only_the_pages_it_holds(tmp_path: Path) -> None:
+    """With the cluster serving what it still covers, Page A's shopper is answered while the shard of
+    Page B is down; B's webhooks answer 503 (Meta retries them) and /healthz names B; B comes back whole."""
+    cluster = RedisClusterProcesses(tmp_path / "cluster")
+    cluster.start()
+    first, second = page_on_node(1), page_on_node(2)
+    top = Topology(tmp_path, {"FB_PAGES": f"{first},{second}", "REDIS_URL": cluster.url, "REDIS_CLUSTER": "true"})
+    try:
+        await top.start()
+        async with aiohttp.ClientSession() as http:
+            c = TopologyClient(http, top)
+            base_b = f"/sandbox/pages/{second}"
+            ana = str((await c.call("POST", "/sandbox/shoppers", {"name": "Ana"}))["psid"])
+            cluster.kill_node(2)
+            said = await c.call("POST", f"/sandbox/shoppers/{ana}/messages", {"text": "LIVE"})
+            assert said["webhook_status"] == 200
+
+            async def card() -> bool:
+                inbox = (await c.call("GET", f"/sandbox/shoppers/{ana}/inbox"))["messages"]
+                return any("notification_messages" in json.dumps(m["message"]) for m in inbox)
+
+            await c.until(card, what="Page A's answer with Page B's shard down")
+            signed = await c.call("GET", f"/api/live-sales?page={second}", status=503)
+            assert "storage unavailable" in signed["error"]["message"]
+            async with http.get(top.url + "/healthz") as resp:
+                assert resp.status == 503 and (await resp.json())["page"] == second
+            await c.call("POST", f"{base_b}/shoppers", {"name": "Ben"}, status=503)
+    finally:
+        stuck = top.stop()
+        cluster.stop()
+    assert not stuck, f"ignored SIGTERM: {stuck}"

@@ -1,5 +1,8 @@
 """A real local Redis Cluster of three masters (no replicas), started and ended by the tests.
 
+``cluster-require-full-coverage no``: with a master down, the other masters keep serving their slots
+(the default stops the whole cluster), so one shard's outage stops only the Pages it holds.
+
 Three ``redis-server --cluster-enabled yes`` processes; the slots are split in three and the nodes
 introduced to each other with ``CLUSTER ADDSLOTSRANGE`` and ``CLUSTER MEET`` (what
 ``redis-cli --cluster create … --cluster-replicas 0 --cluster-yes`` does, without needing redis-cli,
@@ -54,7 +57,8 @@ class RedisClusterProcesses:
             data.mkdir(parents=True, exist_ok=True)
             self.procs.append(subprocess.Popen(
                 [binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(data), "--cluster-enabled", "yes",
-                 "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "5000", "--appendonly", "yes",
+                 "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "5000",
+                 "--cluster-require-full-coverage", "no", "--appendonly", "yes",
                  "--save", "", "--daemonize", "no", "--logfile", str(data / "redis.log")],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         deadline = time.monotonic() + READY_SECONDS
@@ -83,6 +87,11 @@ class RedisClusterProcesses:
         finally:
             for client in clients:
                 client.close()
+
+    def kill_node(self, node: int) -> None:
+        """SIGKILL one master (no replica takes over: its slots, and only those, stop being served)."""
+        self.procs[node].kill()
+        self.procs[node].wait(timeout=10)
 
     def stop(self) -> None:
         for proc in self.procs:
