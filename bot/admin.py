@@ -32,6 +32,7 @@ from aiohttp import web
 from redis.exceptions import RedisError
 
 from .appkeys import SETTINGS
+from .backoff import Outage
 from .dashboard.sessions import CSRF_HEADER, has_session_cookie, session_of
 from .errors import ApiError
 from .json_input import NotJson, load_json
@@ -165,15 +166,25 @@ def openapi_document(operations: list[Operation]) -> dict[str, Any]:
     }
 
 
+ADMIN_OUTAGE = web.AppKey("admin_redis_outage", Outage)
+
+
 @web.middleware
 async def admin_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Bearer or session auth and JSON errors for everything under /api/ (the OpenAPI document is public)."""
+    """Bearer or session auth and JSON errors for everything under /api/ (the OpenAPI document is public).
+
+    Redis not answering is a 503 with the reason and ``Retry-After``, logged once per outage (was a 500)."""
     if not request.path.startswith("/api/"):
         return await handler(request)
     try:
         if request.path != "/api/openapi.json":
             await _authorize(request)
-        return await handler(request)
+        response = await handler(request)
+    except (RedisError, OSError) as exc:
+        request.app[ADMIN_OUTAGE].failed(exc)
+        return web.json_response({"error": {"status": 503, "message": f"storage unavailable (Redis "
+                                            f"{type(exc).__name__}); try again shortly"}},
+                                 status=503, headers={"Retry-After": "1"})
     except ApiError as exc:
         if exc.status >= 500:
             log.error("admin API %s %s: %s", request.method, request.path, exc.message)
@@ -182,6 +193,8 @@ async def admin_middleware(request: web.Request, handler: Handler) -> web.Stream
         if exc.status < 400:
             raise
         return web.json_response({"error": {"status": exc.status, "message": exc.reason}}, status=exc.status)
+    request.app[ADMIN_OUTAGE].recovered()
+    return response
 
 
 async def _authorize(request: web.Request) -> None:
@@ -224,6 +237,7 @@ def mount(app: web.Application, apis: list[AdminApi]) -> None:
     async def openapi(request: web.Request) -> web.Response:
         return web.json_response(document)
 
+    app[ADMIN_OUTAGE] = Outage(log, "admin API")
     app.router.add_get("/api/openapi.json", openapi)
     app.add_routes(combined.routes)
     app.middlewares.append(admin_middleware)

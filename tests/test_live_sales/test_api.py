@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
+import pytest
 from aiohttp import web
 
 from bot.pages import PAGES
-from tests.test_live_sales.conftest import TOKEN, Shop
+from bot.storage import connect
+from tests.support.redis_server import RedisProcess
+from tests.test_live_sales.conftest import TOKEN, Shop, shop_settings, start_shop
 
 DESIGN_ROUTES = {
     ("POST", "/api/live-sales"), ("GET", "/api/live-sales"), ("GET", "/api/live-sales/{id}"),
@@ -113,3 +119,27 @@ async def test_deeply_nested_json_to_the_admin_api_and_the_sandbox_is_400_not_50
     graph = await shop.client.post("/sandbox/graph/v25.0/me/messages", data=deep,
                                    headers={"Authorization": "Bearer sandbox-page-token"})
     assert graph.status < 500, await graph.text()
+
+
+async def test_a_redis_outage_is_a_503_with_the_reason_logged_once(
+        tmp_path: Path, serve: Any, page_id: str, caplog: pytest.LogCaptureFixture) -> None:
+    """Found with Redis Cluster (a shard down): every admin call answered an opaque 500 with a traceback
+    per call, on one redis-server too."""
+    private = RedisProcess(tmp_path)
+    private.start()
+    redis = connect(private.url)
+    shop = await start_shop(serve, redis, shop_settings(page_id))
+    try:
+        await shop.api("GET", "/api/live-sales")
+        private.stop()
+        with caplog.at_level("WARNING"):
+            answers = [await shop.api("GET", "/api/live-sales", status=503) for _ in range(3)]
+        assert "storage unavailable (Redis ConnectionError)" in answers[0]["error"]["message"]
+        unavailable = [r for r in caplog.records if r.name == "bot.admin" and "Redis unavailable" in r.getMessage()]
+        assert len(unavailable) == 1 and not [r for r in caplog.records if r.exc_info]
+        private.start()
+        await shop.api("GET", "/api/live-sales")
+    finally:
+        await shop.runtime.stop()
+        await redis.aclose()
+        private.stop()
