@@ -130,6 +130,8 @@ class Runtime:
                 log.warning("runtime stop: %s did not finish in %.0fs; cancelled", task.get_name(), grace)
                 task.cancel()
         self._tasks = []
+        if self.sender is not None:  # after drain(): its result writer and rate-gate bookings still run
+            await _bounded(self.sender.aclose(), grace, "send worker")
         await _bounded(self.limits.aclose(), grace, "send limits")
         if self.graph is not None:
             graph, self.graph, self.sender = self.graph, None, None

@@ -140,8 +140,13 @@ class SendWorker:
             for task in (*helpers, *batches):
                 task.cancel()
             await asyncio.gather(*helpers, *batches, return_exceptions=True)
-            await self._results.aclose()
-            await self._ctx.rate.aclose()
+            await self.aclose()
+
+    async def aclose(self) -> None:
+        """End the worker's own tasks: the result writer and the rate gate's bookings (``run`` does it
+        when it ends; after ``run_once`` the runtime does, before the send limits close)."""
+        await self._results.aclose()
+        await self._ctx.rate.aclose()
 
     async def run_once(self) -> int:
         """Process what is in the outbox now, to the end (tests, burst mode). Returns jobs processed."""

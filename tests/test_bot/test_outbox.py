@@ -300,3 +300,18 @@ async def test_replies_to_consecutive_messages_keep_their_order_across_two_worke
     for psid in shoppers:
         texts = [m["message"]["text"] for m in await bot.inbox(psid) if m["message"]["text"] != "warm-up"]
         assert texts == [f"ack {n}" for n in range(6)], psid
+
+
+async def test_stopping_a_drained_runtime_ends_its_send_workers_tasks(sandbox_bot: SandboxBot) -> None:
+    """Found with two Pages in one process: after ``drain()`` the send worker's result writer and the
+    rate gate's slot bookings kept running past ``Runtime.stop()`` (a booking mid-call on a send-limit
+    connection was destroyed with its loop: an unclosed connection)."""
+    psid = await sandbox_bot.shopper()
+    await sandbox_bot.says(psid, "hi")
+    for n in range(3):
+        await sandbox_bot.runtime.outbox.enqueue(text_job(f"after-drain-{n}", psid))
+    await sandbox_bot.runtime.drain()
+    assert sandbox_bot.settings.page_send_rate > 0  # the rate gate books slots ahead
+    await sandbox_bot.runtime.stop()
+    left = [t.get_name() for t in asyncio.all_tasks() if t.get_name() in ("send-results", "rate-gate")]
+    assert left == []
