@@ -166,7 +166,8 @@ class InboxSplitter:
     def _warn_foreign(self, page_id: str) -> None:
         if time.monotonic() >= self._foreign_warned.get(page_id, 0.0):  # once a minute per Page
             self._foreign_warned[page_id] = time.monotonic() + 60
-            log.warning("events for Page %s ignored: this deployment serves Page %s", page_id, self._keys.page_id)
+            log.warning("events for Page %s ignored: this deployment does not serve it (FB_PAGE_ID, FB_PAGES)",
+                        page_id)
 
 
 async def _sleep(stop: asyncio.Event, seconds: float) -> None:

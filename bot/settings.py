@@ -14,17 +14,26 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Literal
 
+from .env_reader import EnvReader
 from .errors import ConfigError
+from .page_settings import (
+    PAGE_SETTINGS,
+    SANDBOX_AD_ACCOUNT,
+    SANDBOX_MESSAGE_CAMPAIGN,
+    SANDBOX_PAGE_ID,
+    SANDBOX_PAGE_TOKEN,
+    PageConfig,
+    first_page_fields,
+    page_ids,
+    production_pages,
+    sandbox_pages,
+)
 from .plugins import installed_plugin_names
 from .secret import Secret
 
-SANDBOX_PAGE_ID = "100000000000001"
 SANDBOX_APP_ID = "200000000000002"
 SANDBOX_APP_SECRET = "sandbox-app-secret"
 SANDBOX_VERIFY_TOKEN = "sandbox-verify-token"
-SANDBOX_PAGE_TOKEN = "sandbox-page-token"
-SANDBOX_AD_ACCOUNT = "300000000000003"
-SANDBOX_MESSAGE_CAMPAIGN = "400000000000004"
 META_GRAPH_URL = "https://graph.facebook.com"
 DEFAULT_GRAPH_VERSION = "v25.0"
 
@@ -46,23 +55,6 @@ def plugin_names(raw: str | None) -> tuple[str, ...]:
 
 MarketingPath = Literal["legacy", "marketing_api"]
 
-
-@dataclass(frozen=True)
-class PageConfig:
-    """One Page the deployment serves: its id and what talks to Meta on its behalf.
-
-    ``graph_api_url`` is empty unless the Page has a Graph API of its own (a sandbox Page
-    after the first, served under ``/sandbox/pages/<id>/``).
-    """
-
-    page_id: str
-    access_token: Secret
-    ad_account_id: str = ""
-    message_campaign_id: str = ""
-    graph_api_url: str = ""
-
-
-PAGE_SETTINGS = ("page_id", "page_access_token", "ad_account_id", "message_campaign_id")
 
 DEFAULT_FALLBACK_TEXT = "Thanks for your message! 🙏 Someone from our team will reply here soon."
 
@@ -196,10 +188,10 @@ class Settings:
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         """Read the environment; outside sandbox mode a missing required variable stops start-up."""
         env = os.environ if env is None else env
-        reader = _Reader(env)
-        page_ids = _page_ids(reader)
+        reader = EnvReader(env)
+        served = page_ids(reader)
         page_token = reader.text("FB_PAGE_ACCESS_TOKEN")
-        sandbox = not page_token and not any(reader.text(f"FB_PAGE_ACCESS_TOKEN_{p}") for p in page_ids)
+        sandbox = not page_token and not any(reader.text(f"FB_PAGE_ACCESS_TOKEN_{p}") for p in served)
         port = reader.integer("PORT", 8080)
         host = reader.text("HOST") or ("127.0.0.1" if sandbox else "0.0.0.0")
         if sandbox and host not in LOOPBACK_HOSTS and not reader.flag("SALEBELL_SANDBOX_PUBLIC", False):
@@ -210,7 +202,7 @@ class Settings:
             required = dict(
                 app_secret=Secret(reader.text("FB_APP_SECRET") or SANDBOX_APP_SECRET),
                 verify_token=Secret(reader.text("FB_VERIFY_TOKEN") or SANDBOX_VERIFY_TOKEN),
-                pages=_sandbox_pages(reader, page_ids or [SANDBOX_PAGE_ID], port),
+                pages=sandbox_pages(reader, served or [SANDBOX_PAGE_ID], port),
                 app_id=reader.text("FB_APP_ID") or SANDBOX_APP_ID,
                 graph_api_url=reader.text("GRAPH_API_URL") or f"http://127.0.0.1:{port}/sandbox/graph",
             )
@@ -218,7 +210,7 @@ class Settings:
             required = dict(
                 app_secret=Secret(reader.required("FB_APP_SECRET")),
                 verify_token=Secret(reader.required("FB_VERIFY_TOKEN")),
-                pages=_production_pages(reader, page_ids),
+                pages=production_pages(reader, served),
                 app_id=reader.text("FB_APP_ID"),
                 graph_api_url=reader.text("GRAPH_API_URL") or META_GRAPH_URL,
             )
@@ -272,7 +264,7 @@ class Settings:
             nlu_weights=reader.text("NLU_WEIGHTS"),
             fallback_text=reader.text("FALLBACK_TEXT") or DEFAULT_FALLBACK_TEXT,
             fallback_quiet_hours=reader.number("FALLBACK_QUIET_HOURS", 4.0),
-            **_first_page(required),  # type: ignore[arg-type]
+            **first_page_fields(required),  # type: ignore[arg-type]
         )
 
     def replace(self, **changes: object) -> Settings:
@@ -282,58 +274,6 @@ class Settings:
             values["pages"] = ()  # rebuilt from the page fields
         values.update(changes)
         return Settings(**values)
-
-
-def _page_ids(reader: _Reader) -> list[str]:
-    """``FB_PAGES`` (several Pages) or ``FB_PAGE_ID`` (one); empty when neither is set."""
-    several, one = reader.text("FB_PAGES"), reader.text("FB_PAGE_ID")
-    if several and one:
-        raise ConfigError("set FB_PAGE_ID for one Page or FB_PAGES for several, not both")
-    if several:
-        ids = [p.strip() for p in several.split(",")]
-        if not all(ids):
-            raise ConfigError(f"FB_PAGES must be Page ids separated by commas, got {several!r}")
-        return ids
-    if one and any(c in one for c in ", \t;|"):
-        raise ConfigError(f"FB_PAGE_ID must name one Page, got {one!r}; for several set FB_PAGES=<id>,<id> "
-                          "(and FB_PAGE_ACCESS_TOKEN_<id> for each)")
-    return [one] if one else []
-
-
-def _sandbox_pages(reader: _Reader, page_ids: list[str], port: int) -> tuple[PageConfig, ...]:
-    """Sandbox Pages: the first at ``/sandbox/``, each other at ``/sandbox/pages/<id>/`` with a token of its own."""
-    pages = []
-    for n, page_id in enumerate(page_ids):
-        token = SANDBOX_PAGE_TOKEN if n == 0 else f"{SANDBOX_PAGE_TOKEN}-{page_id}"
-        own_graph = n > 0 and not reader.text("GRAPH_API_URL")
-        graph = f"http://127.0.0.1:{port}/sandbox/pages/{page_id}/graph" if own_graph else ""
-        pages.append(PageConfig(page_id, Secret(token),
-                                reader.per_page("FB_AD_ACCOUNT_ID", page_id) or SANDBOX_AD_ACCOUNT,
-                                reader.per_page("FB_MESSAGE_CAMPAIGN_ID", page_id) or SANDBOX_MESSAGE_CAMPAIGN, graph))
-    return tuple(pages)
-
-
-def _production_pages(reader: _Reader, page_ids: list[str]) -> tuple[PageConfig, ...]:
-    """Production Pages: ``FB_PAGE_ID`` with ``FB_PAGE_ACCESS_TOKEN``, or every id of ``FB_PAGES`` with its own
-    ``FB_PAGE_ACCESS_TOKEN_<id>`` (a Page token speaks for one Page only)."""
-    if not page_ids:
-        reader.required("FB_PAGE_ID")
-    several = bool(reader.text("FB_PAGES"))
-    pages = []
-    for page_id in page_ids:
-        token = reader.required(f"FB_PAGE_ACCESS_TOKEN_{page_id}" if several else "FB_PAGE_ACCESS_TOKEN")
-        pages.append(PageConfig(page_id, Secret(token), reader.per_page("FB_AD_ACCOUNT_ID", page_id),
-                                reader.per_page("FB_MESSAGE_CAMPAIGN_ID", page_id)))
-    return tuple(pages)
-
-
-def _first_page(required: dict[str, object]) -> dict[str, object]:
-    """The page fields of the first Page beside ``pages`` (the settings of a one-Page deployment)."""
-    pages = required["pages"]
-    assert isinstance(pages, tuple)
-    first = pages[0]
-    return {**required, "page_id": first.page_id, "page_access_token": first.access_token,
-            "ad_account_id": first.ad_account_id, "message_campaign_id": first.message_campaign_id}
 
 
 def _redis_url(raw: str, sandbox: bool) -> str | None:
@@ -353,45 +293,3 @@ def _redis_url(raw: str, sandbox: bool) -> str | None:
         return None
     raise ConfigError("REDIS_URL is required when FB_PAGE_ACCESS_TOKEN is set (production mode); "
                       f"set it to your Redis, or to {EMBEDDED_REDIS!r} for the embedded Redis under SALEBELL_DATA_DIR")
-
-
-class _Reader:
-    def __init__(self, env: Mapping[str, str]) -> None:
-        self.env = env
-
-    def text(self, name: str) -> str:
-        return self.env.get(name, "").strip()
-
-    def per_page(self, name: str, page_id: str) -> str:
-        """``<name>_<page id>``, else ``<name>`` (shared by every Page)."""
-        return self.text(f"{name}_{page_id}") or self.text(name)
-
-    def required(self, name: str) -> str:
-        value = self.text(name)
-        if not value:
-            raise ConfigError(f"{name} is required when FB_PAGE_ACCESS_TOKEN is set (production mode)")
-        return value
-
-    def integer(self, name: str, default: int) -> int:
-        raw = self.text(name)
-        try:
-            return int(raw) if raw else default
-        except ValueError:
-            raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
-
-    def number(self, name: str, default: float) -> float:
-        raw = self.text(name)
-        try:
-            return float(raw) if raw else default
-        except ValueError:
-            raise ConfigError(f"{name} must be a number, got {raw!r}") from None
-
-    def flag(self, name: str, default: bool) -> bool:
-        raw = self.text(name).lower()
-        if not raw:
-            return default
-        if raw in ("1", "true", "yes", "on"):
-            return True
-        if raw in ("0", "false", "no", "off"):
-            return False
-        raise ConfigError(f"{name} must be true or false, got {raw!r}")

@@ -24,7 +24,6 @@ from aiohttp import web
 from redis.exceptions import RedisError
 
 from ..appkeys import SETTINGS
-from ..pages import PAGES
 from . import pages
 from .panels import ASSET_NAME, Panels
 from .sessions import SESSIONS, Session, clear_cookie, session_of, set_cookie
@@ -62,7 +61,8 @@ async def shell(request: web.Request) -> web.StreamResponse:
         return _unavailable(exc)
     if session is None:
         raise web.HTTPSeeOther("/dashboard/sign-in")
-    settings, served = request.app[SETTINGS], request.app[PAGES].ids
+    settings = request.app[SETTINGS]
+    served = settings.page_ids
     page_id = request.query.get("page", "")
     if not page_id and len(served) > 1:  # the panels read one Page's data: name the first
         raise web.HTTPSeeOther(f"/dashboard/?page={served[0]}")

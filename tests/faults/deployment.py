@@ -31,6 +31,7 @@ from pathlib import Path
 
 import redis as redis_sync
 
+import bot.page_settings
 import bot.settings
 from bot.keys import Keys
 from bot.settings import (
@@ -56,8 +57,8 @@ READY_SECONDS = 30.0
 WORKER_ENV = {"LEASE_SECONDS": "2", "RECLAIM_IDLE_SECONDS": "2", "PAGE_SEND_RATE": "0",
               "WORKER_CONCURRENCY": "64", "SEND_CONCURRENCY": "32", "ECHO_WAIT_SECONDS": "10"}
 # Every variable the bot's settings read: none may leak in from the environment of the test run.
-_SETTING_NAMES = set(re.findall(r'"([A-Z][A-Z0-9_]{2,})"', inspect.getsource(bot.settings))) | {"LOG_LEVEL",
-                                                                                              "LOG_FORMAT"}
+_SETTING_NAMES = set(re.findall(r'"([A-Z][A-Z0-9_]{2,})"', inspect.getsource(bot.settings)
+                                + inspect.getsource(bot.page_settings))) | {"LOG_LEVEL", "LOG_FORMAT"}
 
 
 def clean_env() -> dict[str, str]:

@@ -1,0 +1,86 @@
+"""The Pages a deployment serves, from the environment: ``FB_PAGE_ID`` (one) or ``FB_PAGES`` (several,
+each with ``FB_PAGE_ACCESS_TOKEN_<id>`` and, where they differ, ``FB_AD_ACCOUNT_ID_<id>`` and
+``FB_MESSAGE_CAMPAIGN_ID_<id>``). :class:`~bot.settings.Settings` keeps them in ``pages``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .env_reader import EnvReader
+from .errors import ConfigError
+from .secret import Secret
+
+SANDBOX_PAGE_ID = "100000000000001"
+SANDBOX_PAGE_TOKEN = "sandbox-page-token"
+SANDBOX_AD_ACCOUNT = "300000000000003"
+SANDBOX_MESSAGE_CAMPAIGN = "400000000000004"
+
+
+@dataclass(frozen=True)
+class PageConfig:
+    """One Page the deployment serves: its id and what talks to Meta on its behalf.
+
+    ``graph_api_url`` is empty unless the Page has a Graph API of its own (a sandbox Page
+    after the first, served under ``/sandbox/pages/<id>/``).
+    """
+
+    page_id: str
+    access_token: Secret
+    ad_account_id: str = ""
+    message_campaign_id: str = ""
+    graph_api_url: str = ""
+
+
+PAGE_SETTINGS = ("page_id", "page_access_token", "ad_account_id", "message_campaign_id")
+
+
+def page_ids(reader: EnvReader) -> list[str]:
+    """``FB_PAGES`` (several Pages) or ``FB_PAGE_ID`` (one); empty when neither is set."""
+    several, one = reader.text("FB_PAGES"), reader.text("FB_PAGE_ID")
+    if several and one:
+        raise ConfigError("set FB_PAGE_ID for one Page or FB_PAGES for several, not both")
+    if several:
+        ids = [p.strip() for p in several.split(",")]
+        if not all(ids):
+            raise ConfigError(f"FB_PAGES must be Page ids separated by commas, got {several!r}")
+        return ids
+    if one and any(c in one for c in ", \t;|"):
+        raise ConfigError(f"FB_PAGE_ID must name one Page, got {one!r}; for several set FB_PAGES=<id>,<id> "
+                          "(and FB_PAGE_ACCESS_TOKEN_<id> for each)")
+    return [one] if one else []
+
+
+def sandbox_pages(reader: EnvReader, page_ids: list[str], port: int) -> tuple[PageConfig, ...]:
+    """Sandbox Pages: the first at ``/sandbox/``, each other at ``/sandbox/pages/<id>/`` with a token of its own."""
+    pages = []
+    for n, page_id in enumerate(page_ids):
+        token = SANDBOX_PAGE_TOKEN if n == 0 else f"{SANDBOX_PAGE_TOKEN}-{page_id}"
+        own_graph = n > 0 and not reader.text("GRAPH_API_URL")
+        graph = f"http://127.0.0.1:{port}/sandbox/pages/{page_id}/graph" if own_graph else ""
+        pages.append(PageConfig(page_id, Secret(token),
+                                reader.per_page("FB_AD_ACCOUNT_ID", page_id) or SANDBOX_AD_ACCOUNT,
+                                reader.per_page("FB_MESSAGE_CAMPAIGN_ID", page_id) or SANDBOX_MESSAGE_CAMPAIGN, graph))
+    return tuple(pages)
+
+
+def production_pages(reader: EnvReader, page_ids: list[str]) -> tuple[PageConfig, ...]:
+    """Production Pages: ``FB_PAGE_ID`` with ``FB_PAGE_ACCESS_TOKEN``, or every id of ``FB_PAGES`` with its own
+    ``FB_PAGE_ACCESS_TOKEN_<id>`` (a Page token speaks for one Page only)."""
+    if not page_ids:
+        reader.required("FB_PAGE_ID")
+    several = bool(reader.text("FB_PAGES"))
+    pages = []
+    for page_id in page_ids:
+        token = reader.required(f"FB_PAGE_ACCESS_TOKEN_{page_id}" if several else "FB_PAGE_ACCESS_TOKEN")
+        pages.append(PageConfig(page_id, Secret(token), reader.per_page("FB_AD_ACCOUNT_ID", page_id),
+                                reader.per_page("FB_MESSAGE_CAMPAIGN_ID", page_id)))
+    return tuple(pages)
+
+
+def first_page_fields(required: dict[str, object]) -> dict[str, object]:
+    """The page fields of the first Page beside ``pages`` (the settings of a one-Page deployment)."""
+    pages = required["pages"]
+    assert isinstance(pages, tuple)
+    first = pages[0]
+    return {**required, "page_id": first.page_id, "page_access_token": first.access_token,
+            "ad_account_id": first.ad_account_id, "message_campaign_id": first.message_campaign_id}
