@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test check install bench bench-ingest bench-send bench-nlu bench-fanout bench-faults clean
+.PHONY: run test check install bench bench-ingest bench-send bench-nlu bench-fanout bench-faults bench-e2e bench-pages clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,12 @@ bench-fanout: $(STAMP)
 	$(BIN)/python bench/fanout.py
 
 ## The fault suite's scenarios at 5,000 subscribers and 300 webhooks/s (minutes; prints a table).
+bench-e2e: $(STAMP)
+	$(BIN)/python bench/e2e.py
+
+bench-pages: $(STAMP)
+	$(BIN)/python bench/pages.py
+
 bench-faults: $(STAMP)
 	$(BIN)/python bench/faults.py
 
