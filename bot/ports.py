@@ -30,8 +30,10 @@ class UpcomingSale:
 
 @runtime_checkable
 class NextLiveSale(Protocol):
-    async def next_live_sale(self) -> UpcomingSale | None:
-        """The sale live now (the latest started), else the next scheduled one, else None."""
+    async def next_live_sale(self, now_ms: int | None = None) -> UpcomingSale | None:
+        """The sale live now (the latest started), else the next scheduled one, else None.
+
+        ``now_ms``: the caller's "now" on the deployment clock (a dialogue turn reads it once), else read."""
         ...
 
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
+from bot.consent import ShopperConsent
 from bot.events import (
     CommentEvent,
     DeliveryEvent,
@@ -134,11 +135,12 @@ class Dialogue:
     async def on_chat(self, event: MessagingEvent) -> None:
         psid = event.psid
         intent, confidence, text, metadata = self.understand(event)
+        known: ShopperConsent | None = None  # the shopper's consent as this turn last read it
         if intent == OPT_OUT:  # at once, before anything that could fail: a missed stop is the worst error
             await self.consent.opt_out_locally(psid)
             await self.followups.cancel(psid)
         elif intent == OPT_IN:
-            await self.consent_again(psid)
+            known = await self.consent_again(psid)
         state = await self.store.load(psid)
         if already_handled(state, event.dedupe_key):
             return
@@ -149,17 +151,20 @@ class Dialogue:
             if intent == OPT_OUT:
                 await self.consent.opt_out_locally(psid)
                 await self.followups.cancel(psid)
+                known = None
         record_user(state, text=text, intent=intent, confidence=confidence, metadata=metadata,
                     at_ms=event.timestamp)
         if not await self.takeover.is_paused(psid, now):
+            # read once for the turn (the action and the follow-up see the same; actions never change it)
+            consent = known or await self.consent.consent(psid, self.settings.optin_topic)
             name = self.action_of.get(intent)
             replies: list[Reply] = []
             if name:
-                replies = await self.run_action(state, name, "chat")
+                replies = await self.run_action(state, name, "chat", now_ms=now, consent=consent)
             elif intent == NONE and isinstance(event, MessageEvent):
-                replies = await self.fallback(state, psid, now)
+                replies = await self.fallback(state, psid, now, consent)
             await self.enqueue(replies, job_base(event.dedupe_key), psid=psid, explicit=intent == OPT_IN)
-            await self.reschedule_followup(psid, now)
+            await self.reschedule_followup(psid, now, consent)
         mark_handled(state, event.dedupe_key)
         await self.store.save(state)
 
@@ -205,7 +210,7 @@ class Dialogue:
         window = int(await self.redis.hget(self.keys.window, psid) or 0)
         # Opting in does not open the window: outside it there is nothing to say (no queued noise).
         if in_window(window, now) and not await self.takeover.is_paused(psid, now):
-            replies = await self.run_action(state, action, "optin")
+            replies = await self.run_action(state, action, "optin", now_ms=now)
             await self.enqueue(replies, job_base(event.dedupe_key), psid=psid)
         mark_handled(state, event.dedupe_key)
         await self.store.save(state)
@@ -232,25 +237,29 @@ class Dialogue:
         if event.action == "pass_thread_control":
             await self.takeover.resume(event.psid)
 
-    async def consent_again(self, psid: str) -> None:
-        """A shopper who told us to stop, still holding an active token, asks for reminders: they are back."""
+    async def consent_again(self, psid: str) -> ShopperConsent:
+        """A shopper who told us to stop, still holding an active token, asks for reminders: they are back.
+        Returns their consent as it stands after."""
         c = await self.consent.consent(psid, self.settings.optin_topic)
         sub = c.subscription
         if c.opted_out and sub is not None and sub.status == "active":
             await self.consent.opt_in(psid, sub.topic, sub.token, path=sub.path, timezone=sub.timezone,
                                       at_ms=sub.optin_ms)
+            return await self.consent.consent(psid, self.settings.optin_topic)
+        return c
 
-    async def fallback(self, state: State, psid: str, now: int) -> list[Reply]:
+    async def fallback(self, state: State, psid: str, now: int, consent: ShopperConsent | None = None) -> list[Reply]:
         """No intent: flag the conversation for a person and answer, once per quiet period."""
         quiet_ms = int(self.settings.fallback_quiet_hours * 3_600_000)
         if not await self.needs_human.flag(psid, now, quiet_ms) or not self.actions.has(FALLBACK):
             return []
-        return await self.run_action(state, FALLBACK, "chat")
+        return await self.run_action(state, FALLBACK, "chat", now_ms=now, consent=consent)
 
     # -- follow-up ------------------------------------------------------------------
-    async def reschedule_followup(self, psid: str, now: int) -> None:
-        """Unsubscribed (and not opted out): nudge ``FOLLOWUP_HOURS`` after this turn; else no nudge."""
-        c = await self.consent.consent(psid, self.settings.optin_topic)
+    async def reschedule_followup(self, psid: str, now: int, consent: ShopperConsent | None = None) -> None:
+        """Unsubscribed (and not opted out): nudge ``FOLLOWUP_HOURS`` after this turn; else no nudge.
+        ``consent``: as the turn read it, else read here."""
+        c = consent or await self.consent.consent(psid, self.settings.optin_topic)
         done = c.opted_out or c.unreachable or c.subscription is not None
         if done or self.settings.followup_hours <= 0:
             await self.followups.cancel(psid)
@@ -266,21 +275,23 @@ class Dialogue:
         if await self.takeover.is_paused(psid, facts["now_ms"]):
             return
         state = await self.store.load(psid)  # read only: the shopper's own handler owns writes
-        replies = await self.run_action(state, FOLLOWUP, "followup", facts=facts)
+        replies = await self.run_action(state, FOLLOWUP, "followup", facts=facts, now_ms=facts["now_ms"])
         await self.enqueue(replies, f"fu:{psid}:{due_ms}", psid=psid)
 
     # -- running actions ------------------------------------------------------------
-    async def run_action(self, state: State, name: str, channel: str, *,
-                         facts: dict[str, Any] | None = None) -> list[Reply]:
-        """Run the action (and any FollowupAction it returns) on the tracker; returns its messages."""
-        state["slots"].update(facts or await self.facts.read(state["sender_id"], channel))
+    async def run_action(self, state: State, name: str, channel: str, *, facts: dict[str, Any] | None = None,
+                         now_ms: int | None = None, consent: ShopperConsent | None = None) -> list[Reply]:
+        """Run the action (and any FollowupAction it returns) on the tracker; returns its messages.
+
+        ``now_ms``: the turn's "now", read once per turn (each read of the clock is a Redis round trip)."""
+        at = now_ms if now_ms is not None else await self.clock.now_ms()
+        state["slots"].update(facts or await self.facts.read(state["sender_id"], channel, at, consent))
         replies: list[Reply] = []
         for _ in range(MAX_CHAIN):
             if not self.actions.has(name):
                 log.warning("no action named %s is registered", name)
                 break
             result = await self.actions.run(name, state, self.domain)
-            at = await self.clock.now_ms()
             record_action(state, name, at)
             follow = apply_events(state, result.events)
             await self._pause_events(state["sender_id"], result.events, at)

@@ -12,7 +12,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from bot.clock import Clock
-from bot.consent import ConsentStore
+from bot.consent import ConsentStore, ShopperConsent
 from bot.keys import Keys
 from bot.policy import WEEK_MS, in_window
 from bot.ports import NEXT_LIVE_SALE
@@ -41,10 +41,12 @@ class FactReader:
         self._consent = consent
         self._services = services
 
-    async def read(self, psid: str, channel: str) -> dict[str, Any]:
+    async def read(self, psid: str, channel: str, now_ms: int | None = None,
+                   consent: ShopperConsent | None = None) -> dict[str, Any]:
+        """The slots; ``now_ms`` and ``consent``: as the turn read them, else read here."""
         s = self._settings
-        now = await self._clock.now_ms()
-        consent = await self._consent.consent(psid, s.optin_topic)
+        now = now_ms if now_ms is not None else await self._clock.now_ms()
+        consent = consent or await self._consent.consent(psid, s.optin_topic)
         async with self._redis.pipeline(transaction=False) as pipe:
             pipe.hget(self._keys.optin_asked(psid), s.optin_title)
             pipe.hget(self._keys.window, psid)
@@ -67,18 +69,18 @@ class FactReader:
             "now_ms": now,
             "in_window": in_window(last_action, now),
             "otn_allowed": s.otn_enabled and otn_region_allowed(timezone),
-            "next_live": await self._next_live(),
+            "next_live": await self._next_live(now),
             "timezone": timezone,
             "shop_url": s.shop_url,
             "fallback_text": s.fallback_text,
         }
 
-    async def _next_live(self) -> dict[str, Any] | None:
+    async def _next_live(self, now: int) -> dict[str, Any] | None:
         provider = self._services.find(NEXT_LIVE_SALE)
         if provider is None:
             return None
         try:
-            sale = await provider.next_live_sale()
+            sale = await provider.next_live_sale(now)
         except Exception:  # the live-sales layer failing must not silence the dialogue
             log.exception("%s: its provider failed; answering without it", NEXT_LIVE_SALE)
             return None

@@ -23,11 +23,12 @@ class SaleFacts:
         self._sales = sales
         self._clock = clock
 
-    async def next_live_sale(self) -> UpcomingSale | None:
+    async def next_live_sale(self, now_ms: int | None = None) -> UpcomingSale | None:
         live = await self._sales.latest_live()
         if live is not None:
             return UpcomingSale(live.title, live.started_ms or live.scheduled_ms, live.url, live=True)
-        scheduled = await self._sales.next_scheduled(await self._clock.now_ms() - LATE_START_MS)
+        now = now_ms if now_ms is not None else await self._clock.now_ms()
+        scheduled = await self._sales.next_scheduled(now - LATE_START_MS)
         if scheduled is None:
             return None
         return UpcomingSale(scheduled.title, scheduled.scheduled_ms, scheduled.url, live=False)
