@@ -43,7 +43,7 @@ def add_client_arguments(parser: argparse.ArgumentParser) -> None:
 def client_for(session: aiohttp.ClientSession, args: argparse.Namespace, settings: Settings) -> AdminClient:
     """The admin client a command's ``--url``/``--token``/``--page`` (and the environment) name."""
     return AdminClient(session, api_url(args.url, settings), admin_token(args.token, settings),
-                       page=getattr(args, "page", "") or "")
+                       page=args.page)
 
 
 def api_url(flag: str | None, settings: Settings) -> str:

@@ -144,7 +144,6 @@ class _Batcher:
         self._deadline = 5.0
         self._conns: list[AbstractConnection] = []
         self._idle: list[AbstractConnection] = []
-        self._made = False
         self._pending: list[Pending] = []
         self._flushing: set[asyncio.Task[None]] = set()
         self._scheduled = False
@@ -154,7 +153,7 @@ class _Batcher:
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[bytes] = loop.create_future()
         self._pending.append((argv, fut, repeatable))
-        if not self._made:
+        if not self._conns:
             self._make_connections()
         if not self._scheduled and self._idle:
             self._scheduled = True
@@ -167,7 +166,6 @@ class _Batcher:
         options = {**pool.connection_kwargs, "socket_timeout": None}
         self._conns = [pool.connection_class(**options) for _ in range(MAX_IN_FLIGHT)]
         self._idle = list(self._conns)
-        self._made = True
 
     def _start(self) -> None:
         self._scheduled = False

@@ -3,10 +3,12 @@ its name when wrong (:class:`~bot.errors.ConfigError`)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import TypeVar
 
 from .errors import ConfigError
 
+T = TypeVar("T")
 
 class EnvReader:
     """The environment, read one variable at a time."""
@@ -28,18 +30,17 @@ class EnvReader:
         return value
 
     def integer(self, name: str, default: int) -> int:
-        raw = self.text(name)
-        try:
-            return int(raw) if raw else default
-        except ValueError:
-            raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+        return self._parsed(name, default, int, "a whole number")
 
     def number(self, name: str, default: float) -> float:
+        return self._parsed(name, default, float, "a number")
+
+    def _parsed(self, name: str, default: T, parse: Callable[[str], T], what: str) -> T:
         raw = self.text(name)
         try:
-            return float(raw) if raw else default
+            return parse(raw) if raw else default
         except ValueError:
-            raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+            raise ConfigError(f"{name} must be {what}, got {raw!r}") from None
 
     def flag(self, name: str, default: bool) -> bool:
         raw = self.text(name).lower()

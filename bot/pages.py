@@ -3,7 +3,7 @@
 A Page's runtime holds that Page's stores (keys, clock, consent ledger, outbox, limits,
 queues), its loops (inbox splitter, event consumer, send worker) and a Graph client with
 the Page's token: nothing of one Page is reachable from another's. ``FB_PAGE_ID`` gives
-one Page; ``FB_PAGES`` several (:class:`~bot.settings.PageConfig`). The webhook routes each
+one Page; ``FB_PAGES`` several (:class:`~bot.page_settings.PageConfig`). The webhook routes each
 entry to its Page's inbox (:func:`bot.page_routing.route_entries`); the admin API, the CLI and the dashboard
 name a Page with ``?page=`` (:func:`page_runtime`), defaulting to the only one.
 """
@@ -26,7 +26,6 @@ class Pages:
 
     def __init__(self, settings: Settings, redis: Redis, *, role: str = "worker",
                  runtimes: Sequence[Runtime] = ()) -> None:
-        self.settings = settings
         if not runtimes:
             runtimes = [Runtime(settings.for_page(page_id), redis, role=role) for page_id in settings.page_ids]
         self._runtimes = {rt.settings.page_id: rt for rt in runtimes}

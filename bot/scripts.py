@@ -32,12 +32,11 @@ class Script:
         self.script = source
         self.sha = hashlib.sha1(source.encode()).hexdigest()
 
-    async def __call__(self, keys: Sequence[Arg] = (), args: Sequence[Arg] = (), client: Redis | None = None) -> Any:
-        target = client if client is not None else self._redis
+    async def __call__(self, keys: Sequence[Arg] = (), args: Sequence[Arg] = ()) -> Any:
         try:
-            return await target.evalsha(self.sha, len(keys), *keys, *args)
+            return await self._redis.evalsha(self.sha, len(keys), *keys, *args)
         except NoScriptError:
-            return await target.eval(self.script, len(keys), *keys, *args)
+            return await self._redis.eval(self.script, len(keys), *keys, *args)
 
 
 def register_script(redis: Redis, source: str) -> Script:

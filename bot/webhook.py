@@ -165,7 +165,7 @@ INBOX_WRITERS = web.AppKey("inbox_writers", dict[str, InboxWriter])
 
 def install_inbox_writers(app: web.Application, inboxes: dict[str, tuple[Redis, str]]) -> None:
     """Give ``app`` a writer per served Page (page id -> its Redis and inbox stream), in the order of the
-    Pages (the first takes what belongs to no Page: :func:`bot.pages.route_entries`), closed with the app."""
+    Pages (the first takes what belongs to no Page: :func:`bot.page_routing.route_entries`), closed with the app."""
     writers = app[INBOX_WRITERS] = {page_id: InboxWriter(redis, key) for page_id, (redis, key) in inboxes.items()}
 
     async def close(app: web.Application) -> None:
