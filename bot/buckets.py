@@ -247,7 +247,16 @@ class _Batcher:
         return replies
 
     async def aclose(self) -> None:
-        if self._flushing:
+        """Let the batches in flight, and those started behind them, finish; then close the connections.
+
+        A batch ending starts the next one for the takes queued meanwhile (a cancelled rate-gate booking's
+        take stays queued): waiting only for the batches in flight at the call let that next one reconnect
+        a connection after it was closed, left open for the garbage collector. A take after this makes
+        the connections again; the next ``aclose`` closes them.
+        """
+        while self._flushing or (self._pending and self._idle):
+            if not self._flushing:
+                self._start()  # queued behind a batch that ended: the batch that would have run them
             await asyncio.gather(*self._flushing, return_exceptions=True)
         for conn in self._conns:
             await conn.disconnect()

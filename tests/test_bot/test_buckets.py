@@ -365,3 +365,25 @@ async def test_the_batcher_works_right_after_a_redis_restart(tmp_path: Path) -> 
         await limits.aclose()
         await client.aclose()
         server.stop()
+
+
+async def test_closing_waits_for_the_batch_queued_behind_those_in_flight(make_limits: MakeLimits,
+                                                                         redis: Redis) -> None:
+    """Closing with two batches in flight and a take queued behind them: the take is answered and no
+    connection is left open. Before, ``aclose`` waited only for the batches in flight when it was called, so
+    the batch one of them started for the queued take could reconnect after the connections were closed
+    (a suspect for the unclosed connection CI once found at garbage collection). On a local Redis that
+    batch is usually answered before ``aclose`` resumes, so this passed before the change too: it pins
+    the behaviour, it does not reproduce the race."""
+    limits = make_limits(page_send_rate=1000.0)
+    await limits.take(shopper=None, token=None)  # the script is loaded and the connections made
+    await redis.execute_command("CLIENT", "PAUSE", 300, "ALL")  # the batches stay in flight while aclose starts
+    takes = []
+    for _ in range(MAX_IN_FLIGHT + 1):  # one batch per event-loop turn: the last waits for a connection
+        takes.append(asyncio.create_task(limits.take(shopper=None, token=None)))
+        await asyncio.sleep(0.02)
+    await limits.aclose()
+    decisions = await asyncio.gather(*takes)
+    assert all(d.allowed for d in decisions)
+    await asyncio.sleep(0.05)  # a stray batch would be reconnecting now
+    assert not [conn for conn in limits._batch._conns if conn.is_connected]
