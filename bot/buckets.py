@@ -58,7 +58,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from redis.asyncio import Redis
 from redis.asyncio.connection import AbstractConnection
@@ -66,10 +65,11 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError, RedisError, ResponseError
 
 from .clock import LUA_NOW
-from .errors import ConfigError, StorageUnavailable
+from .errors import StorageUnavailable
 from .keys import Keys
 from .scripts import register_script
 from .settings import Settings
+from .shop_calendar import shop_zone
 from .storage import connections_for
 
 log = logging.getLogger(__name__)
@@ -265,11 +265,8 @@ class _Batcher:
 class SendLimits:
     """The send limits of one Page; one instance shared by the send workers of a process (``aclose`` it)."""
 
-    def __init__(self, redis: Redis, keys: Keys, settings: Settings, *, shop_timezone: str = "UTC") -> None:
-        try:
-            self._zone = ZoneInfo(shop_timezone)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ConfigError(f"unknown shop time zone {shop_timezone!r}") from None
+    def __init__(self, redis: Redis, keys: Keys, settings: Settings, *, shop_timezone: str | None = None) -> None:
+        self._zone = shop_zone(shop_timezone or settings.shop_timezone)  # a shopper's day is the shop's
         self._keys = keys
         self._batch = _Batcher(redis, keys.send_page_rate, self._refund_orphan)
         self.per_day = settings.sends_per_shopper_per_day

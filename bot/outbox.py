@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
-from datetime import datetime, timezone
+from datetime import tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,7 @@ from .keys import IDEMPOTENCY_TTL, Keys
 from .policy import PURPOSES, Purpose
 from .replies import text
 from .scripts import register_script
+from .shop_calendar import UTC, day_of
 
 RECEIPT_TTL = 8 * 24 * 3600
 DAY_STATS_TTL = 40 * 24 * 3600
@@ -176,10 +177,6 @@ class Delay:
 Result = Outcome | Delay | None  # None: only acknowledge the entry (its record is already final)
 
 
-def day_of(now_ms: int) -> str:
-    return datetime.fromtimestamp(now_ms / 1000, tz=timezone.utc).strftime("%Y-%m-%d")
-
-
 def receipt_member(job: SendJob, day: str) -> str:
     """The awaiting-receipt member of a job (``bot.tracking``); '' when no receipt will come."""
     return f"{job.campaign}|{day}|{job.id}|s" if job.psid and job.purpose != "private_reply" else ""
@@ -188,9 +185,10 @@ def receipt_member(job: SendJob, day: str) -> str:
 class Outbox:
     """Queues jobs and keeps their records and numbers."""
 
-    def __init__(self, redis: Redis, keys: Keys) -> None:
+    def __init__(self, redis: Redis, keys: Keys, zone: tzinfo = UTC) -> None:
         self._redis = redis
         self._keys = keys
+        self.zone = zone  # the shop's: its daily numbers are the shop's days (bot.shop_calendar)
         self.lanes = lanes(keys)
         self._enqueue = register_script(redis, _ENQUEUE)
         self._mark_sending = register_script(redis, _MARK_SENDING)
@@ -250,6 +248,10 @@ class Outbox:
             args += [via, member]
         return int(await self._mark_sending(keys=keys, args=args))
 
+    def day(self, now_ms: int) -> str:
+        """The shop's day of ``now_ms``, the day its numbers count in."""
+        return day_of(now_ms, self.zone)
+
     async def finish(self, items: Sequence[tuple[Entry | None, Result]], now_ms: int) -> None:
         """Record outcomes and delays, bump the numbers, acknowledge the entries: one script call.
 
@@ -258,7 +260,7 @@ class Outbox:
         scores the receipt of a sent job that was not marked (an older worker's). A sent opt-in
         request marks its title asked, a sent private reply its comment replied, in the same step.
         """
-        day = day_of(now_ms)
+        day = self.day(now_ms)
         daily = self._keys.daily_stats(day)
         keys: list[str] = [daily, self._keys.counters, self._keys.clock_offset, *self._fixed,
                            self._keys.outbox_delayed, self._keys.outbox_campaigns_delayed]

@@ -1,6 +1,7 @@
 """The Pages a deployment serves, from the environment: ``FB_PAGE_ID`` (one) or ``FB_PAGES`` (several,
 each with ``FB_PAGE_ACCESS_TOKEN_<id>`` and, where they differ, ``FB_AD_ACCOUNT_ID_<id>`` and
-``FB_MESSAGE_CAMPAIGN_ID_<id>``). :class:`~bot.settings.Settings` keeps them in ``pages``."""
+``FB_MESSAGE_CAMPAIGN_ID_<id>``, ``SHOP_TIMEZONE_<id>``). :class:`~bot.settings.Settings` keeps them in
+``pages``."""
 
 from __future__ import annotations
 
@@ -29,9 +30,10 @@ class PageConfig:
     ad_account_id: str = ""
     message_campaign_id: str = ""
     graph_api_url: str = ""
+    shop_timezone: str = "UTC"  # the shop's days (limits, numbers) and its times without an offset
 
 
-PAGE_SETTINGS = ("page_id", "page_access_token", "ad_account_id", "message_campaign_id")
+PAGE_SETTINGS = ("page_id", "page_access_token", "ad_account_id", "message_campaign_id", "shop_timezone")
 
 
 def page_ids(reader: EnvReader) -> list[str]:
@@ -59,7 +61,8 @@ def sandbox_pages(reader: EnvReader, page_ids: list[str], port: int) -> tuple[Pa
         graph = f"http://127.0.0.1:{port}/sandbox/pages/{page_id}/graph" if own_graph else ""
         pages.append(PageConfig(page_id, Secret(token),
                                 reader.per_page("FB_AD_ACCOUNT_ID", page_id) or SANDBOX_AD_ACCOUNT,
-                                reader.per_page("FB_MESSAGE_CAMPAIGN_ID", page_id) or SANDBOX_MESSAGE_CAMPAIGN, graph))
+                                reader.per_page("FB_MESSAGE_CAMPAIGN_ID", page_id) or SANDBOX_MESSAGE_CAMPAIGN, graph,
+                                _timezone(reader, page_id)))
     return tuple(pages)
 
 
@@ -73,8 +76,13 @@ def production_pages(reader: EnvReader, page_ids: list[str]) -> tuple[PageConfig
     for page_id in page_ids:
         token = reader.required(f"FB_PAGE_ACCESS_TOKEN_{page_id}" if several else "FB_PAGE_ACCESS_TOKEN")
         pages.append(PageConfig(page_id, Secret(token), reader.per_page("FB_AD_ACCOUNT_ID", page_id),
-                                reader.per_page("FB_MESSAGE_CAMPAIGN_ID", page_id)))
+                                reader.per_page("FB_MESSAGE_CAMPAIGN_ID", page_id), "", _timezone(reader, page_id)))
     return tuple(pages)
+
+
+def _timezone(reader: EnvReader, page_id: str) -> str:
+    """``SHOP_TIMEZONE_<id>``, else ``SHOP_TIMEZONE``, else UTC (checked by :class:`~bot.settings.Settings`)."""
+    return reader.per_page("SHOP_TIMEZONE", page_id) or "UTC"
 
 
 def first_page_fields(required: dict[str, object]) -> dict[str, object]:
@@ -83,4 +91,5 @@ def first_page_fields(required: dict[str, object]) -> dict[str, object]:
     assert isinstance(pages, tuple)
     first = pages[0]
     return {**required, "page_id": first.page_id, "page_access_token": first.access_token,
-            "ad_account_id": first.ad_account_id, "message_campaign_id": first.message_campaign_id}
+            "ad_account_id": first.ad_account_id, "message_campaign_id": first.message_campaign_id,
+            "shop_timezone": first.shop_timezone}

@@ -61,7 +61,7 @@ class Runtime:
         if registry is not None:
             self.registry.include(registry)
         self.queues = ShopperQueues(redis, self.keys, lease_ms=int(settings.lease_seconds * 1000))
-        self.outbox = Outbox(redis, self.keys)
+        self.outbox = Outbox(redis, self.keys, settings.shop_zone)
         self.consent = ConsentStore(redis, self.keys)
         self.limits = SendLimits(redis, self.keys, settings)
         self.graph: GraphClient | None = None

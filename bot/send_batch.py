@@ -21,7 +21,7 @@ from dataclasses import replace
 
 from .graph import GraphError, GraphNetworkError, GraphThrottled, GraphTransient
 from .logs import about, shopper_hash
-from .outbox import REPLIES, TERMINAL, Delay, Entry, Outcome, SendJob, day_of
+from .outbox import REPLIES, TERMINAL, Delay, Entry, Outcome, SendJob
 from .policy import Reason, decide
 from .rate_gate import CAMPAIGN, REPLY
 from .reclaim import LEAVE
@@ -116,7 +116,7 @@ class SendBatch:
             if ready:
                 self.c.uncalled.update(a.job.id for a in ready)
                 now = await self.c.outbox.mark_sending([(a.job, a.route.via) for a in ready], self.c.name,
-                                                       day_of(self.c.throttle.now_ms()))
+                                                       self.c.outbox.day(self.c.throttle.now_ms()))
                 self.c.throttle.saw_now(now)
         except (*REDIS_DOWN, _RedisDown) as exc:
             self._later([(a.entry, a.raw) for a in attempts if not a.done], exc)

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 from .env_reader import EnvReader
 from .errors import ConfigError
@@ -30,6 +31,7 @@ from .page_settings import (
 )
 from .plugins import installed_plugin_names
 from .secret import Secret
+from .shop_calendar import shop_zone
 
 SANDBOX_APP_ID = "200000000000002"
 SANDBOX_APP_SECRET = "sandbox-app-secret"
@@ -85,6 +87,7 @@ class Settings:
     marketing_path: MarketingPath = "marketing_api"
     ad_account_id: str = SANDBOX_AD_ACCOUNT
     message_campaign_id: str = SANDBOX_MESSAGE_CAMPAIGN
+    shop_timezone: str = "UTC"  # SHOP_TIMEZONE (per Page: SHOP_TIMEZONE_<id>): an IANA zone, e.g. Asia/Manila
     otn_enabled: bool = True
     message_tags_enabled: bool = True
     sends_per_shopper_per_day: int = 1
@@ -122,12 +125,15 @@ class Settings:
     def __post_init__(self) -> None:
         if not self.pages:
             object.__setattr__(self, "pages", (PageConfig(self.page_id, self.page_access_token, self.ad_account_id,
-                                                          self.message_campaign_id),))
+                                                          self.message_campaign_id,
+                                                          shop_timezone=self.shop_timezone),))
         ids = [p.page_id for p in self.pages]
         for page_id in ids:
             if not page_id or any(c in page_id for c in ", \t;|/"):
                 raise ConfigError(f"a Page id must be one id, got {page_id!r}; set FB_PAGE_ID for one Page, "
                                   "FB_PAGES=<id>,<id> for several")
+        for page in self.pages:
+            shop_zone(page.shop_timezone)  # a ConfigError naming the zone
         if len(set(ids)) != len(ids):
             raise ConfigError(f"FB_PAGES names a Page twice: {','.join(ids)}")
         if self.page_id != ids[0]:
@@ -169,6 +175,11 @@ class Settings:
         return f"{self.graph_api_url.rstrip('/')}/{self.graph_api_version}"
 
     @property
+    def shop_zone(self) -> ZoneInfo:
+        """The shop's time zone (``SHOP_TIMEZONE``): its days and its times written without an offset."""
+        return shop_zone(self.shop_timezone)
+
+    @property
     def page_ids(self) -> tuple[str, ...]:
         return tuple(p.page_id for p in self.pages)
 
@@ -182,7 +193,8 @@ class Settings:
             return self
         return self.replace(page_id=page.page_id, page_access_token=page.access_token,
                             ad_account_id=page.ad_account_id, message_campaign_id=page.message_campaign_id,
-                            graph_api_url=page.graph_api_url or self.graph_api_url, pages=(page,))
+                            graph_api_url=page.graph_api_url or self.graph_api_url,
+                            shop_timezone=page.shop_timezone, pages=(page,))
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:

@@ -14,7 +14,7 @@ import logging
 from redis.asyncio import Redis
 
 from bot.keys import Keys
-from bot.outbox import Outbox, Outcome, SendJob, day_of
+from bot.outbox import Outbox, Outcome, SendJob
 from bot.policy import Reason
 from bot.replies import text
 
@@ -32,7 +32,7 @@ class CommentReplyGate:
         self._outbox = outbox
 
     def _key(self, post_id: str, psid: str, now_ms: int) -> str:
-        return f"{self._keys.prefix}dlg:comment-reply:{day_of(now_ms)}:{post_id}:{psid}"
+        return f"{self._keys.prefix}dlg:comment-reply:{self._outbox.day(now_ms)}:{post_id}:{psid}"
 
     async def admit(self, job: SendJob, *, post_id: str, psid: str, now_ms: int) -> bool:
         """True if ``job`` is the shopper's reply under this post today; else it is recorded skipped."""

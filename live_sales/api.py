@@ -15,13 +15,14 @@ from aiohttp import web
 from bot.admin import AdminApi, ApiError, conflict, field_of, invalid, not_found, read_json
 from bot.graph.payloads import PayloadError
 from bot.pages import page_runtime
+from bot.shop_calendar import parse_shop_time
 
 from . import schemas
 from .messages import check_url
-from .model import STATUSES, parse_time
+from .model import STATUSES
 from .numbers import DAY_MS, MAX_DAYS, last_days, shoppers_without_consent
 from .orders import ORDER_ID, OrderError, OrderItem, OrderUpdate, send_order_update
-from .service import LiveSales, domain_of
+from .service import LiveSales, PastStart, domain_of
 
 api = AdminApi()
 
@@ -70,14 +71,17 @@ async def create_sale(request: web.Request) -> web.Response:
     if not title:
         raise invalid("title must not be empty")
     scheduled = field_of(body, "scheduled_at", str, required=False)
+    domain = _domain(request)
     try:
-        scheduled_ms = parse_time(scheduled) if scheduled else None
+        scheduled_ms = parse_shop_time(scheduled, domain.settings.shop_zone) if scheduled else None
     except ValueError:
         raise invalid("scheduled_at must be an ISO 8601 date and time") from None
-    domain = _domain(request)
-    sale = await domain.create_sale(title=title, url=_url(body, required=False), topic=_topic(body),
-                                    scheduled_ms=scheduled_ms, post_ids=_strings(body, "post_ids"),
-                                    products=_strings(body, "products"))
+    try:
+        sale = await domain.create_sale(title=title, url=_url(body, required=False), topic=_topic(body),
+                                        scheduled_ms=scheduled_ms, post_ids=_strings(body, "post_ids"),
+                                        products=_strings(body, "products"))
+    except PastStart as exc:
+        raise invalid(str(exc)) from None
     return web.json_response(await domain.sale_view(sale), status=201)
 
 

@@ -9,13 +9,12 @@ list is also rendered here on the server, so it reads without JavaScript.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 from html import escape
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from bot.appkeys import SETTINGS
 from bot.dashboard import Panel, Panels
 from bot.pages import page_runtime
 
@@ -24,15 +23,7 @@ from .service import domain_of
 panels = Panels()
 
 
-def _zone(request: web.Request) -> tuple[timezone | ZoneInfo, str]:
-    name = str(getattr(request.app[SETTINGS], "shop_timezone", "") or "UTC")
-    try:
-        return ZoneInfo(name), name
-    except (ZoneInfoNotFoundError, ValueError):
-        return timezone.utc, "UTC"
-
-
-def _when(ms: int, zone: timezone | ZoneInfo) -> str:
+def _when(ms: int, zone: ZoneInfo) -> str:
     if not ms:
         return "—"
     return datetime.fromtimestamp(ms / 1000, tz=zone).strftime("%a %d %b %Y, %H:%M")
@@ -41,7 +32,8 @@ def _when(ms: int, zone: timezone | ZoneInfo) -> str:
 async def sales_list(request: web.Request) -> str:
     """Every sale with its status and numbers as a plain table (the module replaces it with the live view)."""
     domain = domain_of(page_runtime(request))
-    zone, zone_name = _zone(request)
+    settings = page_runtime(request).settings
+    zone, zone_name = settings.shop_zone, settings.shop_timezone
     rows = []
     for sale in await domain.sales.find(limit=50):
         view = await domain.sale_view(sale)

@@ -27,14 +27,6 @@ def iso(ms: int) -> str | None:
     return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def parse_time(text: str) -> int:
-    """ISO 8601 (``Z`` or an offset; naive means UTC) to epoch ms; ValueError if it is not one."""
-    moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return int(moment.timestamp() * 1000)
-
-
 def _text(raw: dict[Any, Any], name: str) -> str:
     value = raw.get(name.encode(), raw.get(name, b""))
     return value.decode() if isinstance(value, bytes) else str(value)

@@ -16,7 +16,8 @@ from redis.asyncio import Redis
 
 from bot.clock import Clock
 from bot.keys import Keys
-from bot.outbox import Outbox, day_of
+from bot.outbox import Outbox
+from bot.shop_calendar import days_back
 
 from .audience import never_opted_in
 
@@ -67,15 +68,15 @@ async def shoppers_without_consent(redis: Redis, keys: Keys, topic: str, since_m
 
 async def last_days(outbox: Outbox, clock: Clock, days: int, *, not_opted_in: int | None = None,
                     topic: str = "") -> dict[str, Any]:
-    """The last ``days`` days (UTC, today first) on the deployment clock, and their totals.
+    """The last ``days`` days of the shop (its ``SHOP_TIMEZONE``, today first) on the deployment clock, and
+    their totals.
 
     ``not_opted_in``: shoppers active in those days who never opted in to ``topic``
     (:func:`shoppers_without_consent`), reported in the totals and as a warning.
     """
     now = await clock.now_ms()
     rows = []
-    for back in range(days):
-        day = day_of(now - back * DAY_MS)
+    for day in days_back(now, days, outbox.zone):
         rows.append(day_numbers(day, await outbox.numbers(day=day)))
     totals: dict[str, Any] = {name: sum(r[name] for r in rows) for name in
                               ("sent", "delivered", "read", "failed_total", "skipped_total", "never_opted_in")}

@@ -13,7 +13,7 @@ from bot.graph import GraphError
 
 from .fanout import FanoutRunner
 from .messages import check_fits, for_broadcast
-from .model import Broadcast, LiveSale, text
+from .model import Broadcast, LiveSale, iso, text
 from .numbers import campaign_numbers
 from .store import BroadcastStore, SaleStore, Transition
 
@@ -24,6 +24,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 LIVE_VIDEO_FIELDS = ("status", "title", "description", "permalink_url")
+PAST_START_GRACE_MS = 60_000  # a host's clock a little behind the server's is not "in the past"
+
+
+class PastStart(ValueError):
+    """A sale scheduled to start before now: nobody could be reminded of it."""
 
 
 class LiveSales:
@@ -43,7 +48,11 @@ class LiveSales:
     # -- live sales ------------------------------------------------------------
     async def create_sale(self, *, title: str, url: str, topic: str | None, scheduled_ms: int | None,
                           post_ids: list[str], products: list[str]) -> LiveSale:
+        """A scheduled sale; ``scheduled_ms`` None means now, and a time already past is refused (PastStart)."""
         now = await self.clock.now_ms()
+        if scheduled_ms is not None and scheduled_ms < now - PAST_START_GRACE_MS:
+            raise PastStart(f"scheduled_at {iso(scheduled_ms)} is in the past (it is {iso(now)} now); "
+                            "leave it out to schedule the sale for now")
         return await self.sales.create(title=title, url=url, topic=topic or self.settings.optin_topic,
                                        scheduled_ms=scheduled_ms or now, now_ms=now, post_ids=post_ids,
                                        products=products)

@@ -43,11 +43,6 @@ def _secure(request: web.Request) -> bool:
     return not request.app[SETTINGS].sandbox
 
 
-def shop_timezone(settings: Any) -> str:
-    """The shop's time zone if the settings know one (``SHOP_TIMEZONE``), else UTC."""
-    return str(getattr(settings, "shop_timezone", "") or "UTC")
-
-
 @routes.get("/dashboard")
 async def no_slash(request: web.Request) -> web.Response:
     raise web.HTTPMovedPermanently("/dashboard/")
@@ -72,9 +67,10 @@ async def shell(request: web.Request) -> web.StreamResponse:
     for panel in request.app[PANELS].ordered():
         module = f"/dashboard/panels/{panel.id}/{panel.module}" if panel.module else ""
         sections.append((panel.id, panel.title, module, await _inner(panel, request)))
-    return pages.html_response(pages.shell_page(csrf=session.csrf, page_id=page_id or served[0], page_ids=served,
-                                                timezone=shop_timezone(settings), sandbox=settings.sandbox,
-                                                sections=sections))
+    shown = page_id or served[0]
+    return pages.html_response(pages.shell_page(csrf=session.csrf, page_id=shown, page_ids=served,
+                                                timezone=settings.for_page(shown).shop_timezone,
+                                                sandbox=settings.sandbox, sections=sections))
 
 
 async def _inner(panel: Any, request: web.Request) -> str:

@@ -11,6 +11,7 @@ import argparse
 import json
 import shutil
 import tempfile
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,12 @@ def run_sale(bot: ServedBot, title: str) -> str:
     return str(sale)
 
 
+def in_three_days(bot: ServedBot) -> str:
+    """Noon UTC three days after the deployment clock's now (a sale scheduled in the past is refused)."""
+    now = datetime.fromtimestamp(bot.call("GET", "/sandbox/clock")["now_ms"] / 1000, tz=timezone.utc)
+    return (now + timedelta(days=3)).replace(hour=12, minute=0, second=0, microsecond=0).isoformat()
+
+
 def seed(bot: ServedBot) -> dict[str, Any]:
     """Two days of a small shop: subscribers, one who stopped, one who never opted in, two sales."""
     # pages of the chat use the Messenger look; emoji need a colour font (Debian: fonts-noto-color-emoji)
@@ -59,7 +66,7 @@ def seed(bot: ServedBot) -> dict[str, Any]:
              what="Fe's confirmation")
     second = run_sale(bot, "Denim drop: Wednesday")
     bot.call("POST", "/api/live-sales", {"title": "Weekend sale", "url": WATCH,
-                                         "scheduled_at": "2026-12-05T12:00:00Z"}, admin=True)
+                                         "scheduled_at": in_three_days(bot)}, admin=True)
     return {"psids": psids, "quiet": quiet, "sale": second}
 
 
