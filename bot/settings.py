@@ -110,6 +110,7 @@ class Settings:
     # -- the dialogue plugin (dialogue/) --
     intents_packages: tuple[str, ...] = ("intents",)
     action_server_url: str = ""
+    remote_actions: tuple[str, ...] = ()  # REMOTE_ACTIONS: run on the action server (unset: the shop's own)
     comment_optin_scope: str = "all"
     optin_image_url: str = ""
     greeting_text: str = ""
@@ -269,6 +270,7 @@ class Settings:
             intents_packages=tuple(p.strip() for p in (reader.text("INTENTS_PACKAGES") or "intents").split(",")
                                    if p.strip()),
             action_server_url=reader.text("ACTION_SERVER_URL"),
+            remote_actions=tuple(a.strip() for a in reader.text("REMOTE_ACTIONS").split(",") if a.strip()),
             comment_optin_scope=reader.text("COMMENT_OPTIN_SCOPE").lower() or "all",
             optin_image_url=reader.text("OPTIN_IMAGE_URL"),
             greeting_text=reader.text("GREETING_TEXT"),

@@ -17,6 +17,7 @@ import importlib
 import inspect
 import logging
 import pkgutil
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -34,6 +35,7 @@ from .tracker_store import State
 log = logging.getLogger(__name__)
 
 TIMEOUT_SECONDS = 10.0
+BUILTIN_PACKAGE = "intents"
 
 
 class ActionServerError(SalebellError):
@@ -96,6 +98,7 @@ class LocalActions:
                 chosen[cls().name()] = cls
         for cls in chosen.values():
             self.executor.register_action(cls)
+        self.shop_names = sorted(name for name, cls in chosen.items() if not _is_builtin(cls))
 
     def has(self, name: str) -> bool:
         return name in self.executor.actions
@@ -146,13 +149,68 @@ class RemoteActions:
         self._session = None
 
 
-def make_runner(packages: Sequence[str], intents: Sequence[Intent], action_server_url: str) -> ActionRunner:
-    """In-process actions, or the remote server when ``ACTION_SERVER_URL`` is set."""
+class RoutedActions:
+    """Some actions on the remote server, the rest in-process; a remote failure falls back to the local one.
+
+    The remote actions are those named in ``REMOTE_ACTIONS``, else every action that is not a built-in
+    (not of the ``intents`` package): a shop's own actions. A built-in keeps answering when the
+    shop's action server is down. A remote action that fails (unreachable, timeout, not a 200, not an
+    action result) runs in-process if this process has it, else :class:`ActionServerError` reaches
+    the dialogue, which answers with the fallback message. After a failure the server is asked again
+    at most every ``RETRY_SECONDS`` (in between, actions with a local version run locally at once, so
+    a hung server does not cost each turn its timeout). An outage is logged once, and its end once.
+    """
+
+    RETRY_SECONDS = 5.0
+
+    def __init__(self, local: LocalActions, remote: RemoteActions, remote_names: Sequence[str]) -> None:
+        self._local, self._remote = local, remote
+        self.remote_names = frozenset(remote_names)
+        self._down_until = 0.0  # monotonic; 0: the server answered last time
+        self._down = False
+
+    def has(self, name: str) -> bool:
+        return name in self.remote_names or self._local.has(name)
+
+    async def run(self, name: str, state: State, domain: dict[str, Any]) -> ActionResult:
+        local = self._local.has(name)
+        if name not in self.remote_names or (local and time.monotonic() < self._down_until):
+            return await self._local.run(name, state, domain)
+        try:
+            result = await self._remote.run(name, state, domain)
+        except ActionServerError as exc:
+            self._down_until = time.monotonic() + self.RETRY_SECONDS
+            if not self._down:
+                self._down = True
+                log.warning("%s; %s", exc, "running it in-process" if local else "no local version: fallback answer")
+            if not local:
+                raise
+            return await self._local.run(name, state, domain)
+        if self._down:
+            self._down = False
+            log.info("the action server answers again")
+        self._down_until = 0.0
+        return result
+
+    async def close(self) -> None:
+        await self._remote.close()
+
+
+def make_runner(packages: Sequence[str], intents: Sequence[Intent], action_server_url: str,
+                remote_actions: Sequence[str] = ()) -> ActionRunner:
+    """In-process actions, or some of them on the remote server when ``ACTION_SERVER_URL`` is set."""
     local = LocalActions(packages, intents)
-    if action_server_url:
-        log.info("intent actions run on the action server at %s", action_server_url.split("?")[0])
-        return RemoteActions(action_server_url, local.names)
-    return local
+    if not action_server_url:
+        return local
+    remote_names = list(remote_actions) or local.shop_names
+    log.info("intent actions %s run on the action server at %s", ", ".join(sorted(remote_names)) or "(none)",
+             action_server_url.split("?")[0])
+    return RoutedActions(local, RemoteActions(action_server_url, remote_names), remote_names)
+
+
+def _is_builtin(cls: type[Action]) -> bool:
+    """True for an action of salebell's own ``intents`` package."""
+    return cls.__module__ == BUILTIN_PACKAGE or cls.__module__.startswith(f"{BUILTIN_PACKAGE}.")
 
 
 def _own_actions(package: str) -> list[type[Action]]:

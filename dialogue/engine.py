@@ -44,7 +44,7 @@ from bot.outbox import SendJob
 from bot.policy import in_window
 from bot.ports import LINKED_POSTS
 
-from .actions import domain_of, load_intents, make_runner
+from .actions import ActionServerError, domain_of, load_intents, make_runner
 from .comment_gate import CommentReplyGate
 from .confirm import ASKED_SLOT, CONFIRM, answer_to_question
 from .facts import FactReader
@@ -88,7 +88,8 @@ class Dialogue:
         self.intents = {i.name: i for i in load_intents(s.intents_packages)}
         self.spotter = Spotter(list(self.intents.values()), optin_keywords=s.optin_keywords,
                                model=model_setting(s.nlu_weights))
-        self.actions = make_runner(s.intents_packages, list(self.intents.values()), s.action_server_url)
+        self.actions = make_runner(s.intents_packages, list(self.intents.values()), s.action_server_url,
+                                   s.remote_actions)
         self.action_of = {i.name: i.action().name() for i in self.intents.values() if i.action is not None}
         self.payloads = {p: i.name for i in self.intents.values() for p in i.payloads}
         self.domain = domain_of(list(self.intents.values()),
@@ -160,7 +161,10 @@ class Dialogue:
             name = self.action_of.get(intent)
             replies: list[Reply] = []
             if name:
-                replies = await self.run_action(state, name, "chat", now_ms=now, consent=consent)
+                try:
+                    replies = await self.run_action(state, name, "chat", now_ms=now, consent=consent)
+                except ActionServerError:  # a shop's remote action with no local version (logged there)
+                    replies = await self.fallback(state, psid, now, consent)
             elif intent == NONE and isinstance(event, MessageEvent):
                 replies = await self.fallback(state, psid, now, consent)
             await self.enqueue(replies, job_base(event.dedupe_key), psid=psid, explicit=intent == OPT_IN)

@@ -7,6 +7,7 @@ import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp import web
@@ -16,6 +17,7 @@ from redis.asyncio import Redis
 from bot import cli
 from bot.settings import SANDBOX_PAGE_TOKEN
 from tests.conftest import REDIS_URL, SandboxBot
+from tests.support.redis_server import free_port
 from tests.test_dialogue.test_dialogue import (  # noqa: F401
     PLUGIN,
     TITLE,
@@ -105,21 +107,30 @@ async def test_a_new_intent_file_is_answered_end_to_end(serve: Serve, redis: Red
     assert cards(await chat(bot, psid, "LIVE"))  # the built-ins still answer
 
 
-async def test_actions_can_run_on_a_remote_rasa_action_server(serve: Serve, redis: Redis, page_id: str) -> None:
+async def action_server(serve: Serve, packages: tuple[str, ...] = ("intents",),
+                        calls: list[dict[str, Any]] | None = None) -> str:
+    """A rasa action server running ``packages`` (rasa-sdk's executor over HTTP); its calls go in ``calls``."""
     executor = ActionExecutor()
-    executor.register_package("intents")
-    calls: list[dict] = []  # type: ignore[type-arg]
+    for package in packages:
+        executor.register_package(package)
 
     async def webhook(request: web.Request) -> web.Response:
         body = await request.json()
-        calls.append(body)
+        if calls is not None:
+            calls.append(body)
         result = await executor.run(body)
         return web.json_response({"events": result.events, "responses": result.responses} if result else {})
 
     server = web.Application()
     server.router.add_post("/webhook", webhook)
-    actions = await serve(server)
-    bot = await start_bot(serve, redis, page_id, action_server_url=str(actions.make_url("/webhook")))
+    return str((await serve(server)).make_url("/webhook"))
+
+
+async def test_actions_named_in_remote_actions_run_on_a_rasa_action_server(serve: Serve, redis: Redis,
+                                                                          page_id: str) -> None:
+    calls: list[dict[str, Any]] = []
+    bot = await start_bot(serve, redis, page_id, action_server_url=await action_server(serve, calls=calls),
+                          remote_actions=("action_opt_in_reminders",))
     try:
         psid = await bot.shopper()
         assert [c["title"] for c in cards(await chat(bot, psid, "LIVE"))] == [TITLE]
@@ -127,6 +138,34 @@ async def test_actions_can_run_on_a_remote_rasa_action_server(serve: Serve, redi
         assert calls[0]["tracker"]["sender_id"] == psid
         assert calls[0]["tracker"]["slots"]["optin_title"] == TITLE
         assert calls[0]["tracker"]["latest_message"]["intent"]["name"] == "opt_in_reminders"
+    finally:
+        await bot.runtime.context["dialogue"].close()
+
+
+async def test_with_an_action_server_the_shops_actions_go_there_and_the_built_ins_stay(
+        serve: Serve, redis: Redis, page_id: str, shop_intents: str) -> None:
+    calls: list[dict[str, Any]] = []
+    url = await action_server(serve, ("intents", shop_intents), calls)
+    bot = await start_bot(serve, redis, page_id, intents_packages=("intents", shop_intents), action_server_url=url)
+    try:
+        psid = await bot.shopper()
+        assert [kind(m) for m in await chat(bot, psid, "do you have a size guide?")] == ["button"]
+        assert [c["next_action"] for c in calls] == ["action_size_chart"]  # the shop's own: remote
+        assert cards(await chat(bot, psid, "LIVE"))
+        assert [c["next_action"] for c in calls] == ["action_size_chart"]  # a built-in: in-process
+    finally:
+        await bot.runtime.context["dialogue"].close()
+
+
+async def test_when_the_action_server_is_down_the_local_action_answers(serve: Serve, redis: Redis, page_id: str,
+                                                                       shop_intents: str) -> None:
+    down = f"http://127.0.0.1:{free_port()}/webhook"  # nothing listens there
+    bot = await start_bot(serve, redis, page_id, intents_packages=("intents", shop_intents), action_server_url=down,
+                          remote_actions=("action_size_chart", "action_opt_in_reminders"))
+    try:
+        psid = await bot.shopper()
+        assert [kind(m) for m in await chat(bot, psid, "do you have a size guide?")] == ["button"]
+        assert [c["title"] for c in cards(await chat(bot, psid, "LIVE"))] == [TITLE]
     finally:
         await bot.runtime.context["dialogue"].close()
 
