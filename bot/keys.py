@@ -217,6 +217,11 @@ class Keys:
         return self.prefix + "unreachable"
 
     @property
+    def shopper_regions(self) -> str:
+        """HASH ``<psid>|<field>`` -> what Meta told of the shopper's region (:mod:`bot.shopper_regions`)."""
+        return self.prefix + "regions"
+
+    @property
     def window(self) -> str:
         """HASH psid -> epoch ms of the shopper's last qualifying action (opens the 24 h window)."""
         return self.prefix + "window"

@@ -15,6 +15,7 @@ from .consent import ConsentStore
 from .events import MarketingOptinEvent, OtnOptinEvent
 from .handlers import HandlerRegistry
 from .settings import Settings
+from .shopper_regions import ShopperRegions
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +38,10 @@ def topic_of(payload: str | None, default: str) -> str:
 
 
 @registry.on("marketing_optin")
-async def record_marketing_optin(event: MarketingOptinEvent, consent: ConsentStore, settings: Settings) -> None:
+async def record_marketing_optin(event: MarketingOptinEvent, consent: ConsentStore, settings: Settings,
+                                 regions: ShopperRegions) -> None:
     topic = topic_of(event.payload, settings.optin_topic)
+    await regions.record_timezone(event.psid, event.timezone or "")  # where the shopper is (bot.regions)
     if event.status == "STOP_NOTIFICATIONS":
         if not await consent.set_status(event.psid, topic, "stopped", event.token):
             # A token we never heard of: record it as stopped, so it is never used.

@@ -8,13 +8,14 @@ buckets to each route. Rules (messenger-platform.md §3–4, DESIGN.md):
 - replies (``response``) need the 24-hour window;
 - opt-in requests need the window, at most one per title per week, and no local opt-out
   unless the shopper asked for it just now (``explicit``);
-- OTN requests need the window and OTN switched on;
+- OTN requests need the window and OTN switched on, and a shopper not in the EU or UK;
 - a private reply: one per comment, within 7 days of it;
 - a notification (live sale, blast) goes only to a subscriber of its topic (a marketing
   subscription or an OTN token) who did not say stop: inside the window as a normal message;
   else with a marketing token on the configured path
-  (legacy: 48 h gap; Marketing Message API: 12 h gap, not to EU/UK/JP/KR/AU
-  subscribers); else with an OTN token of the topic; else it is skipped;
+  (legacy: 48 h gap, only to subscribers in the AU/EU/JP/KR/UK geos; Marketing Message API:
+  12 h gap, not to EU/UK/JP/KR/AU subscribers); else with an OTN token of the topic (not in the
+  EU or UK); else it is skipped. Regions: :class:`bot.regions.Region`;
 - a transactional update (an order) goes inside the window, else with the
   POST_PURCHASE_UPDATE tag if tags are on; never for promotions.
 """
@@ -26,7 +27,7 @@ from enum import StrEnum
 from typing import Literal
 
 from .consent import ShopperConsent
-from .regions import marketing_api_closed
+from .regions import Region, marketing_api_closed
 from .settings import Settings
 
 HOUR_MS = 3_600_000
@@ -90,6 +91,7 @@ class Facts:
     comment_ms: int = 0
     already_replied: bool = False
     cancelled: bool = False  # the job's campaign was cancelled
+    region: Region = Region()  # what Meta told of where the shopper is (bot.shopper_regions)
 
     @property
     def in_window(self) -> bool:
@@ -128,6 +130,8 @@ def decide(purpose: Purpose, facts: Facts, settings: Settings, *, explicit: bool
     if purpose == "otn_request":
         if not settings.otn_enabled:
             return Plan.refuse(Reason.FEATURE_OFF)
+        if facts.region.otn_closed():
+            return Plan.refuse(Reason.REGION)
         return _in_window(facts, "RESPONSE")
     if purpose == "private_reply":
         if facts.already_replied:
@@ -170,19 +174,22 @@ def _notification(facts: Facts, settings: Settings) -> Plan:
     if facts.in_window:
         routes.append(Route("psid", "UPDATE"))
     fallback = Reason.NO_TOKEN
+    region = facts.region.with_timezone(sub.timezone if sub is not None else "")
     if sub is not None:
         path = settings.marketing_path
-        if path == "marketing_api" and region_blocked(sub.timezone):
+        if region.marketing_api_closed() if path == "marketing_api" else region.legacy_closed():
             fallback = Reason.REGION
         else:
             via: Literal["marketing_legacy", "marketing_api"] = (
                 "marketing_api" if path == "marketing_api" else "marketing_legacy")
             routes.append(Route(via, token=sub.token, token_gap_ms=TOKEN_GAP_MS[path]))
     if consent.otn_tokens:
-        if settings.otn_enabled:
+        if not settings.otn_enabled:
+            fallback = fallback if routes else Reason.FEATURE_OFF
+        elif region.otn_closed():
+            fallback = Reason.REGION
+        else:
             routes.append(Route("otn"))
-        elif not routes:
-            fallback = Reason.FEATURE_OFF
     if not routes:
         return Plan.refuse(fallback)
     return Plan(tuple(routes), per_day=True)

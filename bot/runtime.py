@@ -32,6 +32,7 @@ from .queues import ShopperQueues
 from .sender import SendWorker
 from .services import Services
 from .settings import Settings
+from .shopper_regions import ShopperRegions
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +64,7 @@ class Runtime:
         self.queues = ShopperQueues(redis, self.keys, lease_ms=int(settings.lease_seconds * 1000))
         self.outbox = Outbox(redis, self.keys, settings.shop_zone)
         self.consent = ConsentStore(redis, self.keys)
+        self.regions = ShopperRegions(redis, self.keys)
         self.limits = SendLimits(redis, self.keys, settings)
         self.graph: GraphClient | None = None
         self.sender: SendWorker | None = None
@@ -70,7 +72,7 @@ class Runtime:
         self.plugins: list[Plugin] = []
         self.context: dict[str, Any] = {
             "redis": redis, "keys": self.keys, "settings": settings, "clock": self.clock, "runtime": self,
-            "outbox": self.outbox, "consent": self.consent,
+            "outbox": self.outbox, "consent": self.consent, "regions": self.regions,
         }
         name = consumer_name(role)
         self.name = name

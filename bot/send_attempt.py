@@ -24,6 +24,7 @@ from .outbox import Entry, Outbox, SendJob, SendRecord
 from .policy import Plan, Reason, Route
 from .rate_gate import RateGate
 from .reclaim import Reclaimer
+from .region_lookup import RegionLookup
 from .send_facts import FactsLoader
 from .send_refusals import Refusals
 from .send_results import ResultWriter
@@ -102,6 +103,7 @@ class BatchContext:
     cancels: CancelWatch  # campaigns cancelled since their jobs were loaded
     rate: RateGate  # the Page's send rate, this worker's replies before its campaign jobs
     alive: Callable[[str], Awaitable[bool]]  # is the send worker of this name running (its liveness key)?
+    regions: RegionLookup  # where a shopper is, asked once when an OTN rule needs it
 
 
 async def take_limits(c: BatchContext, a: Attempt) -> bool:

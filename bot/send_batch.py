@@ -22,10 +22,11 @@ from dataclasses import replace
 from .graph import GraphError, GraphNetworkError, GraphThrottled, GraphTransient
 from .logs import about, shopper_hash
 from .outbox import REPLIES, TERMINAL, Delay, Entry, Outcome, SendJob
-from .policy import Reason, decide
+from .policy import Facts, Reason, decide
 from .rate_gate import CAMPAIGN, REPLY
 from .reclaim import LEAVE
 from .send_attempt import ALIVE_TTL_SECONDS, REDIS_DOWN, Attempt, BatchContext, Held, call_graph, give_back, take_limits
+from .send_facts import JobFacts
 from .throttle import PROBE_INTERVAL_MS
 
 log = logging.getLogger(__name__)
@@ -72,6 +73,7 @@ class SendBatch:
             return self._later([(e, r) for e, r, _ in jobs], exc)
         self.c.throttle.saw_now(now)
         in_batch = {job.id for _, _, job in jobs}  # their order is kept by _send_in_order
+        regions = await self._regions(jobs, loaded)
         attempts: list[Attempt] = []
         for (entry, raw, job), known in zip(jobs, loaded):
             record = known.record
@@ -91,7 +93,11 @@ class SendBatch:
                 if isinstance(resolved, Outcome):
                     self._put(entry, resolved)
                     continue
-            plan = decide(job.purpose, known.facts, self.c.settings, explicit=job.explicit, free_text=job.free_text)
+            facts = regions[job.id]
+            if isinstance(facts, BaseException):
+                self._later([(entry, raw)], facts)
+                continue
+            plan = decide(job.purpose, facts, self.c.settings, explicit=job.explicit, free_text=job.free_text)
             if plan.skip is not None:
                 self._put(entry, Outcome(job, "skipped", reason=plan.skip))
             else:
@@ -100,6 +106,16 @@ class SendBatch:
                 attempts.append(Attempt(entry, raw, job, plan, record, wait_for=wait_for, after=after))
         while attempts:
             attempts = await self._round(attempts)
+
+    async def _regions(self, jobs: list[tuple[Entry, bytes, SendJob]],
+                       loaded: list[JobFacts]) -> dict[str, Facts | BaseException]:
+        """Each job's facts with its shopper's region asked of Meta where an OTN rule needs it (at once)."""
+        found = await asyncio.gather(*(self.c.regions.complete(job, known.facts)
+                                       for (_, _, job), known in zip(jobs, loaded)), return_exceptions=True)
+        for result in found:
+            if isinstance(result, BaseException) and not isinstance(result, REDIS_DOWN):
+                raise result
+        return {job.id: result for (_, _, job), result in zip(jobs, found)}
 
     async def _round(self, attempts: list[Attempt]) -> list[Attempt]:
         """Try each attempt's current route; returns those that move on to another route."""

@@ -18,6 +18,7 @@ from .outbox import SendJob, SendRecord
 from .policy import Facts
 from .scripts import register_script
 from .settings import Settings
+from .shopper_regions import region_from_fields
 
 SCRIPT = Path(__file__).with_name("sender_facts.lua").read_text()
 
@@ -42,7 +43,7 @@ class FactsLoader:
     async def load(self, jobs: Sequence[SendJob]) -> tuple[int, list[JobFacts]]:
         """Redis's deployment time and each job's facts, in order."""
         k = self._keys
-        keys = [k.clock_offset, k.window, k.opted_out, k.unreachable]
+        keys = [k.clock_offset, k.window, k.opted_out, k.unreachable, k.shopper_regions]
         args: list[str] = []
         for job in jobs:
             topic = job.topic or self._topic
@@ -57,7 +58,7 @@ class FactsLoader:
 
     def _parse(self, job: SendJob, row: str, now: int) -> JobFacts:
         (state, via, owner, attempts, failed_since, delays, after, sent_at, echo, window, asked, replied, cancelled,
-         packed, otn, opted_out, unreachable) = row.split("\x1f")
+         packed, otn, opted_out, unreachable, *region) = row.split("\x1f")
         record = SendRecord(state=state, via=via, owner=owner, attempts=int(attempts or 0),
                             failed_since=int(failed_since or 0), delays=int(delays or 0), after=after,
                             sent_at=int(sent_at or 0)) if state else None
@@ -68,5 +69,6 @@ class FactsLoader:
                 subscription=Subscription.unpack(job.psid, topic, packed) if packed else None,
                 otn_tokens=len(otn.split()), opted_out=opted_out == "1", unreachable=unreachable == "1")
         facts = Facts(now_ms=now, last_action_ms=int(window or 0), consent=consent, optin_asked_ms=int(asked or 0),
-                      comment_ms=job.comment_ms, already_replied=replied == "1", cancelled=cancelled == "1")
+                      comment_ms=job.comment_ms, already_replied=replied == "1", cancelled=cancelled == "1",
+                      region=region_from_fields(region))
         return JobFacts(record, echo, facts)

@@ -25,6 +25,7 @@ from .graph import (
     OptInLimited,
     OutsideWindow,
     RecipientUnavailable,
+    RegionRestricted,
     TokenInvalid,
     TokenStopped,
 )
@@ -32,6 +33,7 @@ from .keys import Keys
 from .outbox import Outcome, SendJob
 from .policy import Reason, Route
 from .settings import Settings
+from .shopper_regions import ShopperRegions
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +53,7 @@ class Refusals:
     def __init__(self, redis: Redis, keys: Keys, settings: Settings, clock: Clock, consent: ConsentStore,
                  limits: SendLimits) -> None:
         self._redis = redis
+        self._regions = ShopperRegions(redis, keys)
         self._keys = keys
         self._settings = settings
         self._clock = clock
@@ -74,6 +77,9 @@ class Refusals:
             return Reaction(next_route=Reason.NO_TOKEN)
         if isinstance(exc, OutsideWindow) and route.via == "psid":
             return Reaction(next_route=Reason.OUTSIDE_WINDOW, refund=True)
+        if isinstance(exc, RegionRestricted):
+            await self._learn(job, self._regions.record_refusal(psid, route.via))
+            return Reaction(next_route=Reason.REGION)
         if isinstance(exc, RecipientUnavailable):
             await self._learn(job, self._consent.mark_unreachable(psid, code))
         if isinstance(exc, OptInLimited) and job.title:

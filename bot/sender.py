@@ -38,6 +38,7 @@ from .keys import Keys
 from .outbox import CAMPAIGNS, GROUP, REPLIES, Entry, Outbox
 from .rate_gate import RateGate
 from .reclaim import Reclaimer
+from .region_lookup import RegionLookup
 from .replies import text
 from .send_attempt import ALIVE_TTL_SECONDS, BatchContext, Held
 from .send_batch import SendBatch
@@ -46,6 +47,7 @@ from .send_refusals import Refusals
 from .send_results import ResultWriter
 from .send_retry import DelayedJobs, RetryBudget
 from .settings import Settings
+from .shopper_regions import ShopperRegions
 from .streams import ensure_group, group_backlog, recreating_group, sleep_or_stop
 from .throttle import PageThrottle
 
@@ -94,7 +96,7 @@ class SendWorker:
             throttle=self.throttle, budget=RetryBudget(settings), results=self._results, uncalled=set(),
             retry_later=self._retry_later, leave=self._written,
             redis_calm_for=lambda: time.monotonic() - self._last_redis_failure, cancels=CancelWatch(redis, keys),
-            alive=self._is_alive, rate=RateGate(limits))
+            alive=self._is_alive, rate=RateGate(limits), regions=RegionLookup(ShopperRegions(redis, keys), graph))
         self._keys = keys
 
     async def ensure_group(self) -> None:

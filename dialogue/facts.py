@@ -16,17 +16,14 @@ from bot.consent import ConsentStore, ShopperConsent
 from bot.keys import Keys
 from bot.policy import WEEK_MS, in_window
 from bot.ports import NEXT_LIVE_SALE
-from bot.regions import in_eu_or_uk
+from bot.replies import text
 from bot.services import Services
 from bot.settings import Settings
+from bot.shopper_regions import FIELDS as REGION_FIELDS
+from bot.shopper_regions import region_from_fields
 
 log = logging.getLogger(__name__)
 
-
-
-def otn_region_allowed(timezone: str) -> bool:
-    """One-time notifications are unavailable in EU/UK chats (messenger-platform.md §3.7, §4.7)."""
-    return not in_eu_or_uk(timezone)
 
 
 class FactReader:
@@ -50,10 +47,12 @@ class FactReader:
         async with self._redis.pipeline(transaction=False) as pipe:
             pipe.hget(self._keys.optin_asked(psid), s.optin_title)
             pipe.hget(self._keys.window, psid)
-            asked_raw, window_raw = await pipe.execute()
+            pipe.hmget(self._keys.shopper_regions, [f"{psid}|{f}" for f in REGION_FIELDS])
+            asked_raw, window_raw, region_raw = await pipe.execute()
         asked, last_action = int(asked_raw or 0), int(window_raw or 0)
         sub = consent.subscription
         timezone = sub.timezone if sub else ""
+        region = region_from_fields([text(v) if v is not None else "" for v in region_raw]).with_timezone(timezone)
         return {
             "channel": channel,
             "subscribed": bool(sub and sub.status == "active" and not consent.opted_out
@@ -68,7 +67,7 @@ class FactReader:
             "optin_next_ms": asked + WEEK_MS if asked and now < asked + WEEK_MS else 0,
             "now_ms": now,
             "in_window": in_window(last_action, now),
-            "otn_allowed": s.otn_enabled and otn_region_allowed(timezone),
+            "otn_allowed": s.otn_enabled and not region.otn_closed(),
             "next_live": await self._next_live(now),
             "timezone": timezone,
             "shop_url": s.shop_url,

@@ -17,6 +17,7 @@ from .errors import (
     PageRestricted,
     PermissionError,  # noqa: A004, F401  (alias of GraphPermissionError; kept out of __all__)
     RecipientUnavailable,
+    RegionRestricted,
     RetryLater,
     SendUncertain,
     ThreadControlled,
@@ -47,6 +48,7 @@ __all__ = [
     "PageRestricted",
     "PayloadError",
     "RecipientUnavailable",
+    "RegionRestricted",
     "RetryLater",
     "SendResult",
     "SendUncertain",

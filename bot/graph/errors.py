@@ -19,6 +19,7 @@
         ├── BadRequest             100, 100/33, media subcodes, 100/2018014, 2300005     fix the request
         ├── CampaignNotReady       2300012, 2300041, 2300028                             retry later (hint)
         ├── GapControl             2300052                                               recent organic chat
+        ├── RegionRestricted       2300030-2300032                                       close the route for them
         ├── SendUncertain          1/1357046, unreadable 2xx reply                       may be sent: no resend
         └── RetryLater             2018321                                               Messenger Q&A flow
 
@@ -165,6 +166,13 @@ class GapControl(GraphError):
     reason = "gap_control"
 
 
+class RegionRestricted(GraphError):
+    """A send refused for the region (Marketing Message API 2300030-2300032, §3.9: "region"; which of
+    the three means what is not documented [U]): the route is closed for that shopper from now on."""
+
+    reason = "region"
+
+
 class SendUncertain(GraphError):
     """The message may have been sent: check echoes for its metadata, never resend blindly."""
 
@@ -223,6 +231,9 @@ BY_NUMBER: dict[int, type[GraphError]] = {
     2300023: BadRequest,
     2300026: BadRequest,
     2300028: CampaignNotReady,
+    2300030: RegionRestricted,
+    2300031: RegionRestricted,
+    2300032: RegionRestricted,
     2300034: TokenStopped,
     2300035: FrequencyLimited,
     2300037: TokenInvalid,

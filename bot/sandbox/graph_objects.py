@@ -34,7 +34,8 @@ async def _describe(sandbox: Sandbox, object_id: str) -> dict[str, Any] | None:
     if shopper:
         first, _, last = shopper["name"].partition(" ")
         return {"id": object_id, "name": shopper["name"], "first_name": first, "last_name": last,
-                "profile_pic": f"https://sandbox.invalid/pic/{object_id}.png"}
+                "profile_pic": f"https://sandbox.invalid/pic/{object_id}.png",
+                "locale": shopper.get("locale") or "en_US"}
     return None
 
 

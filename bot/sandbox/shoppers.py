@@ -19,6 +19,7 @@ from .webhooks import PAGE_INBOX_APP_ID, echo, from_shopper, messaging_body, nm_
 
 DAY_MS = 24 * 3600 * 1000
 DEFAULT_TIMEZONE = "UTC"
+DEFAULT_LOCALE = "en_US"
 
 
 async def create_shopper(request: web.Request) -> web.Response:
@@ -26,8 +27,9 @@ async def create_shopper(request: web.Request) -> web.Response:
     body = await read_json(request)
     name = required_text(body, "name")
     timezone = body.get("timezone") or DEFAULT_TIMEZONE
-    psid = await sandbox.state.create_shopper(name, str(timezone), await sandbox.clock.now_ms())
-    return web.json_response({"psid": psid, "name": name, "timezone": timezone})
+    locale = body.get("locale") or DEFAULT_LOCALE  # the User Profile API's locale (bot.region_lookup)
+    psid = await sandbox.state.create_shopper(name, str(timezone), await sandbox.clock.now_ms(), str(locale))
+    return web.json_response({"psid": psid, "name": name, "timezone": timezone, "locale": locale})
 
 
 async def list_shoppers(request: web.Request) -> web.Response:

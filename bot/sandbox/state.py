@@ -36,12 +36,12 @@ class SandboxState:
         self._touch = register_script(redis, _TOUCH_LUA)
 
     # -- shoppers ------------------------------------------------------------
-    async def create_shopper(self, name: str, timezone: str, now_ms: int) -> str:
+    async def create_shopper(self, name: str, timezone: str, now_ms: int, locale: str = "en_US") -> str:
         while True:
             psid = ids.new_psid()
             key = self._keys.sandbox_shopper(psid)
             if await self._redis.hsetnx(key, "created_ms", now_ms):
-                await self._redis.hset(key, mapping={"name": name, "timezone": timezone})
+                await self._redis.hset(key, mapping={"name": name, "timezone": timezone, "locale": locale})
                 await self._redis.zadd(self._keys.sandbox_shoppers, {psid: now_ms})
                 return psid
 

@@ -71,8 +71,11 @@ def test_notification_route_order_window_marketing_otn() -> None:
     plan = decide("notification", facts(2, consent=consent(sub(), otn=1)), S)
     assert [r.via for r in plan.routes] == ["psid", "marketing_api", "otn"]
     assert plan.routes[1].token_gap_ms == TOKEN_GAP_MS["marketing_api"] and plan.per_day
-    legacy = decide("notification", facts(None, consent=consent(sub())), S.replace(marketing_path="legacy"))
+    legacy_path = S.replace(marketing_path="legacy")
+    legacy = decide("notification", facts(None, consent=consent(sub(tz="Asia/Seoul"))), legacy_path)
     assert [(r.via, r.token_gap_ms) for r in legacy.routes] == [("marketing_legacy", 48 * HOUR_MS)]
+    # since 10 Feb 2026 the legacy path works only in the AU, EU, JP, KR and UK geos
+    assert decide("notification", facts(None, consent=consent(sub())), legacy_path).skip == Reason.REGION
     assert [r.via for r in decide("notification", facts(None, consent=consent(otn=2)), S).routes] == ["otn"]
 
 
