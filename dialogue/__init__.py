@@ -2,7 +2,8 @@
 
 - ``registry``: handlers for shopper events (:mod:`dialogue.engine`);
 - ``api``: ``GET /api/subscribers`` (:mod:`dialogue.ledger_api`), ``GET /api/needs-human``
-  and ``DELETE /api/needs-human/{psid}`` (:mod:`dialogue.needs_human`);
+  and ``DELETE /api/needs-human/{psid}`` (:mod:`dialogue.needs_human`), the conversations a person
+  has, their replies and "done" (``/api/conversations``, :mod:`dialogue.conversations_api`);
 - ``setup(runtime)``: builds the process's :class:`~dialogue.engine.Dialogue`
   (``runtime.context["dialogue"]``, its scheduler as ``runtime.context["followups"]``)
   and runs the follow-up scheduler as a background loop;
@@ -22,6 +23,8 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
+from redis.exceptions import RedisError
+
 from bot.admin import AdminApi
 from bot.errors import ConfigError
 from bot.plugins import Plugin
@@ -31,6 +34,7 @@ from bot.settings import Settings
 
 from . import nlu_command as _nlu_command  # noqa: F401 - registers `salebell nlu`
 from . import profile as _profile  # (also registers `salebell profile`)
+from .conversations_api import api as conversations_api
 from .engine import Dialogue, registry
 from .ledger_api import api as ledger_api
 from .needs_human import api as needs_human_api
@@ -45,6 +49,7 @@ log = logging.getLogger(__name__)
 api = AdminApi()
 api.include(ledger_api)
 api.include(needs_human_api)
+api.include(conversations_api)
 
 
 def messenger_profile(settings: Settings) -> dict[str, Any] | None:
@@ -64,12 +69,29 @@ async def setup(runtime: Runtime) -> None:
     runtime.context["dialogue"] = dialogue
     runtime.context["followups"] = dialogue.followups
     runtime.add_background(dialogue.followups.run)
+    runtime.add_background(lambda stop: take_back_loop(dialogue, stop))
 
     async def close_when_stopped(stop: asyncio.Event) -> None:
         await stop.wait()
         await dialogue.close()
 
     runtime.add_background(close_when_stopped)
+
+
+TAKE_BACK_SECONDS = 5.0  # how often passed threads whose pause ended are taken back
+
+
+async def take_back_loop(dialogue: Dialogue, stop: asyncio.Event) -> None:
+    """Background loop: take back the threads passed to the Page Inbox once their pause ends."""
+    while not stop.is_set():
+        try:
+            await dialogue.handover.sweep()
+        except (RedisError, OSError) as exc:
+            log.warning("thread take-back: Redis unavailable (%s); retrying", type(exc).__name__)
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=TAKE_BACK_SECONDS)
+        except asyncio.TimeoutError:
+            pass
 
 
 def needs(settings: Settings) -> tuple[Service[Any], ...]:

@@ -53,6 +53,10 @@ class NeedsHuman:
         keys = [self._keys.fallback_answered, self._keys.needs_human]
         return bool(await self._flag(keys=keys, args=[psid, now_ms, max(0, quiet_ms)]))
 
+    async def mark(self, psid: str, now_ms: int) -> None:
+        """Flag the shopper for a person (they asked for one); an earlier flag keeps its time."""
+        await self._redis.zadd(self._keys.needs_human, {psid: now_ms}, nx=True)
+
     async def waiting(self, limit: int = 100) -> list[tuple[str, int]]:
         """``(psid, since_ms)``, longest waiting first."""
         found = cast(list[tuple[bytes, float]], await self._redis.zrange(self._keys.needs_human, 0, limit - 1,
