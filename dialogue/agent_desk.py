@@ -8,6 +8,8 @@ Rules (messenger-platform.md §3.3, §4.1; the policy's ``agent_reply``, :func:`
   Review); otherwise, or after 7 days, it is refused up front (the API's 422 with the reason)
   and nothing is queued; the send worker judges it again when it goes;
 - it is a send job in the outbox like every other message (never a Graph call from here);
+- a thread the bot passed to the Page Inbox is taken back first (our app sends the reply, and a send
+  into a thread another app owns fails with 2018300, §2.11); the pause keeps the bot quiet;
 - it pauses the bot for that shopper as a human message does (``HUMAN_PAUSE_MINUTES``), clears
   the "needs a person" flag and is kept in the conversation log;
 - a reply never opens or refreshes the window: the bot's own sends stay bound to 24 hours
@@ -89,6 +91,8 @@ class AgentDesk:
         route = plan.routes[0].tag or plan.routes[0].messaging_type or ""
         job = SendJob(id=f"agent:{psid}:{key or secrets.token_hex(8)}", purpose="agent_reply", psid=psid,
                       message=message)
+        # our app sends it: a thread we passed to the Page Inbox is taken back first (else 2018300, §2.11)
+        await self.threads.take_back(psid, "agent_reply", job_base=job.id)
         queued = await self.runtime.outbox.enqueue(job)
         until = await self.takeover.pause(psid, now)
         if queued:
