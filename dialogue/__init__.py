@@ -4,6 +4,7 @@
 - ``api``: ``GET /api/subscribers`` (:mod:`dialogue.ledger_api`), ``GET /api/needs-human``
   and ``DELETE /api/needs-human/{psid}`` (:mod:`dialogue.needs_human`), the conversations a person
   has, their replies and "done" (``/api/conversations``, :mod:`dialogue.conversations_api`);
+- ``panels``: the dashboard's Conversations panel (:mod:`dialogue.dashboard`);
 - ``setup(runtime)``: builds the process's :class:`~dialogue.engine.Dialogue`
   (``runtime.context["dialogue"]``, its scheduler as ``runtime.context["followups"]``)
   and runs the follow-up scheduler as a background loop;
@@ -35,6 +36,7 @@ from bot.settings import Settings
 from . import nlu_command as _nlu_command  # noqa: F401 - registers `salebell nlu`
 from . import profile as _profile  # (also registers `salebell profile`)
 from .conversations_api import api as conversations_api
+from .dashboard import panels
 from .engine import Dialogue, registry
 from .ledger_api import api as ledger_api
 from .needs_human import api as needs_human_api
@@ -42,7 +44,7 @@ from .needs_human import api as needs_human_api
 if TYPE_CHECKING:
     from bot.runtime import Runtime
 
-__all__ = ["Dialogue", "api", "messenger_profile", "plugin", "registry", "setup"]
+__all__ = ["Dialogue", "api", "messenger_profile", "panels", "plugin", "registry", "setup"]
 
 log = logging.getLogger(__name__)
 
@@ -99,5 +101,5 @@ def needs(settings: Settings) -> tuple[Service[Any], ...]:
     return (LINKED_POSTS,) if settings.comment_optin_scope == "linked" else ()
 
 
-plugin = Plugin(name="dialogue", registry=registry, api=api, setup=setup, messenger_profile=messenger_profile,
-                needs=needs)
+plugin = Plugin(name="dialogue", registry=registry, api=api, panels=panels, setup=setup,
+                messenger_profile=messenger_profile, needs=needs)
