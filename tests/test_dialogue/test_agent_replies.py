@@ -172,3 +172,11 @@ async def test_done_lets_the_bot_answer_again(shop: Shop) -> None:
     assert done == {"psid": psid, "thread_taken_back": False}  # the bot never passed this thread
     assert await chat(shop, psid, "LIVE")  # answered again
     assert (await shop.api("GET", f"/api/conversations/{psid}"))["takeover"]["paused"] is False
+
+
+async def test_the_routes_are_in_the_openapi_document(shop: Shop) -> None:
+    paths = (await shop.api("GET", "/api/openapi.json", token=None))["paths"]
+    assert set(paths["/api/conversations/{psid}/replies"]) == {"post"}
+    assert "422" in paths["/api/conversations/{psid}/replies"]["post"]["responses"]
+    for path in ("/api/conversations", "/api/conversations/{psid}", "/api/conversations/{psid}/done"):
+        assert path in paths
