@@ -180,3 +180,13 @@ async def test_the_routes_are_in_the_openapi_document(shop: Shop) -> None:
     assert "422" in paths["/api/conversations/{psid}/replies"]["post"]["responses"]
     for path in ("/api/conversations", "/api/conversations/{psid}", "/api/conversations/{psid}/done"):
         assert path in paths
+
+
+def test_the_handover_settings_are_read_from_the_environment() -> None:
+    from bot.settings import DEFAULT_HANDOVER_TEXT, Settings  # noqa: PLC0415 - this test only
+
+    default = Settings.from_env({})
+    assert (default.human_agent_tag, default.handover_on_fallback, default.handover_text) == (
+        False, False, DEFAULT_HANDOVER_TEXT)
+    given = Settings.from_env({"HUMAN_AGENT_TAG": "true", "HANDOVER_ON_FALLBACK": "1", "HANDOVER_TEXT": "One moment!"})
+    assert (given.human_agent_tag, given.handover_on_fallback, given.handover_text) == (True, True, "One moment!")
