@@ -106,6 +106,13 @@ class AgentDesk:
         await self.needs_human.resolve(psid)
         return await self.threads.take_back(psid, "agent_done")
 
+    async def listed(self, limit: int) -> list[tuple[str, int]]:
+        """``(psid, latest_ms)``: conversations with kept messages or waiting for a person, latest first."""
+        latest = dict(await self.log.recent(limit))
+        for psid, since in await self.needs_human.waiting(limit):
+            latest.setdefault(psid, since)
+        return sorted(latest.items(), key=lambda item: -item[1])[:limit]
+
     async def view(self, psid: str) -> dict[str, Any]:
         """The kept conversation, oldest first, with the takeover state and how a reply would go now."""
         now = await self.runtime.clock.now_ms()

@@ -78,11 +78,8 @@ async def list_conversations(request: web.Request) -> web.Response:
         raise invalid(f"limit must be a whole number from 1 to {MAX_LIST}")
     desk = _desk(request)
     now = await desk.runtime.clock.now_ms()
-    latest = dict(await desk.log.recent(int(raw)))
-    for psid, since in await desk.needs_human.waiting(int(raw)):
-        latest.setdefault(psid, since)
     rows = []
-    for psid, at in sorted(latest.items(), key=lambda item: -item[1])[:int(raw)]:
+    for psid, at in await desk.listed(int(raw)):
         rows.append({"psid": psid, "latest_ms": at, "paused": await desk.takeover.is_paused(psid, now),
                      "thread_owner": await desk.threads.owner(psid),
                      "needs_human_since_ms": await desk.needs_human.since(psid)})

@@ -57,10 +57,7 @@ def _conversation(view: dict[str, Any]) -> str:
 
 async def conversations(request: web.Request) -> str:
     desk = AgentDesk(page_runtime(request))
-    latest = dict(await desk.log.recent(SHOWN))
-    for psid, since in await desk.needs_human.waiting(SHOWN):
-        latest.setdefault(psid, since)
-    psids = [p for p, _ in sorted(latest.items(), key=lambda item: -item[1])[:SHOWN]]
+    psids = [psid for psid, _ in await desk.listed(SHOWN)]
     if not psids:
         return ("<p class=\"muted\">No conversation waits for a person. When a shopper asks for one, the bot has "
                 "no answer, or a person replies, the conversation shows here.</p>")

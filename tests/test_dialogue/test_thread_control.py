@@ -11,7 +11,7 @@ import pytest
 from redis.asyncio import Redis
 
 from bot.graph import payloads
-from bot.outbox import SendJob
+from bot.outbox import SendJob, day_of
 from bot.settings import DEFAULT_HANDOVER_TEXT
 from dialogue import Dialogue
 from dialogue.person_request import asks_for_person
@@ -54,6 +54,8 @@ async def test_asking_for_a_person_tells_the_shopper_then_passes_the_thread(shop
     passed = next(i for i, item in enumerate(sent) if item["api"] == "handover")
     assert told < passed  # the message first: sent after the pass it would fail with 2018300
     assert await owner(shop, psid) == "page_inbox"
+    numbers = await shop.runtime.outbox.numbers(day=day_of(await shop.runtime.clock.now_ms()))
+    assert numbers["sent"] == 2 and numbers["thread_control|sent"] == 1  # a pass is not a message sent
     view = await shop.api("GET", f"/api/conversations/{psid}")
     assert view["takeover"]["thread_owner"] == "page_inbox" and view["takeover"]["paused"] is True
     assert view["takeover"]["needs_human_since_ms"] is not None
