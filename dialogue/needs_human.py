@@ -7,9 +7,10 @@ Two sorted sets (:attr:`bot.keys.Keys.needs_human`, :attr:`~bot.keys.Keys.fallba
 and one script, so the answer-or-not decision and the flag are one atomic step even when
 two workers handle two of the shopper's messages.
 
-A human replying from the Page inbox resolves the flag (:meth:`NeedsHuman.resolve`); the
-admin API lists and resolves them (``GET /api/needs-human``, ``DELETE
-/api/needs-human/{psid}``), for the thread-control handover that will build on it.
+A human replying from the Page inbox (or from the admin API, :mod:`dialogue.agent_desk`) resolves
+the flag (:meth:`NeedsHuman.resolve`); a shopper asking for a person is flagged too
+(:meth:`NeedsHuman.mark`, :mod:`dialogue.handover_turns`). The admin API lists and resolves them
+(``GET /api/needs-human``, ``DELETE /api/needs-human/{psid}``).
 """
 
 from __future__ import annotations

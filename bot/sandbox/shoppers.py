@@ -123,7 +123,8 @@ async def _quick_reply_title(sandbox: Sandbox, psid: str, payload: str) -> str:
 
 
 async def send_postback(request: web.Request) -> web.Response:
-    """``{payload, title}``; without ``payload`` the shopper taps Get Started (the profile's payload)."""
+    """``{payload, title}``; without ``payload`` the shopper taps Get Started (the profile's payload).
+    While the Page Inbox owns the thread it comes on ``standby``, without its payload (§2.11)."""
     sandbox, psid, _ = await shopper_of(request)
     body = await read_json(request)
     now = await sandbox.clock.now_ms()
@@ -139,8 +140,10 @@ async def send_postback(request: web.Request) -> web.Response:
         postback["referral"] = body["referral"]
     await sandbox.state.touch(psid, timestamp)
     await _said(sandbox, psid, "postback", postback["title"], timestamp, mid=postback["mid"])
-    item = from_shopper(sandbox.page_id, psid, timestamp, postback=postback)
-    delivery = await sandbox.webhooks.post(messaging_body(sandbox.page_id, now, [item]))
+    standby = await _thread_elsewhere(sandbox, psid)
+    heard = {k: v for k, v in postback.items() if k != "payload"} if standby else postback  # §2.11: no payload
+    item = from_shopper(sandbox.page_id, psid, timestamp, postback=heard)
+    delivery = await sandbox.webhooks.post(messaging_body(sandbox.page_id, now, [item], standby=standby))
     return web.json_response({"mid": postback["mid"], "timestamp": timestamp, **delivery.as_json()})
 
 

@@ -61,11 +61,14 @@ async def test_asking_for_a_person_tells_the_shopper_then_passes_the_thread(shop
     assert view["takeover"]["needs_human_since_ms"] is not None
     # while the Page Inbox owns the thread the shopper's messages come on standby: kept, never answered
     assert await chat(shop, psid, "hello? anyone?") == []
+    await shop.call("POST", f"/sandbox/shoppers/{psid}/postbacks", {"payload": "NEXT_LIVE", "title": "Next live?"})
+    await shop.runtime.drain()
     kept = (await shop.api("GET", f"/api/conversations/{psid}"))["messages"]
     assert [(m["from"], m["text"]) for m in kept] == [
         ("shopper", "Can I talk to a real person?"), ("bot", DEFAULT_HANDOVER_TEXT),
-        ("shopper", "hello? anyone?")]
-    assert kept[-1]["standby"] is True
+        ("shopper", "hello? anyone?"), ("shopper", "[tapped] Next live?")]
+    assert kept[-1]["standby"] is True and kept[-2]["standby"] is True
+    assert [m["message"].get("text") for m in await shop.inbox(psid)][-1] == DEFAULT_HANDOVER_TEXT  # no answer
 
 
 async def test_a_send_into_a_thread_the_page_inbox_owns_fails_with_2018300(shop: Shop) -> None:
