@@ -41,6 +41,7 @@ from bot.events import (
     StandbyEvent,
 )
 from bot.graph import payloads
+from bot.graph.payloads import PayloadError
 from bot.handlers import HandlerRegistry
 from bot.outbox import SendJob
 from bot.policy import in_window
@@ -239,9 +240,15 @@ class Dialogue:
     async def to_person(self, event: MessagingEvent, now: int, reason: str) -> None:
         """The shopper asked for a person: say one will answer, then hand the thread to the Page Inbox."""
         base = job_base(event.dedupe_key)
-        await self.enqueue([Reply(payloads.text(self.settings.handover_text))], base, psid=event.psid)
+        try:
+            told = [Reply(payloads.text(self.settings.handover_text))]
+        except PayloadError as exc:  # HANDOVER_TEXT over 2000 characters: hand over all the same
+            log.warning("HANDOVER_TEXT cannot be sent (%s); the thread is passed without it", exc)
+            told = []
+        await self.enqueue(told, base, psid=event.psid)
         await self.handover.keep(event)
-        await self.conversations.add(event.psid, "bot", self.settings.handover_text, now)
+        if told:
+            await self.conversations.add(event.psid, "bot", self.settings.handover_text, now)
         await self.handover.to_person(event.psid, reason, base, now)
         await self.followups.cancel(event.psid)
 

@@ -45,22 +45,28 @@ class ThreadControl:
         return {text(k): int(v) for k, v in raw.items()}
 
     async def pass_to_inbox(self, psid: str, reason: str, job_base: str, now_ms: int) -> bool:
-        """Queue the pass (after what was queued to the shopper before it); False if already passed."""
-        if not await self._redis.hsetnx(self._keys.thread_passed, psid, now_ms):
+        """Queue the pass (after what was queued to the shopper before it); False if already passed.
+
+        The job first, then the mark, each safe to repeat (the job's id comes from ``job_base``): a
+        handler that dies between the two and runs again neither loses the pass nor makes two."""
+        if await self._redis.hexists(self._keys.thread_passed, psid):
             return False
         message = thread_control_message("pass", str(PAGE_INBOX_APP_ID), reason)
         await self._outbox.enqueue(SendJob(id=f"{job_base}:pass", purpose="thread_control", psid=psid,
                                            message=message))
+        await self._redis.hsetnx(self._keys.thread_passed, psid, now_ms)
         return True
 
     async def take_back(self, psid: str, reason: str, job_base: str = "") -> bool:
-        """Queue a take of a thread we passed; False (nothing queued) when we did not pass it."""
+        """Queue a take of a thread we passed; False (nothing queued) when we did not pass it.
+        The job first, then the mark goes (safe to repeat, as :meth:`pass_to_inbox`)."""
         at = await self._redis.hget(self._keys.thread_passed, psid)
-        if at is None or not await self._redis.hdel(self._keys.thread_passed, psid):
+        if at is None:
             return False
         message = thread_control_message("take", "", reason)
         base = job_base or f"thread:{psid}:{text(at)}"
         await self._outbox.enqueue(SendJob(id=f"{base}:take", purpose="thread_control", psid=psid, message=message))
+        await self._redis.hdel(self._keys.thread_passed, psid)
         return True
 
     async def given_back(self, psid: str) -> None:

@@ -208,3 +208,10 @@ def test_requests_for_a_person_are_told_from_questions_about_the_bot() -> None:
     for other in ("are you a real person?", "do you have a live chat agent?", "hi", "LIVE", "is it available?",
                   "someone bought my size already?", "tell the team thanks"):
         assert not asks_for_person(other), other
+
+
+async def test_an_unsendable_handover_text_still_hands_over(serve: Serve, redis: Redis, page_id: str) -> None:
+    shop = await start(serve, redis, page_id, handover_text="x" * 2001)
+    psid = await shop.shopper()
+    assert await chat(shop, psid, "talk to a person") == []  # nothing Messenger would refuse is sent
+    assert [n for n, _ in handover_calls(await shop.sent())] == ["pass_thread_control"]
