@@ -18,8 +18,12 @@ export function mount(body, ctx, section) {
     return parts.join(" · ");
   }
 
+  const asked = new Map();  // card -> the number of its latest redraw: an older answer arriving late is dropped
   async function redraw(card) {
+    const n = (asked.get(card) || 0) + 1;
+    asked.set(card, n);
     const view = await ctx.api("GET", `/api/conversations/${encodeURIComponent(card.dataset.psid)}`);
+    if (asked.get(card) !== n) return;
     card.querySelector(".state").textContent = state(view);
     card.querySelector("ol.messages").replaceChildren(...view.messages.map(m => el("li", { class: `msg ${m.from}` },
       el("span", { class: "who" }, AUTHORS[m.from] || m.from), " ", el("time", {}, ctx.time(m.at_ms)),
