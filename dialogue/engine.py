@@ -183,9 +183,10 @@ class Dialogue:
                 replies = await self.fallback(state, psid, now, consent)
                 fell_back = bool(replies)
             await self.enqueue(replies, job_base(event.dedupe_key), psid=psid, explicit=intent == OPT_IN)
-            if fell_back and self.settings.handover_on_fallback:
+            if fell_back:  # flagged for a person: what they asked is kept for them
                 await self.handover.keep(event)
-                await self.handover.to_person(psid, "fallback", job_base(event.dedupe_key), now)
+                if self.settings.handover_on_fallback:
+                    await self.handover.to_person(psid, "fallback", job_base(event.dedupe_key), now)
             await self.reschedule_followup(psid, now, consent)
         mark_handled(state, event.dedupe_key)
         await self.store.save(state)

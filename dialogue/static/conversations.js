@@ -25,9 +25,11 @@ export function mount(body, ctx, section) {
     const view = await ctx.api("GET", `/api/conversations/${encodeURIComponent(card.dataset.psid)}`);
     if (asked.get(card) !== n) return;
     card.querySelector(".state").textContent = state(view);
-    card.querySelector("ol.messages").replaceChildren(...view.messages.map(m => el("li", { class: `msg ${m.from}` },
+    const lines = view.messages.map(m => el("li", { class: `msg ${m.from}` },
       el("span", { class: "who" }, AUTHORS[m.from] || m.from), " ", el("time", {}, ctx.time(m.at_ms)),
-      m.standby ? el("em", {}, " (standby)") : "", el("p", {}, m.text))));
+      m.standby ? el("em", {}, " (standby)") : "", el("p", {}, m.text)));
+    card.querySelector("ol.messages").replaceChildren(...(lines.length ? lines
+      : [el("li", { class: "muted" }, "Nothing kept yet.")]));
   }
 
   for (const card of cards) {

@@ -164,6 +164,8 @@ async def test_the_fallback_passes_the_thread_only_when_configured(serve: Serve,
     psid = await shop.shopper()
     assert await chat(shop, psid, "my parcel arrived wet")  # the fallback answer
     assert handover_calls(await shop.sent()) == []
+    kept = (await shop.api("GET", f"/api/conversations/{psid}"))["messages"]
+    assert [(m["from"], m["text"]) for m in kept] == [("shopper", "my parcel arrived wet")]  # for the person
     on = await start(serve, redis, page_id + "1", handover_on_fallback=True)
     psid = await on.shopper()
     got = await chat(on, psid, "my parcel arrived wet")
