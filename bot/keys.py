@@ -388,6 +388,21 @@ class Keys:
         """ZSET psid -> ms since their conversation waits for a person: the bot had no answer."""
         return self.prefix + "dlg:needs-human"
 
+    def conversation(self, psid: str) -> str:
+        """LIST of JSON entries: what a shopper wrote during a human takeover and what people answered
+        (the last 50; the dialogue plugin's :mod:`dialogue.conversation_log`)."""
+        return self.prefix + "dlg:conv:" + psid
+
+    @property
+    def conversations(self) -> str:
+        """ZSET psid -> ms of the latest entry of their conversation log (the agents' list; trimmed)."""
+        return self.prefix + "dlg:convs"
+
+    @property
+    def thread_passed(self) -> str:
+        """HASH psid -> ms the bot passed thread control to the Page Inbox (until it takes it back)."""
+        return self.prefix + "dlg:thread-passed"
+
     @property
     def fallback_answered(self) -> str:
         """ZSET psid -> ms of their last fallback answer (one per FALLBACK_QUIET_HOURS; pruned as it goes)."""

@@ -45,6 +45,7 @@ REPLIES, CAMPAIGNS = "replies", "campaigns"
 ENQUEUE_CHUNK = 500  # jobs per script call: a few ms of Redis at most
 LAST_REPLY_TTL = 600  # how long a shopper's last queued reply is remembered for the next one to follow
 FINISH_ARITY = 15  # arguments per item of outbox_finish.lua
+NO_RECEIPTS = frozenset({"comment", "thread"})  # routes whose sends await no delivery or read receipt
 
 _HERE = Path(__file__).parent
 _ENQUEUE = (_HERE / "outbox_enqueue.lua").read_text()
@@ -242,7 +243,7 @@ class Outbox:
         keys: list[str] = [self._keys.clock_offset]
         args: list[str | int] = [owner, RECEIPT_SKEW_MS, RECEIPT_TTL, IDEMPOTENCY_TTL]
         for job, via in marks:
-            member = receipt_member(job, day) if via != "comment" else ""
+            member = receipt_member(job, day) if via not in NO_RECEIPTS else ""
             record = self._keys.send_record(job.id)
             keys += [record, self._keys.awaiting_receipt(job.psid or "") if member else record]
             args += [via, member]
@@ -293,9 +294,12 @@ class Outbox:
             raise ValueError(o.outcome)
         sent = o.outcome == "sent"
         job = o.job
-        member = receipt_member(job, day) if sent and o.via != "comment" else ""
+        member = receipt_member(job, day) if sent and o.via not in NO_RECEIPTS else ""
         asked = job.title or "" if sent and job.purpose in ("optin_request", "otn_request") and job.psid else ""
-        return [o.outcome, o.via, o.message_id, o.reason, o.code, "sent" if sent else f"{o.outcome}|{o.reason}",
+        numbers = "sent" if sent else f"{o.outcome}|{o.reason}"
+        if job.purpose == "thread_control":  # not a message: counted apart from the messages sent
+            numbers = f"thread_control|{o.outcome}"
+        return [o.outcome, o.via, o.message_id, o.reason, o.code, numbers,
                 f"sends_total|{o.outcome}|{o.via if sent else o.reason}", member, str(o.attempts), asked,
                 "1" if sent and job.comment_id else ""]
 

@@ -17,7 +17,13 @@ buckets to each route. Rules (messenger-platform.md §3–4, DESIGN.md):
   12 h gap, not to EU/UK/JP/KR/AU subscribers); else with an OTN token of the topic (not in the
   EU or UK); else it is skipped. Regions: :class:`bot.regions.Region`;
 - a transactional update (an order) goes inside the window, else with the
-  POST_PURCHASE_UPDATE tag if tags are on; never for promotions.
+  POST_PURCHASE_UPDATE tag if tags are on; never for promotions;
+- a person's reply from the admin API or the dashboard (``agent_reply``) goes inside the
+  window as a normal RESPONSE, else with the HUMAN_AGENT tag within 7 days of the shopper's
+  last message, only when ``HUMAN_AGENT_TAG`` is on (Meta grants the feature through App
+  Review, §3.3, §4.1); after 7 days it is ``too_old``. The tag is never used for the bot's
+  own sends: they stay bound to the 24-hour window even after a human reply (§4.1);
+- a ``thread_control`` job (pass, take or request thread control, §2.11) is no message: it goes.
 """
 
 from __future__ import annotations
@@ -35,10 +41,13 @@ WINDOW_MS = 24 * HOUR_MS
 WEEK_MS = 7 * 24 * HOUR_MS
 TOKEN_GAP_MS = {"legacy": 48 * HOUR_MS, "marketing_api": 12 * HOUR_MS}
 TRANSACTIONAL_TAG = "POST_PURCHASE_UPDATE"
+HUMAN_AGENT_TAG = "HUMAN_AGENT"
+HUMAN_AGENT_MS = 7 * 24 * HOUR_MS  # a person may answer this long after the shopper's last message (§3.3)
 
-Purpose = Literal["response", "optin_request", "otn_request", "private_reply", "notification", "transactional"]
+Purpose = Literal["response", "optin_request", "otn_request", "private_reply", "notification", "transactional",
+                  "agent_reply", "thread_control"]
 PURPOSES: tuple[str, ...] = ("response", "optin_request", "otn_request", "private_reply", "notification",
-                             "transactional")
+                             "transactional", "agent_reply", "thread_control")
 
 
 class Reason(StrEnum):
@@ -62,7 +71,7 @@ class Reason(StrEnum):
 class Route:
     """One way a message may go out."""
 
-    via: Literal["psid", "comment", "marketing_legacy", "marketing_api", "otn", "tag"]
+    via: Literal["psid", "comment", "marketing_legacy", "marketing_api", "otn", "tag", "thread"]
     messaging_type: str | None = None
     tag: str | None = None
     token: str | None = None
@@ -147,9 +156,25 @@ def decide(purpose: Purpose, facts: Facts, settings: Settings, *, explicit: bool
         if not settings.message_tags_enabled:
             return Plan.refuse(Reason.FEATURE_OFF)
         return Plan((Route("tag", "MESSAGE_TAG", tag=TRANSACTIONAL_TAG),))
+    if purpose == "thread_control":
+        return Plan((Route("thread"),))  # not a message: no window, no limits (§2.11)
+    if purpose == "agent_reply":
+        return agent_reply_plan(facts, settings)
     if purpose == "notification":
         return _notification(facts, settings)
     raise ValueError(f"unknown purpose {purpose!r}")
+
+
+def agent_reply_plan(facts: Facts, settings: Settings) -> Plan:
+    """A person's reply (§3.3, §4.1): inside the window as RESPONSE; else HUMAN_AGENT within 7 days of the
+    shopper's last message when ``HUMAN_AGENT_TAG`` is on (``feature_off`` otherwise); after 7 days ``too_old``."""
+    if facts.in_window:
+        return Plan((Route("psid", "RESPONSE"),))
+    if facts.last_action_ms <= 0 or facts.now_ms - facts.last_action_ms >= HUMAN_AGENT_MS:
+        return Plan.refuse(Reason.TOO_OLD)
+    if not settings.human_agent_tag:
+        return Plan.refuse(Reason.FEATURE_OFF)
+    return Plan((Route("tag", "MESSAGE_TAG", tag=HUMAN_AGENT_TAG),))
 
 
 def _in_window(facts: Facts, messaging_type: str) -> Plan:

@@ -78,6 +78,8 @@ class Reclaimer:
         if echo:
             log.info("send job %s: an earlier worker's send is confirmed by its echo", job.id)
             return Outcome(job, "sent", via=record.via, message_id=echo)
+        if job.purpose == "thread_control":  # no message, no echo to wait for; a repeated call is refused, harmless
+            return None
         if facts.now_ms < record.sent_at + self._wait_ms:
             return LEAVE
         if record.via == "marketing_api":

@@ -144,6 +144,9 @@ async def call_graph(c: BatchContext, a: Attempt) -> tuple[str, Usage]:
                                            job.marketing_message or job.message)
         answer = await c.graph.send_marketing(body, reschedule_throttles=True)
         return answer.tracking_id or "", answer.usage
+    if route.via == "thread":
+        edge, thread_body = payloads.thread_control_body(job.psid or "", job.message)
+        return "", await c.graph.thread_control(edge, thread_body, reschedule_throttles=True)
     if route.via == "comment":
         recipient = payloads.to_comment(job.comment_id or "")
     elif route.via == "marketing_legacy":

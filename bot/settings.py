@@ -59,6 +59,7 @@ MarketingPath = Literal["legacy", "marketing_api"]
 
 
 DEFAULT_FALLBACK_TEXT = "Thanks for your message! 🙏 Someone from our team will reply here soon."
+DEFAULT_HANDOVER_TEXT = "Sure! A person from our team will answer you here soon. 🙏"
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,7 @@ class Settings:
     shop_timezone: str = "UTC"  # SHOP_TIMEZONE (per Page: SHOP_TIMEZONE_<id>): an IANA zone, e.g. Asia/Manila
     otn_enabled: bool = True
     message_tags_enabled: bool = True
+    human_agent_tag: bool = False  # HUMAN_AGENT_TAG: Meta's Human Agent feature was granted (App Review)
     sends_per_shopper_per_day: int = 1
     page_send_rate: float = 250.0
     page_daily_budget: int = 0
@@ -118,6 +120,8 @@ class Settings:
     nlu_weights: str = ""  # NLU_WEIGHTS: "" the shipped model, "none" rules alone, or a weights file
     fallback_text: str = DEFAULT_FALLBACK_TEXT
     fallback_quiet_hours: float = 4.0
+    handover_on_fallback: bool = False  # HANDOVER_ON_FALLBACK: the fallback also passes the thread to the Page Inbox
+    handover_text: str = DEFAULT_HANDOVER_TEXT  # HANDOVER_TEXT: what a shopper who asked for a person is told
     admin_api_url: str = ""  # where the CLI finds the admin API (SALEBELL_API_URL)
     # Every Page served (FB_PAGES); empty: the one Page of the fields above. ``page_id`` and the
     # other page fields are the first Page's; per-Page code gets :meth:`for_page`'s settings.
@@ -249,6 +253,7 @@ class Settings:
             marketing_path=reader.text("MARKETING_PATH") or "marketing_api",  # type: ignore[arg-type]
             otn_enabled=reader.flag("OTN_ENABLED", True),
             message_tags_enabled=reader.flag("MESSAGE_TAGS_ENABLED", True),
+            human_agent_tag=reader.flag("HUMAN_AGENT_TAG", False),
             sends_per_shopper_per_day=reader.integer("SENDS_PER_SHOPPER_PER_DAY", 1),
             page_send_rate=reader.number("PAGE_SEND_RATE", 250.0),
             page_daily_budget=reader.integer("PAGE_DAILY_BUDGET", 0),
@@ -278,6 +283,8 @@ class Settings:
             nlu_weights=reader.text("NLU_WEIGHTS"),
             fallback_text=reader.text("FALLBACK_TEXT") or DEFAULT_FALLBACK_TEXT,
             fallback_quiet_hours=reader.number("FALLBACK_QUIET_HOURS", 4.0),
+            handover_on_fallback=reader.flag("HANDOVER_ON_FALLBACK", False),
+            handover_text=reader.text("HANDOVER_TEXT") or DEFAULT_HANDOVER_TEXT,
             **first_page_fields(required),  # type: ignore[arg-type]
         )
 

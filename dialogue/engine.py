@@ -13,7 +13,10 @@ tracker is loaded, changed and saved by one handler at a time:
   for a person (:mod:`dialogue.needs_human`); the opt-in follow-up is (re)scheduled;
 - comment: the opt-in keyword (within ``COMMENT_OPTIN_SCOPE``) gets one private reply;
 - opt-ins (after the ledger recorded them): a confirmation, only inside the window;
-- echo / standby / handover: human takeover (:mod:`dialogue.handover`).
+- echo / standby / handover: human takeover (:mod:`dialogue.handover_turns`); while a person
+  has the conversation, what the shopper writes is kept for them (:mod:`dialogue.conversation_log`);
+- a shopper asking for a person (:mod:`dialogue.person_request`), or the fallback with
+  ``HANDOVER_ON_FALLBACK``: the thread goes to the Page Inbox (:mod:`dialogue.thread_control`).
 
 Send job ids are ``dlg:<event dedupe key>:<n>``, so a redelivered or retried event
 never queues a message twice.
@@ -27,7 +30,6 @@ from typing import TYPE_CHECKING, Any
 from bot.consent import ShopperConsent
 from bot.events import (
     CommentEvent,
-    DeliveryEvent,
     EchoEvent,
     HandoverEvent,
     MarketingOptinEvent,
@@ -35,10 +37,11 @@ from bot.events import (
     MessagingEvent,
     OtnOptinEvent,
     PostbackEvent,
-    ReadEvent,
     ReferralEvent,
     StandbyEvent,
 )
+from bot.graph import payloads
+from bot.graph.payloads import PayloadError
 from bot.handlers import HandlerRegistry
 from bot.outbox import SendJob
 from bot.policy import in_window
@@ -47,14 +50,18 @@ from bot.ports import LINKED_POSTS
 from .actions import ActionServerError, domain_of, load_intents, make_runner
 from .comment_gate import CommentReplyGate
 from .confirm import ASKED_SLOT, CONFIRM, answer_to_question
+from .conversation_log import ConversationLog
 from .facts import FactReader
 from .followups import FollowUps
 from .handover import HumanTakeover
+from .handover_turns import Handover
 from .kit import FACT_SLOTS
 from .messages import Reply, to_replies
 from .needs_human import NeedsHuman
 from .nlu import Spotter
 from .nlu.spotter import model_setting
+from .person_request import asks_for_person
+from .thread_control import ThreadControl
 from .tracker_store import (
     State,
     TrackerStore,
@@ -75,6 +82,7 @@ log = logging.getLogger(__name__)
 OPT_IN, OPT_OUT, NONE = "opt_in_reminders", "opt_out", "none"
 OPTIN_CONFIRMED, OTN_CONFIRMED, FOLLOWUP = "action_optin_confirmed", "action_otn_confirmed", "action_followup"
 FALLBACK = "action_default_fallback"
+GREETING = "greeting"
 MAX_CHAIN = 3  # FollowupAction hops per turn
 
 
@@ -102,6 +110,11 @@ class Dialogue:
         self.followups = FollowUps(self.redis, self.keys, self.fire_followup)
         self.needs_human = NeedsHuman(self.redis, self.keys)
         self.comment_gate = CommentReplyGate(self.redis, self.keys, self.outbox)
+        self.threads = ThreadControl(self.redis, self.keys, self.outbox)
+        self.conversations = ConversationLog(self.redis, self.keys)
+        self.handover = Handover(self.takeover, self.threads, self.conversations, self.needs_human, self.consent,
+                                 self.followups, lambda m: self.understand(m)[0] in (OPT_OUT, CONFIRM),
+                                 self.clock.now_ms)
 
     async def close(self) -> None:
         await self.actions.close()
@@ -155,11 +168,16 @@ class Dialogue:
                 known = None
         record_user(state, text=text, intent=intent, confidence=confidence, metadata=metadata,
                     at_ms=event.timestamp)
-        if not await self.takeover.is_paused(psid, now):
+        if await self.takeover.is_paused(psid, now):
+            await self.handover.keep(event)  # a person has the conversation: kept for them, never dropped
+        elif intent in (NONE, GREETING) and isinstance(event, MessageEvent) and asks_for_person(text):
+            await self.to_person(event, now, "asked_for_person")
+        else:
             # read once for the turn (the action and the follow-up see the same; actions never change it)
             consent = known or await self.consent.consent(psid, self.settings.optin_topic)
             name = self.action_of.get(intent)
             replies: list[Reply] = []
+            fell_back = False
             if name:
                 try:
                     replies = await self.run_action(state, name, "chat", now_ms=now, consent=consent)
@@ -167,7 +185,12 @@ class Dialogue:
                     replies = await self.fallback(state, psid, now, consent)
             elif intent == NONE and isinstance(event, MessageEvent):
                 replies = await self.fallback(state, psid, now, consent)
+                fell_back = bool(replies)
             await self.enqueue(replies, job_base(event.dedupe_key), psid=psid, explicit=intent == OPT_IN)
+            if fell_back:  # flagged for a person: what they asked is kept for them
+                await self.handover.keep(event)
+                if self.settings.handover_on_fallback:
+                    await self.handover.to_person(psid, "fallback", job_base(event.dedupe_key), now)
             await self.reschedule_followup(psid, now, consent)
         mark_handled(state, event.dedupe_key)
         await self.store.save(state)
@@ -219,27 +242,20 @@ class Dialogue:
         mark_handled(state, event.dedupe_key)
         await self.store.save(state)
 
-    async def on_echo(self, event: EchoEvent) -> None:
-        if not await self.takeover.is_ours(event):
-            await self.takeover.pause(event.psid, event.timestamp)
-            await self.needs_human.resolve(event.psid)  # a person answered it
-
-    async def on_standby(self, event: StandbyEvent) -> None:
-        """Never answered. A stop typed while another app has the thread still takes effect,
-        a likely one too: the bot cannot ask here, and a missed stop is the worst error."""
-        inner = event.inner
-        if isinstance(inner, (DeliveryEvent, ReadEvent)):
-            return
-        if isinstance(inner, EchoEvent) and await self.takeover.is_ours(inner):
-            return
-        if isinstance(inner, MessageEvent) and self.understand(inner)[0] in (OPT_OUT, CONFIRM):
-            await self.consent.opt_out_locally(event.psid)
-            await self.followups.cancel(event.psid)
-        await self.takeover.pause(event.psid, event.timestamp)
-
-    async def on_handover(self, event: HandoverEvent) -> None:
-        if event.action == "pass_thread_control":
-            await self.takeover.resume(event.psid)
+    async def to_person(self, event: MessagingEvent, now: int, reason: str) -> None:
+        """The shopper asked for a person: say one will answer, then hand the thread to the Page Inbox."""
+        base = job_base(event.dedupe_key)
+        try:
+            told = [Reply(payloads.text(self.settings.handover_text))]
+        except PayloadError as exc:  # HANDOVER_TEXT over 2000 characters: hand over all the same
+            log.warning("HANDOVER_TEXT cannot be sent (%s); the thread is passed without it", exc)
+            told = []
+        await self.enqueue(told, base, psid=event.psid)
+        await self.handover.keep(event)
+        if told:
+            await self.conversations.add(event.psid, "bot", self.settings.handover_text, now)
+        await self.handover.to_person(event.psid, reason, base, now)
+        await self.followups.cancel(event.psid)
 
     async def consent_again(self, psid: str) -> ShopperConsent:
         """A shopper who told us to stop, still holding an active token, asks for reminders: they are back.
@@ -349,14 +365,14 @@ async def optin_confirmation(event: MarketingOptinEvent | OtnOptinEvent, dialogu
 
 @registry.on("echo")
 async def human_echo(event: EchoEvent, dialogue: Dialogue) -> None:
-    await dialogue.on_echo(event)
+    await dialogue.handover.on_echo(event)
 
 
 @registry.on("standby")
 async def standby(event: StandbyEvent, dialogue: Dialogue) -> None:
-    await dialogue.on_standby(event)
+    await dialogue.handover.on_standby(event)
 
 
 @registry.on("handover")
 async def handover(event: HandoverEvent, dialogue: Dialogue) -> None:
-    await dialogue.on_handover(event)
+    await dialogue.handover.on_handover(event)

@@ -7,9 +7,10 @@ Two sorted sets (:attr:`bot.keys.Keys.needs_human`, :attr:`~bot.keys.Keys.fallba
 and one script, so the answer-or-not decision and the flag are one atomic step even when
 two workers handle two of the shopper's messages.
 
-A human replying from the Page inbox resolves the flag (:meth:`NeedsHuman.resolve`); the
-admin API lists and resolves them (``GET /api/needs-human``, ``DELETE
-/api/needs-human/{psid}``), for the thread-control handover that will build on it.
+A human replying from the Page inbox (or from the admin API, :mod:`dialogue.agent_desk`) resolves
+the flag (:meth:`NeedsHuman.resolve`); a shopper asking for a person is flagged too
+(:meth:`NeedsHuman.mark`, :mod:`dialogue.handover_turns`). The admin API lists and resolves them
+(``GET /api/needs-human``, ``DELETE /api/needs-human/{psid}``).
 """
 
 from __future__ import annotations
@@ -52,6 +53,10 @@ class NeedsHuman:
         """Flag the shopper unless they got a fallback answer in the last ``quiet_ms``; True: answer them."""
         keys = [self._keys.fallback_answered, self._keys.needs_human]
         return bool(await self._flag(keys=keys, args=[psid, now_ms, max(0, quiet_ms)]))
+
+    async def mark(self, psid: str, now_ms: int) -> None:
+        """Flag the shopper for a person (they asked for one); an earlier flag keeps its time."""
+        await self._redis.zadd(self._keys.needs_human, {psid: now_ms}, nx=True)
 
     async def waiting(self, limit: int = 100) -> list[tuple[str, int]]:
         """``(psid, since_ms)``, longest waiting first."""

@@ -153,6 +153,14 @@ class GraphClient:
             usage=usage,
         )
 
+    async def thread_control(self, edge: str, body: Mapping[str, Any], *, reschedule_throttles: bool = False
+                             ) -> Usage:
+        """``POST /me/pass_thread_control`` (or ``take_``/``request_thread_control``, §2.11) with a body from
+        ``payloads.thread_control_body``; returns the answer's usage."""
+        _, usage = await self._request("POST", edge, body=body, token_recipient=False,
+                                       throttles=not reschedule_throttles)
+        return usage
+
     async def sender_action(self, psid: str, action: str) -> None:
         """typing_on / typing_off / mark_seen; harmless to repeat, so retried like a read."""
         await self._call("POST", "me/messages", body=payloads.sender_action_body(psid, action), idempotent=True)

@@ -226,6 +226,35 @@ def send_body(
     return body
 
 
+PAGE_INBOX_APP_ID = 263902037430900  # the Page Inbox: a person of the Page (messenger-platform.md §2.11)
+THREAD_ACTIONS = {"pass": "pass_thread_control", "take": "take_thread_control",
+                  "request": "request_thread_control"}
+
+
+def thread_control_message(action: str, target_app_id: str = "", metadata: str = "") -> Json:
+    """What a ``thread_control`` send job carries (§2.11): ``pass`` (to ``target_app_id``), ``take``
+    or ``request``, with a metadata reason (never a token or a secret)."""
+    if action not in THREAD_ACTIONS:
+        raise PayloadError(f"thread control action must be one of {sorted(THREAD_ACTIONS)}")
+    if action == "pass" and not target_app_id.isdigit():
+        raise PayloadError("a pass of thread control needs the target app's id")
+    _check_text("metadata", metadata, METADATA_MAX, allow_empty=True)
+    return {"thread_control": action, "target_app_id": target_app_id, "metadata": metadata}
+
+
+def thread_control_body(psid: str, message: Mapping[str, Any]) -> tuple[str, Json]:
+    """The Graph edge and body of a ``thread_control`` job: ``POST /me/pass_thread_control`` and the others."""
+    action = str(message.get("thread_control"))
+    if action not in THREAD_ACTIONS:
+        raise PayloadError(f"thread control action must be one of {sorted(THREAD_ACTIONS)}")
+    body: Json = {"recipient": {"id": psid}}
+    if action == "pass":
+        body["target_app_id"] = int(str(message.get("target_app_id")))
+    if message.get("metadata"):
+        body["metadata"] = str(message["metadata"])
+    return "me/" + THREAD_ACTIONS[action], body
+
+
 def sender_action_body(psid: str, action: str) -> Json:
     if action not in SENDER_ACTIONS:
         raise PayloadError(f"sender action must be one of {sorted(SENDER_ACTIONS)}, got {action!r}")

@@ -23,7 +23,7 @@ from ..backoff import Outage
 from ..clock import Clock
 from ..keys import Keys
 from ..settings import Settings
-from . import admin, conversations, graph_api, graph_objects, posts, profile, shoppers
+from . import admin, conversations, graph_api, graph_objects, handover, posts, profile, shoppers
 from .context import SANDBOX, Sandbox
 from .errors import SandboxError
 from .faults import Faults
@@ -69,6 +69,7 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("GET", "/shoppers/{psid}/inbox", shoppers.inbox),
     ("POST", "/shoppers/{psid}/block", shoppers.block),
     ("POST", "/shoppers/{psid}/page-messages", shoppers.page_message),
+    ("POST", "/shoppers/{psid}/thread-control", handover.inbox_thread_control),
     ("POST", "/posts", posts.create_post),
     ("POST", "/posts/{post_id}/comments", posts.comment),
     ("POST", "/posts/{post_id}/live", posts.live_status),
@@ -82,6 +83,7 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("POST", "/graph/{version}/me/messenger_profile", profile.messenger_profile),
     ("DELETE", "/graph/{version}/me/messenger_profile", profile.messenger_profile),
     ("POST", "/graph/{version}/{node}/messages", graph_api.post_messages),
+    ("POST", "/graph/{version}/{node}/{action:pass|take|request}_thread_control", handover.graph_thread_control),
     ("POST", "/graph/{version}/{node}/subscribed_apps", graph_objects.subscribed_apps),
     ("GET", "/graph/{version}/{node}/subscribed_apps", graph_objects.subscribed_apps),
     ("GET", "/graph/{version}/{node}/conversations", conversations.page_conversations),

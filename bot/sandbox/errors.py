@@ -71,6 +71,8 @@ def refusal(code: int, message: str, subcode: int | None = None) -> GraphRefusal
 
 
 INVALID_TOKEN = refusal(190, "Invalid OAuth access token.")
+THREAD_CONTROLLED = refusal(10, "(#10) This thread is controlled by another app: use the Handover Protocol",
+                            2018300)
 NO_MATCHING_USER = refusal(100, "No matching user found", 2018001)
 MESSAGE_AND_ACTION = refusal(100, "Param message and sender_action cannot be sent together", 2018014)
 UNKNOWN_OBJECT = refusal(100, "Unsupported request. The object does not exist, cannot be loaded due to "

@@ -17,7 +17,15 @@ from aiohttp import web
 from ..json_input import NotJson, load_json
 from . import ids
 from .context import SANDBOX, Sandbox
-from .errors import INVALID_TOKEN, UNKNOWN_OBJECT, GraphRefusal, answer_for, new_fbtrace_id, usage_header
+from .errors import (
+    INVALID_TOKEN,
+    THREAD_CONTROLLED,
+    UNKNOWN_OBJECT,
+    GraphRefusal,
+    answer_for,
+    new_fbtrace_id,
+    usage_header,
+)
 from .faults import Fault
 from .ledger import SendResult, json_head
 from .rules import MarketingPlan, SendPlan, plan_marketing, plan_send
@@ -143,6 +151,8 @@ async def _post(sandbox: Sandbox, request: web.Request, body: Any, api: str, mar
     plan = plan_send(body)
     if isinstance(plan, GraphRefusal):
         return await refuse(sandbox, request, api, plan, fbtrace_id, request_json)
+    if plan.kind == "psid" and await _owned_by_other_app(sandbox, plan.address):
+        return await refuse(sandbox, request, api, THREAD_CONTROLLED, fbtrace_id, request_json)
     return await _send(sandbox, request, plan, api, fbtrace_id, request_json)
 
 
@@ -164,6 +174,12 @@ async def _send(sandbox: Sandbox, request: web.Request, plan: SendPlan, api: str
         sent_head=record_head(request, api, fbtrace_id, request_json, message_id=mid), mid=mid,
         metadata=_metadata(plan.message))
     return answer(sandbox, result, api, fbtrace_id, message_id=mid)
+
+
+async def _owned_by_other_app(sandbox: Sandbox, psid: str) -> bool:
+    """Another app (the Page Inbox) owns the thread: our app may not send into it (§2.11, 2018300)."""
+    ours = int(sandbox.settings.app_id or 0)
+    return await sandbox.state.thread_owner(psid, ours) != ours
 
 
 def _recipient_psid(body: Any) -> str:

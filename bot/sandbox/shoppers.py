@@ -54,11 +54,14 @@ async def show_shopper(request: web.Request) -> web.Response:
     return web.json_response({
         "psid": psid, "name": shopper["name"], "timezone": shopper["timezone"],
         "last_action_ms": last or None, "window_open": now - last < DAY_MS,
-        "blocked": shopper.get("blocked") == "1"})
+        "blocked": shopper.get("blocked") == "1",
+        "thread_owner": "page_inbox" if await _thread_elsewhere(sandbox, psid) else "bot",
+        "thread_requested": bool(shopper.get("thread_requested"))})
 
 
 async def send_message(request: web.Request) -> web.Response:
-    """``{text}`` or ``{quick_reply: {payload, title?}}``, optional ``referral``, ``standby``."""
+    """``{text}`` or ``{quick_reply: {payload, title?}}``, optional ``referral``, ``standby`` (also on
+    standby, whatever it says, while the Page Inbox owns the thread: ``bot.sandbox.handover``)."""
     sandbox, psid, _ = await shopper_of(request)
     body = await read_json(request)
     now = await sandbox.clock.now_ms()
@@ -78,10 +81,16 @@ async def send_message(request: web.Request) -> web.Response:
     if message:
         kind = "quick_reply" if "quick_reply" in message else "message"
         await _said(sandbox, psid, kind, str(message.get("text") or "📎 attachment"), timestamp, mid=message["mid"])
-    delivery = await sandbox.webhooks.post(
-        messaging_body(sandbox.page_id, now, items, standby=bool(body.get("standby"))))
+    standby = bool(body.get("standby")) or await _thread_elsewhere(sandbox, psid)
+    delivery = await sandbox.webhooks.post(messaging_body(sandbox.page_id, now, items, standby=standby))
     return web.json_response({"mid": message["mid"] if message else None, "timestamp": timestamp,
                               **delivery.as_json()})
+
+
+async def _thread_elsewhere(sandbox: Sandbox, psid: str) -> bool:
+    """Another app (the Page Inbox) owns the thread: our app hears it on ``standby`` (§2.11)."""
+    ours = int(sandbox.settings.app_id or 0)
+    return await sandbox.state.thread_owner(psid, ours) != ours
 
 
 async def _message(sandbox: Sandbox, psid: str, body: dict[str, Any]) -> dict[str, Any] | None:
@@ -116,7 +125,8 @@ async def _quick_reply_title(sandbox: Sandbox, psid: str, payload: str) -> str:
 
 
 async def send_postback(request: web.Request) -> web.Response:
-    """``{payload, title}``; without ``payload`` the shopper taps Get Started (the profile's payload)."""
+    """``{payload, title}``; without ``payload`` the shopper taps Get Started (the profile's payload).
+    While the Page Inbox owns the thread it comes on ``standby``, without its payload (§2.11)."""
     sandbox, psid, _ = await shopper_of(request)
     body = await read_json(request)
     now = await sandbox.clock.now_ms()
@@ -132,8 +142,10 @@ async def send_postback(request: web.Request) -> web.Response:
         postback["referral"] = body["referral"]
     await sandbox.state.touch(psid, timestamp)
     await _said(sandbox, psid, "postback", postback["title"], timestamp, mid=postback["mid"])
-    item = from_shopper(sandbox.page_id, psid, timestamp, postback=postback)
-    delivery = await sandbox.webhooks.post(messaging_body(sandbox.page_id, now, [item]))
+    standby = await _thread_elsewhere(sandbox, psid)
+    heard = {k: v for k, v in postback.items() if k != "payload"} if standby else postback  # §2.11: no payload
+    item = from_shopper(sandbox.page_id, psid, timestamp, postback=heard)
+    delivery = await sandbox.webhooks.post(messaging_body(sandbox.page_id, now, [item], standby=standby))
     return web.json_response({"mid": postback["mid"], "timestamp": timestamp, **delivery.as_json()})
 
 
@@ -212,5 +224,6 @@ async def page_message(request: web.Request) -> web.Response:
     await sandbox.state.deliver(psid, {"message_id": mid, "message": {"text": text}, "messaging_type": None,
                                        "tag": None, "via": "page_inbox", "timestamp": timestamp})
     item = echo(sandbox.page_id, psid, timestamp, mid, text, PAGE_INBOX_APP_ID)
-    delivery = await sandbox.webhooks.post(messaging_body(sandbox.page_id, now, [item]))
+    standby = await _thread_elsewhere(sandbox, psid)
+    delivery = await sandbox.webhooks.post(messaging_body(sandbox.page_id, now, [item], standby=standby))
     return web.json_response({"mid": mid, "timestamp": timestamp, **delivery.as_json()})

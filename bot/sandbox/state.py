@@ -53,6 +53,15 @@ class SandboxState:
         """The shopper acted at ``timestamp``: the window runs from the latest such action."""
         await self._touch(keys=[self._keys.sandbox_shopper(psid)], args=[timestamp])
 
+    async def set_fields(self, psid: str, fields: dict[str, str]) -> None:
+        await self._redis.hset(self._keys.sandbox_shopper(psid), mapping=fields)  # type: ignore[arg-type]
+
+    async def thread_owner(self, psid: str, default: int) -> int:
+        """The app owning the shopper's thread (``bot.sandbox.handover``); ``default``: ours."""
+        raw = await self._redis.hget(self._keys.sandbox_shopper(psid), "thread_owner")
+        value = text(raw) if raw else ""
+        return int(value) if value.isdigit() else default
+
     async def set_blocked(self, psid: str, blocked: bool) -> None:
         await self._redis.hset(self._keys.sandbox_shopper(psid), "blocked", "1" if blocked else "0")
 

@@ -64,6 +64,11 @@ def seed(bot: ServedBot) -> dict[str, Any]:
     psids["Fe Garcia"] = subscriber(bot, "Fe Garcia")
     wait_for(lambda: len(bot.call("GET", f"/sandbox/shoppers/{psids['Fe Garcia']}/inbox")["messages"]) >= 3,
              what="Fe's confirmation")
+    gia = str(bot.call("POST", "/sandbox/shoppers", {"name": "Gia Tan"})["psid"])
+    bot.call("POST", f"/sandbox/shoppers/{gia}/messages", {"text": "can I talk to a real person po?"})
+    wait_for(lambda: bot.call("GET", f"/sandbox/shoppers/{gia}")["thread_owner"] == "page_inbox", what="handover")
+    bot.call("POST", f"/sandbox/shoppers/{gia}/messages", {"text": "my order C-3 came in the wrong size"})
+    psids["Gia Tan"] = gia
     second = run_sale(bot, "Denim drop: Wednesday")
     bot.call("POST", "/api/live-sales", {"title": "Weekend sale", "url": WATCH,
                                          "scheduled_at": in_three_days(bot)}, admin=True)
@@ -127,6 +132,11 @@ def main() -> None:
             page.click("#blast-check")
             expect(page.locator("[data-preview=reached]")).to_be_visible()
             shoot(page, out / "dashboard-blast-preview.png")
+            page.goto(bot.url + "/dashboard/#conversations")
+            card = page.locator(f"article.conversation[data-psid='{seeded['psids']['Gia Tan']}']")
+            expect(card.locator("ol.messages li")).to_have_count(3)
+            card.locator("textarea").fill("Hi Gia, so sorry! We'll send the M today. Can you send a photo of the tag?")
+            shoot(page, out / "dashboard-conversations.png")
 
             chat = phone.new_page()
             chat.goto(bot.url + f"/sandbox/?psid={seeded['psids']['Fe Garcia']}")
