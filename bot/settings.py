@@ -8,6 +8,7 @@ Messenger stand-in under ``/sandbox/`` and needs no Facebook app.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -61,6 +62,8 @@ MarketingPath = Literal["legacy", "marketing_api"]
 DEFAULT_FALLBACK_TEXT = "Thanks for your message! 🙏 Someone from our team will reply here soon."
 DEFAULT_HANDOVER_TEXT = "Sure! A person from our team will answer you here soon. 🙏"
 
+FOLLOWUP_OTN = re.compile(r"otn:[A-Za-z0-9_.:-]{1,64}")  # the follow-up asks for a one-time notification
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -97,6 +100,8 @@ class Settings:
     page_daily_budget: int = 0
     human_pause_minutes: int = 30
     followup_hours: int = 12
+    followup_offer: str = "reminders"  # FOLLOWUP_OFFER: "reminders" (the card) or "otn:<topic>"
+    followup_otn_title: str = "Tell me about the next live sale"  # FOLLOWUP_OTN_TITLE
     worker_concurrency: int = 64
     send_concurrency: int = 64
     lease_seconds: float = 30.0
@@ -164,6 +169,10 @@ class Settings:
                               "SEND_THROTTLE_BASE_SECONDS positive")
         if self.send_throttle_attempts < 1:
             raise ConfigError("SEND_THROTTLE_ATTEMPTS must be at least 1")
+        if self.followup_offer != "reminders" and not FOLLOWUP_OTN.fullmatch(self.followup_offer):
+            raise ConfigError(f"FOLLOWUP_OFFER must be reminders or otn:<topic>, got {self.followup_offer!r}")
+        if not 0 < len(self.followup_otn_title) <= 65:
+            raise ConfigError("FOLLOWUP_OTN_TITLE must be 1-65 characters (Messenger's limit for a request title)")
         if self.fallback_quiet_hours < 0:
             raise ConfigError("FALLBACK_QUIET_HOURS must be 0 or more")
         if len(self.fallback_text) > 2000:
@@ -259,6 +268,8 @@ class Settings:
             page_daily_budget=reader.integer("PAGE_DAILY_BUDGET", 0),
             human_pause_minutes=reader.integer("HUMAN_PAUSE_MINUTES", 30),
             followup_hours=reader.integer("FOLLOWUP_HOURS", 12),
+            followup_offer=reader.text("FOLLOWUP_OFFER") or "reminders",
+            followup_otn_title=reader.text("FOLLOWUP_OTN_TITLE") or "Tell me about the next live sale",
             worker_concurrency=reader.integer("WORKER_CONCURRENCY", 64),
             send_concurrency=reader.integer("SEND_CONCURRENCY", 64),
             lease_seconds=reader.number("LEASE_SECONDS", 30.0),

@@ -289,8 +289,9 @@ class Dialogue:
     async def fire_followup(self, psid: str, due_ms: int) -> None:
         """The scheduled nudge: one opt-in request, only if still unsubscribed, in the window, and allowed."""
         facts = await self.facts.read(psid, "followup")
+        card_waits = facts["followup_offer"] == "reminders" and facts["optin_next_ms"]  # the card: once a week
         if facts["subscribed"] or facts["stopped"] or facts["opted_out"] or not facts["in_window"] \
-                or facts["optin_next_ms"] or not self.actions.has(FOLLOWUP):
+                or card_waits or not self.actions.has(FOLLOWUP):
             return
         if await self.takeover.is_paused(psid, facts["now_ms"]):
             return

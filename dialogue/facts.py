@@ -45,11 +45,12 @@ class FactReader:
         now = now_ms if now_ms is not None else await self._clock.now_ms()
         consent = consent or await self._consent.consent(psid, s.optin_topic)
         async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.hget(self._keys.optin_asked(psid), s.optin_title)
+            pipe.hgetall(self._keys.optin_asked(psid))
             pipe.hget(self._keys.window, psid)
             pipe.hmget(self._keys.shopper_regions, [f"{psid}|{f}" for f in REGION_FIELDS])
             asked_raw, window_raw, region_raw = await pipe.execute()
-        asked, last_action = int(asked_raw or 0), int(window_raw or 0)
+        asked_titles = {text(t): int(ms) for t, ms in asked_raw.items() if now - int(ms) < WEEK_MS}
+        asked, last_action = asked_titles.get(s.optin_title, 0), int(window_raw or 0)
         sub = consent.subscription
         timezone = sub.timezone if sub else ""
         region = region_from_fields([text(v) if v is not None else "" for v in region_raw]).with_timezone(timezone)
@@ -68,6 +69,10 @@ class FactReader:
             "now_ms": now,
             "in_window": in_window(last_action, now),
             "otn_allowed": s.otn_enabled and not region.otn_closed(),
+            "asked_titles": asked_titles,
+            "followup_offer": "otn" if s.followup_offer.startswith("otn:") else "reminders",
+            "followup_otn_topic": s.followup_offer.partition(":")[2],
+            "followup_otn_title": s.followup_otn_title,
             "next_live": await self._next_live(now),
             "timezone": timezone,
             "shop_url": s.shop_url,

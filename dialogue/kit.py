@@ -20,6 +20,10 @@ slot                      meaning
 ``now_ms``                the deployment clock
 ``in_window``             the 24-hour messaging window is open
 ``otn_allowed``           one-time notifications are on and allowed for this shopper
+``asked_titles``          ``{title: ms}``: opt-in and OTN requests sent to the shopper in the last 7 days
+``followup_offer``        what the follow-up offers (``FOLLOWUP_OFFER``): ``reminders`` (the card) or
+                          ``otn`` (a one-time notification request)
+``followup_otn_topic``    with ``otn``: the topic it asks for; ``followup_otn_title``: its title
 ``next_live``             ``{"title", "starts_at_ms", "url", "live"}``: the sale live now, else the next
                           scheduled one, or None
 ``timezone``              the shopper's time zone if known, else ""
@@ -49,7 +53,7 @@ from bot.graph import payloads
 __all__ = [
     "FACT_SLOTS", "GET_STARTED", "KEEP_REMINDERS", "NEXT_LIVE", "OPTIN_YES", "STOP_REMINDERS", "fact",
     "offer_optin",
-    "optin_card", "otn_card", "product_of", "quick", "trigger", "when",
+    "optin_card", "otn_card", "otn_title", "product_of", "quick", "trigger", "when",
 ]
 
 # Payloads of the bot's own buttons and quick replies (and of the Messenger profile).
@@ -62,7 +66,8 @@ NEXT_LIVE = "NEXT_LIVE"
 FACT_SLOTS = (
     "channel", "subscribed", "stopped", "opted_out", "optin_title", "optin_topic", "optin_image_url",
     "optin_keyword", "optin_asked_ms", "optin_next_ms", "now_ms", "in_window", "otn_allowed", "next_live",
-    "timezone", "shop_url", "fallback_text",
+    "timezone", "shop_url", "fallback_text", "asked_titles", "followup_offer", "followup_otn_topic",
+    "followup_otn_title",
 )
 
 
@@ -92,12 +97,17 @@ def optin_card(tracker: Tracker, source: str = "chat") -> dict[str, Any]:
         image_url=fact(tracker, "optin_image_url") or None, timezone=fact(tracker, "timezone") or None)
 
 
-def otn_card(title: str, topic: str, **extra: str) -> dict[str, Any]:
-    """A one-time notification request (§3.7); the title is cut to Messenger's 65 characters."""
+def otn_title(title: str) -> str:
+    """A request title as sent: cut to Messenger's 65 characters."""
     if len(title) > payloads.OPTIN_TITLE_MAX:
         title = title[: payloads.OPTIN_TITLE_MAX - 1].rstrip() + "…"
+    return title
+
+
+def otn_card(title: str, topic: str, **extra: str) -> dict[str, Any]:
+    """A one-time notification request (§3.7); the title is cut to Messenger's 65 characters."""
     body = json.dumps({"topic": topic, **extra}, separators=(",", ":"), ensure_ascii=False)
-    return payloads.one_time_notif_request(title, body)
+    return payloads.one_time_notif_request(otn_title(title), body)
 
 
 def when(ms: int, timezone: str = "") -> str:

@@ -15,7 +15,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from dialogue.intent import Intent
-from dialogue.kit import OPTIN_YES, fact, otn_card, product_of, quick
+from dialogue.kit import OPTIN_YES, fact, otn_card, otn_title, product_of, quick, when
 
 
 def _slug(product: str) -> str:
@@ -38,6 +38,14 @@ class ActionBackInStock(Action):
                                          quick_replies=[quick("Yes, remind me", OPTIN_YES)])
             return []
         title = f"Back in stock: {product}" if product else "Tell me when it's back in stock"
+        asked = (fact(tracker, "asked_titles", {}) or {}).get(otn_title(title))
+        if asked:  # Messenger refuses the same request twice; the shopper hears they are on the list
+            what = f"the {product}" if product else "that"
+            dispatcher.utter_message(
+                text=f"You're already on the list for {what} ✅ I sent you the “Notify me” button on "
+                     f"{when(int(asked), str(fact(tracker, 'timezone', '')))}: if you haven't tapped it yet, "
+                     "scroll up and tap it, and we'll message you once, as soon as it's back.")
+            return []
         dispatcher.utter_message(json_message=otn_card(title, f"restock:{_slug(product)}", product=product))
         return []
 

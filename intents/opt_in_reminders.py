@@ -16,7 +16,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from dialogue.intent import Intent
-from dialogue.kit import OPTIN_YES, STOP_REMINDERS, fact, offer_optin, quick
+from dialogue.kit import OPTIN_YES, STOP_REMINDERS, fact, offer_optin, otn_card, quick
 
 
 class ActionOptInReminders(Action):
@@ -52,12 +52,19 @@ class ActionOptinConfirmed(Action):
 
 
 class ActionFollowUp(Action):
-    """Some hours after a chat that ended without an opt-in: the card, once."""
+    """Some hours after a chat that ended without an opt-in: the card, once; or, with
+    ``FOLLOWUP_OFFER=otn:<topic>``, a one-time notification request for that topic where OTN is
+    allowed (else the card), never twice in a week."""
 
     def name(self) -> str:
         return "action_followup"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
+        if fact(tracker, "followup_offer", "reminders") == "otn" and fact(tracker, "otn_allowed", False):
+            title = str(fact(tracker, "followup_otn_title", ""))
+            if title not in (fact(tracker, "asked_titles", {}) or {}):
+                dispatcher.utter_message(json_message=otn_card(title, str(fact(tracker, "followup_otn_topic", ""))))
+            return []
         offer_optin(dispatcher, tracker, asked=False, source="followup")
         return []
 

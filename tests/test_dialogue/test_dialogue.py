@@ -194,6 +194,17 @@ async def test_back_in_stock_asks_for_a_one_time_notification(bot: SandboxBot) -
     assert any("as soon as it's back" in t for t in texts(confirmation))
 
 
+async def test_asking_again_for_the_same_product_within_a_week_says_they_are_on_the_list(bot: SandboxBot) -> None:
+    psid = await bot.shopper()
+    assert cards(await chat(bot, psid, "notify me when size M is back"), "one_time_notif_req")
+    again = await chat(bot, psid, "pls notify me when size M is back")
+    assert not cards(again, "one_time_notif_req")  # Messenger would refuse the same request twice
+    assert any("already on the list for the size M" in t for t in texts(again))
+    assert cards(await chat(bot, psid, "notify me when the blue tote is back"), "one_time_notif_req")  # another
+    await bot.advance(7 * 24 * 3600 + 60)
+    assert cards(await chat(bot, psid, "notify me when size M is back"), "one_time_notif_req")  # a week later
+
+
 async def test_back_in_stock_without_otn_says_so(serve: Serve, redis: Redis, page_id: str) -> None:
     bot = await start_bot(serve, redis, page_id, otn_enabled=False)
     psid = await bot.shopper()

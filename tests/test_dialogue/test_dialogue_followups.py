@@ -107,3 +107,18 @@ async def test_a_claim_left_by_a_dead_process_is_taken_again(bot: SandboxBot, re
     assert await fire_due(bot.runtime) == 1
     assert len(cards(await bot.inbox(psid))) == 1
     assert await redis.zcard(bot.runtime.keys.followups_claimed) == 0
+
+
+async def test_the_followup_can_ask_for_a_one_time_notification_instead(serve: Serve, redis: Redis,
+                                                                          page_id: str) -> None:
+    bot = await start_bot(serve, redis, page_id, followup_offer="otn:next_live",
+                          followup_otn_title="Tell me about the next live sale")
+    psid = await bot.shopper()
+    assert [c["title"] for c in cards(await chat(bot, psid, "LIVE"))] == ["Get daily reminders"]  # the card now
+    await bot.advance(12 * HOUR + 60)
+    assert await fire_due(bot.runtime) == 1
+    requests = cards(await bot.inbox(psid), "one_time_notif_req")
+    assert [c["title"] for c in requests] == ["Tell me about the next live sale"]  # 12 h later: an OTN request
+    await opt_in(bot, psid, "Tell me about the next live sale")
+    assert (await bot.runtime.consent.consent(psid, "next_live")).otn_tokens == 1
+    await bot.runtime.stop()
