@@ -115,14 +115,24 @@ def pytest_runtest_protocol(item: pytest.Item) -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
-async def no_redis_connection_left_open() -> AsyncIterator[None]:
-    """Once the test's other fixtures are torn down (this one is set up first), none of the connections
-    of its watched clients (:func:`watch_connections`: the ``redis`` fixture's, ...) may be open.
+def _redis_connections_checked(request: pytest.FixtureRequest) -> None:
+    """A test using Redis gets ``no_redis_connection_left_open`` before any other fixture (the sync
+    browser tests, which run a loop of their own, get no async fixture)."""
+    if "redis" in request.fixturenames:
+        request.getfixturevalue("no_redis_connection_left_open")
 
-    One that is was used after the fixture closed the client (by a server or a task that outlived it) and
+
+@pytest.fixture
+async def no_redis_connection_left_open() -> AsyncIterator[None]:
+    """Once the test's other fixtures are torn down (this one is set up first, so it is torn down after
+    them), none of the connections of its watched clients (:func:`watch_connections`: the ``redis``
+    fixture's, ...) may be open.
+
+    One still open was used after its client was closed (by a server or a task that outlived it) and
     reconnected: it is closed here and the test fails, rather than leaving the socket to the garbage
     collector, which would report it in whichever later test runs when it collects.
     """
+    _test_clients.clear()
     yield
     clients, _test_clients[:] = list(_test_clients), []
     left = [conn for client in clients for conn in open_connections(client)]
