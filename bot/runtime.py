@@ -124,13 +124,23 @@ class Runtime:
         ]
 
     async def stop(self, grace: float = STOP_GRACE_SECONDS) -> None:
-        """Stop the loops and close clients; each step gets ``grace`` seconds, then is cancelled and logged."""
+        """Stop the loops and close clients; each step gets ``grace`` seconds, then is cancelled and logged.
+
+        A loop cancelled for its slowness is waited for (``grace`` again) before the clients close: its
+        cleanup still uses them (the send worker closes its own tasks, a cancelled send refunds its take),
+        and a send-limit connection used after :meth:`SendLimits.aclose` reconnects, left open.
+        """
         self._stop.set()
         if self._tasks:
             done, stuck = await asyncio.wait(self._tasks, timeout=grace)
             for task in stuck:
                 log.warning("runtime stop: %s did not finish in %.0fs; cancelled", task.get_name(), grace)
                 task.cancel()
+            if stuck:
+                _, ignoring = await asyncio.wait(stuck, timeout=grace)
+                for task in ignoring:  # a cancel swallowed in a library call (redis/redis-py#2028)
+                    log.warning("runtime stop: %s still running %.0fs after its cancel; left behind",
+                                task.get_name(), grace)
         self._tasks = []
         if self.sender is not None:  # after drain(): its result writer and rate-gate bookings still run
             await _bounded(self.sender.aclose(), grace, "send worker")

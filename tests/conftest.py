@@ -25,6 +25,7 @@ from bot.runtime import Runtime
 from bot.server import GuardedAppRunner, Timeouts
 from bot.settings import Settings
 from bot.storage import connect
+from tests.support.open_connections import open_connections
 from tests.support.pages import delete_page_keys
 from tests.support.redis_cluster import RedisClusterProcesses
 from tests.support.redis_server import free_port
@@ -90,6 +91,14 @@ def task_stacks() -> str:
 
 SLOW_TEST_SECONDS = float(os.environ.get("SALEBELL_SLOW_TEST_SECONDS") or 60)
 _test_loop: list[asyncio.AbstractEventLoop] = []  # the loop of the running test (set by the redis fixture)
+_test_clients: list[Redis] = []  # the running test's clients whose connections must all be closed at its end
+
+
+def watch_connections(client: Redis) -> Redis:
+    """Fail the running test if a connection of ``client`` is still open once its fixtures are torn down
+    (``no_redis_connection_left_open``); the ``redis`` fixture's client is watched."""
+    _test_clients.append(client)
+    return client
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -103,6 +112,35 @@ def pytest_runtest_protocol(item: pytest.Item) -> Iterator[None]:
         yield
     finally:
         timer.cancel()
+
+
+@pytest.fixture(autouse=True)
+def _redis_connections_checked(request: pytest.FixtureRequest) -> None:
+    """A test using Redis gets ``no_redis_connection_left_open`` before any other fixture (the sync
+    browser tests, which run a loop of their own, get no async fixture)."""
+    if "redis" in request.fixturenames:
+        request.getfixturevalue("no_redis_connection_left_open")
+
+
+@pytest.fixture
+async def no_redis_connection_left_open() -> AsyncIterator[None]:
+    """Once the test's other fixtures are torn down (this one is set up first, so it is torn down after
+    them), none of the connections of its watched clients (:func:`watch_connections`: the ``redis``
+    fixture's, ...) may be open.
+
+    One still open was used after its client was closed (by a server or a task that outlived it) and
+    reconnected: it is closed here and the test fails, rather than leaving the socket to the garbage
+    collector, which would report it in whichever later test runs when it collects.
+    """
+    _test_clients.clear()
+    yield
+    clients, _test_clients[:] = list(_test_clients), []
+    left = [conn for client in clients for conn in open_connections(client)]
+    for conn in left:
+        await conn.disconnect()
+    if left:
+        pytest.fail(f"{len(left)} Redis connection(s) of the test's clients reconnected after the client was "
+                    f"closed (used by something that outlived it): {left}", pytrace=False)
 
 
 def _report_slow_test(nodeid: str) -> None:
@@ -134,12 +172,19 @@ def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisClu
 @pytest.fixture
 async def redis(keys: Keys) -> AsyncIterator[Redis]:
     _test_loop.append(asyncio.get_running_loop())
-    client = connect(REDIS_URL, cluster=REDIS_CLUSTER)
+    client = watch_connections(connect(REDIS_URL, cluster=REDIS_CLUSTER))
     if REDIS_CLUSTER:
         await client.ping()  # the cluster client meets the nodes (as `serve` and `worker` do at start-up)
     yield client
     await bounded(delete_page_keys(client, keys), "delete the page's keys")
     await bounded(client.aclose(), "close Redis")
+
+
+@pytest.fixture
+def aiohttp_server(redis: Redis, aiohttp_server: Any) -> Any:
+    """pytest-aiohttp's ``aiohttp_server``, its servers stopped before the test's Redis closes (see ``serve``):
+    ``redis`` is set up first, so it is torn down last."""
+    return aiohttp_server
 
 
 @pytest.fixture
@@ -161,8 +206,13 @@ class GuardedTestServer(TestServer):
 
 
 @pytest.fixture
-async def serve() -> AsyncIterator[Callable[..., Awaitable[TestClient]]]:
-    """Serve an app on a real loopback port as ``salebell serve`` does (bot.server); returns a client."""
+async def serve(redis: Redis) -> AsyncIterator[Callable[..., Awaitable[TestClient]]]:
+    """Serve an app on a real loopback port as ``salebell serve`` does (bot.server); returns a client.
+
+    It asks for ``redis`` so that it is torn down first: an app uses the test's Redis until its cleanup
+    has run (the sandbox's receipt pump, the inbox writers), as ``salebell serve`` stops its app before
+    closing Redis. A command after the client's close reconnects a pooled connection that nothing closes.
+    """
     clients: list[TestClient] = []
 
     async def start(app: web.Application, port: int | None = None, timeouts: Timeouts = Timeouts()) -> TestClient:

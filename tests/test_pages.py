@@ -25,7 +25,7 @@ from bot.pages import PAGES, Pages
 from bot.secret import Secret
 from bot.settings import Settings
 from bot.storage import connect
-from tests.conftest import REDIS_URL, bounded
+from tests.conftest import REDIS_URL, bounded, watch_connections
 from tests.support.pages import delete_page_keys
 from tests.support.redis_cluster import RedisClusterProcesses, page_on_node
 from tests.support.redis_server import free_port
@@ -67,7 +67,7 @@ async def backend(request: pytest.FixtureRequest, redis: Redis, page_id: str) ->
         yield redis, page_id, "8" + "".join(secrets.choice("0123456789") for _ in range(14)), {"REDIS_URL": REDIS_URL}
         return
     cluster: RedisClusterProcesses = request.getfixturevalue("redis_cluster")
-    client = connect(cluster.url, cluster=True)
+    client = watch_connections(connect(cluster.url, cluster=True))
     await client.ping()
     pages = page_on_node(1), page_on_node(2)
     yield client, *pages, {"REDIS_URL": cluster.url, "REDIS_CLUSTER": "true"}
@@ -77,8 +77,9 @@ async def backend(request: pytest.FixtureRequest, redis: Redis, page_id: str) ->
 
 
 @pytest.fixture
-async def two_pages(serve: Callable[..., Awaitable[TestClient]], backend: tuple[Redis, str, str, dict[str, str]]
+async def two_pages(backend: tuple[Redis, str, str, dict[str, str]], serve: Callable[..., Awaitable[TestClient]]
                     ) -> AsyncIterator[tuple[PageShop, PageShop, Pages]]:
+    """``backend`` before ``serve``: the served app (its receipt pumps) stops before the client it uses closes."""
     redis, page_id, other, env = backend
     port = free_port()
     settings = Settings.from_env({"FB_PAGES": f"{page_id},{other}", "PORT": str(port), **env})

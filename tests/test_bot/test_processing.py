@@ -163,3 +163,23 @@ async def wait_for(probe, expected: int, timeout: float = 20.0) -> None:  # type
         if loop.time() > deadline:
             raise AssertionError(f"waited {timeout}s: {value} < {expected}")
         await asyncio.sleep(0.02)
+
+
+async def test_stop_waits_for_a_loop_it_cancels_before_closing_the_clients(settings: Settings, redis: Redis) -> None:
+    """A loop still running after the grace is cancelled, and its cleanup still uses the runtime's clients
+    (the send worker closes its own tasks, a cancelled send refunds its take): stop waits for it, bounded,
+    before closing them. It returned at once: a send-limit connection used after that reconnected, left open."""
+    runtime = Runtime(settings, redis)
+    seen: list[bool] = []
+
+    async def slow_to_stop(stop: asyncio.Event) -> None:
+        try:
+            await asyncio.sleep(3600)  # deaf to the stop event: cancelled after the grace
+        finally:
+            await asyncio.sleep(0.05)  # its cleanup takes a moment
+            seen.append(runtime.graph is not None)  # the Graph client, closed last, still open
+
+    runtime.add_background(slow_to_stop)
+    await runtime.start()
+    await runtime.stop(grace=0.5)
+    assert seen == [True]
