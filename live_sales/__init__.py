@@ -52,6 +52,7 @@ async def setup(runtime: Runtime) -> None:
     runtime.services.provide(NEXT_LIVE_SALE, facts, by=NAME)
     runtime.services.provide(LINKED_POSTS, facts, by=NAME)
     runtime.add_background(domain.runner.loop)
+    runtime.add_background(domain.reminders.loop)
 
 
 plugin = Plugin(name=NAME, registry=registry, api=api, panels=panels, setup=setup,

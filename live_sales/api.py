@@ -30,6 +30,8 @@ PSID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 TOPIC = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 
 
+MAX_REMINDER_MINUTES = 7 * 24 * 60
+
 def _domain(request: web.Request) -> LiveSales:
     return domain_of(page_runtime(request))
 
@@ -56,6 +58,13 @@ def _topic(body: dict[str, Any]) -> str | None:
     return str(topic) if topic is not None else None
 
 
+def _reminder(body: dict[str, Any]) -> int:
+    minutes = field_of(body, "reminder_minutes", int, required=False, default=0)
+    if isinstance(minutes, bool) or not 0 <= minutes <= MAX_REMINDER_MINUTES:
+        raise invalid(f"reminder_minutes must be 0 (none) to {MAX_REMINDER_MINUTES} (a week)")
+    return int(minutes)
+
+
 async def _sale_or_404(domain: LiveSales, sale_id: str) -> Any:
     sale = await domain.sales.get(sale_id)
     if sale is None:
@@ -79,7 +88,9 @@ async def create_sale(request: web.Request) -> web.Response:
     try:
         sale = await domain.create_sale(title=title, url=_url(body, required=False), topic=_topic(body),
                                         scheduled_ms=scheduled_ms, post_ids=_strings(body, "post_ids"),
-                                        products=_strings(body, "products"))
+                                        products=_strings(body, "products"), reminder_minutes=_reminder(body),
+                                        notify_at_start=field_of(body, "notify_at_start", bool, required=False,
+                                                                 default=True))
     except PastStart as exc:
         raise invalid(str(exc)) from None
     return web.json_response(await domain.sale_view(sale), status=201)

@@ -94,6 +94,9 @@ def _live_arguments(parser: argparse.ArgumentParser) -> None:
     create.add_argument("--topic", help="whose subscribers to notify (default: OPTIN_TOPIC)")
     create.add_argument("--post", action="append", default=[], help="a linked post or live-video id (repeatable)")
     create.add_argument("--product", action="append", default=[], help="a product shown (repeatable)")
+    create.add_argument("--remind-before", type=int, metavar="MINUTES", help="a reminder this long before --at")
+    create.add_argument("--no-start-notification", action="store_true",
+                        help="notify only by the reminder, not again when the sale starts")
     listing = actions.add_parser("list", help="list live sales")
     listing.add_argument("--status", choices=("scheduled", "live", "ended"))
     for name, help_ in (("show", "a sale and its numbers"), ("start", "start a sale: notify its subscribers"),
@@ -108,7 +111,9 @@ def _live_arguments(parser: argparse.ArgumentParser) -> None:
 
 async def _live(client: AdminClient, args: argparse.Namespace) -> Any:
     if args.action == "create":
-        body: dict[str, Any] = {"title": args.title, "post_ids": args.post, "products": args.product}
+        body: dict[str, Any] = {"title": args.title, "post_ids": args.post, "products": args.product,
+                                "reminder_minutes": args.remind_before or 0,
+                                "notify_at_start": not args.no_start_notification}
         body.update({k: v for k, v in (("url", args.join_url), ("scheduled_at", args.at), ("topic", args.topic))
                      if v})
         view = await client.call("POST", "/api/live-sales", body)

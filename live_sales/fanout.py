@@ -46,7 +46,7 @@ from bot.outbox import Outbox, SendJob
 from bot.scripts import register_script
 from bot.settings import Settings
 
-from .messages import Notification, for_broadcast, for_sale
+from .messages import Notification, for_broadcast, for_reminder, for_sale
 from .model import Broadcast, LiveSale, text
 from .numbers import campaign_numbers
 
@@ -247,6 +247,9 @@ class FanoutRunner:
             if kind == "sale":
                 raw = await self._redis.hgetall(self._keys.live_sale(source))
                 return for_sale(LiveSale.from_redis(raw)) if raw else None
+            if kind == "reminder":
+                raw = await self._redis.hgetall(self._keys.live_sale(source))
+                return for_reminder(LiveSale.from_redis(raw)) if raw else None
             if kind == "broadcast":
                 raw = await self._redis.hgetall(self._keys.broadcast(source))
                 return for_broadcast(Broadcast.from_redis(raw)) if raw else None

@@ -40,6 +40,26 @@ def for_sale(sale: LiveSale) -> Notification:
     return Notification(payloads.button_template(body, [button]), payloads.generic_template([card]))
 
 
+def for_reminder(sale: LiveSale) -> Notification:
+    """"Starting in 1 hour: <title>", with a button to the sale's URL when it has one."""
+    body = _short(f"Starting in {_duration(sale.reminder_minutes)}: {sale.title}! See you live.",
+                  BUTTON_TEXT_MAX)
+    if not sale.url:
+        message = payloads.text(body)
+        return Notification(message, message)
+    button = payloads.web_url_button("Join the live", sale.url)
+    card = payloads.generic_element(_short(sale.title, CARD_TITLE_MAX),
+                                    subtitle=f"Starting in {_duration(sale.reminder_minutes)}", buttons=[button])
+    return Notification(payloads.button_template(body, [button]), payloads.generic_template([card]))
+
+
+def _duration(minutes: int) -> str:
+    if minutes % 60 == 0:
+        hours = minutes // 60
+        return "1 hour" if hours == 1 else f"{hours} hours"
+    return "1 minute" if minutes == 1 else f"{minutes} minutes"
+
+
 def check_fits(blast: Broadcast, marketing_path: str) -> None:
     """PayloadError when the blast's text would not go out whole on its route (nothing is ever cut):
     with a link it is a button template (text up to 640) on the Send API, and a card (title up to 80)

@@ -49,6 +49,14 @@ class LiveSale:
     started_ms: int = 0
     ended_ms: int = 0
     started_by: str = ""
+    reminder_minutes: int = 0  # 0: none; else "Starting in …" this long before scheduled_ms
+    notify_at_start: bool = True  # the go-live notification (off: the reminder alone)
+    reminded_ms: int = 0
+
+    @property
+    def reminder_campaign(self) -> str:
+        """The reminder's campaign id (its jobs are ``<campaign>.<psid>``, its numbers its own)."""
+        return f"{self.id}-r"
 
     def to_redis(self) -> dict[str, str]:
         return {
@@ -57,6 +65,8 @@ class LiveSale:
             "products": json.dumps(list(self.products)), "video_id": self.video_id,
             "created_ms": str(self.created_ms), "started_ms": str(self.started_ms),
             "ended_ms": str(self.ended_ms), "started_by": self.started_by,
+            "reminder_minutes": str(self.reminder_minutes), "notify_at_start": "1" if self.notify_at_start else "0",
+            "reminded_ms": str(self.reminded_ms),
         }
 
     @classmethod
@@ -72,6 +82,8 @@ class LiveSale:
             products=tuple(json.loads(_text(raw, "products") or "[]")),
             video_id=_text(raw, "video_id"), created_ms=number("created_ms"), started_ms=number("started_ms"),
             ended_ms=number("ended_ms"), started_by=_text(raw, "started_by"),
+            reminder_minutes=number("reminder_minutes"), notify_at_start=_text(raw, "notify_at_start") != "0",
+            reminded_ms=number("reminded_ms"),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -81,7 +93,8 @@ class LiveSale:
             "scheduled_at": iso(self.scheduled_ms), "scheduled_ms": self.scheduled_ms,
             "post_ids": list(self.post_ids), "products": list(self.products), "video_id": self.video_id or None,
             "created_at": iso(self.created_ms), "started_at": iso(self.started_ms), "ended_at": iso(self.ended_ms),
-            "started_by": self.started_by or None,
+            "started_by": self.started_by or None, "reminder_minutes": self.reminder_minutes,
+            "notify_at_start": self.notify_at_start, "reminded_at": iso(self.reminded_ms),
         }
 
 

@@ -17,6 +17,8 @@ SALE_IN: Schema = {
         "title": STR, "url": {**STR, "format": "uri", "description": "where shoppers join (a Watch now button)"},
         "topic": {**STR, "description": "whose subscribers are notified (default: OPTIN_TOPIC)"},
         "scheduled_at": {**STR, "format": "date-time"}, "post_ids": STR_LIST, "products": STR_LIST,
+        "reminder_minutes": {**INT, "description": "send \"Starting in …\" this long before scheduled_at (0: none)"},
+        "notify_at_start": {"type": "boolean", "description": "notify at the start too (default true)"},
     },
 }
 
@@ -39,7 +41,10 @@ SALE: Schema = {
         "id": STR, "title": STR, "url": STR, "topic": STR, "status": {"enum": ["scheduled", "live", "ended"]},
         "scheduled_at": STR, "scheduled_ms": INT, "post_ids": STR_LIST, "products": STR_LIST, "video_id": STR,
         "created_at": STR, "started_at": STR, "ended_at": STR, "started_by": STR,
-        "fanout": FANOUT, "numbers": NUMBERS,
+        "fanout": FANOUT, "numbers": NUMBERS, "reminder_minutes": INT, "notify_at_start": {"type": "boolean"},
+        "reminded_at": STR,
+        "reminder": {"type": "object", "description": "the reminder's campaign (with reminder_minutes)",
+                     "properties": {"fanout": FANOUT, "numbers": NUMBERS}},
     },
 }
 SALE_LIST: Schema = {"type": "object", "properties": {"live_sales": {"type": "array", "items": SALE}}}

@@ -20,7 +20,8 @@ from __future__ import annotations
 _START_FN = """
 local function start_sale(id, now, trigger, video, url)
   local sale_key = ARGV[1] .. id
-  local status, topic, current_url = unpack(redis.call('HMGET', sale_key, 'status', 'topic', 'url'))
+  local status, topic, current_url, notify = unpack(redis.call('HMGET', sale_key, 'status', 'topic', 'url',
+                                                            'notify_at_start'))
   if not status then return 'unknown' end
   if status ~= 'scheduled' then return status end
   if not current_url or current_url == '' then
@@ -34,11 +35,35 @@ local function start_sale(id, now, trigger, video, url)
   end
   redis.call('ZREM', KEYS[2], id)
   redis.call('ZADD', KEYS[3], now, id)
-  redis.call('HSET', ARGV[2] .. id, 'kind', 'sale', 'source', id, 'topic', topic, 'phase', 'snapshot',
-             'index', 0, 'eligible', 0, 'state', 'running', 'created_ms', now)
-  redis.call('SADD', KEYS[4], id)
+  if notify ~= '0' then  -- a sale whose reminder is its only notification starts quietly
+    redis.call('HSET', ARGV[2] .. id, 'kind', 'sale', 'source', id, 'topic', topic, 'phase', 'snapshot',
+               'index', 0, 'eligible', 0, 'state', 'running', 'created_ms', now)
+    redis.call('SADD', KEYS[4], id)
+  end
   return 'started'
 end
+"""
+
+# ARGV[3..4]: sale id, now. The reminder's fan-out (campaign <id>-r), once, while the sale is scheduled
+# and its reminder is due: reminded | not_due | none (no reminder) | already | <status> | unknown.
+REMIND = """
+local id, now = ARGV[3], tonumber(ARGV[4])
+local sale_key = ARGV[1] .. id
+local status, topic, minutes, scheduled, reminded = unpack(redis.call('HMGET', sale_key, 'status', 'topic',
+  'reminder_minutes', 'scheduled_ms', 'reminded_ms'))
+if not status then return 'unknown' end
+if status ~= 'scheduled' then return status end
+minutes = tonumber(minutes or '0') or 0
+if minutes <= 0 then return 'none' end
+if (tonumber(reminded or '0') or 0) > 0 then return 'already' end
+scheduled = tonumber(scheduled or '0') or 0
+if now < scheduled - minutes * 60000 or now >= scheduled then return 'not_due' end
+local campaign = id .. '-r'
+redis.call('HSET', sale_key, 'reminded_ms', now)
+redis.call('HSET', ARGV[2] .. campaign, 'kind', 'reminder', 'source', id, 'topic', topic, 'phase', 'snapshot',
+           'index', 0, 'eligible', 0, 'state', 'running', 'created_ms', now)
+redis.call('SADD', KEYS[4], campaign)
+return 'reminded'
 """
 
 # ARGV[3..5]: sale id, now, trigger. Returns start_sale's outcome.

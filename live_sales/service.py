@@ -15,6 +15,7 @@ from .fanout import FanoutRunner
 from .messages import check_fits, for_broadcast
 from .model import Broadcast, LiveSale, iso, text
 from .numbers import campaign_numbers
+from .reminders import ReminderScheduler
 from .store import BroadcastStore, SaleStore, Transition
 
 if TYPE_CHECKING:
@@ -43,11 +44,13 @@ class LiveSales:
         self.outbox = runtime.outbox
         self.sales = SaleStore(runtime.redis, runtime.keys)
         self.broadcasts = BroadcastStore(runtime.redis, runtime.keys)
+        self.reminders = ReminderScheduler(self.sales, self.clock)
         self.runner = FanoutRunner(runtime.redis, runtime.keys, runtime.outbox, runtime.settings, runtime.name)
 
     # -- live sales ------------------------------------------------------------
     async def create_sale(self, *, title: str, url: str, topic: str | None, scheduled_ms: int | None,
-                          post_ids: list[str], products: list[str]) -> LiveSale:
+                          post_ids: list[str], products: list[str], reminder_minutes: int = 0,
+                          notify_at_start: bool = True) -> LiveSale:
         """A scheduled sale; ``scheduled_ms`` None means now, and a time already past is refused (PastStart)."""
         now = await self.clock.now_ms()
         if scheduled_ms is not None and scheduled_ms < now - PAST_START_GRACE_MS:
@@ -55,13 +58,17 @@ class LiveSales:
                             "leave it out to schedule the sale for now")
         return await self.sales.create(title=title, url=url, topic=topic or self.settings.optin_topic,
                                        scheduled_ms=scheduled_ms or now, now_ms=now, post_ids=post_ids,
-                                       products=products)
+                                       products=products, reminder_minutes=reminder_minutes,
+                                       notify_at_start=notify_at_start)
 
     async def start(self, sale_id: str, trigger: str) -> Transition:
         """Start the sale (``trigger``: api, cli, webhook); its fan-out runs in the background."""
-        result = await self.sales.start(sale_id, now_ms=await self.clock.now_ms(), trigger=trigger)
+        now = await self.clock.now_ms()
+        result = await self.sales.start(sale_id, now_ms=now, trigger=trigger)
         if result.started:
             log.info("live sale %s started by %s", sale_id, trigger)
+            if result.sale is not None and result.sale.reminded_ms:  # "starting in 1 hour" is stale now
+                await self.runner.cancel(result.sale.reminder_campaign, now)
         return result
 
     async def end(self, sale_id: str) -> Transition:
@@ -96,7 +103,10 @@ class LiveSales:
 
     async def sale_view(self, sale: LiveSale) -> dict[str, Any]:
         """The sale with its fan-out's progress and numbers (the API's and the CLI's view)."""
-        return {**sale.to_json(), **await self.campaign_view(sale.id)}
+        view = {**sale.to_json(), **await self.campaign_view(sale.id)}
+        if sale.reminder_minutes:
+            view["reminder"] = await self.campaign_view(sale.reminder_campaign)
+        return view
 
     # -- blasts ----------------------------------------------------------------
     async def broadcast(self, *, topic: str | None, text: str, url: str, button_title: str) -> Broadcast:

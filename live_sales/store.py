@@ -62,16 +62,18 @@ class SaleStore:
         self._keys = keys
         self._start = register_script(redis, scripts.START)
         self._end = register_script(redis, scripts.END)
+        self._remind = register_script(redis, scripts.REMIND)
         self._claim = register_script(redis, scripts.CLAIM_FOR_VIDEO)
         self._link = register_script(redis, _LINK)
 
     async def create(self, *, title: str, url: str, topic: str, scheduled_ms: int, now_ms: int,
-                     post_ids: Sequence[str] = (), products: Sequence[str] = ()) -> LiveSale:
+                     post_ids: Sequence[str] = (), products: Sequence[str] = (), reminder_minutes: int = 0,
+                     notify_at_start: bool = True) -> LiveSale:
         """A new sale, ``scheduled``; its post (or live-video) ids point to it from now on."""
         sale_id = f"ls-{await self._redis.incr(self._keys.live_sale_seq)}"
         sale = LiveSale(id=sale_id, title=title, url=url, topic=topic, status="scheduled",
                         scheduled_ms=scheduled_ms, post_ids=tuple(post_ids), products=tuple(products),
-                        created_ms=now_ms)
+                        created_ms=now_ms, reminder_minutes=reminder_minutes, notify_at_start=notify_at_start)
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.hset(self._keys.live_sale(sale_id), mapping=sale.to_redis())  # type: ignore[arg-type]
             pipe.zadd(self._keys.live_sales_all, {sale_id: scheduled_ms})
@@ -116,6 +118,11 @@ class SaleStore:
         keys, prefixes = self._index()
         outcome = await self._start(keys=keys, args=[*prefixes, sale_id, now_ms, trigger])
         return Transition(text(outcome), await self.get(sale_id))
+
+    async def remind(self, sale_id: str, *, now_ms: int) -> str:
+        """Start the sale's reminder fan-out if it is due and was not started: ``reminded`` for one caller."""
+        keys, prefixes = self._index()
+        return text(await self._remind(keys=keys, args=[*prefixes, sale_id, now_ms]))
 
     async def end(self, sale_id: str, *, now_ms: int) -> Transition:
         """``live -> ended``: also cancels what of its fan-out is not sent yet."""
