@@ -1,12 +1,12 @@
 """Helpers the benchmarks share: a process's CPU time; clearing a Page's keys is the tests' own
-(``tests.support.pages``), re-exported here."""
+(:func:`salebell.testing.delete_page_keys`), re-exported here."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-from tests.support.pages import delete_page_keys, key_glob
+from salebell.testing import delete_page_keys, key_glob
 
 __all__ = ["cpu_seconds", "delete_page_keys", "key_glob"]
 

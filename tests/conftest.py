@@ -3,37 +3,32 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import secrets
 import sys
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 from redis.asyncio import Redis
 
-from bot.app import SafeAccessLogger, create_app
-from bot.graph import payloads
+from bot.app import create_app
 from bot.keys import Keys
-from bot.outbox import SendJob
 from bot.runtime import Runtime
-from bot.server import GuardedAppRunner, Timeouts
+from bot.server import Timeouts
 from bot.settings import Settings
 from bot.storage import connect
+from salebell import testing
+from salebell.testing import OPTIN_TITLE, TOPIC, SandboxBot, delete_page_keys, serve_app  # noqa: F401 (re-exported)
 from tests.support.open_connections import open_connections
-from tests.support.pages import delete_page_keys
 from tests.support.redis_cluster import RedisClusterProcesses
 from tests.support.redis_server import free_port
 
 REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/15"
 REDIS_CLUSTER = (os.environ.get("REDIS_CLUSTER") or "").lower() in ("1", "true", "yes")  # REDIS_URL names a node
-OPTIN_TITLE = "Get daily reminders"
-TOPIC = "daily_reminders"
 
 
 @pytest.fixture
@@ -194,17 +189,6 @@ def settings(page_id: str) -> Settings:
                     reclaim_idle_seconds=0.5, worker_concurrency=16)
 
 
-class GuardedTestServer(TestServer):
-    """aiohttp's test server on the runner ``salebell serve`` uses (bot.server), with its deadlines."""
-
-    def __init__(self, app: web.Application, *, timeouts: Timeouts = Timeouts(), **kwargs: Any) -> None:
-        super().__init__(app, **kwargs)
-        self.timeouts = timeouts
-
-    async def _make_runner(self, **kwargs: Any) -> GuardedAppRunner:
-        return GuardedAppRunner(self.app, timeouts=self.timeouts, **kwargs)
-
-
 @pytest.fixture
 async def serve(redis: Redis) -> AsyncIterator[Callable[..., Awaitable[TestClient]]]:
     """Serve an app on a real loopback port as ``salebell serve`` does (bot.server); returns a client.
@@ -216,10 +200,7 @@ async def serve(redis: Redis) -> AsyncIterator[Callable[..., Awaitable[TestClien
     clients: list[TestClient] = []
 
     async def start(app: web.Application, port: int | None = None, timeouts: Timeouts = Timeouts()) -> TestClient:
-        server = GuardedTestServer(app, port=port, timeouts=timeouts)
-        await server.start_server(access_log_class=SafeAccessLogger, shutdown_timeout=5.0)
-        client = TestClient(server)
-        await client.start_server()
+        client = await serve_app(app, port, timeouts)
         clients.append(client)
         return client
 
@@ -228,74 +209,9 @@ async def serve(redis: Redis) -> AsyncIterator[Callable[..., Awaitable[TestClien
         await bounded(client.close(), "close the test server")
 
 
-@dataclass
-class SandboxBot:
-    """The whole bot in sandbox mode on one real port: webhook, sandbox and a runtime to drain."""
-
-    client: TestClient
-    runtime: Runtime
-    settings: Settings
-
-    @property
-    def url(self) -> str:
-        return str(self.client.make_url("")).rstrip("/")
-
-    async def call(self, method: str, path: str, json: Any = None, status: int = 200) -> Any:
-        resp = await self.client.request(method, path, json=json)
-        body = await resp.json()
-        assert resp.status == status, (resp.status, body)
-        return body
-
-    async def shopper(self, name: str = "Ana") -> str:
-        return str((await self.call("POST", "/sandbox/shoppers", {"name": name}))["psid"])
-
-    async def says(self, psid: str, text: str, **extra: Any) -> Any:
-        return await self.call("POST", f"/sandbox/shoppers/{psid}/messages", {"text": text, **extra})
-
-    async def inbox(self, psid: str) -> list[dict[str, Any]]:
-        return list((await self.call("GET", f"/sandbox/shoppers/{psid}/inbox"))["messages"])
-
-    async def sent(self) -> list[dict[str, Any]]:
-        return list((await self.call("GET", "/sandbox/sent?limit=10000"))["items"])
-
-    async def advance(self, seconds: float) -> None:
-        await self.call("POST", "/sandbox/clock", {"advance_seconds": seconds})
-
-    async def subscribe(self, psids: Sequence[str], topic: str = TOPIC) -> None:
-        """The shoppers chat, get the opt-in card and tap it: each holds a marketing token for ``topic``."""
-        for psid in psids:
-            await self.says(psid, "hi")
-        await self.runtime.drain()  # the window is open before the cards go
-        card = payloads.notification_messages_request(OPTIN_TITLE, json.dumps({"topic": topic}))
-        await self.runtime.outbox.enqueue_many([
-            SendJob(id=f"optin-{topic}-{psid}", purpose="optin_request", psid=psid, title=OPTIN_TITLE, message=card)
-            for psid in psids])
-        await self.runtime.drain()
-        for psid in psids:
-            await self.call("POST", f"/sandbox/shoppers/{psid}/optins", {"title": OPTIN_TITLE})
-        await self.runtime.drain()
-        for psid in psids:
-            sub = await self.runtime.consent.subscription(psid, topic)
-            assert sub is not None and sub.status == "active", (psid, sub)
-
-    async def give_otn(self, psid: str, title: str = "Next live", topic: str = TOPIC) -> None:
-        """The shopper asks to be told once, gets the OTN request and taps it: one more OTN token for ``topic``."""
-        before = (await self.runtime.consent.consent(psid, topic)).otn_tokens
-        await self.says(psid, "tell me when it's back")
-        request = payloads.one_time_notif_request(title, json.dumps({"topic": topic}))
-        await self.runtime.outbox.enqueue(SendJob(id=f"otn-{topic}-{psid}-{before}", purpose="otn_request",
-                                                  psid=psid, title=title, message=request))
-        await self.runtime.drain()
-        await self.call("POST", f"/sandbox/shoppers/{psid}/optins", {"title": title})
-        await self.runtime.drain()
-        assert (await self.runtime.consent.consent(psid, topic)).otn_tokens == before + 1
-
-
 def sandbox_settings(page_id: str, port: int, **overrides: Any) -> Settings:
-    base = Settings.from_env({"FB_PAGE_ID": page_id, "PORT": str(port), "REDIS_URL": REDIS_URL})
-    values: dict[str, Any] = {"lease_seconds": 1.0, "reclaim_idle_seconds": 1.0, "worker_concurrency": 16,
-                              "send_concurrency": 16, **overrides}
-    return base.replace(**values)
+    """:func:`salebell.testing.sandbox_settings` on the test Redis."""
+    return testing.sandbox_settings(page_id, port, REDIS_URL, **overrides)
 
 
 @pytest.fixture
