@@ -115,6 +115,10 @@ class Settings:
     fallback_text: str = DEFAULT_FALLBACK_TEXT
     fallback_quiet_hours: float = 4.0
     admin_api_url: str = ""  # where the CLI finds the admin API (SALEBELL_API_URL)
+    # -- claims by comment (live_sales/claims.py) --
+    claim_words: tuple[str, ...] = ()  # CLAIM_WORDS: empty means live_sales.claim_words.DEFAULT_CLAIM_WORDS
+    checkout_url_template: str = ""  # CHECKOUT_URL_TEMPLATE, with {claim_id}, {code}, {variant}, {sale_id}
+    claim_settle_ms: int = 300  # CLAIM_SETTLE_MS: how long a claim waits for earlier comments before its answer
     # Every Page served (FB_PAGES); empty: the one Page of the fields above. ``page_id`` and the
     # other page fields are the first Page's; per-Page code gets :meth:`for_page`'s settings.
     pages: tuple[PageConfig, ...] = ()
@@ -136,6 +140,12 @@ class Settings:
             raise ConfigError(f"PORT must be 1-65535, got {self.port}")
         if not self.http_idle_timeout > 0:
             raise ConfigError(f"HTTP_IDLE_TIMEOUT must be a positive number of seconds, got {self.http_idle_timeout}")
+        if not 0 <= self.claim_settle_ms <= 60_000:
+            raise ConfigError(f"CLAIM_SETTLE_MS must be 0-60000 (milliseconds), got {self.claim_settle_ms}")
+        template = self.checkout_url_template
+        if template and (not template.startswith(("https://", "http://")) or "{claim_id}" not in template):
+            raise ConfigError("CHECKOUT_URL_TEMPLATE must be an http(s) URL containing {claim_id}, "
+                              f"e.g. https://shop.example/checkout/{{claim_id}}; got {template!r}")
         if self.marketing_path not in ("legacy", "marketing_api"):
             raise ConfigError(f"MARKETING_PATH must be legacy or marketing_api, got {self.marketing_path!r}")
         if not self.optin_keywords:
@@ -264,6 +274,9 @@ class Settings:
             nlu_weights=reader.text("NLU_WEIGHTS"),
             fallback_text=reader.text("FALLBACK_TEXT") or DEFAULT_FALLBACK_TEXT,
             fallback_quiet_hours=reader.number("FALLBACK_QUIET_HOURS", 4.0),
+            claim_words=tuple(w.strip() for w in reader.text("CLAIM_WORDS").split(",") if w.strip()),
+            checkout_url_template=reader.text("CHECKOUT_URL_TEMPLATE"),
+            claim_settle_ms=reader.integer("CLAIM_SETTLE_MS", 300),
             **first_page_fields(required),  # type: ignore[arg-type]
         )
 

@@ -1,0 +1,169 @@
+"""The Lua behind every change of a claim or of a lot's stock, so each is one atomic step.
+
+The fairness rule (issue 12), in one function, ``walk(sale, lot, now)``, that every script
+ends with: the lot's units go to its claims **in comment-time order** (Meta's ``created_time``;
+equal times by comment id), strictly: the first claim that does not fit stops the line, and
+everyone after it waits. A claim's answer is **settled** ``settle_ms`` after it arrived
+(``CLAIM_SETTLE_MS``): until then it holds its place (units it would get are kept for it) but
+is not answered, so a comment made earlier that arrives up to ``settle_ms`` later (another
+worker, a webhook batch out of order) still goes ahead of it. Once settled it is answered and
+never taken back: an earlier comment arriving later than that joins the waitlist in its
+comment-time place. A waitlisted claim gets units freed later (a cancel, a deleted comment,
+more stock) in its order.
+
+Statuses: ``pending`` (not settled), ``claimed``, ``waitlisted``, ``released`` (the comment was
+deleted), ``paid``, ``cancelled`` (by the host). ``taken`` counts the units of ``claimed`` and
+``paid`` claims and never exceeds the stock, so what is left never goes below zero.
+
+Every key is the Page's (hash tag ``{page}``): KEYS carry the ones the call routes by, the
+rest are built from the prefix in ARGV[1] (see :mod:`bot.scripts`), in the same slot.
+"""
+
+from __future__ import annotations
+
+from bot.clock import LUA_NOW
+
+_WALK = LUA_NOW + """
+local P = ARGV[1]
+local function walk(sale, lot, now, settle)
+  local lot_key = P .. 'ls:lot:' .. sale .. ':' .. lot
+  local taken_key = P .. 'ls:taken:' .. sale
+  local left = tonumber(redis.call('HGET', P .. 'ls:stock:' .. sale, lot) or '0')
+             - tonumber(redis.call('HGET', taken_key, lot) or '0')
+  local blocked, ahead, decided = false, 0, 0
+  for _, id in ipairs(redis.call('ZRANGE', lot_key, 0, -1)) do
+    local key = P .. 'ls:claim:' .. id
+    local status, qty, arrived = unpack(redis.call('HMGET', key, 'status', 'quantity', 'arrived_ms'))
+    qty = tonumber(qty)
+    local due = tonumber(arrived) + settle <= now
+    if not blocked and qty <= left then
+      left = left - qty
+      if status == 'waitlisted' or due then
+        redis.call('HINCRBY', taken_key, lot, qty)
+        redis.call('ZREM', lot_key, id)
+        redis.call('ZREM', P .. 'ls:claims-due', id)
+        redis.call('HSET', key, 'status', 'claimed', 'decided_ms', now)
+        if status == 'pending' then
+          redis.call('HSET', key, 'answer', 'claimed')
+          redis.call('ZADD', P .. 'ls:claims-unanswered', now, id)
+          decided = decided + 1
+        else
+          redis.call('HSET', key, 'promoted_ms', now)
+        end
+      end
+    else
+      blocked = true
+      ahead = ahead + 1
+      if status == 'pending' and due then
+        redis.call('HSET', key, 'status', 'waitlisted', 'position', ahead, 'answer', 'waitlisted', 'decided_ms', now)
+        redis.call('ZREM', P .. 'ls:claims-due', id)
+        redis.call('ZADD', P .. 'ls:claims-unanswered', now, id)
+        decided = decided + 1
+      end
+    end
+  end
+  return decided
+end
+"""
+
+# KEYS: the claim's hash, the sale's stock. ARGV[2..]: claim id, sale, code, variant, lot, quantity,
+# commenter id, commenter name, comment ms, settle ms, message.
+# -> {outcome, status}: recorded (a new claim) | duplicate (this comment claimed before, or was
+# deleted first) | unknown_lot (the sale has no such product or variant).
+CLAIM = _WALK + """
+local id, sale, lot, qty, comment_ms, settle = ARGV[2], ARGV[3], ARGV[6], ARGV[7], ARGV[10], tonumber(ARGV[11])
+local status = redis.call('HGET', KEYS[1], 'status')
+if status then return {'duplicate', status} end
+if redis.call('HEXISTS', KEYS[2], lot) == 0 then return {'unknown_lot', ''} end
+local now = clock_now(P .. 'clock:offset')
+redis.call('HSET', KEYS[1], 'id', id, 'sale', sale, 'code', ARGV[4], 'variant', ARGV[5], 'lot', lot,
+           'quantity', qty, 'psid', ARGV[8], 'name', ARGV[9], 'comment_ms', comment_ms, 'arrived_ms', now,
+           'status', 'pending', 'message', ARGV[12], 'answer', '', 'position', 0)
+redis.call('EXPIRE', KEYS[1], 30 * 24 * 3600)
+redis.call('ZADD', P .. 'ls:lot:' .. sale .. ':' .. lot, comment_ms, id)
+redis.call('ZADD', P .. 'ls:claims:' .. sale, comment_ms, id)
+redis.call('ZADD', P .. 'ls:claims-due', now + settle, id)
+walk(sale, lot, now, settle)
+return {'recorded', redis.call('HGET', KEYS[1], 'status')}
+"""
+
+# KEYS: claims-due. ARGV[2..]: settle ms, most claims to look at.
+# Settles every lot that has a claim due; returns how many claims were answered.
+SETTLE = _WALK + """
+local settle = tonumber(ARGV[2])
+local now = clock_now(P .. 'clock:offset')
+local seen, decided = {}, 0
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[3]))) do
+  local sale, lot = unpack(redis.call('HMGET', P .. 'ls:claim:' .. id, 'sale', 'lot'))
+  if not sale then
+    redis.call('ZREM', KEYS[1], id)
+  elseif not seen[sale .. '\\n' .. lot] then
+    seen[sale .. '\\n' .. lot] = true
+    decided = decided + walk(sale, lot, now, settle)
+  end
+end
+return decided
+"""
+
+# KEYS: the claim's hash. ARGV[2..]: claim id, to (released | cancelled | paid), settle ms.
+# released: the comment was deleted (a claim not seen yet is recorded released, so its comment's
+# late add claims nothing); cancelled: by the host, also a paid one; paid: only a claimed one.
+# Units a released or cancelled claim held go to the lot's next claims at once.
+# -> {outcome, status before}: changed | already (it has that status) | refused | unknown.
+CHANGE = _WALK + """
+local id, to, settle = ARGV[2], ARGV[3], tonumber(ARGV[4])
+local now = clock_now(P .. 'clock:offset')
+local status, sale, lot, qty = unpack(redis.call('HMGET', KEYS[1], 'status', 'sale', 'lot', 'quantity'))
+if not status then
+  if to ~= 'released' then return {'unknown', ''} end
+  redis.call('HSET', KEYS[1], 'id', id, 'status', 'released', 'decided_ms', now)
+  redis.call('EXPIRE', KEYS[1], 7 * 24 * 3600)
+  return {'changed', ''}
+end
+if status == to then return {'already', status} end
+if status == 'released' or status == 'cancelled' then return {'refused', status} end
+if to == 'paid' and status ~= 'claimed' then return {'refused', status} end
+if to == 'released' and status == 'paid' then return {'refused', status} end
+redis.call('HSET', KEYS[1], 'status', to, 'changed_ms', now)
+if to == 'paid' then return {'changed', status} end
+if status == 'claimed' or status == 'paid' then
+  redis.call('HINCRBY', P .. 'ls:taken:' .. sale, lot, -tonumber(qty))
+else
+  redis.call('ZREM', P .. 'ls:lot:' .. sale .. ':' .. lot, id)
+  redis.call('ZREM', P .. 'ls:claims-due', id)
+end
+walk(sale, lot, now, settle)
+return {'changed', status}
+"""
+
+# KEYS: the sale's stock, the sale's taken. ARGV[2..]: sale, lot, new stock, settle ms.
+# -> {outcome, taken}: set | below_taken (more units are held than the new stock) | unknown_lot.
+SET_STOCK = _WALK + """
+local sale, lot, stock, settle = ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
+if redis.call('HEXISTS', KEYS[1], lot) == 0 then return {'unknown_lot', 0} end
+local taken = tonumber(redis.call('HGET', KEYS[2], lot) or '0')
+if stock < taken then return {'below_taken', taken} end
+redis.call('HSET', KEYS[1], lot, stock)
+walk(sale, lot, clock_now(P .. 'clock:offset'), settle)
+return {'set', taken}
+"""
+
+# KEYS: the sale's products, the sale's stock. ARGV[2..]: then per product: code, JSON, lot count,
+# then lot, units for each. All or nothing: -> {'added', n} | {'exists', code}.
+ADD_PRODUCTS = """
+local i = 2
+local products = {}
+while i <= #ARGV do
+  local code, json, lots = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2])
+  if redis.call('HEXISTS', KEYS[1], code) == 1 then return {'exists', code} end
+  products[#products + 1] = {code, json, i + 3, lots}
+  i = i + 3 + 2 * lots
+end
+for _, p in ipairs(products) do
+  redis.call('HSET', KEYS[1], p[1], p[2])
+  for j = 0, p[4] - 1 do
+    redis.call('HSET', KEYS[2], ARGV[p[3] + 2 * j], ARGV[p[3] + 2 * j + 1])
+  end
+end
+return {'added', #products}
+"""
