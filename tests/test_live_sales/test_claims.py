@@ -302,3 +302,24 @@ async def test_claims_only_count_while_the_sale_is_live(shop: Shop) -> None:
     await comment(shop, post, ana, "sold 12")
     await settle(shop)
     assert await claims_of(shop, sale) == [] and await replies(shop, ana) == []
+
+
+async def test_a_claim_gets_only_the_claims_answer_even_when_it_holds_the_keyword(serve: Serve, redis: Redis,
+                                                                                   page_id: str) -> None:
+    """A shop whose opt-in keyword is also a claim word: "MINE 12" under the live sale is a claim (one private
+    reply, the claim's), "MINE" alone is the keyword (the opt-in answer)."""
+    shop = await claims_shop(serve, redis, page_id, optin_keywords=("MINE",))
+    try:
+        sale, post = await live_sale(shop, {"code": "12", "title": "Jacket", "quantity": 2})
+        ana, ben = await shop.shopper("Ana"), await shop.shopper("Ben")
+        assert shop.runtime.context["dialogue"].spotter.spot("MINE 12").intent == "opt_in_reminders"
+        await comment(shop, post, ana, "MINE 12")
+        await comment(shop, post, ben, "MINE")
+        await settle(shop)
+        [claimed] = await replies(shop, ana)
+        assert "Jacket [12] is yours" in words(claimed["message"])
+        [keyword] = await replies(shop, ben)
+        assert "is yours" not in words(keyword["message"])
+        assert [c["psid"] for c in await claims_of(shop, sale)] == [ana]
+    finally:
+        await bounded(shop.runtime.stop(), "stop the runtime")
