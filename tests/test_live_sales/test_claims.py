@@ -20,6 +20,7 @@ from live_sales import domain_of
 from tests.conftest import bounded
 from tests.support.webhooks import comment_change, signed
 from tests.test_live_sales.conftest import Shop, shop_settings, start_shop
+from tests.test_live_sales.test_cli import salebell
 
 Serve = Callable[..., Awaitable[TestClient[Any, Any]]]
 PLUGINS = ["dialogue", "live_sales"]
@@ -323,3 +324,22 @@ async def test_a_claim_gets_only_the_claims_answer_even_when_it_holds_the_keywor
         assert [c["psid"] for c in await claims_of(shop, sale)] == [ana]
     finally:
         await bounded(shop.runtime.stop(), "stop the runtime")
+
+
+async def test_the_cli_lists_claims_and_marks_them(shop: Shop) -> None:
+    sale, post = await live_sale(shop, {"code": "12", "title": "Jacket", "quantity": 1})
+    ana, ben = await shop.shopper("Ana"), await shop.shopper("Ben")
+    first = await comment(shop, post, ana, "sold 12", ago=30)
+    await comment(shop, post, ben, "sold 12", ago=20)
+    await settle(shop)
+    code, out, err = await salebell(shop, "claims", sale)
+    assert code == 0, err
+    rows = [line.split() for line in out.splitlines()]
+    assert [first, "12", "-", "1", "claimed", "-", "Ana"] == rows[2][:7]
+    assert rows[3][4:7] == ["waitlisted", "1", "Ben"] and rows[-1] == ["claimed", "1,", "waitlisted", "1"]
+    code, out, err = await salebell(shop, "claims", sale, "--paid", first)
+    assert code == 0 and f"{first}: paid" in out, err
+    code, out, err = await salebell(shop, "claims", sale, "--status", "paid", "--json")
+    assert code == 0 and [c["psid"] for c in json.loads(out)["claims"]] == [ana]
+    code, out, err = await salebell(shop, "claims", sale, "--cancel", "nope")
+    assert code == 1 and "claim nope of live sale" in err
