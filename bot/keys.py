@@ -350,6 +350,11 @@ class Keys:
         in comment-time order (equal times by claim id)."""
         return self.prefix + "ls:lot:" + sale_id + ":" + lot
 
+    def claim_lot_pending(self, sale_id: str, lot: str) -> str:
+        """ZSET claim id -> comment ms: the lot's ``pending`` claims (not settled yet), the only ones a
+        settle step reads past the head of the line."""
+        return self.prefix + "ls:lot-pending:" + sale_id + ":" + lot
+
     def claim(self, claim_id: str) -> str:
         """HASH of one claim (its id is the comment's): sale, lot, quantity, commenter, times, status."""
         return self.prefix + "ls:claim:" + claim_id

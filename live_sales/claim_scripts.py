@@ -8,7 +8,9 @@ everyone after it waits. A claim's answer is **settled** ``settle_ms`` after it 
 is not answered, so a comment made earlier that arrives up to ``settle_ms`` later (another
 worker, a webhook batch out of order) still goes ahead of it. Once settled it is answered and
 never taken back: an earlier comment arriving later than that joins the waitlist in its
-comment-time place. A waitlisted claim gets units freed later (a cancel, a deleted comment,
+comment-time place. A walk reads the head of the line up to the first claim that does not fit
+(at most units-left + 1 claims) and then only the lot's unsettled claims, so its cost does not
+grow with the waitlist. A waitlisted claim gets units freed later (a cancel, a deleted comment,
 more stock) in its order.
 
 Statuses: ``pending`` (not settled), ``claimed``, ``waitlisted``, ``released`` (the comment was
@@ -27,20 +29,25 @@ _WALK = LUA_NOW + """
 local P = ARGV[1]
 local function walk(sale, lot, now, settle)
   local lot_key = P .. 'ls:lot:' .. sale .. ':' .. lot
+  local pending_key = P .. 'ls:lot-pending:' .. sale .. ':' .. lot
   local taken_key = P .. 'ls:taken:' .. sale
   local left = tonumber(redis.call('HGET', P .. 'ls:stock:' .. sale, lot) or '0')
              - tonumber(redis.call('HGET', taken_key, lot) or '0')
-  local blocked, ahead, decided = false, 0, 0
-  for _, id in ipairs(redis.call('ZRANGE', lot_key, 0, -1)) do
-    local key = P .. 'ls:claim:' .. id
-    local status, qty, arrived = unpack(redis.call('HMGET', key, 'status', 'quantity', 'arrived_ms'))
-    qty = tonumber(qty)
-    local due = tonumber(arrived) + settle <= now
-    if not blocked and qty <= left then
+  local reserved, decided, kept, blocked = 0, 0, 0, false
+  -- the head of the line, up to the first claim that does not fit: at most units-left + 1 claims
+  while not blocked do
+    local chunk = redis.call('ZRANGE', lot_key, kept, kept + 31)
+    if #chunk == 0 then break end
+    for _, id in ipairs(chunk) do
+      local key = P .. 'ls:claim:' .. id
+      local status, qty, arrived = unpack(redis.call('HMGET', key, 'status', 'quantity', 'arrived_ms'))
+      qty = tonumber(qty)
+      if qty > left then blocked = true; break end
       left = left - qty
-      if status == 'waitlisted' or due then
+      if status == 'waitlisted' or tonumber(arrived) + settle <= now then
         redis.call('HINCRBY', taken_key, lot, qty)
         redis.call('ZREM', lot_key, id)
+        redis.call('ZREM', pending_key, id)
         redis.call('ZREM', P .. 'ls:claims-due', id)
         redis.call('HSET', key, 'status', 'claimed', 'decided_ms', now)
         if status == 'pending' then
@@ -50,16 +57,25 @@ local function walk(sale, lot, now, settle)
         else
           redis.call('HSET', key, 'promoted_ms', now)
         end
+      else
+        kept = kept + 1  -- not settled: its units are kept for it
+        reserved = reserved + 1
       end
-    else
-      blocked = true
-      ahead = ahead + 1
-      if status == 'pending' and due then
-        redis.call('HSET', key, 'status', 'waitlisted', 'position', ahead, 'answer', 'waitlisted', 'decided_ms', now)
-        redis.call('ZREM', P .. 'ls:claims-due', id)
-        redis.call('ZADD', P .. 'ls:claims-unanswered', now, id)
-        decided = decided + 1
-      end
+    end
+  end
+  if not blocked then return decided end
+  -- the rest wait: each settled pending claim is waitlisted at its place behind those kept above
+  for _, id in ipairs(redis.call('ZRANGE', pending_key, 0, -1)) do
+    local key = P .. 'ls:claim:' .. id
+    local arrived = tonumber(redis.call('HGET', key, 'arrived_ms'))
+    if arrived + settle <= now then
+      local position = redis.call('ZRANK', lot_key, id) + 1 - reserved
+      redis.call('HSET', key, 'status', 'waitlisted', 'position', position, 'answer', 'waitlisted',
+                 'decided_ms', now)
+      redis.call('ZREM', pending_key, id)
+      redis.call('ZREM', P .. 'ls:claims-due', id)
+      redis.call('ZADD', P .. 'ls:claims-unanswered', now, id)
+      decided = decided + 1
     end
   end
   return decided
@@ -79,8 +95,8 @@ local now = clock_now(P .. 'clock:offset')
 redis.call('HSET', KEYS[1], 'id', id, 'sale', sale, 'code', ARGV[4], 'variant', ARGV[5], 'lot', lot,
            'quantity', qty, 'psid', ARGV[8], 'name', ARGV[9], 'comment_ms', comment_ms, 'arrived_ms', now,
            'status', 'pending', 'message', ARGV[12], 'answer', '', 'position', 0)
-redis.call('EXPIRE', KEYS[1], 30 * 24 * 3600)
 redis.call('ZADD', P .. 'ls:lot:' .. sale .. ':' .. lot, comment_ms, id)
+redis.call('ZADD', P .. 'ls:lot-pending:' .. sale .. ':' .. lot, comment_ms, id)
 redis.call('ZADD', P .. 'ls:claims:' .. sale, comment_ms, id)
 redis.call('ZADD', P .. 'ls:claims-due', now + settle, id)
 walk(sale, lot, now, settle)
@@ -130,6 +146,7 @@ if status == 'claimed' or status == 'paid' then
   redis.call('HINCRBY', P .. 'ls:taken:' .. sale, lot, -tonumber(qty))
 else
   redis.call('ZREM', P .. 'ls:lot:' .. sale .. ':' .. lot, id)
+  redis.call('ZREM', P .. 'ls:lot-pending:' .. sale .. ':' .. lot, id)
   redis.call('ZREM', P .. 'ls:claims-due', id)
 end
 walk(sale, lot, now, settle)
