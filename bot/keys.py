@@ -369,6 +369,11 @@ class Keys:
         return self.prefix + "ls:claims-due"
 
     @property
+    def claims_holds(self) -> str:
+        """ZSET claim id -> ms its hold runs out: ``claimed`` claims not paid yet (``CLAIM_HOLD_MINUTES``)."""
+        return self.prefix + "ls:claims-holds"
+
+    @property
     def claims_unanswered(self) -> str:
         """ZSET claim id -> decided ms: decided claims whose private reply is not queued yet."""
         return self.prefix + "ls:claims-unanswered"

@@ -119,6 +119,7 @@ class Settings:
     claim_words: tuple[str, ...] = ()  # CLAIM_WORDS: empty means live_sales.claim_words.DEFAULT_CLAIM_WORDS
     checkout_url_template: str = ""  # CHECKOUT_URL_TEMPLATE, with {claim_id}, {code}, {variant}, {sale_id}
     claim_settle_ms: int = 300  # CLAIM_SETTLE_MS: how long a claim waits for earlier comments before its answer
+    claim_hold_minutes: float = 15.0  # CLAIM_HOLD_MINUTES: an unpaid claim is released after this (0: never)
     # Every Page served (FB_PAGES); empty: the one Page of the fields above. ``page_id`` and the
     # other page fields are the first Page's; per-Page code gets :meth:`for_page`'s settings.
     pages: tuple[PageConfig, ...] = ()
@@ -142,6 +143,8 @@ class Settings:
             raise ConfigError(f"HTTP_IDLE_TIMEOUT must be a positive number of seconds, got {self.http_idle_timeout}")
         if not 0 <= self.claim_settle_ms <= 60_000:
             raise ConfigError(f"CLAIM_SETTLE_MS must be 0-60000 (milliseconds), got {self.claim_settle_ms}")
+        if not 0 <= self.claim_hold_minutes <= 7 * 24 * 60:
+            raise ConfigError(f"CLAIM_HOLD_MINUTES must be 0 (never) to 10080 (a week), got {self.claim_hold_minutes}")
         template = self.checkout_url_template
         if template and (not template.startswith(("https://", "http://")) or "{claim_id}" not in template):
             raise ConfigError("CHECKOUT_URL_TEMPLATE must be an http(s) URL containing {claim_id}, "
@@ -277,6 +280,7 @@ class Settings:
             claim_words=tuple(w.strip() for w in reader.text("CLAIM_WORDS").split(",") if w.strip()),
             checkout_url_template=reader.text("CHECKOUT_URL_TEMPLATE"),
             claim_settle_ms=reader.integer("CLAIM_SETTLE_MS", 300),
+            claim_hold_minutes=reader.number("CLAIM_HOLD_MINUTES", 15.0),
             **first_page_fields(required),  # type: ignore[arg-type]
         )
 

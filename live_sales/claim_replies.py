@@ -7,7 +7,11 @@ id ``claim:<comment id>``, queued once however many processes settle the claim:
 - ``claimed``: "You got <title> (<variant>) x<n>" and, when ``CHECKOUT_URL_TEMPLATE`` is set, a
   "Check out" button to it, ``{claim_id}``, ``{code}``, ``{variant}`` and ``{sale_id}`` filled in
   (URL-quoted); without the template the text alone;
-- ``waitlisted``: "<title> is taken; you are number <N> on the waitlist".
+- ``waitlisted``: "<title> is taken; you are number <N> on the waitlist";
+- ``promoted``: a waitlisted shopper got a freed unit after their private reply went: "Good news"
+  with the same link, a message to their PSID (job ``claim-promoted:<comment id>``, purpose
+  ``response``), which the policy lets go only inside the 24-hour window (§4.1); the claim
+  script gives the unit only to a shopper inside it (:mod:`live_sales.claim_scripts`).
 
 A private reply goes on the replies lane, which the send workers read before campaign sends
 (:mod:`bot.outbox`). It does not open the 24-hour window (§3.8).
@@ -51,24 +55,28 @@ def _short(text: str) -> str:
 
 
 def answer_message(claim: Mapping[str, str], title: str, template: str) -> dict[str, Any]:
-    """The reply for a decided claim (``answer``: claimed or waitlisted)."""
+    """The message for a decided claim (``answer``: claimed, waitlisted or promoted)."""
     what = _what(claim, title)
-    if claim.get("answer") == "claimed":
+    if claim.get("answer") in ("claimed", "promoted"):
+        opening = "You got it!" if claim.get("answer") == "claimed" else "Good news! A unit freed up:"
         url = checkout_url(template, claim)
         if url:
-            body = _short(f"You got it! {what} is yours. Check out here to pay and ship.")
+            body = _short(f"{opening} {what} is yours. Check out here to pay and ship.")
             return payloads.button_template(body, [payloads.web_url_button(CHECK_OUT, url)])
-        return payloads.text(_short(f"You got it! {what} is yours. We'll message you about payment."))
+        return payloads.text(_short(f"{opening} {what} is yours. We'll message you about payment."))
     position = int(claim.get("position") or 0)
     return payloads.text(_short(f"Sorry, {what} is all claimed for now. You're number {position} on the "
                                 "waitlist: if a unit frees up, it goes to the next in line."))
 
 
 def answer_job(claim: Mapping[str, str], title: str, template: str) -> SendJob:
+    campaign = f"claims-{claim.get('sale', '')}".replace("|", "/")
+    if claim.get("answer") == "promoted":
+        return SendJob(id="claim-promoted:" + claim["id"].replace("|", "/"), purpose="response",
+                       message=answer_message(claim, title, template), psid=claim["psid"], campaign=campaign)
     return SendJob(id=job_id(claim["id"]), purpose="private_reply",
                    message=answer_message(claim, title, template), comment_id=claim["id"],
-                   comment_ms=int(claim.get("comment_ms") or 0),
-                   campaign=f"claims-{claim.get('sale', '')}".replace("|", "/"))
+                   comment_ms=int(claim.get("comment_ms") or 0), campaign=campaign)
 
 
 def variant_question(comment_id: str, comment_ms: int, title: str, code: str, variants: list[str]) -> SendJob:

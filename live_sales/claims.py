@@ -3,8 +3,9 @@
 One claim per comment: its id is the comment's id, so a redelivered comment (the webhook's
 retry, a worker that died after handling it) finds its claim and changes nothing, and an edit
 (``verb: edited``) claims nothing more. Each step is one Lua script
-(:mod:`live_sales.claim_scripts`, which states the fairness rule): record, settle, release on a
-deleted comment (``verb: remove``), and the host's paid / cancelled.
+(:mod:`live_sales.claim_scripts`, which states the fairness rule and the hold): record, settle
+(and release the claims whose hold ran out), release on a deleted comment (``verb: remove``),
+and the host's paid / cancelled.
 
 Answers: a settled claim is put in ``claims_unanswered`` by the same script that decided it;
 :meth:`ClaimBook.answer` queues each one's private reply (:mod:`live_sales.claim_replies`,
@@ -66,8 +67,8 @@ class ClaimBook:
         self._keys = keys
         self._outbox = outbox
         self._products = products
-        self._settle_ms = settings.claim_settle_ms
         self._template = settings.checkout_url_template
+        self._args = script_args(keys, settings)
         self._claim = register_script(redis, claim_scripts.CLAIM)
         self._settle = register_script(redis, claim_scripts.SETTLE)
         self._change = register_script(redis, claim_scripts.CHANGE)
@@ -77,9 +78,9 @@ class ClaimBook:
         k = self._keys
         outcome, status = await self._claim(
             keys=[k.claim(claim.claim_id), k.sale_stock(claim.sale_id)],
-            args=[k.prefix, claim.claim_id, claim.sale_id, claim.code, claim.variant,
+            args=[*self._args, claim.claim_id, claim.sale_id, claim.code, claim.variant,
                   lot_of(claim.code, claim.variant), claim.quantity, claim.psid, claim.name, claim.comment_ms,
-                  self._settle_ms, claim.message[:200]])
+                  claim.message[:200]])
         if text(outcome) == "recorded":
             await self.answer()
         return text(outcome), text(status)
@@ -87,16 +88,16 @@ class ClaimBook:
     async def change(self, claim_id: str, to: str) -> tuple[str, str]:
         """Move a claim to ``released``, ``cancelled`` or ``paid`` (see ``claim_scripts.CHANGE``):
         (changed | already | refused | unknown, the status before)."""
-        outcome, before = await self._change(keys=[self._keys.claim(claim_id)],
-                                             args=[self._keys.prefix, claim_id, to, self._settle_ms])
+        outcome, before = await self._change(keys=[self._keys.claim(claim_id)], args=[*self._args, claim_id, to])
         if text(outcome) == "changed":
             await self.answer()
         return text(outcome), text(before)
 
     async def settle(self) -> int:
-        """Settle every claim now due; returns how many were answered (their replies queued)."""
-        decided = int(await self._settle(keys=[self._keys.claims_due],
-                                         args=[self._keys.prefix, self._settle_ms, SETTLE_BATCH]))
+        """Release the claims whose hold ran out, settle every claim now due; returns how many were answered
+        or told (their messages queued)."""
+        decided = int(await self._settle(keys=[self._keys.claims_due, self._keys.claims_holds],
+                                         args=[*self._args, SETTLE_BATCH]))
         await self.answer()
         return decided
 
@@ -159,15 +160,21 @@ class ClaimBook:
         return titles
 
 
+def script_args(keys: Keys, settings: Settings) -> list[str | int]:
+    """The first arguments of every claim script: the Page's key prefix, settle ms, hold ms."""
+    return [keys.prefix, settings.claim_settle_ms, int(settings.claim_hold_minutes * 60_000)]
+
+
 def view(claim: Mapping[str, str]) -> dict[str, Any]:
     """A claim as the admin API shows it (``psid``: the commenter's id as the webhook gave it)."""
     position = int(claim.get("position") or 0)
     return {
         "claim_id": claim["id"], "sale_id": claim["sale"], "psid": claim.get("psid"), "name": claim.get("name") or None,
         "code": claim.get("code"), "variant": claim.get("variant") or None, "quantity": int(claim.get("quantity") or 0),
-        "status": claim.get("status"), "answer": claim.get("answer") or None,
+        "status": claim.get("status"), "reason": claim.get("reason") or None, "answer": claim.get("answer") or None,
         "waitlist_position": position if claim.get("answer") == "waitlisted" else None,
         "comment_ms": int(claim.get("comment_ms") or 0), "comment_at": iso(int(claim.get("comment_ms") or 0)),
         "arrived_ms": int(claim.get("arrived_ms") or 0), "decided_ms": int(claim.get("decided_ms") or 0) or None,
+        "promoted_ms": int(claim.get("promoted_ms") or 0) or None,
         "message": claim.get("message") or None,
     }

@@ -129,10 +129,10 @@ def product_from_json(body: Any) -> Product:
 class ProductStore:
     """The products and stock of the sales of one Page."""
 
-    def __init__(self, redis: Redis, keys: Keys, settle_ms: int) -> None:
+    def __init__(self, redis: Redis, keys: Keys, script_args: list[str | int]) -> None:
         self._redis = redis
         self._keys = keys
-        self._settle_ms = settle_ms
+        self._script_args = script_args  # prefix, settle ms, hold ms (:mod:`live_sales.claim_scripts`)
         self._add = register_script(redis, claim_scripts.ADD_PRODUCTS)
         self._set_stock = register_script(redis, claim_scripts.SET_STOCK)
 
@@ -167,7 +167,7 @@ class ProductStore:
         """Set a lot's units; freed units go to its waitlist. ``(set | below_taken | unknown_lot, taken)``."""
         outcome, taken = await self._set_stock(
             keys=[self._keys.sale_stock(sale_id), self._keys.sale_taken(sale_id)],
-            args=[self._keys.prefix, sale_id, lot, units, self._settle_ms])
+            args=[*self._script_args, sale_id, lot, units])
         return text(outcome), int(taken)
 
     async def view(self, sale_id: str) -> list[dict[str, Any]]:

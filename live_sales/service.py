@@ -13,7 +13,7 @@ from bot.graph import GraphError
 
 from .claim_comments import ClaimComments
 from .claim_words import DEFAULT_CLAIM_WORDS, ClaimWords
-from .claims import ClaimBook
+from .claims import ClaimBook, script_args
 from .fanout import FanoutRunner
 from .messages import check_fits, for_broadcast
 from .model import Broadcast, LiveSale, text
@@ -43,7 +43,7 @@ class LiveSales:
         self.sales = SaleStore(runtime.redis, runtime.keys)
         self.broadcasts = BroadcastStore(runtime.redis, runtime.keys)
         self.runner = FanoutRunner(runtime.redis, runtime.keys, runtime.outbox, runtime.settings, runtime.name)
-        self.products = ProductStore(runtime.redis, runtime.keys, runtime.settings.claim_settle_ms)
+        self.products = ProductStore(runtime.redis, runtime.keys, script_args(runtime.keys, runtime.settings))
         self.claims = ClaimBook(runtime.redis, runtime.keys, runtime.outbox, self.products, runtime.settings)
         self.claim_comments = ClaimComments(self.sales, self.products,
                                             ClaimWords(runtime.settings.claim_words or DEFAULT_CLAIM_WORDS),

@@ -176,8 +176,11 @@ def test_claim_settings_are_read_and_checked() -> None:
     assert (settings.claim_settle_ms, settings.checkout_url_template) == (800, "https://shop.test/pay/{claim_id}?code={code}")
     defaults = Settings.from_env({})
     assert (defaults.claim_words, defaults.claim_settle_ms, defaults.checkout_url_template) == ((), 300, "")
+    assert defaults.claim_hold_minutes == 15 and Settings.from_env({"CLAIM_HOLD_MINUTES": "0"}).claim_hold_minutes == 0
     with pytest.raises(ConfigError, match="CLAIM_SETTLE_MS"):
         Settings.from_env({"CLAIM_SETTLE_MS": "-1"})
+    with pytest.raises(ConfigError, match="CLAIM_HOLD_MINUTES"):
+        Settings.from_env({"CLAIM_HOLD_MINUTES": "-5"})
     for template in ("https://shop.test/pay", "ftp://shop.test/{claim_id}"):
         with pytest.raises(ConfigError, match="CHECKOUT_URL_TEMPLATE"):
             Settings.from_env({"CHECKOUT_URL_TEMPLATE": template})

@@ -73,6 +73,14 @@ async def settle(shop: Shop, *runtimes: Runtime, send: bool = True) -> None:
     pytest.fail("claims still pending")
 
 
+async def chatting(shop: Shop, name: str) -> str:
+    """A shopper who wrote to the Page just now: inside the 24-hour window (a freed unit can be told)."""
+    psid = await shop.shopper(name)
+    await shop.says(psid, "hi po")
+    await shop.runtime.drain()
+    return psid
+
+
 def words(message: dict[str, Any]) -> str:
     return str(message.get("text") or message["attachment"]["payload"]["text"])
 
@@ -218,7 +226,7 @@ async def test_an_earlier_comment_wins_within_the_settle_window_and_waits_after_
 
 async def test_a_deleted_comment_releases_its_unit_to_the_waitlist(shop: Shop) -> None:
     sale, post = await live_sale(shop, {"code": "12", "title": "Jacket", "quantity": 1})
-    ana, ben = await shop.shopper("Ana"), await shop.shopper("Ben")
+    ana, ben = await shop.shopper("Ana"), await chatting(shop, "Ben")
     ana_comment = await comment(shop, post, ana, "sold 12", ago=30)
     await settle(shop)
     await comment(shop, post, ben, "sold 12", ago=20)
@@ -226,7 +234,10 @@ async def test_a_deleted_comment_releases_its_unit_to_the_waitlist(shop: Shop) -
     assert [c["status"] for c in await claims_of(shop, sale)] == ["claimed", "waitlisted"]
     await webhook(shop, post, ana_comment, ana, "sold 12", verb="remove")
     await settle(shop)
-    assert [c["status"] for c in await claims_of(shop, sale)] == ["released", "claimed"]
+    assert [(c["status"], c["reason"]) for c in await claims_of(shop, sale)] == [("released", "comment_deleted"),
+                                                                                 ("claimed", None)]
+    told = [m for m in await shop.inbox(ben) if m["via"] != "comment" and "freed up" in json.dumps(m["message"])]
+    assert len(told) == 1 and "Jacket [12] is yours" in words(told[0]["message"])
     product = (await shop.api("GET", f"/api/live-sales/{sale}/products"))["products"][0]
     assert (product["taken"], product["left"]) == (1, 0)
     # a comment deleted before its add was handled claims nothing when the add comes
@@ -240,7 +251,7 @@ async def test_a_deleted_comment_releases_its_unit_to_the_waitlist(shop: Shop) -
 
 async def test_the_host_marks_claims_paid_or_cancelled(shop: Shop) -> None:
     sale, post = await live_sale(shop, {"code": "12", "title": "Jacket", "quantity": 1})
-    ana, ben = await shop.shopper("Ana"), await shop.shopper("Ben")
+    ana, ben = await shop.shopper("Ana"), await chatting(shop, "Ben")
     first = await comment(shop, post, ana, "sold 12", ago=30)
     await settle(shop)
     second = await comment(shop, post, ben, "sold 12", ago=20)
@@ -270,7 +281,7 @@ async def test_the_host_marks_claims_paid_or_cancelled(shop: Shop) -> None:
 
 async def test_more_stock_goes_to_the_waitlist_and_quantities_wait_their_turn(shop: Shop) -> None:
     sale, post = await live_sale(shop, {"code": "5", "title": "Mug", "quantity": 2})
-    ana, ben, cy = await shop.shopper("Ana"), await shop.shopper("Ben"), await shop.shopper("Cy")
+    ana, ben, cy = await shop.shopper("Ana"), await chatting(shop, "Ben"), await shop.shopper("Cy")
     for psid, text, ago in ((ana, "mine 5", 30), (ben, "mine 5 x2", 20), (cy, "mine 5", 10)):
         await comment(shop, post, psid, text, ago=ago)
         await settle(shop)
@@ -366,3 +377,32 @@ async def test_claims_under_the_live_video_the_page_went_live_with(shop: Shop) -
     await comment(shop, video["post_id"], ben, "mine a01")  # the sale has ended: no claim
     await settle(shop)
     assert len(await claims_of(shop, sale["id"])) == 1
+
+
+async def test_an_unpaid_claim_is_released_after_the_hold_and_the_next_one_told(serve: Serve, redis: Redis,
+                                                                                 page_id: str) -> None:
+    shop = await claims_shop(serve, redis, page_id, claim_hold_minutes=1.0)
+    try:
+        sale, post = await live_sale(shop, {"code": "12", "title": "Jacket", "quantity": 2})
+        ana, ben = await shop.shopper("Ana"), await shop.shopper("Ben")
+        cy, di = await shop.shopper("Cy"), await chatting(shop, "Di")
+        for psid, ago in ((ana, 40), (ben, 30), (cy, 20), (di, 10)):
+            await comment(shop, post, psid, "sold 12", ago=ago)
+            await settle(shop)
+        base = f"/api/live-sales/{sale}/claims"
+        first, second, *_ = await claims_of(shop, sale)
+        await shop.api("PATCH", f"{base}/{first['claim_id']}", {"status": "paid"})  # paid: kept
+        await shop.advance(50)
+        await settle(shop)
+        assert [c["status"] for c in await claims_of(shop, sale)] == ["paid", "claimed", "waitlisted", "waitlisted"]
+        await shop.advance(15)  # Ben's hold (1 min) is over: his unit goes down the line; Cy cannot be told
+        await settle(shop)
+        assert [(c["status"], c["reason"]) for c in await claims_of(shop, sale)] == [
+            ("paid", None), ("released", "hold_expired"), ("released", "unreachable"), ("claimed", None)]
+        told = [m for m in await shop.inbox(di) if m["via"] != "comment"]
+        assert any("A unit freed up: Jacket [12] is yours" in words(m["message"]) for m in told), told
+        assert len(await replies(shop, cy)) == 1  # only the waitlist answer: nothing sent that could not go
+        product = (await shop.api("GET", f"/api/live-sales/{sale}/products"))["products"][0]
+        assert (product["taken"], product["left"]) == (2, 0)
+    finally:
+        await bounded(shop.runtime.stop(), "stop the runtime")

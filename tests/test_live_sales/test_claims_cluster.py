@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 
 from bot.keys import Keys
 from bot.outbox import Outbox
 from bot.settings import Settings
 from bot.storage import connect
-from live_sales.claims import ClaimBook, NewClaim
+from live_sales.claims import ClaimBook, NewClaim, script_args
 from live_sales.products import ProductStore, product_from_json
 from tests.support.pages import delete_page_keys
 from tests.support.redis_cluster import RedisClusterProcesses, page_on_node
@@ -23,7 +24,7 @@ async def test_claims_on_redis_cluster(redis_cluster: RedisClusterProcesses) -> 
     await redis.ping()
     try:
         settings = Settings(page_id=page_id, claim_settle_ms=0)
-        products = ProductStore(redis, keys, settings.claim_settle_ms)
+        products = ProductStore(redis, keys, script_args(keys, settings))
         book = ClaimBook(redis, keys, Outbox(redis, keys), products, settings)
         assert await products.add("ls-1", [product_from_json({"code": "12", "title": "Jacket", "quantity": 3})]) \
             is None
@@ -39,9 +40,15 @@ async def test_claims_on_redis_cluster(redis_cluster: RedisClusterProcesses) -> 
         rows = await book.of_sale("ls-1")
         assert sum(r["status"] == "claimed" for r in rows) == 3
         assert await book.change(rows[-1]["claim_id"], "released") == ("changed", "waitlisted")
+        waiting = [r for r in rows if r["status"] == "waitlisted"]
+        await redis.hset(keys.window, waiting[1]["psid"], int(time.time() * 1000))  # only the second can be told
         claimed = [r for r in rows if r["status"] == "claimed"]
         assert await book.change(claimed[0]["claim_id"], "cancelled") == ("changed", "claimed")
-        assert (await products.stock("ls-1"))[1] == {"12|": 3}  # the unit went to the waitlist's first
+        assert (await products.stock("ls-1"))[1] == {"12|": 3}  # the unit went down the waitlist
+        after = {r["claim_id"]: (r["status"], r["reason"]) for r in await book.of_sale("ls-1")}
+        assert after[waiting[0]["claim_id"]] == ("released", "unreachable")
+        assert after[waiting[1]["claim_id"]] == ("claimed", None)
+        assert after[waiting[2]["claim_id"]] == ("waitlisted", None)
         assert await products.set_stock("ls-1", "12|", 2) == ("below_taken", 3)
         assert await book.pending() == 0
     finally:
