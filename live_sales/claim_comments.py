@@ -97,7 +97,7 @@ class ClaimComments:
         await self._book.record(NewClaim(
             claim_id=event.comment_id, sale_id=found.sale.id, code=found.product.code, variant=variant,
             quantity=found.claim.quantity, psid=event.from_id, name=event.from_name or "",
-            comment_ms=event.timestamp, message=event.message or ""))
+            comment_ms=event.timestamp, message=event.message or "", title=found.product.title))
 
 
 @registry.on("comment")

@@ -57,6 +57,7 @@ class NewClaim:
     name: str
     comment_ms: int
     message: str
+    title: str = ""  # the product's, kept with the claim for its answer
 
 
 class ClaimBook:
@@ -80,9 +81,9 @@ class ClaimBook:
             keys=[k.claim(claim.claim_id), k.sale_stock(claim.sale_id)],
             args=[*self._args, claim.claim_id, claim.sale_id, claim.code, claim.variant,
                   lot_of(claim.code, claim.variant), claim.quantity, claim.psid, claim.name, claim.comment_ms,
-                  claim.message[:200]])
-        if text(outcome) == "recorded":
-            await self.answer()
+                  claim.message[:200], claim.title[:80]])
+        if text(outcome) == "recorded" and text(status) != "pending":
+            await self.answer([claim.claim_id])  # its own answer now; any other the walk decided: the settler's
         return text(outcome), text(status)
 
     async def change(self, claim_id: str, to: str) -> tuple[str, str]:
@@ -101,18 +102,20 @@ class ClaimBook:
         await self.answer()
         return decided
 
-    async def answer(self) -> int:
-        """Queue the private reply of every decided, unanswered claim; returns how many were queued."""
+    async def answer(self, only: list[str] | None = None) -> int:
+        """Queue the message of every decided, unanswered claim (or of ``only`` these); returns how many were
+        queued. Taken out of ``claims_unanswered`` only once queued (the outbox queues a job id once)."""
         queued = 0
         while True:
-            ids = [text(i) for i in await self._redis.zrange(self._keys.claims_unanswered, 0, ANSWER_BATCH - 1)]
+            if only is not None:
+                ids, only = only, []
+            else:
+                ids = [text(i) for i in await self._redis.zrange(self._keys.claims_unanswered, 0, ANSWER_BATCH - 1)]
             if not ids:
                 return queued
-            claims = await self._load(ids)
-            titles = await self._titles(claims)
-            jobs = [answer_job(c, titles.get((c["sale"], c["code"]), c["code"]), self._template)
-                    for c in claims if c.get("answer")]
-            queued += await self._outbox.enqueue_many(jobs)
+            claims = [c for c in await self._load(ids) if c.get("answer")]
+            queued += await self._outbox.enqueue_many([answer_job(c, c.get("title") or c["code"], self._template)
+                                                       for c in claims])
             await self._redis.zrem(self._keys.claims_unanswered, *ids)
 
     async def pending(self) -> int:
@@ -152,12 +155,6 @@ class ClaimBook:
             rows = await pipe.execute()
         return [{text(k): text(v) for k, v in row.items()} for row in rows if row]
 
-    async def _titles(self, claims: list[dict[str, str]]) -> dict[tuple[str, str], str]:
-        titles = {}
-        for sale, code in {(c.get("sale", ""), c.get("code", "")) for c in claims}:
-            product = await self._products.get(sale, code)
-            titles[(sale, code)] = product.title if product else code
-        return titles
 
 
 def script_args(keys: Keys, settings: Settings) -> list[str | int]:
