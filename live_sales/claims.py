@@ -142,11 +142,10 @@ class ClaimBook:
         found = await self._load([claim_id])
         return found[0] if found and found[0].get("sale") else None
 
-    async def of_sale(self, sale_id: str, *, status: str | None = None, limit: int = 1000) -> list[dict[str, Any]]:
+    async def of_sale(self, sale_id: str) -> list[dict[str, Any]]:
         """The sale's claims in comment-time order, as the API shows them."""
         ids = [text(i) for i in await self._redis.zrange(self._keys.sale_claims(sale_id), 0, -1)]
-        rows = [view(c) for c in await self._load(ids) if c.get("sale")]
-        return [r for r in rows if status is None or r["status"] == status][:limit]
+        return [view(c) for c in await self._load(ids) if c.get("sale")]
 
     async def _load(self, ids: list[str]) -> list[dict[str, str]]:
         async with self._redis.pipeline(transaction=False) as pipe:

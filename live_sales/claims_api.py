@@ -23,6 +23,7 @@ from .service import LiveSales, domain_of
 api = AdminApi()
 
 CHANGES = ("paid", "cancelled")
+DEFAULT_LIMIT, MAX_LIMIT = 1000, 10_000  # claims listed (``counts`` always counts them all)
 
 
 def _domain(request: web.Request) -> LiveSales:
@@ -98,21 +99,26 @@ async def set_stock(request: web.Request) -> web.Response:
 
 
 @api.route("GET", "/api/live-sales/{id}/claims", "A live sale's claims in comment-time order",
-           response=schemas.CLAIM_LIST, query=(("status", "string", False), ("code", "string", False)))
+           response=schemas.CLAIM_LIST,
+           query=(("status", "string", False), ("code", "string", False), ("limit", "integer", False)))
 async def list_claims(request: web.Request) -> web.Response:
     status = request.query.get("status")
     if status is not None and status not in STATUSES:
         raise invalid("status must be one of " + ", ".join(STATUSES))
+    raw_limit = request.query.get("limit", str(DEFAULT_LIMIT))
+    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_LIMIT:
+        raise invalid(f"limit must be a whole number from 1 to {MAX_LIMIT}")
     domain = _domain(request)
     sale = await _sale(domain, request)
-    claims = await domain.claims.of_sale(sale.id, status=status)
+    claims = await domain.claims.of_sale(sale.id)
     code = request.query.get("code")
     if code:
         claims = [c for c in claims if c["code"] == code.upper()]
     counts: dict[str, int] = {s: 0 for s in STATUSES}
     for c in claims:
         counts[c["status"]] = counts.get(c["status"], 0) + 1
-    return web.json_response({"sale_id": sale.id, "counts": counts, "claims": claims})
+    shown = [c for c in claims if status is None or c["status"] == status][:int(raw_limit)]
+    return web.json_response({"sale_id": sale.id, "counts": counts, "claims": shown})
 
 
 @api.route("PATCH", "/api/live-sales/{id}/claims/{claim_id}",

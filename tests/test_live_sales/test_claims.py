@@ -272,6 +272,11 @@ async def test_the_host_marks_claims_paid_or_cancelled(shop: Shop) -> None:
     await shop.api("PATCH", f"/api/live-sales/ls-404/claims/{first}", {"status": "paid"}, status=404)
     await shop.api("GET", f"{base}?status=lost", status=422)
     assert [c["psid"] for c in await claims_of(shop, sale, "?status=claimed")] == [ben]
+    listed = await shop.api("GET", f"{base}?status=cancelled&limit=1")
+    assert [c["psid"] for c in listed["claims"]] == [ana] and listed["counts"]["claimed"] == 1
+    assert [c["psid"] for c in await claims_of(shop, sale, "?limit=1")] == [ana]
+    await shop.api("GET", f"{base}?limit=0", status=422)
+    await shop.api("GET", f"{base}?limit=ten", status=422)
     # stock can never go below what claims hold
     held = await shop.api("PATCH", f"/api/live-sales/{sale}/products/12", {"quantity": 0}, status=409)
     assert "1 units of 12 are held by claims" in held["error"]["message"]
