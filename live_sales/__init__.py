@@ -30,7 +30,7 @@ from . import claims_cli as _claims_cli  # noqa: F401 - registers `products` and
 from . import cli as _cli  # noqa: F401 - registers the CLI commands
 from .api import api
 from .audience_api import api as _audience_api
-from .claim_comments import registry as _claims_registry
+from .claim_events import registry as _claims_registry
 from .claims_api import api as _claims_api
 from .dashboard import panels
 from .live_videos import registry

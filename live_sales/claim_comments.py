@@ -18,10 +18,8 @@ provides :data:`bot.ports.CLAIM_COMMENTS`, which the dialogue asks before its ke
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from bot.events import CommentEvent
-from bot.handlers import HandlerRegistry
 from bot.outbox import Outbox
 
 from .claim_replies import variant_question
@@ -30,11 +28,6 @@ from .claims import ClaimBook, NewClaim
 from .model import LiveSale
 from .products import Product, ProductStore
 from .store import SaleStore
-
-if TYPE_CHECKING:
-    from bot.runtime import Runtime
-
-registry = HandlerRegistry()
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,9 +92,3 @@ class ClaimComments:
             quantity=found.claim.quantity, psid=event.from_id, name=event.from_name or "",
             comment_ms=event.timestamp, message=event.message or "", title=found.product.title))
 
-
-@registry.on("comment")
-async def claim_comment(event: CommentEvent, runtime: Runtime) -> None:
-    from .service import domain_of
-
-    await domain_of(runtime).claim_comments.handle(event)
