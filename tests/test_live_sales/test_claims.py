@@ -411,3 +411,24 @@ async def test_an_unpaid_claim_is_released_after_the_hold_and_the_next_one_told(
         assert (product["taken"], product["left"]) == (2, 0)
     finally:
         await bounded(shop.runtime.stop(), "stop the runtime")
+
+
+async def test_a_claim_whose_process_stopped_before_answering_is_answered_by_another(
+        serve: Serve, redis: Redis, page_id: str) -> None:
+    shop = await claims_shop(serve, redis, page_id, claim_settle_ms=5_000)
+    gone = Runtime(shop.settings, redis)
+    await gone.load_plugins(PLUGINS)
+    try:
+        sale, post = await live_sale(shop, {"code": "12", "title": "Jacket", "quantity": 1})
+        ana = await shop.shopper("Ana")
+        await comment(shop, post, ana, "sold 12")
+        await gone.drain(30, send=False)  # this process records the claim (pending) ...
+        await bounded(gone.stop(), "stop the recording runtime")  # ... and is gone before it is settled
+        assert [c["status"] for c in await claims_of(shop, sale)] == ["pending"]
+        await shop.advance(6)
+        await settle(shop)  # the other process's settler
+        assert [c["status"] for c in await claims_of(shop, sale)] == ["claimed"]
+        assert len(await replies(shop, ana)) == 1
+    finally:
+        await bounded(gone.stop(), "stop the recording runtime")
+        await bounded(shop.runtime.stop(), "stop the runtime")
