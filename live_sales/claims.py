@@ -34,7 +34,7 @@ from bot.settings import Settings
 from . import claim_scripts
 from .claim_replies import answer_job
 from .model import iso, text
-from .products import ProductStore, lot_of
+from .products import lot_of
 
 log = logging.getLogger(__name__)
 
@@ -63,11 +63,10 @@ class NewClaim:
 class ClaimBook:
     """Records, settles, answers and changes the claims of one Page."""
 
-    def __init__(self, redis: Redis, keys: Keys, outbox: Outbox, products: ProductStore, settings: Settings) -> None:
+    def __init__(self, redis: Redis, keys: Keys, outbox: Outbox, settings: Settings) -> None:
         self._redis = redis
         self._keys = keys
         self._outbox = outbox
-        self._products = products
         self._template = settings.checkout_url_template
         self._args = script_args(keys, settings)
         self._claim = register_script(redis, claim_scripts.CLAIM)
@@ -75,7 +74,7 @@ class ClaimBook:
         self._change = register_script(redis, claim_scripts.CHANGE)
 
     async def record(self, claim: NewClaim) -> tuple[str, str]:
-        """(recorded | duplicate | unknown_lot, status now); then settles and answers what is due."""
+        """(recorded | duplicate | unknown_lot, status now); a claim decided at once gets its answer queued."""
         k = self._keys
         outcome, status = await self._claim(
             keys=[k.claim(claim.claim_id), k.sale_stock(claim.sale_id)],

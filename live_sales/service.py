@@ -44,7 +44,7 @@ class LiveSales:
         self.broadcasts = BroadcastStore(runtime.redis, runtime.keys)
         self.runner = FanoutRunner(runtime.redis, runtime.keys, runtime.outbox, runtime.settings, runtime.name)
         self.products = ProductStore(runtime.redis, runtime.keys, script_args(runtime.keys, runtime.settings))
-        self.claims = ClaimBook(runtime.redis, runtime.keys, runtime.outbox, self.products, runtime.settings)
+        self.claims = ClaimBook(runtime.redis, runtime.keys, runtime.outbox, runtime.settings)
         self.claim_comments = ClaimComments(self.sales, self.products,
                                             ClaimWords(runtime.settings.claim_words or DEFAULT_CLAIM_WORDS),
                                             self.claims, runtime.outbox)

@@ -25,7 +25,7 @@ async def test_claims_on_redis_cluster(redis_cluster: RedisClusterProcesses) -> 
     try:
         settings = Settings(page_id=page_id, claim_settle_ms=0)
         products = ProductStore(redis, keys, script_args(keys, settings))
-        book = ClaimBook(redis, keys, Outbox(redis, keys), products, settings)
+        book = ClaimBook(redis, keys, Outbox(redis, keys), settings)
         assert await products.add("ls-1", [product_from_json({"code": "12", "title": "Jacket", "quantity": 3})]) \
             is None
         claims = [NewClaim(claim_id=f"1_{i:016d}", sale_id="ls-1", code="12", variant="", quantity=1,
