@@ -336,6 +336,53 @@ class Keys:
         """HASH linked post or live-video id -> sale id (the ``live_videos`` webhook finds its sale here)."""
         return self.prefix + "ls:links"
 
+    # Products and claims of a sale (live_sales/products.py, live_sales/claims.py). A lot is one
+    # product's variant, named "<code>|<VARIANT>" ("<code>|" for a product without variants).
+    def sale_products(self, sale_id: str) -> str:
+        """HASH product code -> the product as JSON (title, price, image_url, variants, added order)."""
+        return self.prefix + "ls:products:" + sale_id
+
+    def sale_stock(self, sale_id: str) -> str:
+        """HASH lot -> the units the host has of it."""
+        return self.prefix + "ls:stock:" + sale_id
+
+    def sale_taken(self, sale_id: str) -> str:
+        """HASH lot -> units held by claims ``claimed`` or ``paid`` (left = stock - taken, never below 0)."""
+        return self.prefix + "ls:taken:" + sale_id
+
+    def claim_lot(self, sale_id: str, lot: str) -> str:
+        """ZSET claim id -> comment ms: the lot's claims not holding units (``pending``, ``waitlisted``),
+        in comment-time order (equal times by claim id)."""
+        return self.prefix + "ls:lot:" + sale_id + ":" + lot
+
+    def claim_lot_pending(self, sale_id: str, lot: str) -> str:
+        """ZSET claim id -> comment ms: the lot's ``pending`` claims (not settled yet), the only ones a
+        settle step reads past the head of the line."""
+        return self.prefix + "ls:lot-pending:" + sale_id + ":" + lot
+
+    def claim(self, claim_id: str) -> str:
+        """HASH of one claim (its id is the comment's): sale, lot, quantity, commenter, times, status."""
+        return self.prefix + "ls:claim:" + claim_id
+
+    def sale_claims(self, sale_id: str) -> str:
+        """ZSET claim id -> comment ms: every claim of a sale, for the host's view."""
+        return self.prefix + "ls:claims:" + sale_id
+
+    @property
+    def claims_due(self) -> str:
+        """ZSET claim id -> ms when its answer is settled: ``pending`` claims, for the settler."""
+        return self.prefix + "ls:claims-due"
+
+    @property
+    def claims_holds(self) -> str:
+        """ZSET claim id -> ms its hold runs out: ``claimed`` claims not paid yet (``CLAIM_HOLD_MINUTES``)."""
+        return self.prefix + "ls:claims-holds"
+
+    @property
+    def claims_unanswered(self) -> str:
+        """ZSET claim id -> decided ms: decided claims whose private reply is not queued yet."""
+        return self.prefix + "ls:claims-unanswered"
+
     def broadcast(self, broadcast_id: str) -> str:
         """HASH of one blast: topic, text, url, button, created_ms."""
         return self.prefix + "bc:" + broadcast_id

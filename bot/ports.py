@@ -5,7 +5,9 @@ provides them, the dialogue uses them.
 
 - :data:`NEXT_LIVE_SALE` — the sale live now, else the next scheduled one ("when is the next live?");
 - :data:`LINKED_POSTS` — whether a post or live video is linked to a sale (``COMMENT_OPTIN_SCOPE=linked``:
-  only comments under those get the keyword's private reply).
+  only comments under those get the keyword's private reply);
+- :data:`CLAIM_COMMENTS` — whether a comment claims a product of a live sale ("SOLD 12" under the
+  sale's live video): the claims plugin answers it, so the dialogue leaves it alone.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from typing import Protocol, runtime_checkable
 
 from .services import Service
 
-__all__ = ["LINKED_POSTS", "NEXT_LIVE_SALE", "LinkedPosts", "NextLiveSale", "UpcomingSale"]
+__all__ = ["CLAIM_COMMENTS", "LINKED_POSTS", "NEXT_LIVE_SALE", "ClaimComments", "LinkedPosts", "NextLiveSale",
+           "UpcomingSale"]
 
 
 @dataclass(frozen=True)
@@ -44,5 +47,13 @@ class LinkedPosts(Protocol):
         ...
 
 
+@runtime_checkable
+class ClaimComments(Protocol):
+    async def is_claim(self, post_id: str, message: str | None) -> bool:
+        """True if a comment with this text under this post claims a product of a live sale."""
+        ...
+
+
 NEXT_LIVE_SALE: Service[NextLiveSale] = Service("the next live sale", NextLiveSale)
 LINKED_POSTS: Service[LinkedPosts] = Service("the posts linked to a live sale", LinkedPosts)
+CLAIM_COMMENTS: Service[ClaimComments] = Service("the claim comments of a live sale", ClaimComments)

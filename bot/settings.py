@@ -128,6 +128,11 @@ class Settings:
     handover_on_fallback: bool = False  # HANDOVER_ON_FALLBACK: the fallback also passes the thread to the Page Inbox
     handover_text: str = DEFAULT_HANDOVER_TEXT  # HANDOVER_TEXT: what a shopper who asked for a person is told
     admin_api_url: str = ""  # where the CLI finds the admin API (SALEBELL_API_URL)
+    # -- claims by comment (live_sales/claims.py) --
+    claim_words: tuple[str, ...] = ()  # CLAIM_WORDS: empty means live_sales.claim_words.DEFAULT_CLAIM_WORDS
+    checkout_url_template: str = ""  # CHECKOUT_URL_TEMPLATE, with {claim_id}, {code}, {variant}, {sale_id}
+    claim_settle_ms: int = 300  # CLAIM_SETTLE_MS: how long a claim waits for earlier comments before its answer
+    claim_hold_minutes: float = 15.0  # CLAIM_HOLD_MINUTES: an unpaid claim is released after this (0: never)
     # Every Page served (FB_PAGES); empty: the one Page of the fields above. ``page_id`` and the
     # other page fields are the first Page's; per-Page code gets :meth:`for_page`'s settings.
     pages: tuple[PageConfig, ...] = ()
@@ -152,6 +157,14 @@ class Settings:
             raise ConfigError(f"PORT must be 1-65535, got {self.port}")
         if not self.http_idle_timeout > 0:
             raise ConfigError(f"HTTP_IDLE_TIMEOUT must be a positive number of seconds, got {self.http_idle_timeout}")
+        if not 0 <= self.claim_settle_ms <= 60_000:
+            raise ConfigError(f"CLAIM_SETTLE_MS must be 0-60000 (milliseconds), got {self.claim_settle_ms}")
+        if not 0 <= self.claim_hold_minutes <= 7 * 24 * 60:
+            raise ConfigError(f"CLAIM_HOLD_MINUTES must be 0 (never) to 10080 (a week), got {self.claim_hold_minutes}")
+        template = self.checkout_url_template
+        if template and (not template.startswith(("https://", "http://")) or "{claim_id}" not in template):
+            raise ConfigError("CHECKOUT_URL_TEMPLATE must be an http(s) URL containing {claim_id}, "
+                              f"e.g. https://shop.example/checkout/{{claim_id}}; got {template!r}")
         if self.marketing_path not in ("legacy", "marketing_api"):
             raise ConfigError(f"MARKETING_PATH must be legacy or marketing_api, got {self.marketing_path!r}")
         if not self.optin_keywords:
@@ -296,6 +309,10 @@ class Settings:
             fallback_quiet_hours=reader.number("FALLBACK_QUIET_HOURS", 4.0),
             handover_on_fallback=reader.flag("HANDOVER_ON_FALLBACK", False),
             handover_text=reader.text("HANDOVER_TEXT") or DEFAULT_HANDOVER_TEXT,
+            claim_words=tuple(w.strip() for w in reader.text("CLAIM_WORDS").split(",") if w.strip()),
+            checkout_url_template=reader.text("CHECKOUT_URL_TEMPLATE"),
+            claim_settle_ms=reader.integer("CLAIM_SETTLE_MS", 300),
+            claim_hold_minutes=reader.number("CLAIM_HOLD_MINUTES", 15.0),
             **first_page_fields(required),  # type: ignore[arg-type]
         )
 

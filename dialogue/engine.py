@@ -11,7 +11,8 @@ tracker is loaded, changed and saved by one handler at a time:
   like the tap. Then, unless a human has the thread, the intent's action runs and its
   messages are queued; a message with no intent gets the fallback answer and is flagged
   for a person (:mod:`dialogue.needs_human`); the opt-in follow-up is (re)scheduled;
-- comment: the opt-in keyword (within ``COMMENT_OPTIN_SCOPE``) gets one private reply;
+- comment: the opt-in keyword (within ``COMMENT_OPTIN_SCOPE``) gets one private reply, unless the
+  comment claims a product of a live sale (:data:`bot.ports.CLAIM_COMMENTS`: the claims answer it);
 - opt-ins (after the ledger recorded them): a confirmation, only inside the window;
 - echo / standby / handover: human takeover (:mod:`dialogue.handover_turns`); while a person
   has the conversation, what the shopper writes is kept for them (:mod:`dialogue.conversation_log`);
@@ -45,7 +46,7 @@ from bot.graph.payloads import PayloadError
 from bot.handlers import HandlerRegistry
 from bot.outbox import SendJob
 from bot.policy import in_window
-from bot.ports import LINKED_POSTS
+from bot.ports import CLAIM_COMMENTS, LINKED_POSTS
 
 from .actions import ActionServerError, domain_of, load_intents, make_runner
 from .comment_gate import CommentReplyGate
@@ -198,6 +199,9 @@ class Dialogue:
     async def on_comment(self, event: CommentEvent) -> None:
         if event.verb != "add" or not event.message or event.from_id == event.page_id:
             return
+        claims = self.services.find(CLAIM_COMMENTS)
+        if claims is not None and await claims.is_claim(event.post_id, event.message):
+            return  # "SOLD 12" under a live sale: the claims plugin answers it (its one private reply)
         spotted = self.spotter.spot(event.message)
         if spotted.intent != OPT_IN or OPT_IN not in self.action_of:
             return

@@ -138,3 +138,57 @@ SHOPPER_NAMES: Schema = {
         "type": "object", "properties": {"psid": STR, "name": {**STR, "nullable": True}}}}},
 }
 LINKS_IN: Schema = {"type": "object", "required": ["post_ids"], "properties": {"post_ids": STR_LIST}}
+
+VARIANT_IN: Schema = {"type": "object", "required": ["name", "quantity"],
+                      "properties": {"name": {**STR, "pattern": "^[A-Za-z]{1,10}$"},
+                                     "quantity": {**INT, "minimum": 0, "maximum": 100000}}}
+PRODUCT_IN: Schema = {
+    "type": "object", "required": ["code", "title"],
+    "description": "quantity for a product without variants, else quantity per variant",
+    "properties": {
+        "code": {**STR, "pattern": "^(?=[A-Za-z0-9]*[0-9])[A-Za-z0-9]{1,16}$",
+                 "description": "what shoppers comment: SOLD <code>"},
+        "title": {**STR, "minLength": 1, "maxLength": 80}, "price": {"type": "number", "minimum": 0},
+        "currency": {**STR, "pattern": "^[A-Z]{3}$"}, "image_url": {**STR, "format": "uri"},
+        "quantity": {**INT, "minimum": 0, "maximum": 100000},
+        "variants": {"type": "array", "minItems": 1, "maxItems": 30, "items": VARIANT_IN},
+    },
+}
+PRODUCTS_IN: Schema = {"oneOf": [PRODUCT_IN, {"type": "object", "required": ["products"], "properties": {
+    "products": {"type": "array", "minItems": 1, "maxItems": 200, "items": PRODUCT_IN}}}]}
+STOCK_ROW: Schema = {"type": "object", "properties": {"name": STR, "quantity": INT, "taken": INT, "left": INT}}
+PRODUCT: Schema = {
+    "type": "object",
+    "properties": {"code": STR, "title": STR, "price": {"type": "number", "nullable": True},
+                   "currency": {**STR, "nullable": True}, "image_url": {**STR, "nullable": True},
+                   "variants": {"type": "array", "items": STOCK_ROW}, "quantity": INT,
+                   "taken": {**INT, "description": "units held by claimed and paid claims"},
+                   "left": {**INT, "description": "quantity - taken, never below 0"}},
+}
+PRODUCT_LIST: Schema = {"type": "object", "properties": {"sale_id": STR, "products": {"type": "array",
+                                                                                       "items": PRODUCT}}}
+STOCK_IN: Schema = {"type": "object", "required": ["quantity"],
+                    "properties": {"quantity": {**INT, "minimum": 0, "maximum": 100000},
+                                   "variant": {**STR, "description": "needed for a product with variants"}}}
+CLAIM_STATUS: Schema = {"enum": ["pending", "claimed", "waitlisted", "released", "paid", "cancelled"]}
+CLAIM: Schema = {
+    "type": "object",
+    "properties": {
+        "claim_id": {**STR, "description": "the comment's id"}, "sale_id": STR,
+        "psid": {**STR, "description": "the commenter's id as the feed webhook gives it"},
+        "name": {**STR, "nullable": True}, "code": STR, "variant": {**STR, "nullable": True}, "quantity": INT,
+        "status": CLAIM_STATUS,
+        "reason": {"enum": ["comment_deleted", "hold_expired", "unreachable", "host", None], "nullable": True,
+                   "description": "why a claim was released or cancelled"},
+        "answer": {"enum": ["claimed", "waitlisted", "promoted", None], "nullable": True,
+                   "description": "what the shopper was told: promoted is a freed unit, told by PSID"},
+        "promoted_ms": {**INT, "nullable": True},
+        "waitlist_position": {**INT, "nullable": True}, "comment_ms": INT,
+        "comment_at": {**STR, "format": "date-time"}, "arrived_ms": INT, "decided_ms": {**INT, "nullable": True},
+        "message": {**STR, "nullable": True}, "changed": {"type": "boolean"},
+    },
+}
+CLAIM_LIST: Schema = {"type": "object", "properties": {"sale_id": STR, "counts": COUNTS,
+                                                       "claims": {"type": "array", "items": CLAIM}}}
+CLAIM_CHANGE: Schema = {"type": "object", "required": ["status"],
+                        "properties": {"status": {"enum": ["paid", "cancelled"]}}}

@@ -11,10 +11,14 @@ from typing import TYPE_CHECKING, Any
 
 from bot.graph import GraphError
 
+from .claim_comments import ClaimComments
+from .claim_words import DEFAULT_CLAIM_WORDS, ClaimWords
+from .claims import ClaimBook, script_args
 from .fanout import FanoutRunner
 from .messages import check_fits, for_broadcast
 from .model import Broadcast, LiveSale, iso, text
 from .numbers import campaign_numbers
+from .products import ProductStore
 from .reminders import ReminderScheduler
 from .store import BroadcastStore, SaleStore, Transition
 
@@ -46,6 +50,11 @@ class LiveSales:
         self.broadcasts = BroadcastStore(runtime.redis, runtime.keys)
         self.reminders = ReminderScheduler(self.sales, self.clock)
         self.runner = FanoutRunner(runtime.redis, runtime.keys, runtime.outbox, runtime.settings, runtime.name)
+        self.products = ProductStore(runtime.redis, runtime.keys, script_args(runtime.keys, runtime.settings))
+        self.claims = ClaimBook(runtime.redis, runtime.keys, runtime.outbox, runtime.settings)
+        self.claim_comments = ClaimComments(self.sales, self.products,
+                                            ClaimWords(runtime.settings.claim_words or DEFAULT_CLAIM_WORDS),
+                                            self.claims, runtime.outbox)
 
     # -- live sales ------------------------------------------------------------
     async def create_sale(self, *, title: str, url: str, topic: str | None, scheduled_ms: int | None,

@@ -167,3 +167,20 @@ def test_several_page_ids_in_fb_page_id_are_refused() -> None:
     """Issue 9: a comma-separated FB_PAGE_ID was accepted unchecked (and every event dropped as foreign)."""
     with pytest.raises(ConfigError, match="FB_PAGE_ID must name one Page"):
         Settings.from_env({"FB_PAGE_ID": "111,222"})
+
+
+def test_claim_settings_are_read_and_checked() -> None:
+    settings = Settings.from_env({"CLAIM_WORDS": "grab, akin na ,", "CLAIM_SETTLE_MS": "800",
+                                  "CHECKOUT_URL_TEMPLATE": "https://shop.test/pay/{claim_id}?code={code}"})
+    assert settings.claim_words == ("grab", "akin na")
+    assert (settings.claim_settle_ms, settings.checkout_url_template) == (800, "https://shop.test/pay/{claim_id}?code={code}")
+    defaults = Settings.from_env({})
+    assert (defaults.claim_words, defaults.claim_settle_ms, defaults.checkout_url_template) == ((), 300, "")
+    assert defaults.claim_hold_minutes == 15 and Settings.from_env({"CLAIM_HOLD_MINUTES": "0"}).claim_hold_minutes == 0
+    with pytest.raises(ConfigError, match="CLAIM_SETTLE_MS"):
+        Settings.from_env({"CLAIM_SETTLE_MS": "-1"})
+    with pytest.raises(ConfigError, match="CLAIM_HOLD_MINUTES"):
+        Settings.from_env({"CLAIM_HOLD_MINUTES": "-5"})
+    for template in ("https://shop.test/pay", "ftp://shop.test/{claim_id}"):
+        with pytest.raises(ConfigError, match="CHECKOUT_URL_TEMPLATE"):
+            Settings.from_env({"CHECKOUT_URL_TEMPLATE": template})

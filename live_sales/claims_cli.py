@@ -1,0 +1,121 @@
+"""``salebell products add|list|stock`` and ``salebell claims`` (through the admin API, :mod:`bot.admin_client`).
+
+    salebell products add ls-1 --code 12 --title "Denim jacket" --price 899 --variant S=2 --variant M=3
+    salebell products add ls-1 --code A01 --title "Tote" --quantity 10
+    salebell products list ls-1
+    salebell products stock ls-1 12 --variant M 5
+    salebell claims ls-1 [--status waitlisted] [--code 12]
+    salebell claims ls-1 --paid <claim id> | --cancel <claim id>
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from bot.admin_client import AdminClient, CliError
+from bot.cli import command
+from bot.settings import Settings
+
+from . import tables
+from .cli import _connection, _print, _run
+
+
+def _variant(raw: str) -> dict[str, Any]:
+    name, _, units = raw.partition("=")
+    if not name or not units.isdigit():
+        raise argparse.ArgumentTypeError(f"a variant is NAME=QUANTITY (e.g. M=3), got {raw!r}")
+    return {"name": name, "quantity": int(units)}
+
+
+def _products_arguments(parser: argparse.ArgumentParser) -> None:
+    actions = parser.add_subparsers(dest="action", required=True)
+    add = actions.add_parser("add", help="add a product to a sale")
+    add.add_argument("sale")
+    add.add_argument("--code", required=True, help="what shoppers comment: SOLD <code>")
+    add.add_argument("--title", required=True)
+    add.add_argument("--price", type=float)
+    add.add_argument("--currency")
+    add.add_argument("--image", help="an https:// image URL")
+    add.add_argument("--quantity", type=int, help="units, for a product without variants")
+    add.add_argument("--variant", action="append", type=_variant, default=[], help="NAME=QUANTITY (repeatable)")
+    listing = actions.add_parser("list", help="a sale's products with stock left")
+    listing.add_argument("sale")
+    stock = actions.add_parser("stock", help="set a product's (or a variant's) stock")
+    stock.add_argument("sale")
+    stock.add_argument("code")
+    stock.add_argument("quantity", type=int)
+    stock.add_argument("--variant")
+    for sub in actions.choices.values():
+        _connection(sub)
+
+
+def _products_table(products: list[dict[str, Any]]) -> str:
+    rows = []
+    for p in products:
+        for v in p["variants"] or [None]:
+            row = v or p
+            rows.append([p["code"], (v or {}).get("name"), p["title"][:30], p["price"], row["quantity"],
+                         row["taken"], row["left"]])
+    return tables.table(["code", "variant", "title", "price", "stock", "claimed", "left"], rows) if rows \
+        else "no products"
+
+
+async def _products(client: AdminClient, args: argparse.Namespace) -> Any:
+    path = f"/api/live-sales/{args.sale}/products"
+    if args.action == "add":
+        if args.variant and args.quantity is not None:
+            raise CliError(0, "give --quantity or --variant NAME=QUANTITY, not both")
+        body: dict[str, Any] = {"code": args.code, "title": args.title}
+        body.update({k: v for k, v in (("price", args.price), ("currency", args.currency),
+                                       ("image_url", args.image)) if v is not None})
+        if args.variant:
+            body["variants"] = args.variant
+        else:
+            body["quantity"] = args.quantity if args.quantity is not None else 1
+        answer = await client.call("POST", path, body)
+    elif args.action == "stock":
+        body = {"quantity": args.quantity, **({"variant": args.variant} if args.variant else {})}
+        product = await client.call("PATCH", f"{path}/{args.code}", body)
+        _print(args, _products_table([product]))
+        return product
+    else:
+        answer = await client.call("GET", path)
+    _print(args, _products_table(answer["products"]))
+    return answer
+
+
+@command("products", "A live sale's products: add, list, stock (through the admin API)", _products_arguments)
+def products(args: argparse.Namespace, settings: Settings) -> int:
+    return _run(args, settings, _products)
+
+
+def _claims_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("sale")
+    parser.add_argument("--status", choices=("pending", "claimed", "waitlisted", "released", "paid", "cancelled"))
+    parser.add_argument("--code", help="only this product's claims")
+    parser.add_argument("--paid", metavar="CLAIM_ID", help="mark a claim paid")
+    parser.add_argument("--cancel", metavar="CLAIM_ID", help="cancel a claim (its units go to the waitlist)")
+    _connection(parser)
+
+
+async def _claims(client: AdminClient, args: argparse.Namespace) -> Any:
+    base = f"/api/live-sales/{args.sale}/claims"
+    if args.paid or args.cancel:
+        claim_id, status = (args.paid, "paid") if args.paid else (args.cancel, "cancelled")
+        answer = await client.call("PATCH", f"{base}/{claim_id}", {"status": status})
+        _print(args, f"{claim_id}: " + (status if answer["changed"] else f"already {answer['status']}"))
+        return answer
+    query = "&".join(f"{k}={v}" for k, v in (("status", args.status), ("code", args.code)) if v)
+    answer = await client.call("GET", base + (f"?{query}" if query else ""))
+    rows = [[c["claim_id"], c["code"], c["variant"], c["quantity"], c["status"], c["waitlist_position"],
+             c["name"] or c["psid"], c["comment_at"]] for c in answer["claims"]]
+    counts = ", ".join(f"{k} {v}" for k, v in answer["counts"].items() if v) or "no claims"
+    _print(args, (tables.table(["claim", "code", "variant", "qty", "status", "waitlist", "shopper", "comment at"],
+                               rows) + "\n" if rows else "") + counts)
+    return answer
+
+
+@command("claims", "A live sale's claims; mark one paid or cancelled (through the admin API)", _claims_arguments)
+def claims(args: argparse.Namespace, settings: Settings) -> int:
+    return _run(args, settings, _claims)
