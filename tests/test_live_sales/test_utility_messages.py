@@ -174,3 +174,19 @@ async def test_a_utility_send_meta_refuses_for_the_permission_fails_with_the_rea
     record = await shop.runtime.outbox.record(answer["job_id"])
     assert record is not None and (record.state, record.reason, record.code) == ("failed", "permission", "200")
     assert await shop.inbox(psid) == []
+
+
+def test_the_app_subscribes_to_template_reviews_when_utility_messages_are_on(page_id: str) -> None:
+    from dialogue.profile import webhook_fields  # noqa: PLC0415 - the dialogue plugin installs the webhook fields
+
+    assert "message_template_status_update" in webhook_fields(shop_settings(page_id, utility_messages_enabled=True))
+    assert "message_template_status_update" not in webhook_fields(shop_settings(page_id))
+
+
+async def test_the_template_routes_are_described_and_want_the_token(shop: Shop) -> None:
+    document = await (await shop.client.get("/api/openapi.json")).json()
+    assert document["paths"]["/api/utility-templates/sync"]["post"]["summary"]
+    assert "missing" in document["paths"]["/api/utility-templates"]["get"]["responses"]["200"]["content"][
+        "application/json"]["schema"]["properties"]
+    await shop.api("POST", "/api/utility-templates/sync", status=401, token=None)
+    await shop.api("GET", "/api/utility-templates", status=401, token="wrong")
