@@ -320,9 +320,29 @@ class MarketingEchoEvent(Event):
         return "mmecho:" + self.tracking_id
 
 
+@dataclass(frozen=True, slots=True)
+class TemplateStatusEvent(Event):
+    """Meta reviewed one of the Page's utility message templates (``message_template_status_update``,
+    messenger-platform.md §3.3, §9): its id, name, language and new status (``APPROVED``, ``REJECTED``,
+    ``PAUSED``, ``DISABLED``, ...). Read as a ``changes[]`` item of that field, its ``value`` holding
+    ``event``, ``message_template_id``, ``message_template_name``, ``message_template_language`` and
+    ``reason``, after Meta's WhatsApp template webhook [U]."""
+
+    kind: ClassVar[str] = "template_status"
+    template_id: str = ""
+    name: str = ""
+    language: str = ""
+    status: str = ""
+    reason: str = ""
+
+    @property
+    def ordering_key(self) -> str:
+        return "tpl:" + self.name
+
+
 KINDS: tuple[type[Event], ...] = (
     MessageEvent, EchoEvent, PostbackEvent, ReferralEvent, MarketingOptinEvent, OtnOptinEvent,
     DeliveryEvent, ReadEvent, HandoverEvent, StandbyEvent, CommentEvent, FeedEvent, LiveVideoEvent,
-    MarketingEchoEvent,
+    MarketingEchoEvent, TemplateStatusEvent,
 )
 EVENT_KINDS: tuple[str, ...] = tuple(k.kind for k in KINDS)

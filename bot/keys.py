@@ -288,6 +288,11 @@ class Keys:
         """Send time (ms) of the newest Marketing Message API send Meta has echoed: proof echoes flow."""
         return self.prefix + "mm-echo-latest"
 
+    @property
+    def utility_templates(self) -> str:
+        """HASH: utility template name -> JSON ``{"id", "status", "language"}`` (bot.utility_templates)."""
+        return self.prefix + "utility-templates"
+
     def campaign_stats(self, campaign: str) -> str:
         """HASH of a campaign's numbers (queued, sent, skipped|reason, failed|reason, delivered, read)."""
         return self.prefix + "stats:c:" + campaign

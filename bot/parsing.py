@@ -38,6 +38,7 @@ from .events import (
     Referral,
     ReferralEvent,
     StandbyEvent,
+    TemplateStatusEvent,
 )
 from .json_input import MAX_DEPTH, NotJson, TooDeep, brief, clean, clean_text, load_json
 
@@ -52,6 +53,10 @@ REJECT_REASONS = (
     "unknown_kind",     # an item of a kind we do not know
     "missing_field",    # an item without a field its kind needs (or with one of the wrong type)
 )
+
+# The review states of a utility message template Meta may report (``message_template_status_update``) [U].
+TEMPLATE_STATUSES = ("APPROVED", "PENDING", "REJECTED", "PAUSED", "DISABLED", "FLAGGED", "REINSTATED",
+                     "PENDING_DELETION", "DELETED", "IN_APPEAL", "LIMIT_EXCEEDED")
 
 # Beyond 2**53 a JSON number (a double for most senders) holds no exact millisecond, and no clock is there.
 MAX_MS = 2**53
@@ -243,6 +248,8 @@ def _parse_change(raw: RawItem) -> Event:
                                   raw=change, tracking_id=_str(value, "marketing_message_tracking_id"),
                                   token=_str(value, "messenger_subscription_token"),
                                   mid=_opt_str(value.get("message_id")) or "")
+    if field_name == "message_template_status_update":
+        return _template_status(raw, value)
     if field_name != "feed":
         raise BadEvent("unknown_kind", f"change field {brief(field_name)}")
     item_kind, verb = _opt_str(value.get("item")) or "", _opt_str(value.get("verb")) or ""
@@ -259,6 +266,21 @@ def _parse_change(raw: RawItem) -> Event:
                         parent_id=_opt_str(value.get("parent_id")), from_id=from_id,
                         from_name=_opt_str(sender.get("name")) or _opt_str(value.get("from_name")),
                         message=_opt_str(value.get("message")))
+
+
+def _template_status(raw: RawItem, value: dict[str, Any]) -> TemplateStatusEvent:
+    """A utility template's review (§3.3, §9; shape [U], see :class:`TemplateStatusEvent`): its id, name and a
+    status Meta names; anything else is ``missing_field`` or ``unknown_kind``, never an event."""
+    status = _str(value, "event").upper()
+    if status not in TEMPLATE_STATUSES:
+        raise BadEvent("unknown_kind", f"template status {brief(status)}")
+    template_id = _id_of(value.get("message_template_id"))
+    if not template_id:
+        raise BadEvent("missing_field", "message_template_id")
+    return TemplateStatusEvent(page_id=raw.page_id, timestamp=raw.entry_time, raw=raw.item, template_id=template_id,
+                               name=_str(value, "message_template_name"),
+                               language=_opt_str(value.get("message_template_language")) or "",
+                               status=status, reason=_opt_str(value.get("reason")) or "")
 
 
 def _as_ms(value: Any) -> int:

@@ -16,8 +16,12 @@ buckets to each route. Rules (messenger-platform.md §3–4, DESIGN.md):
   (legacy: 48 h gap, only to subscribers in the AU/EU/JP/KR/UK geos; Marketing Message API:
   12 h gap, not to EU/UK/JP/KR/AU subscribers); else with an OTN token of the topic (not in the
   EU or UK); else it is skipped. Regions: :class:`bot.regions.Region`;
-- a transactional update (an order) goes inside the window, else with the
-  POST_PURCHASE_UPDATE tag if tags are on; never for promotions;
+- a transactional update (an order) goes inside the window; outside it, when
+  ``UTILITY_MESSAGES_ENABLED`` (the Page has ``page_utility_messaging``), as a utility message from
+  the Page's approved template for it (``template_not_approved`` when that template is not
+  APPROVED, or was never synced; §3.3, §9), else with the POST_PURCHASE_UPDATE tag if tags are on
+  (``feature_off`` with neither); free text (no template) never goes outside the window; never
+  for promotions;
 - a person's reply from the admin API or the dashboard (``agent_reply``) goes inside the
   window as a normal RESPONSE, else with the HUMAN_AGENT tag within 7 days of the shopper's
   last message, only when ``HUMAN_AGENT_TAG`` is on (Meta grants the feature through App
@@ -65,13 +69,14 @@ class Reason(StrEnum):
     TOO_OLD = "too_old"
     PAGE_BUDGET = "page_budget"
     CANCELLED = "cancelled"
+    TEMPLATE_NOT_APPROVED = "template_not_approved"
 
 
 @dataclass(frozen=True, slots=True)
 class Route:
     """One way a message may go out."""
 
-    via: Literal["psid", "comment", "marketing_legacy", "marketing_api", "otn", "tag", "thread"]
+    via: Literal["psid", "comment", "marketing_legacy", "marketing_api", "otn", "tag", "thread", "utility"]
     messaging_type: str | None = None
     tag: str | None = None
     token: str | None = None
@@ -101,6 +106,7 @@ class Facts:
     already_replied: bool = False
     cancelled: bool = False  # the job's campaign was cancelled
     region: Region = Region()  # what Meta told of where the shopper is (bot.shopper_regions)
+    template_status: str = ""  # the review status of the utility template the job needs ('' if never synced)
 
     @property
     def in_window(self) -> bool:
@@ -118,11 +124,12 @@ def in_window(last_action_ms: int, now_ms: int) -> bool:
 
 
 def decide(purpose: Purpose, facts: Facts, settings: Settings, *, explicit: bool = False,
-           free_text: bool = False) -> Plan:
+           free_text: bool = False, utility: bool = False) -> Plan:
     """The routes a message of this purpose may take now, best first, or the reason it may not go.
 
     ``free_text``: a transactional message in the shop's own words rather than rendered from a
-    structured update; outside the window no tag may carry it (it could be an ad)."""
+    structured update; outside the window no tag may carry it (it could be an ad).
+    ``utility``: the job carries the template and parameters of a utility message."""
     consent = facts.consent
     if facts.cancelled:
         return Plan.refuse(Reason.CANCELLED)
@@ -153,9 +160,7 @@ def decide(purpose: Purpose, facts: Facts, settings: Settings, *, explicit: bool
             return Plan((Route("psid", "UPDATE"),))
         if free_text:
             return Plan.refuse(Reason.OUTSIDE_WINDOW)
-        if not settings.message_tags_enabled:
-            return Plan.refuse(Reason.FEATURE_OFF)
-        return Plan((Route("tag", "MESSAGE_TAG", tag=TRANSACTIONAL_TAG),))
+        return transactional_plan(facts, settings, utility=utility)
     if purpose == "thread_control":
         return Plan((Route("thread"),))  # not a message: no window, no limits (§2.11)
     if purpose == "agent_reply":
@@ -163,6 +168,18 @@ def decide(purpose: Purpose, facts: Facts, settings: Settings, *, explicit: bool
     if purpose == "notification":
         return _notification(facts, settings)
     raise ValueError(f"unknown purpose {purpose!r}")
+
+
+def transactional_plan(facts: Facts, settings: Settings, *, utility: bool) -> Plan:
+    """A structured update outside the window (§3.3, §9): a utility message from its approved template
+    when ``UTILITY_MESSAGES_ENABLED``; else the POST_PURCHASE_UPDATE tag when ``MESSAGE_TAGS_ENABLED``."""
+    if settings.utility_messages_enabled and utility:
+        if facts.template_status != "APPROVED":
+            return Plan.refuse(Reason.TEMPLATE_NOT_APPROVED)
+        return Plan((Route("utility", "UTILITY"),))
+    if not settings.message_tags_enabled:
+        return Plan.refuse(Reason.FEATURE_OFF)
+    return Plan((Route("tag", "MESSAGE_TAG", tag=TRANSACTIONAL_TAG),))
 
 
 def agent_reply_plan(facts: Facts, settings: Settings) -> Plan:

@@ -17,7 +17,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from . import optins, tracking
+from . import optins, tracking, utility_templates
 from .buckets import SendLimits
 from .clock import Clock
 from .consent import ConsentStore
@@ -58,6 +58,7 @@ class Runtime:
         self.clock = Clock(redis, self.keys)
         self.registry = HandlerRegistry()
         self.registry.include(tracking.registry)
+        self.registry.include(utility_templates.registry)
         self.registry.include(optins.registry)
         if registry is not None:
             self.registry.include(registry)

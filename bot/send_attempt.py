@@ -19,6 +19,7 @@ from .cancels import CancelWatch
 from .consent import ConsentStore, otn_token
 from .errors import StorageUnavailable
 from .graph import GraphClient, Usage, payloads
+from .graph.utility import utility_send_body
 from .keys import Keys
 from .outbox import Entry, Outbox, SendJob, SendRecord
 from .policy import Plan, Reason, Route
@@ -144,6 +145,12 @@ async def call_graph(c: BatchContext, a: Attempt) -> tuple[str, Usage]:
                                            job.marketing_message or job.message)
         answer = await c.graph.send_marketing(body, reschedule_throttles=True)
         return answer.tracking_id or "", answer.usage
+    if route.via == "utility":
+        u = job.utility or {}
+        body = utility_send_body(job.psid or "", str(u.get("template", "")), str(u.get("language", "")),
+                                 u.get("params") or {}, metadata=job.id)
+        sent = await c.graph.send(body, reschedule_throttles=True)
+        return sent.message_id or "", sent.usage
     if route.via == "thread":
         edge, thread_body = payloads.thread_control_body(job.psid or "", job.message)
         return "", await c.graph.thread_control(edge, thread_body, reschedule_throttles=True)

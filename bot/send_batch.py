@@ -97,7 +97,8 @@ class SendBatch:
             if isinstance(facts, BaseException):
                 self._later([(entry, raw)], facts)
                 continue
-            plan = decide(job.purpose, facts, self.c.settings, explicit=job.explicit, free_text=job.free_text)
+            plan = decide(job.purpose, facts, self.c.settings, explicit=job.explicit, free_text=job.free_text,
+                          utility=job.utility is not None)
             if plan.skip is not None:
                 self._put(entry, Outcome(job, "skipped", reason=plan.skip))
             else:

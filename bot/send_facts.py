@@ -7,7 +7,7 @@ and the policy's facts (window, consent, opt-in and private-reply history, cance
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from redis.asyncio import Redis
@@ -19,6 +19,7 @@ from .policy import Facts
 from .scripts import register_script
 from .settings import Settings
 from .shopper_regions import region_from_fields
+from .utility_templates import TemplateStore
 
 SCRIPT = Path(__file__).with_name("sender_facts.lua").read_text()
 
@@ -39,6 +40,7 @@ class FactsLoader:
         self._keys = keys
         self._topic = settings.optin_topic
         self._script = register_script(redis, SCRIPT)
+        self._templates = TemplateStore(redis, keys)
 
     async def load(self, jobs: Sequence[SendJob]) -> tuple[int, list[JobFacts]]:
         """Redis's deployment time and each job's facts, in order."""
@@ -54,7 +56,18 @@ class FactsLoader:
             args += [job.psid or "", job.title or ""]
         now_raw, *rows = await self._script(keys=keys, args=args)
         now = int(now_raw)
-        return now, [self._parse(job, row.decode(), now) for job, row in zip(jobs, rows)]
+        loaded = [self._parse(job, row.decode(), now) for job, row in zip(jobs, rows)]
+        return now, await self._with_template_statuses(jobs, loaded)
+
+    async def _with_template_statuses(self, jobs: Sequence[SendJob], loaded: list[JobFacts]) -> list[JobFacts]:
+        """Utility jobs get their template's review status (one HMGET, only when a batch has one)."""
+        names = sorted({str(job.utility.get("template", "")) for job in jobs if job.utility})
+        if not names:
+            return loaded
+        statuses = await self._templates.statuses(names)
+        return [replace(known, facts=replace(known.facts, template_status=statuses.get(
+                    str(job.utility.get("template", "")), ""))) if job.utility else known
+                for job, known in zip(jobs, loaded)]
 
     def _parse(self, job: SendJob, row: str, now: int) -> JobFacts:
         (state, via, owner, attempts, failed_since, delays, after, sent_at, echo, window, asked, replied, cancelled,

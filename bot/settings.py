@@ -94,6 +94,7 @@ class Settings:
     shop_timezone: str = "UTC"  # SHOP_TIMEZONE (per Page: SHOP_TIMEZONE_<id>): an IANA zone, e.g. Asia/Manila
     otn_enabled: bool = True
     message_tags_enabled: bool = True
+    utility_messages_enabled: bool = False  # UTILITY_MESSAGES_ENABLED: the Page has page_utility_messaging (§3.3, §9)
     human_agent_tag: bool = False  # HUMAN_AGENT_TAG: Meta's Human Agent feature was granted (App Review)
     sends_per_shopper_per_day: int = 1
     page_send_rate: float = 250.0
@@ -275,6 +276,7 @@ class Settings:
             marketing_path=reader.text("MARKETING_PATH") or "marketing_api",  # type: ignore[arg-type]
             otn_enabled=reader.flag("OTN_ENABLED", True),
             message_tags_enabled=reader.flag("MESSAGE_TAGS_ENABLED", True),
+            utility_messages_enabled=reader.flag("UTILITY_MESSAGES_ENABLED", False),
             human_agent_tag=reader.flag("HUMAN_AGENT_TAG", False),
             sends_per_shopper_per_day=reader.integer("SENDS_PER_SHOPPER_PER_DAY", 1),
             page_send_rate=reader.number("PAGE_SEND_RATE", 250.0),

@@ -53,7 +53,9 @@ def build_profile(settings: Settings) -> dict[str, Any]:
 
 
 def webhook_fields(settings: Settings) -> tuple[str, ...]:
-    extra = ("marketing_message_echoes",) if settings.marketing_path == "marketing_api" else ()
+    extra: tuple[str, ...] = ("marketing_message_echoes",) if settings.marketing_path == "marketing_api" else ()
+    if settings.utility_messages_enabled:  # a utility template's review (§3.3, §9; bot/utility_templates.py)
+        extra += ("message_template_status_update",)
     return WEBHOOK_FIELDS + extra
 
 

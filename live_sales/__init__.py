@@ -37,6 +37,7 @@ from .live_videos import registry
 from .model import Broadcast, LiveSale
 from .sale_facts import SaleFacts
 from .service import CONTEXT_NAME, LiveSales, domain_of
+from .utility_api import api as _utility_api
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -44,6 +45,7 @@ if TYPE_CHECKING:
 api.include(_audience_api)
 api.include(_claims_api)
 registry.include(_claims_registry)
+api.include(_utility_api)
 
 __all__ = ["Broadcast", "LiveSale", "LiveSales", "api", "domain_of", "panels", "plugin", "registry", "setup"]
 

@@ -1,4 +1,5 @@
-"""``salebell live create|list|show|start|end|cancel``, ``salebell broadcast``, ``salebell stats``.
+"""``salebell live create|list|show|start|end|cancel``, ``salebell broadcast``, ``salebell stats``,
+``salebell utility-templates sync|list``.
 
 Every command talks to the admin API over HTTP (see :mod:`bot.admin_client`), so
 it works against a local sandbox and a deployed bot alike. ``--json`` prints the
@@ -212,3 +213,33 @@ async def _stats(client: AdminClient, args: argparse.Namespace) -> Any:
 @command("stats", "Numbers per day: sent, delivered, read, failed and skipped with reasons", _stats_arguments)
 def stats(args: argparse.Namespace, settings: Settings) -> int:
     return _run(args, settings, _stats)
+
+
+# -- salebell utility-templates -----------------------------------------------------------
+def _templates_arguments(parser: argparse.ArgumentParser) -> None:
+    actions = parser.add_subparsers(dest="action", required=True)
+    actions.add_parser("sync", help="create the Page's missing templates (one per order status), record all")
+    actions.add_parser("list", help="the recorded templates and their review status")
+    for sub in actions.choices.values():
+        _connection(sub)
+
+
+async def _templates(client: AdminClient, args: argparse.Namespace) -> Any:
+    if args.action == "sync":
+        answer = await client.call("POST", "/api/utility-templates/sync")
+        listed = [{**t, "created": True} for t in answer["created"]] + answer["existing"]
+        _print(args, tables.table(["name", "status", "id", "created"],
+                                  [[t["name"], t["status"], t["id"], "yes" if t.get("created") else ""]
+                                   for t in listed]))
+        return answer
+    answer = await client.call("GET", "/api/utility-templates")
+    rows = [[t["name"], t["status"], t["id"]] for t in answer["templates"]]
+    _print(args, (tables.table(["name", "status", "id"], rows) if rows else "no templates recorded") +
+           ("\nnot approved: " + ", ".join(answer["missing"]) if answer["missing"] else ""))
+    return answer
+
+
+@command("utility-templates", "Utility message templates of order updates: sync them with the Page, list them",
+         _templates_arguments)
+def utility_templates(args: argparse.Namespace, settings: Settings) -> int:
+    return _run(args, settings, _templates)

@@ -3,8 +3,10 @@
 An update is structured — the order, a status from a fixed list, its items, the total, a tracking
 link — and rendered from a template here, so what goes out as an order update cannot be an ad
 (issue 14: "FLASH SALE 50% OFF" went out under POST_PURCHASE_UPDATE). It goes with purpose
-``transactional``: inside the 24-hour window as a normal UPDATE, else with the
-POST_PURCHASE_UPDATE tag when tags are on (the policy decides). A ``note`` in the shop's own
+``transactional``: inside the 24-hour window as a normal UPDATE; outside it as a utility message
+from the Page's approved template for its status when ``UTILITY_MESSAGES_ENABLED``
+(:mod:`live_sales.order_templates`: the job carries the template and its parameters), else with
+the POST_PURCHASE_UPDATE tag when tags are on (the policy decides). A ``note`` in the shop's own
 words may be added only inside the window: the request is refused (422) outside it, and the job is
 marked ``free_text`` so the policy refuses it if the window closes before it goes.
 
@@ -28,6 +30,7 @@ from bot.graph import payloads
 from bot.outbox import SendJob
 from bot.policy import in_window
 
+from .order_templates import utility_of
 from .service import LiveSales
 
 ORDER_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
@@ -116,7 +119,7 @@ async def send_order_update(domain: LiveSales, update: OrderUpdate) -> dict[str,
     text = render(update)
     message = payloads.text(text)  # PayloadError (the caller's 422) when too long
     job = SendJob(id=update_job_id(update, text), purpose="transactional", psid=update.psid, message=message,
-                  free_text=bool(update.note))
+                  free_text=bool(update.note), utility=utility_of(update))
     answer: dict[str, Any] = {"job_id": job.id, "queued": await domain.outbox.enqueue(job)}
     offer, reason = await _optin_offer(domain, update)
     answer["optin_offered"] = offer is not None

@@ -33,6 +33,7 @@ from .errors import (
     parse_usage,
 )
 from .retry import Sleep, graph_retrying, should_retry
+from .utility import TemplateState, template_of
 
 log = logging.getLogger("bot.graph")
 
@@ -215,6 +216,21 @@ class GraphClient:
             if isinstance(app, Mapping) and isinstance(app.get("subscribed_fields"), list):
                 fields += [str(f) for f in app["subscribed_fields"]]
         return fields
+
+    async def list_message_templates(self, page_id: str) -> list[TemplateState]:
+        """The Page's utility message templates (``GET /{page-id}/message_templates``, §3.3, §9; answer shape [U])."""
+        raw = await self._call("GET", f"{quote(page_id, safe='')}/message_templates",
+                               params={"fields": "id,name,language,status,category"}, idempotent=True)
+        found = [template_of(t) for t in raw.get("data") or []]
+        return [t for t in found if t is not None]
+
+    async def create_message_template(self, page_id: str, body: Mapping[str, Any]) -> TemplateState:
+        """Create a template (``POST /{page-id}/message_templates``, body from ``graph.utility``; [U])."""
+        raw = await self._call("POST", f"{quote(page_id, safe='')}/message_templates", body=body)
+        made = template_of(raw, name=str(body.get("name") or ""), language=str(body.get("language") or ""))
+        if made is None:
+            raise GraphError("the template creation answer has no id and status")
+        return made
 
     async def get_live_video(self, video_id: str, fields: Sequence[str]) -> dict[str, Any]:
         return await self._call("GET", quote(video_id, safe=""), params={"fields": ",".join(fields)}, idempotent=True)

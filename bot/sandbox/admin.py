@@ -36,7 +36,7 @@ async def show_config(request: web.Request) -> web.Response:
 
 async def configure(request: web.Request) -> web.Response:
     """``{page_rate_limit?: int (0 = none), receipts?, read_receipts?, echoes?, sent_log?: bool,
-    echo_delay_ms?: int, webhook_retry_seconds?: int, fault?}``.
+    echo_delay_ms?: int, webhook_retry_seconds?: int, page_utility_messaging?: bool, fault?}``.
 
     ``fault`` is a test hook (``faults.parse_fault``): the next ``calls`` sends answer with an error or
     a usage header.

@@ -23,11 +23,12 @@ from ..backoff import Outage
 from ..clock import Clock
 from ..keys import Keys
 from ..settings import Settings
-from . import admin, conversations, graph_api, graph_objects, handover, posts, profile, shoppers
+from . import admin, conversations, graph_api, graph_objects, handover, posts, profile, shoppers, templates_api
 from .context import SANDBOX, Sandbox
 from .errors import SandboxError
 from .faults import Faults
 from .ledger import Ledger
+from .message_templates import TemplateBook
 from .receipts import INTERVAL_SECONDS, ReceiptPump
 from .state import SandboxState
 from .webhooks import WebhookSender
@@ -87,6 +88,10 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("POST", "/graph/{version}/{node}/subscribed_apps", graph_objects.subscribed_apps),
     ("GET", "/graph/{version}/{node}/subscribed_apps", graph_objects.subscribed_apps),
     ("GET", "/graph/{version}/{node}/conversations", conversations.page_conversations),
+    ("GET", "/graph/{version}/{node}/message_templates", templates_api.page_templates),
+    ("POST", "/graph/{version}/{node}/message_templates", templates_api.page_templates),
+    ("GET", "/graph/{version}/message_template_library", templates_api.template_library),
+    ("POST", "/message-templates/{name}/status", templates_api.review),
     ("GET", "/graph/{version}/{object_id}", graph_objects.get_object),
 ]
 
@@ -118,7 +123,7 @@ def create_sandbox_app(settings: Settings, redis: Redis, *, receipt_interval: fl
     app = web.Application(middlewares=[sandbox_errors])
     app[SANDBOX] = Sandbox(settings=settings, keys=keys, clock=Clock(redis, keys),
                            ledger=Ledger(redis, keys), state=SandboxState(redis, keys),
-                           faults=Faults(redis, keys))
+                           faults=Faults(redis, keys), templates=TemplateBook(redis, keys))
     app[RECEIPT_INTERVAL] = receipt_interval
     app[REDIS_OUTAGE] = Outage(log, "sandbox API")
     if profile is not None:

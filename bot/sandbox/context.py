@@ -14,6 +14,7 @@ from ..settings import Settings
 from .errors import BadRequest, NotFound
 from .faults import Faults
 from .ledger import Ledger
+from .message_templates import TemplateBook
 from .state import SandboxState
 from .webhooks import WebhookSender
 
@@ -28,6 +29,7 @@ class Sandbox:
     ledger: Ledger
     state: SandboxState
     faults: Faults
+    templates: TemplateBook
     sender: WebhookSender | None = field(default=None, repr=False)  # set while the app runs
 
     @property

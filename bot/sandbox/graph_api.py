@@ -28,6 +28,7 @@ from .errors import (
 )
 from .faults import Fault
 from .ledger import SendResult, json_head
+from .message_templates import plan_utility, template_of_send
 from .rules import MarketingPlan, SendPlan, plan_marketing, plan_send
 
 USAGE_HEADER = "X-Business-Use-Case-Usage"
@@ -148,12 +149,23 @@ async def _post(sandbox: Sandbox, request: web.Request, body: Any, api: str, mar
         if isinstance(plan_m, GraphRefusal):
             return await refuse(sandbox, request, api, plan_m, fbtrace_id, request_json)
         return await _send_marketing(sandbox, request, plan_m, fbtrace_id, request_json)
-    plan = plan_send(body)
+    if isinstance(body, dict) and body.get("messaging_type") == "UTILITY":
+        plan = await _plan_utility(sandbox, body)
+    else:
+        plan = plan_send(body)
     if isinstance(plan, GraphRefusal):
         return await refuse(sandbox, request, api, plan, fbtrace_id, request_json)
     if plan.kind == "psid" and await _owned_by_other_app(sandbox, plan.address):
         return await refuse(sandbox, request, api, THREAD_CONTROLLED, fbtrace_id, request_json)
     return await _send(sandbox, request, plan, api, fbtrace_id, request_json)
+
+
+async def _plan_utility(sandbox: Sandbox, body: dict[str, Any]) -> SendPlan | GraphRefusal:
+    """A utility message (§3.3, §9; shape [U]): the Page's permission, its approved template, every parameter."""
+    found = template_of_send(body)
+    template = await sandbox.templates.get(found[0], found[1]) if not isinstance(found, GraphRefusal) else None
+    permitted = bool((await sandbox.ledger.config())["page_utility_messaging"])
+    return plan_utility(body, template, permitted)
 
 
 async def _send(sandbox: Sandbox, request: web.Request, plan: SendPlan, api: str, fbtrace_id: str,

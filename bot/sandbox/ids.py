@@ -27,5 +27,10 @@ def new_otn_token() -> str:
     return "OTN" + secrets.token_urlsafe(30)
 
 
+def new_numeric_id() -> str:
+    """A Graph object id (a template's, for one)."""
+    return digits(16)
+
+
 def new_tracking_id() -> str:
     return str(uuid.uuid4())

@@ -29,6 +29,7 @@ CONFIG_DEFAULTS: dict[str, Any] = {
     "echoes": True,  # an echo webhook (with the sender's metadata) for each accepted message
     "echo_delay_ms": 0,  # hold each echo this long after its delivery receipt (an echo later than a reclaim)
     "webhook_retry_seconds": 0,  # 0: three quick retries; else keep retrying a refused webhook this long
+    "page_utility_messaging": True,  # the Page granted page_utility_messaging: utility sends and templates (§9)
 }
 
 _RECORD_LUA = LUA_NOW + """

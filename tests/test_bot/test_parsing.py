@@ -30,6 +30,7 @@ from bot.events import (
     ReadEvent,
     ReferralEvent,
     StandbyEvent,
+    TemplateStatusEvent,
 )
 from bot.parsing import REJECT_REASONS, events_of_body, parse_item, split_body
 from bot.runtime import Runtime
@@ -128,6 +129,16 @@ def test_other_feed_items_and_live_video() -> None:
     assert isinstance(one("changes", {"field": "feed", "value": {"item": "reaction", "verb": "add"}}), FeedEvent)
     e = one("changes", {"field": "live_videos", "value": {"id": "2000", "status": "LIVE"}}, time=1767264000)
     assert isinstance(e, LiveVideoEvent) and e.status == "live" and e.timestamp == 1767264000000
+
+
+def test_a_template_status_update() -> None:
+    e = one("changes", {"field": "message_template_status_update", "value": {
+        "event": "APPROVED", "message_template_id": 9100000000000001, "message_template_name": "salebell_order_shipped",
+        "message_template_language": "en_US", "reason": "NONE"}}, time=1767264000)
+    assert isinstance(e, TemplateStatusEvent) and e.kind == "template_status"
+    assert (e.template_id, e.name, e.language, e.status) == ("9100000000000001", "salebell_order_shipped", "en_US",
+                                                             "APPROVED")
+    assert e.ordering_key == "tpl:salebell_order_shipped" and e.timestamp == 1767264000000
 
 
 def test_standby_wraps_the_inner_event() -> None:
@@ -285,6 +296,16 @@ MALFORMED = [
     ("changes", '{"field":"live_videos","value":{"id":{"a":1},"status":"live"}}', "missing_field"),
     ("changes", '{"field":["feed"],"value":{}}', "unknown_kind"),
     ("changes", '7', "malformed_item"),
+    ("changes", '{"field":"message_template_status_update","value":{"event":"APPROVED",'
+                '"message_template_name":"t"}}', "missing_field"),
+    ("changes", '{"field":"message_template_status_update","value":{"event":"EATEN","message_template_id":1,'
+                '"message_template_name":"t"}}', "unknown_kind"),
+    ("changes", '{"field":"message_template_status_update","value":{"event":["APPROVED"],'
+                '"message_template_id":1,"message_template_name":"t"}}', "missing_field"),
+    ("changes", '{"field":"message_template_status_update","value":{"event":"REJECTED",'
+                '"message_template_id":{"a":1},"message_template_name":"t"}}', "missing_field"),
+    ("changes", '{"field":"message_template_status_update","value":{"event":"rejected",'
+                '"message_template_id":12,"message_template_name":"t","reason":5}}', "template_status"),
 ]
 
 

@@ -67,6 +67,20 @@ def test_transactional_uses_the_window_then_a_tag_if_tags_are_on() -> None:
     assert decide("transactional", facts(30), S.replace(message_tags_enabled=False)).skip == Reason.FEATURE_OFF
 
 
+def test_transactional_outside_the_window_goes_as_a_utility_message_when_enabled() -> None:
+    on = S.replace(utility_messages_enabled=True)
+    approved = facts(30, template_status="APPROVED")
+    assert decide("transactional", approved, on, utility=True).routes[0].via == "utility"
+    assert decide("transactional", facts(2, template_status="APPROVED"), on, utility=True).routes[0].via == "psid"
+    for status in ("", "PENDING", "REJECTED", "PAUSED"):
+        assert decide("transactional", facts(30, template_status=status), on,
+                      utility=True).skip == Reason.TEMPLATE_NOT_APPROVED
+    assert decide("transactional", approved, on, utility=True, free_text=True).skip == Reason.OUTSIDE_WINDOW
+    assert decide("transactional", approved, S, utility=True).routes[0].tag == "POST_PURCHASE_UPDATE"  # off: the tag
+    both_off = S.replace(message_tags_enabled=False)
+    assert decide("transactional", approved, both_off, utility=True).skip == Reason.FEATURE_OFF
+
+
 def test_notification_route_order_window_marketing_otn() -> None:
     plan = decide("notification", facts(2, consent=consent(sub(), otn=1)), S)
     assert [r.via for r in plan.routes] == ["psid", "marketing_api", "otn"]

@@ -110,3 +110,14 @@ async def test_cli_errors_and_blasts(shop: Shop, tmp_path: Path) -> None:
     assert code == 0 and "fan-out: done (complete)" in out, err
     [message] = await shop.received(psid, "shop.test/restock")
     assert message["message"]["attachment"]["payload"]["buttons"][0]["title"] == "Shop now"
+
+
+async def test_utility_templates_sync_and_list_from_the_cli(shop: Shop) -> None:
+    code, out, err = await salebell(shop, "utility-templates", "sync")
+    assert code == 0, err
+    assert "salebell_order_shipped" in out and "APPROVED" in out and "yes" in out
+    code, out, err = await salebell(shop, "utility-templates", "sync", "--json")
+    assert code == 0, err
+    assert json.loads(out)["created"] == [] and json.loads(out)["approved"] is True
+    code, out, err = await salebell(shop, "utility-templates", "list")
+    assert code == 0 and "salebell_order_delivered" in out and "not approved" not in out, (out, err)
