@@ -69,7 +69,7 @@ class SendJob:
     explicit: bool = False
     free_text: bool = False  # a transactional message in the shop's own words: only inside the window
     marketing_message: dict[str, Any] | None = None  # the body for the Marketing Message API, if different
-    utility: dict[str, Any] | None = None  # a utility message's {"template", "language", "params"} (bot.graph.utility)
+    utility: dict[str, Any] | None = None  # a utility message: {"template", "language", "params", "text"} (rendered)
     after: str = ""  # a job to the same recipient that goes first (the text before a reply's card)
     extra: dict[str, Any] = field(default_factory=dict)
 

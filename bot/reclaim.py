@@ -94,7 +94,12 @@ class Reclaimer:
         except GraphError as exc:
             log.warning("send job %s: its thread could not be read (%s); looked at again later", job.id, exc.reason)
             return LEAVE
-        text = payloads.summary(job.message)
+        # a utility message names its template; the shopper's thread shows it rendered (the job carries that)
+        text = str((job.utility or {}).get("text") or "") if record.via == "utility" else payloads.summary(job.message)
+        if not text:  # nothing to recognise it by: sending again could make a duplicate
+            log.warning("send job %s: unconfirmed %s send with no text to look for; not resent (uncertain)", job.id,
+                        record.via)
+            return Outcome(job, "failed", via=record.via, reason="uncertain")
         for m in messages:
             if m.from_id == self._page_id and m.created_ms >= record.sent_at - CLOCK_SKEW_MS and m.text == text:
                 log.info("send job %s: its send is in the shopper's thread (%s)", job.id, m.id)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from bot.graph.utility import render
 from bot.utility_templates import LANGUAGE, TemplateSpec
 
 if TYPE_CHECKING:
@@ -50,4 +51,9 @@ def utility_of(update: OrderUpdate) -> dict[str, Any] | None:
     total = f"{update.total[1]} {update.total[0]:,.2f}" if update.total is not None else ""
     params = {"order_id": update.order_id, "status": update.status.replace("_", " ").capitalize(),
               "items": items or NONE, "total": total or NONE, "tracking_url": update.tracking_url or NONE}
-    return {"template": template_name(update.status), "language": LANGUAGE, "params": params}
+    # the text as rendered from our own template: how a reclaimed send whose answer was lost is found in
+    # the shopper's thread (bot.reclaim), since the Send API body names the template, not the text
+    from .orders import STATUSES  # noqa: PLC0415 - orders imports this module
+
+    text = render(template_spec(update.status, STATUSES[update.status]).body, params)
+    return {"template": template_name(update.status), "language": LANGUAGE, "params": params, "text": text}

@@ -51,6 +51,11 @@ def placeholders(body: str) -> list[str]:
     return list(dict.fromkeys(PLACEHOLDER.findall(body)))
 
 
+def render(body: str, params: Mapping[str, str]) -> str:
+    """The text a shopper sees: the body with each ``{{name}}`` filled (an unknown one left as written)."""
+    return PLACEHOLDER.sub(lambda m: params.get(m.group(1), m.group(0)), body)
+
+
 def utility_send_body(psid: str, name: str, language: str, params: Mapping[str, str], *, metadata: str = "") -> Json:
     """The [U] Send API body of one utility message: the template by name and language, every named parameter;
     ``metadata`` (the job id, echoed back as for other sends, §3.4) beside the template [U]."""

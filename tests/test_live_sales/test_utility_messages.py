@@ -7,6 +7,7 @@ order update outside the window goes as a utility message from its status's temp
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -190,3 +191,27 @@ async def test_the_template_routes_are_described_and_want_the_token(shop: Shop) 
         "application/json"]["schema"]["properties"]
     await shop.api("POST", "/api/utility-templates/sync", status=401, token=None)
     await shop.api("GET", "/api/utility-templates", status=401, token="wrong")
+
+
+async def test_a_utility_send_whose_answer_was_lost_is_found_in_the_thread_not_sent_twice(
+        serve: Callable[..., Awaitable[TestClient[Any, Any]]], redis: Redis, page_id: str) -> None:
+    """Without echoes the reclaim looks the send up in the shopper's thread by the text the shopper saw: the
+    template rendered, not the Send API body (which names the template), else it was sent a second time."""
+    shop = await start_shop(serve, redis, shop_settings(page_id, utility_messages_enabled=True,
+                                                        echo_wait_seconds=1.0, reclaim_idle_seconds=0.3))
+    try:
+        await shop.api("POST", "/api/utility-templates/sync")
+        psid = await outside_window(shop)
+        await shop.call("POST", "/sandbox/config", {"echoes": False})
+        await shop.call("POST", "/sandbox/config", {"fault": {"calls": 1, "psid": psid, "lose_answer": True}})
+        answer = await shop.api("POST", "/api/order-updates", order(psid), status=202)
+        for _ in range(60):
+            await shop.runtime.drain(timeout=20)
+            record = await shop.runtime.outbox.record(answer["job_id"])
+            if record is not None and record.state in ("sent", "skipped", "failed"):
+                break
+            await asyncio.sleep(0.1)
+        assert record is not None and (record.state, record.via) == ("sent", "utility"), record
+        assert len(await shop.inbox(psid)) == 1  # once
+    finally:
+        await bounded(shop.runtime.stop(), "stop the runtime")
