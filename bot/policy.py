@@ -105,6 +105,8 @@ class Facts:
     last_action_ms: int = 0
     consent: ShopperConsent | None = None
     optin_asked_ms: int = 0  # last opt-in request with this job's title
+    # an Instagram opt-in request's: when each title was last asked of the shopper (bot.instagram_policy)
+    optins_asked: tuple[int, ...] = ()
     comment_ms: int = 0
     already_replied: bool = False
     cancelled: bool = False  # the job's campaign was cancelled

@@ -99,7 +99,7 @@ class SendBatch:
                 self._later([(entry, raw)], facts)
                 continue
             plan = for_channel(job, decide(job.purpose, facts, self.c.settings, explicit=job.explicit,
-                                           free_text=job.free_text, utility=job.utility is not None))
+                                           free_text=job.free_text, utility=job.utility is not None), facts)
             if plan.skip is not None:
                 self._put(entry, Outcome(job, "skipped", reason=plan.skip))
             else:

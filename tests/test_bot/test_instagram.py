@@ -16,6 +16,7 @@ from redis.asyncio import Redis
 
 from bot.app import create_app
 from bot.errors import ConfigError
+from bot.graph import payloads
 from bot.outbox import SendJob
 from bot.pages import PAGES
 from bot.settings import Settings
@@ -266,3 +267,52 @@ async def test_a_private_reply_on_an_instagram_live_that_ended_is_refused_by_the
         json={"recipient": {"comment_id": comment["comment_id"]}, "message": {"text": "thanks"}},
         headers={"Authorization": f"Bearer {bot.settings.page_access_token.reveal()}"})
     assert resp.status == 400 and "live video has ended" in (await resp.json())["error"]["message"]
+
+
+async def test_instagram_opt_in_limits_refuse_the_6th_of_a_day_and_the_11th_of_a_week_before_any_call(
+        bot: SandboxBot) -> None:
+    igsid = await ig_shopper(bot)
+
+    async def ask(title: str) -> tuple[str, str]:
+        job = SendJob(id=f"ig-optin-{title}", purpose="optin_request", psid=f"ig:{igsid}", title=title,
+                      topic="daily_reminders", message=payloads.notification_messages_request(title, "p"))
+        calls = len(await bot.sent())
+        await bot.runtime.outbox.enqueue(job)
+        await bot.drain()
+        record = await bot.runtime.outbox.record(job.id)
+        assert record is not None
+        if record.state != "sent":
+            assert len(await bot.sent()) == calls  # refused before any call
+        return record.state, record.reason
+
+    await bot.says(igsid, "hi")
+    await bot.drain()
+    assert [await ask(f"day1-{n}") for n in range(5)] == [("sent", "")] * 5
+    assert await ask("day1-5") == ("skipped", "frequency")  # the 6th of a day
+    await bot.advance(25 * 3600)
+    await bot.says(igsid, "hi again")  # the window opens again
+    await bot.drain()
+    assert [await ask(f"day2-{n}") for n in range(5)] == [("sent", "")] * 5
+    await bot.advance(25 * 3600)
+    await bot.says(igsid, "still here")
+    await bot.drain()
+    assert await ask("day3-0") == ("skipped", "frequency")  # the 11th title within 7 days
+    await bot.advance(6 * 24 * 3600)
+    await bot.says(igsid, "next week")
+    await bot.drain()
+    assert await ask("day9-0") == ("sent", "")  # the first day's five are over 7 days old
+    inbox = await bot.inbox(igsid)
+    assert sum("elements" in (m["message"].get("attachment") or {}).get("payload", {}) for m in inbox) == 11
+
+
+async def test_instagram_opt_in_requests_read_together_still_stop_at_five_a_day(bot: SandboxBot) -> None:
+    igsid = await ig_shopper(bot)
+    await bot.says(igsid, "hi")
+    await bot.drain()
+    jobs = [SendJob(id=f"ig-batch-{n}", purpose="optin_request", psid=f"ig:{igsid}", title=f"t{n}",
+                    topic="daily_reminders", message=payloads.notification_messages_request(f"t{n}", "p"))
+            for n in range(7)]
+    await bot.runtime.outbox.enqueue_many(jobs)
+    await bot.drain()
+    records = await bot.runtime.outbox.records([j.id for j in jobs])
+    assert sorted(r.state for r in records if r) == ["sent"] * 5 + ["skipped"] * 2
