@@ -16,9 +16,11 @@ from redis.asyncio import Redis
 
 from bot.app import create_app
 from bot.errors import ConfigError
+from bot.events import EchoEvent, MessageEvent, PostbackEvent, RawItem, ReadEvent
 from bot.graph import payloads
 from bot.outbox import SendJob
 from bot.pages import PAGES
+from bot.parsing import events_of_body, parse_item
 from bot.settings import Settings
 from tests.conftest import REDIS_URL, SandboxBot, bounded
 from tests.support.redis_server import free_port
@@ -316,3 +318,27 @@ async def test_instagram_opt_in_requests_read_together_still_stop_at_five_a_day(
     await bot.drain()
     records = await bot.runtime.outbox.records([j.id for j in jobs])
     assert sorted(r.state for r in records if r) == ["sent"] * 5 + ["skipped"] * 2
+
+
+def test_instagram_messaging_items_become_the_messenger_event_types_on_channel_instagram() -> None:
+    account, page, ts = "178400000000009", "100000000000009", now_ms()
+    items = [
+        {"sender": {"id": "77"}, "recipient": {"id": account}, "timestamp": ts,
+         "message": {"mid": "m.q", "text": "Yes", "quick_reply": {"payload": "OPTIN_YES"}}},
+        {"sender": {"id": "77"}, "recipient": {"id": account}, "timestamp": ts,
+         "postback": {"mid": "m.p", "title": "Get Started", "payload": "GET_STARTED"}},
+        {"sender": {"id": "77"}, "recipient": {"id": account}, "timestamp": ts, "read": {"mid": "m.sent"}},
+        {"sender": {"id": account}, "recipient": {"id": "77"}, "timestamp": ts,
+         "message": {"mid": "m.e", "is_echo": True, "text": "hi", "app_id": 1}},
+    ]
+    parsed, rejected = events_of_body(json.dumps(ig_body(account, *items)).encode(), {account: page})
+    assert not rejected
+    events = [p.event for p in parsed]
+    assert [type(e) for e in events] == [MessageEvent, PostbackEvent, ReadEvent, EchoEvent]
+    assert {(e.channel, e.page_id, getattr(e, "psid")) for e in events} == {("instagram", page, "ig:77")}
+    assert events[0].quick_reply_payload == "OPTIN_YES"  # type: ignore[attr-defined]
+    assert events[2].watermark == ts  # type: ignore[attr-defined]  # messaging_seen has no watermark: its time
+    assert {p.ordering_key for p in parsed} == {"u:ig:77"}  # another queue than PSID 77's ("u:77")
+    again = RawItem.from_json(parsed[0].payload)
+    assert again.channel == "instagram" and parse_item(again) == events[0]  # the queued form keeps the channel
+    assert events_of_body(json.dumps(ig_body(account, *items)).encode())[1][0].reason == "unknown_instagram_account"
