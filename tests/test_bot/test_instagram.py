@@ -342,3 +342,28 @@ def test_instagram_messaging_items_become_the_messenger_event_types_on_channel_i
     again = RawItem.from_json(parsed[0].payload)
     assert again.channel == "instagram" and parse_item(again) == events[0]  # the queued form keeps the channel
     assert events_of_body(json.dumps(ig_body(account, *items)).encode())[1][0].reason == "unknown_instagram_account"
+
+
+async def test_an_instagram_opt_in_tap_subscribes_and_a_notification_goes_only_inside_the_window(
+        bot: SandboxBot) -> None:
+    igsid = await ig_shopper(bot)
+    await bot.chat(igsid, "LIVE")
+    await bot.call("POST", f"/sandbox/shoppers/{igsid}/optins", {"title": TITLE})
+    await bot.drain()
+    sub = await bot.runtime.consent.subscription(f"ig:{igsid}", "daily_reminders")
+    assert sub is not None and sub.status == "active"
+    inside = SendJob(id="ig-live-1", purpose="notification", psid=f"ig:{igsid}", topic="daily_reminders",
+                     message={"text": "We are live!"})
+    await bot.runtime.outbox.enqueue(inside)
+    await bot.drain()
+    record = await bot.runtime.outbox.record("ig-live-1")
+    assert record is not None and (record.state, record.via) == ("sent", "instagram")
+    await bot.advance(25 * 3600)
+    calls = len(await bot.sent())
+    outside = SendJob(id="ig-live-2", purpose="notification", psid=f"ig:{igsid}", topic="daily_reminders",
+                      message={"text": "We are live again!"})
+    await bot.runtime.outbox.enqueue(outside)
+    await bot.drain()
+    record = await bot.runtime.outbox.record("ig-live-2")
+    assert record is not None and (record.state, record.reason) == ("skipped", "not_on_instagram")
+    assert len(await bot.sent()) == calls
