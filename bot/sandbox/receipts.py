@@ -132,6 +132,11 @@ class ReceiptPump:
             return 0
         config = await self._ledger.config()
         now = await self._clock.now_ms()
+        instagram = await self._instagram_shoppers(receipts)
+        instagram_receipts = [r for r in receipts if r.psid in instagram]
+        if instagram_receipts:  # their echoes and seen go now, in object: instagram bodies
+            await self._post_instagram(instagram_receipts, now, config)
+            receipts = [r for r in receipts if r.psid not in instagram]
         echoes = echo_items(self._page_id, self._app_id, receipts) if config["echoes"] else []
         changes = marketing_echo_changes(receipts) if config["echoes"] else []
         delay = int(config["echo_delay_ms"]) / 1000
@@ -140,17 +145,10 @@ class ReceiptPump:
             self._held.add(task)
             task.add_done_callback(self._held.discard)
             echoes, changes = [], []
-        instagram = await self._instagram_shoppers(receipts)
-        if instagram:
-            echoes = [e for e in echoes if e["recipient"]["id"] not in instagram] + \
-                await self._post_instagram([r for r in receipts if r.psid in instagram], now, config, delay)
-            receipts_m = [r for r in receipts if r.psid not in instagram]
-        else:
-            receipts_m = receipts
-        items = echoes + receipt_items(self._page_id, receipts_m, now, bool(config["read_receipts"]))
+        items = echoes + receipt_items(self._page_id, receipts, now, bool(config["read_receipts"]))
         # deliveries first, then reads: split so that no shopper's read precedes its delivery
         await self._post(now, items, changes)
-        return len(receipts)
+        return len(receipts) + len(instagram_receipts)
 
     async def _instagram_shoppers(self, receipts: list[Receipt]) -> set[str]:
         if self._state is None or not self._instagram:
@@ -158,11 +156,9 @@ class ReceiptPump:
         channels = await self._state.channels(sorted({r.psid for r in receipts}))
         return {psid for psid, channel in channels.items() if channel == "instagram"}
 
-    async def _post_instagram(self, receipts: list[Receipt], now: int, config: dict[str, object],
-                              delay: float) -> list[dict[str, object]]:
-        """Post the Instagram shoppers' echoes and seen items now; returns [] (nothing left for the Messenger
-        body). Late echoes (``echo_delay_ms``) are not modelled for Instagram."""
-        items: list[dict[str, object]] = []
+    async def _post_instagram(self, receipts: list[Receipt], now: int, config: dict[str, Any]) -> None:
+        """Post the Instagram shoppers' echoes and seen items now (``echo_delay_ms`` is not modelled for them)."""
+        items: list[dict[str, Any]] = []
         if config["echoes"]:
             items += echo_items(self._page_id, self._app_id, receipts)
         if config["read_receipts"]:
@@ -174,7 +170,6 @@ class ReceiptPump:
         for start in range(0, len(items), ITEMS_PER_POST):
             body = messaging_body(self._page_id, now, items[start:start + ITEMS_PER_POST])
             await self._sender.post(as_instagram(body, self._page_id, self._instagram))
-        return []
 
     async def _post(self, now: int, items: list[dict[str, Any]], changes: list[dict[str, Any]]) -> None:
         for start in range(0, len(items), ITEMS_PER_POST):
