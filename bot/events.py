@@ -5,7 +5,9 @@ A webhook body holds entries; each entry holds ``messaging``, ``changes`` or
 (what gets queued per shopper); :func:`parse_item` turns one record into a typed
 event. Every event knows its ``ordering_key`` (whose queue it joins: the
 shopper's PSID, a commenter, a live video) and its ``dedupe_key`` (what makes a
-redelivery the same event).
+redelivery the same event). Every event has its ``channel`` (``messenger`` or ``instagram``,
+:mod:`bot.channels`); an Instagram shopper's ``psid`` (and a commenter's ``from_id``) is their
+IGSID behind ``ig:``, so their keys never meet a Messenger shopper's.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from .channels import CHANNELS, MESSENGER
 from .errors import BadEvent
 from .json_input import clean, clean_text
 
@@ -30,11 +33,14 @@ class RawItem:
     source: str  # "messaging", "standby" or "changes"
     entry_time: int
     item: dict[str, Any]
+    channel: str = MESSENGER  # "instagram" for an entry of an ``object: instagram`` body (page_id: its Page's)
 
     def to_json(self) -> str:
         """The queued form; strict JSON (a non-finite number raises ValueError: :func:`bot.json_input.clean` first)."""
-        return json.dumps({"p": self.page_id, "s": self.source, "t": self.entry_time, "i": self.item},
-                          separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        queued: dict[str, Any] = {"p": self.page_id, "s": self.source, "t": self.entry_time, "i": self.item}
+        if self.channel != MESSENGER:
+            queued["c"] = self.channel
+        return json.dumps(queued, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
     @classmethod
     def from_json(cls, data: str | bytes) -> RawItem:
@@ -42,10 +48,12 @@ class RawItem:
         try:
             d = json.loads(data)
             page_id, source, entry_time, item = d["p"], d["s"], d["t"], d["i"]
+            channel = d.get("c", MESSENGER)
             if not (isinstance(page_id, str) and source in SOURCES and isinstance(entry_time, int)
-                    and not isinstance(entry_time, bool) and isinstance(item, dict)):
+                    and not isinstance(entry_time, bool) and isinstance(item, dict) and channel in CHANNELS):
                 raise ValueError("fields of the wrong type")
-            return cls(page_id=clean_text(page_id), source=source, entry_time=entry_time, item=clean(item))
+            return cls(page_id=clean_text(page_id), source=source, entry_time=entry_time, item=clean(item),
+                       channel=channel)
         except (ValueError, TypeError, KeyError, RecursionError) as exc:
             raise BadEvent("malformed_item", f"queued item is not a RawItem ({type(exc).__name__})") from None
 
@@ -58,6 +66,7 @@ class Event:
     page_id: str
     timestamp: int
     raw: dict[str, Any] = field(repr=False, compare=False)
+    channel: str = field(default=MESSENGER, kw_only=True)  # bot.channels: "messenger" or "instagram"
 
     @property
     def ordering_key(self) -> str:
@@ -82,7 +91,7 @@ def content_hash(raw: dict[str, Any]) -> str:
 
 @dataclass(frozen=True, slots=True)
 class MessagingEvent(Event):
-    """An event of ``entry[].messaging[]``: it has a shopper (PSID)."""
+    """An event of ``entry[].messaging[]``: it has a shopper (a PSID, or ``ig:`` and an IGSID)."""
 
     psid: str = ""
 
@@ -241,7 +250,8 @@ class StandbyEvent(MessagingEvent):
 
 @dataclass(frozen=True, slots=True)
 class CommentEvent(Event):
-    """A comment on a Page post or live video (``feed`` change, item ``comment``)."""
+    """A comment on a Page post or live video (``feed`` change, item ``comment``), or on an Instagram post,
+    reel or live video (``comments``/``live_comments``: ``from_id`` is ``ig:<IGSID>``, ``post_id`` the media's)."""
 
     kind: ClassVar[str] = "comment"
     verb: str = "add"
@@ -251,6 +261,7 @@ class CommentEvent(Event):
     from_id: str = ""
     from_name: str | None = None
     message: str | None = None
+    live: bool = False  # known to be under a live video (an Instagram ``live_comments`` change)
 
     @property
     def ordering_key(self) -> str:

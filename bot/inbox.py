@@ -66,9 +66,11 @@ class InboxSplitter:
     """Splits the Page's inbox stream into per-shopper queues while it holds the splitter lease."""
 
     def __init__(self, redis: Redis, keys: Keys, queues: ShopperQueues, owner: str, *,
-                 lease_ms: int = LEASE_MS, batch: int = BATCH) -> None:
+                 lease_ms: int = LEASE_MS, batch: int = BATCH, instagram_account_id: str = "") -> None:
         self._redis = redis
         self._keys = keys
+        # the Page's Instagram account: its object-instagram entries are this Page's (bot.parsing.split_body)
+        self._instagram = {instagram_account_id: keys.page_id} if instagram_account_id else {}
         self._queues = queues
         self.owner = owner
         self.lease_ms = lease_ms
@@ -146,7 +148,7 @@ class InboxSplitter:
         """Add one entry's events (and rejected parts) to the run; never raises."""
         run.entry_ids.append(entry_id)
         try:
-            parsed, rejected = events_of_body(body)
+            parsed, rejected = events_of_body(body, self._instagram)
         except Exception as exc:  # parsing is total; a bug there must still cost only this entry
             error = f"{type(exc).__name__}: {exc}"[:500]
             log.error("inbox entry %s could not be parsed (%s); kept in the dead letters", entry_id, error)

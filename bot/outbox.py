@@ -29,6 +29,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from .channels import CHANNELS, INSTAGRAM, MESSENGER, channel_of
 from .clock import LUA_NOW
 from .keys import IDEMPOTENCY_TTL, Keys
 from .policy import PURPOSES, Purpose
@@ -45,7 +46,8 @@ REPLIES, CAMPAIGNS = "replies", "campaigns"
 ENQUEUE_CHUNK = 500  # jobs per script call: a few ms of Redis at most
 LAST_REPLY_TTL = 600  # how long a shopper's last queued reply is remembered for the next one to follow
 FINISH_ARITY = 15  # arguments per item of outbox_finish.lua
-NO_RECEIPTS = frozenset({"comment", "thread"})  # routes whose sends await no delivery or read receipt
+# routes whose sends await no delivery or read receipt
+NO_RECEIPTS = frozenset({"comment", "thread", "instagram_comment"})
 
 _HERE = Path(__file__).parent
 _ENQUEUE = (_HERE / "outbox_enqueue.lua").read_text()
@@ -72,10 +74,15 @@ class SendJob:
     utility: dict[str, Any] | None = None  # a utility message: {"template", "language", "params", "text"} (rendered)
     after: str = ""  # a job to the same recipient that goes first (the text before a reply's card)
     extra: dict[str, Any] = field(default_factory=dict)
+    channel: str = MESSENGER  # bot.channels; a job for an ``ig:`` shopper is on Instagram whatever it says
 
     def __post_init__(self) -> None:
         if self.purpose not in PURPOSES:
             raise ValueError(f"unknown purpose {self.purpose!r}")
+        if self.channel not in CHANNELS:
+            raise ValueError(f"unknown channel {self.channel!r}")
+        if channel_of(self.psid) == INSTAGRAM:
+            object.__setattr__(self, "channel", INSTAGRAM)
         if "|" in self.id or "|" in self.campaign:
             raise ValueError("job ids and campaign names may not contain '|'")
         if self.purpose == "private_reply" and not self.comment_id:

@@ -1,10 +1,11 @@
 """The Pages a deployment serves, from the environment: ``FB_PAGE_ID`` (one) or ``FB_PAGES`` (several,
 each with ``FB_PAGE_ACCESS_TOKEN_<id>`` and, where they differ, ``FB_AD_ACCOUNT_ID_<id>`` and
-``FB_MESSAGE_CAMPAIGN_ID_<id>``, ``SHOP_TIMEZONE_<id>``). :class:`~bot.settings.Settings` keeps them in
-``pages``."""
+``FB_MESSAGE_CAMPAIGN_ID_<id>``, ``SHOP_TIMEZONE_<id>``, ``FB_INSTAGRAM_ACCOUNT_ID_<id>``).
+:class:`~bot.settings.Settings` keeps them in ``pages``."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 from .env_reader import EnvReader
@@ -15,6 +16,16 @@ SANDBOX_PAGE_ID = "100000000000001"
 SANDBOX_PAGE_TOKEN = "sandbox-page-token"
 SANDBOX_AD_ACCOUNT = "300000000000003"
 SANDBOX_MESSAGE_CAMPAIGN = "400000000000004"
+
+
+def sandbox_instagram_account(page_id: str) -> str:
+    """The Instagram professional account the sandbox links to a Page: ``1784`` and 11 digits of a hash of
+    the Page id, the same on every start, another for each Page."""
+    digest = int.from_bytes(hashlib.blake2b(page_id.encode(), digest_size=8).digest(), "big")
+    return "1784" + str(digest % 10**11).zfill(11)
+
+
+SANDBOX_INSTAGRAM_ACCOUNT = sandbox_instagram_account(SANDBOX_PAGE_ID)
 
 
 @dataclass(frozen=True)
@@ -31,9 +42,12 @@ class PageConfig:
     message_campaign_id: str = ""
     graph_api_url: str = ""
     shop_timezone: str = "UTC"  # the shop's days (limits, numbers) and its times without an offset
+    # FB_INSTAGRAM_ACCOUNT_ID(_<id>): the Page's linked Instagram professional account; "" = no Instagram channel
+    instagram_account_id: str = ""
 
 
-PAGE_SETTINGS = ("page_id", "page_access_token", "ad_account_id", "message_campaign_id", "shop_timezone")
+PAGE_SETTINGS = ("page_id", "page_access_token", "ad_account_id", "message_campaign_id", "shop_timezone",
+                 "instagram_account_id")
 
 
 def page_ids(reader: EnvReader) -> list[str]:
@@ -62,7 +76,8 @@ def sandbox_pages(reader: EnvReader, page_ids: list[str], port: int) -> tuple[Pa
         pages.append(PageConfig(page_id, Secret(token),
                                 reader.per_page("FB_AD_ACCOUNT_ID", page_id) or SANDBOX_AD_ACCOUNT,
                                 reader.per_page("FB_MESSAGE_CAMPAIGN_ID", page_id) or SANDBOX_MESSAGE_CAMPAIGN, graph,
-                                _timezone(reader, page_id)))
+                                _timezone(reader, page_id),
+                                _instagram(reader, page_id, len(page_ids)) or sandbox_instagram_account(page_id)))
     return tuple(pages)
 
 
@@ -76,13 +91,26 @@ def production_pages(reader: EnvReader, page_ids: list[str]) -> tuple[PageConfig
     for page_id in page_ids:
         token = reader.required(f"FB_PAGE_ACCESS_TOKEN_{page_id}" if several else "FB_PAGE_ACCESS_TOKEN")
         pages.append(PageConfig(page_id, Secret(token), reader.per_page("FB_AD_ACCOUNT_ID", page_id),
-                                reader.per_page("FB_MESSAGE_CAMPAIGN_ID", page_id), "", _timezone(reader, page_id)))
+                                reader.per_page("FB_MESSAGE_CAMPAIGN_ID", page_id), "", _timezone(reader, page_id),
+                                _instagram(reader, page_id, len(page_ids))))
     return tuple(pages)
 
 
 def _timezone(reader: EnvReader, page_id: str) -> str:
     """``SHOP_TIMEZONE_<id>``, else ``SHOP_TIMEZONE``, else UTC (checked by :class:`~bot.settings.Settings`)."""
     return reader.per_page("SHOP_TIMEZONE", page_id) or "UTC"
+
+
+def _instagram(reader: EnvReader, page_id: str, served: int) -> str:
+    """``FB_INSTAGRAM_ACCOUNT_ID_<id>``, else (one Page only: an Instagram account is linked to one Page)
+    ``FB_INSTAGRAM_ACCOUNT_ID``; digits only (checked here, a ConfigError naming the variable)."""
+    name = f"FB_INSTAGRAM_ACCOUNT_ID_{page_id}"
+    value = reader.text(name)
+    if not value and served == 1:
+        name, value = "FB_INSTAGRAM_ACCOUNT_ID", reader.text("FB_INSTAGRAM_ACCOUNT_ID")
+    if value and not value.isdigit():
+        raise ConfigError(f"{name} must be the Instagram professional account's numeric id, got {value!r}")
+    return value
 
 
 def first_page_fields(required: dict[str, object]) -> dict[str, object]:
@@ -92,4 +120,4 @@ def first_page_fields(required: dict[str, object]) -> dict[str, object]:
     first = pages[0]
     return {**required, "page_id": first.page_id, "page_access_token": first.access_token,
             "ad_account_id": first.ad_account_id, "message_campaign_id": first.message_campaign_id,
-            "shop_timezone": first.shop_timezone}
+            "shop_timezone": first.shop_timezone, "instagram_account_id": first.instagram_account_id}

@@ -5,17 +5,30 @@ whatever the bytes. Every item either becomes a :class:`ParsedItem` (its typed e
 its :class:`RawItem`, ready to queue) or a :class:`Rejected` with one of
 :data:`REJECT_REASONS`, so one malformed item costs only itself (issue 8, finding 2).
 :func:`split_body` and :func:`parse_item` are its two steps: strict about the envelope
-(``object`` must be ``page``), lenient inside it. Every field is type-checked: an optional
+(``object`` must be ``page`` or ``instagram``), lenient inside it. Every field is type-checked: an optional
 field of the wrong type is treated as absent, a required one as missing, and a number that
 is not a finite, plausible value (``NaN``, ``1e400``) as missing.
+
+Instagram (issue 15, messenger-platform.md §1.3, §9): an ``object: instagram`` body's entries are
+keyed by the Instagram professional account's id; :func:`split_body` gives each the id of the Page
+that account is linked to (``instagram_accounts``) and the channel ``instagram``, or rejects it
+``unknown_instagram_account``. Its ``messaging[]`` items have the Messenger shapes (text, quick
+replies, attachments, postbacks, echoes with ``is_echo``; ``messaging_seen`` as ``read``, with a
+``mid`` rather than a ``watermark`` [U]: the item's timestamp serves as the watermark); its
+``changes[]`` of field ``comments`` or ``live_comments`` carry ``{id, text, from: {id, username},
+media: {id, media_product_type}, parent_id?}`` (Meta's Instagram webhooks reference; the
+``live_comments`` value taken to be the same shape [U]). Every shopper id is their IGSID, keyed
+``ig:<IGSID>`` (:mod:`bot.channels`).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .channels import INSTAGRAM, MESSENGER, WEBHOOK_OBJECTS, shopper_key
 from .errors import BadEvent
 from .events import (
     SOURCES,
@@ -52,6 +65,7 @@ REJECT_REASONS = (
     "unknown_entry",    # an entry with none of messaging, changes, standby
     "unknown_kind",     # an item of a kind we do not know
     "missing_field",    # an item without a field its kind needs (or with one of the wrong type)
+    "unknown_instagram_account",  # an object: instagram entry for an account no served Page is linked to
 )
 
 # The review states of a utility message template Meta may report (``message_template_status_update``) [U].
@@ -63,7 +77,8 @@ MAX_MS = 2**53
 
 
 class NotPageEvent(ValueError):
-    """The body is not JSON, or not a Messenger/Page event (``object`` is not ``page``)."""
+    """The body is not JSON, or not a Messenger/Page or Instagram event (``object`` is neither ``page`` nor
+    ``instagram``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,10 +101,12 @@ class ParsedItem:
     payload: str  # raw.to_json(), checked to encode as UTF-8
 
 
-def events_of_body(body: bytes) -> tuple[list[ParsedItem], list[Rejected]]:
-    """Every item of a stored webhook body as an event or a rejection; never raises, for any bytes."""
+def events_of_body(body: bytes, instagram_accounts: Mapping[str, str] | None = None
+                   ) -> tuple[list[ParsedItem], list[Rejected]]:
+    """Every item of a stored webhook body as an event or a rejection; never raises, for any bytes.
+    ``instagram_accounts``: the Instagram account id -> Page id of the Pages served (:func:`split_body`)."""
     try:
-        items, rejected = split_body(load_json(body, strict=False))
+        items, rejected = split_body(load_json(body, strict=False), instagram_accounts)
     except (NotJson, NotPageEvent) as exc:
         return [], [Rejected("malformed_body", str(exc))]
     except Exception as exc:  # not foreseen by the checks in split_body; the body is unreadable
@@ -110,26 +127,39 @@ def events_of_body(body: bytes) -> tuple[list[ParsedItem], list[Rejected]]:
 
 
 def check_envelope(body: Any) -> list[Any]:
-    """Return the entries of a page webhook body, or raise :class:`NotPageEvent`."""
+    """Return the entries of a page (or instagram) webhook body, or raise :class:`NotPageEvent`."""
     if not isinstance(body, dict):
         raise NotPageEvent("body is not a JSON object")
-    if body.get("object") != "page":
-        raise NotPageEvent(f"object is {brief(body.get('object'))}, expected 'page'")
+    if body.get("object") not in WEBHOOK_OBJECTS:
+        raise NotPageEvent(f"object is {brief(body.get('object'))}, expected 'page' or 'instagram'")
     entries = body.get("entry")
     if not isinstance(entries, list):
         raise NotPageEvent("entry is missing or not a list")
     return entries
 
 
-def split_body(body: Any) -> tuple[list[RawItem], list[Rejected]]:
-    """Every item of every entry as a cleaned :class:`RawItem`; malformed parts as :class:`Rejected`."""
+def split_body(body: Any, instagram_accounts: Mapping[str, str] | None = None
+               ) -> tuple[list[RawItem], list[Rejected]]:
+    """Every item of every entry as a cleaned :class:`RawItem`; malformed parts as :class:`Rejected`.
+
+    An Instagram entry's id is an Instagram account's: its items get the id of the Page
+    ``instagram_accounts`` links it to, or the entry is rejected ``unknown_instagram_account``."""
     items: list[RawItem] = []
     rejected: list[Rejected] = []
-    for entry in check_envelope(body):
+    entries = check_envelope(body)
+    channel = WEBHOOK_OBJECTS[body["object"]]
+    for entry in entries:
         if not isinstance(entry, dict) or _id_of(entry.get("id")) is None:
             rejected.append(Rejected("malformed_entry", "entry without an id"))
             continue
         page_id = clean_text(str(entry["id"]))
+        if channel == INSTAGRAM:
+            linked = (instagram_accounts or {}).get(page_id)
+            if linked is None:
+                rejected.append(Rejected("unknown_instagram_account",
+                                         f"Instagram account {brief(page_id)} is linked to no Page served here"))
+                continue
+            page_id = linked
         entry_time = _as_ms(entry.get("time"))
         found = False
         for source in SOURCES:
@@ -145,7 +175,7 @@ def split_body(body: Any) -> tuple[list[RawItem], list[Rejected]]:
                     rejected.append(Rejected("malformed_item", f"{source} item is not an object"))
                     continue
                 try:
-                    items.append(RawItem(page_id, source, entry_time, clean(item, MAX_DEPTH - 4)))
+                    items.append(RawItem(page_id, source, entry_time, clean(item, MAX_DEPTH - 4), channel))
                 except TooDeep:  # the body is 4 levels above the item
                     rejected.append(Rejected("malformed_item", f"{source} item nested deeper than {MAX_DEPTH} levels"))
         if not found:
@@ -159,10 +189,10 @@ def parse_item(raw: RawItem) -> Event:
         if not isinstance(raw.item, dict):
             raise BadEvent("malformed_item", f"{raw.source} item is not an object")
         if raw.source == "changes":
-            return _parse_change(raw)
-        event = _parse_messaging(raw.page_id, raw.item)
+            return _parse_instagram_change(raw) if raw.channel == INSTAGRAM else _parse_change(raw)
+        event = _parse_messaging(raw.page_id, raw.item, raw.channel)
         if raw.source == "standby":
-            return StandbyEvent(page_id=raw.page_id, timestamp=event.timestamp, raw=raw.item,
+            return StandbyEvent(page_id=raw.page_id, timestamp=event.timestamp, raw=raw.item, channel=raw.channel,
                                 psid=event.psid, inner=event)
         return event
     except BadEvent:
@@ -171,13 +201,13 @@ def parse_item(raw: RawItem) -> Event:
         raise BadEvent("malformed_item", f"{type(exc).__name__} while parsing a {raw.source} item") from exc
 
 
-def _parse_messaging(page_id: str, item: dict[str, Any]) -> MessagingEvent:
-    sender = _id(item, "sender")
-    recipient = _id(item, "recipient")
+def _parse_messaging(page_id: str, item: dict[str, Any], channel: str = MESSENGER) -> MessagingEvent:
+    sender = shopper_key(channel, _id(item, "sender"))
+    recipient = shopper_key(channel, _id(item, "recipient"))
     ts = _as_ms(item.get("timestamp"))
     if not ts:
         raise BadEvent("missing_field", "timestamp")
-    common: dict[str, Any] = dict(page_id=page_id, timestamp=ts, raw=item)
+    common: dict[str, Any] = dict(page_id=page_id, timestamp=ts, raw=item, channel=channel)
     if "message" in item:
         msg = _dict(item, "message")
         if msg.get("is_echo") is True:
@@ -204,7 +234,10 @@ def _parse_messaging(page_id: str, item: dict[str, Any]) -> MessagingEvent:
         return DeliveryEvent(**common, psid=sender, watermark=_as_ms(d.get("watermark")),
                              mids=tuple(m for m in _list(d.get("mids")) if isinstance(m, str)))
     if "read" in item:
-        return ReadEvent(**common, psid=sender, watermark=_as_ms(_dict(item, "read").get("watermark")))
+        watermark = _as_ms(_dict(item, "read").get("watermark"))
+        if channel == INSTAGRAM and not watermark:  # messaging_seen names the mid seen, not a watermark [U]
+            watermark = ts
+        return ReadEvent(**common, psid=sender, watermark=watermark)
     for key in HANDOVER_KEYS:
         if key in item:
             metadata = _opt_str(_obj(item[key]).get("metadata"))
@@ -266,6 +299,33 @@ def _parse_change(raw: RawItem) -> Event:
                         parent_id=_opt_str(value.get("parent_id")), from_id=from_id,
                         from_name=_opt_str(sender.get("name")) or _opt_str(value.get("from_name")),
                         message=_opt_str(value.get("message")))
+
+
+INSTAGRAM_COMMENT_FIELDS = ("comments", "live_comments")
+
+
+def _parse_instagram_change(raw: RawItem) -> Event:
+    """A comment on an Instagram post, reel or live video (fields ``comments``, ``live_comments``; §9)."""
+    change = raw.item
+    field_name = change.get("field")
+    value = change.get("value")
+    if not isinstance(value, dict):
+        raise BadEvent("missing_field", "changes[].value")
+    if field_name not in INSTAGRAM_COMMENT_FIELDS:
+        raise BadEvent("unknown_kind", f"instagram change field {brief(field_name)}")
+    sender = _obj(value.get("from"))
+    from_id = _id_of(sender.get("id"))
+    if not from_id:
+        raise BadEvent("missing_field", "instagram comment from.id")
+    media = _obj(value.get("media"))
+    media_id = _id_of(media.get("id"))
+    if not media_id:
+        raise BadEvent("missing_field", "instagram comment media.id")
+    return CommentEvent(page_id=raw.page_id, timestamp=_as_ms(value.get("timestamp")) or raw.entry_time, raw=change,
+                        channel=INSTAGRAM, verb="add", comment_id=_str(value, "id"), post_id=media_id,
+                        parent_id=_opt_str(value.get("parent_id")), from_id=shopper_key(INSTAGRAM, from_id),
+                        from_name=_opt_str(sender.get("username")), message=_opt_str(value.get("text")),
+                        live=field_name == "live_comments" or media.get("media_product_type") == "LIVE")
 
 
 def _template_status(raw: RawItem, value: dict[str, Any]) -> TemplateStatusEvent:

@@ -27,7 +27,8 @@ buckets to each route. Rules (messenger-platform.md §3–4, DESIGN.md):
   last message, only when ``HUMAN_AGENT_TAG`` is on (Meta grants the feature through App
   Review, §3.3, §4.1); after 7 days it is ``too_old``. The tag is never used for the bot's
   own sends: they stay bound to the 24-hour window even after a human reply (§4.1);
-- a ``thread_control`` job (pass, take or request thread control, §2.11) is no message: it goes.
+- a ``thread_control`` job (pass, take or request thread control, §2.11) is no message: it goes;
+- a job for an Instagram shopper: the plan narrowed to Instagram's routes (:mod:`bot.instagram_policy`).
 """
 
 from __future__ import annotations
@@ -70,13 +71,15 @@ class Reason(StrEnum):
     PAGE_BUDGET = "page_budget"
     CANCELLED = "cancelled"
     TEMPLATE_NOT_APPROVED = "template_not_approved"
+    NOT_ON_INSTAGRAM = "not_on_instagram"  # the route the job needs does not exist on Instagram (bot.instagram_policy)
 
 
 @dataclass(frozen=True, slots=True)
 class Route:
     """One way a message may go out."""
 
-    via: Literal["psid", "comment", "marketing_legacy", "marketing_api", "otn", "tag", "thread", "utility"]
+    via: Literal["psid", "comment", "marketing_legacy", "marketing_api", "otn", "tag", "thread", "utility",
+                 "instagram", "instagram_comment"]
     messaging_type: str | None = None
     tag: str | None = None
     token: str | None = None
@@ -102,6 +105,8 @@ class Facts:
     last_action_ms: int = 0
     consent: ShopperConsent | None = None
     optin_asked_ms: int = 0  # last opt-in request with this job's title
+    # an Instagram opt-in request's: when each title was last asked of the shopper (bot.instagram_policy)
+    optins_asked: tuple[int, ...] = ()
     comment_ms: int = 0
     already_replied: bool = False
     cancelled: bool = False  # the job's campaign was cancelled

@@ -77,7 +77,8 @@ class Runtime:
         }
         name = consumer_name(role)
         self.name = name
-        self.splitter = InboxSplitter(redis, self.keys, self.queues, name)
+        self.splitter = InboxSplitter(redis, self.keys, self.queues, name,
+                                      instagram_account_id=settings.instagram_account_id)
         self.consumer = EventConsumer(redis, self.keys, self.queues, self.registry, self.context,
                                       name=name, concurrency=settings.worker_concurrency)
         self._stop = asyncio.Event()

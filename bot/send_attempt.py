@@ -16,10 +16,12 @@ from redis.exceptions import RedisError
 
 from .buckets import FREE, BucketDecision, SendLimits
 from .cancels import CancelWatch
+from .channels import meta_id
 from .consent import ConsentStore, otn_token
 from .errors import StorageUnavailable
 from .graph import GraphClient, Usage, payloads
 from .graph.utility import utility_send_body
+from .instagram_payloads import instagram_message
 from .keys import Keys
 from .outbox import Entry, Outbox, SendJob, SendRecord
 from .policy import Plan, Reason, Route
@@ -150,6 +152,13 @@ async def call_graph(c: BatchContext, a: Attempt) -> tuple[str, Usage]:
         body = utility_send_body(job.psid or "", str(u.get("template", "")), str(u.get("language", "")),
                                  u.get("params") or {}, metadata=job.id)
         sent = await c.graph.send(body, reschedule_throttles=True)
+        return sent.message_id or "", sent.usage
+    if route.via in ("instagram", "instagram_comment"):
+        to = (payloads.to_comment(job.comment_id or "") if route.via == "instagram_comment"
+              else payloads.to_psid(meta_id(job.psid or "")))
+        body = payloads.send_body(to, instagram_message(job.message), metadata=job.id,
+                                  messaging_type=route.messaging_type)
+        sent = await c.graph.send_instagram(c.settings.instagram_account_id, body, reschedule_throttles=True)
         return sent.message_id or "", sent.usage
     if route.via == "thread":
         edge, thread_body = payloads.thread_control_body(job.psid or "", job.message)

@@ -20,6 +20,7 @@ import logging
 from dataclasses import replace
 
 from .graph import GraphError, GraphNetworkError, GraphThrottled, GraphTransient
+from .instagram_policy import for_channel
 from .logs import about, shopper_hash
 from .outbox import REPLIES, TERMINAL, Delay, Entry, Outcome, SendJob
 from .policy import Facts, Reason, decide
@@ -97,8 +98,8 @@ class SendBatch:
             if isinstance(facts, BaseException):
                 self._later([(entry, raw)], facts)
                 continue
-            plan = decide(job.purpose, facts, self.c.settings, explicit=job.explicit, free_text=job.free_text,
-                          utility=job.utility is not None)
+            plan = for_channel(job, decide(job.purpose, facts, self.c.settings, explicit=job.explicit,
+                                           free_text=job.free_text, utility=job.utility is not None), facts)
             if plan.skip is not None:
                 self._put(entry, Outcome(job, "skipped", reason=plan.skip))
             else:

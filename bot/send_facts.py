@@ -12,6 +12,7 @@ from pathlib import Path
 
 from redis.asyncio import Redis
 
+from .channels import INSTAGRAM
 from .consent import ShopperConsent, Subscription
 from .keys import Keys
 from .outbox import SendJob, SendRecord
@@ -37,6 +38,7 @@ class FactsLoader:
     """Reads the facts of a batch of jobs: one EVALSHA, one reply string per job."""
 
     def __init__(self, redis: Redis, keys: Keys, settings: Settings) -> None:
+        self._redis = redis
         self._keys = keys
         self._topic = settings.optin_topic
         self._script = register_script(redis, SCRIPT)
@@ -57,7 +59,31 @@ class FactsLoader:
         now_raw, *rows = await self._script(keys=keys, args=args)
         now = int(now_raw)
         loaded = [self._parse(job, row.decode(), now) for job, row in zip(jobs, rows)]
+        loaded = await self._with_instagram_optins(jobs, loaded, now)
         return now, await self._with_template_statuses(jobs, loaded)
+
+    async def _with_instagram_optins(self, jobs: Sequence[SendJob], loaded: list[JobFacts], now: int
+                                     ) -> list[JobFacts]:
+        """Instagram opt-in requests get every title's last request time (one HGETALL per shopper, only when a
+        batch has one), with the earlier such jobs of the batch for the same shopper counted as asked now
+        (:func:`bot.instagram_policy.optin_limited`)."""
+        wanted = [job for job in jobs if job.channel == INSTAGRAM and job.purpose == "optin_request" and job.psid]
+        if not wanted:
+            return loaded
+        shoppers = sorted({job.psid or "" for job in wanted})
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for psid in shoppers:
+                pipe.hgetall(self._keys.optin_asked(psid))
+            rows = await pipe.execute()
+        asked = {psid: [int(v) for v in row.values()] for psid, row in zip(shoppers, rows)}
+        result = []
+        for job, known in zip(jobs, loaded):
+            if any(job is w for w in wanted):
+                times = asked[job.psid or ""]
+                known = replace(known, facts=replace(known.facts, optins_asked=tuple(times)))
+                times.append(now)  # the next one of this shopper in the batch counts this one
+            result.append(known)
+        return result
 
     async def _with_template_statuses(self, jobs: Sequence[SendJob], loaded: list[JobFacts]) -> list[JobFacts]:
         """Utility jobs get their template's review status (one HMGET, only when a batch has one)."""

@@ -75,7 +75,7 @@ class Refusals:
             if route.via != "otn":
                 await self._learn(job, self._consent.forget_token(psid, topic))
             return Reaction(next_route=Reason.NO_TOKEN)
-        if isinstance(exc, OutsideWindow) and route.via == "psid":
+        if isinstance(exc, OutsideWindow) and route.via in ("psid", "instagram"):
             return Reaction(next_route=Reason.OUTSIDE_WINDOW, refund=True)
         if isinstance(exc, RegionRestricted):
             await self._learn(job, self._regions.record_refusal(psid, route.via))

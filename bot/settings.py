@@ -92,6 +92,8 @@ class Settings:
     ad_account_id: str = SANDBOX_AD_ACCOUNT
     message_campaign_id: str = SANDBOX_MESSAGE_CAMPAIGN
     shop_timezone: str = "UTC"  # SHOP_TIMEZONE (per Page: SHOP_TIMEZONE_<id>): an IANA zone, e.g. Asia/Manila
+    # FB_INSTAGRAM_ACCOUNT_ID (per Page: FB_INSTAGRAM_ACCOUNT_ID_<id>): the linked Instagram account; "" = none
+    instagram_account_id: str = ""  # from_env in sandbox mode: every Page gets one (page_settings.sandbox_pages)
     otn_enabled: bool = True
     message_tags_enabled: bool = True
     utility_messages_enabled: bool = False  # UTILITY_MESSAGES_ENABLED: the Page has page_utility_messaging (§3.3, §9)
@@ -142,7 +144,8 @@ class Settings:
         if not self.pages:
             object.__setattr__(self, "pages", (PageConfig(self.page_id, self.page_access_token, self.ad_account_id,
                                                           self.message_campaign_id,
-                                                          shop_timezone=self.shop_timezone),))
+                                                          shop_timezone=self.shop_timezone,
+                                                          instagram_account_id=self.instagram_account_id),))
         ids = [p.page_id for p in self.pages]
         for page_id in ids:
             if not page_id or any(c in page_id for c in ", \t;|/"):
@@ -152,6 +155,10 @@ class Settings:
             shop_zone(page.shop_timezone)  # a ConfigError naming the zone
         if len(set(ids)) != len(ids):
             raise ConfigError(f"FB_PAGES names a Page twice: {','.join(ids)}")
+        linked = [p.instagram_account_id for p in self.pages if p.instagram_account_id]
+        if len(set(linked)) != len(linked) or set(linked) & set(ids):
+            raise ConfigError("each FB_INSTAGRAM_ACCOUNT_ID_<page id> must name another Instagram account, "
+                              "not a Page id nor another Page's account")
         if self.page_id != ids[0]:
             raise ConfigError(f"page_id {self.page_id} is not the first of the Pages ({ids[0]})")
         if not 0 < self.port < 65536:
@@ -222,7 +229,8 @@ class Settings:
         return self.replace(page_id=page.page_id, page_access_token=page.access_token,
                             ad_account_id=page.ad_account_id, message_campaign_id=page.message_campaign_id,
                             graph_api_url=page.graph_api_url or self.graph_api_url,
-                            shop_timezone=page.shop_timezone, pages=(page,))
+                            shop_timezone=page.shop_timezone, instagram_account_id=page.instagram_account_id,
+                            pages=(page,))
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:

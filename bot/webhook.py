@@ -7,7 +7,8 @@ the signature check on the exact bytes received (DESIGN.md invariant 1):
 signature missing or wrong     403
 body over 1 MiB                413
 body not complete in time      408 (bot.server.BODY_TIMEOUT)
-not JSON / ``object`` != page  400 (RFC 8259 in UTF-8, at most 64 levels deep)
+not JSON / ``object`` other   400 (RFC 8259 in UTF-8, at most 64 levels deep;
+                               ``object`` must be ``page`` or ``instagram``)
 Redis did not answer           503 (Meta retries)
 stored                         200
 =============================  ======
@@ -215,7 +216,8 @@ async def _receive(request: web.Request) -> web.Response:
         log.warning("webhook refused: X-Hub-Signature-256 %s", "missing" if not header else "does not match")
         return _error(403, "bad signature")
     try:
-        entries = check_envelope(load_json(raw))
+        envelope = load_json(raw)
+        entries = check_envelope(envelope)
     except NotJson as exc:
         log.warning("webhook refused: body is not JSON (%s)", exc)
         return _error(400, "body is not JSON")
@@ -223,7 +225,11 @@ async def _receive(request: web.Request) -> web.Response:
         log.warning("webhook refused: %s", exc)
         return _error(400, str(exc))
     writers = request.app[INBOX_WRITERS]
-    bodies = route_entries(raw, entries, list(writers)) if len(writers) > 1 else {next(iter(writers)): raw}
+    if len(writers) > 1:
+        linked = {p.instagram_account_id: p.page_id for p in settings.pages if p.instagram_account_id}
+        bodies = route_entries(raw, entries, list(writers), linked, envelope["object"])
+    else:
+        bodies = {next(iter(writers)): raw}
     try:
         if len(bodies) == 1:
             [(page_id, body)] = bodies.items()

@@ -28,6 +28,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
+from bot.channels import instagram_shopper
 from bot.consent import ShopperConsent
 from bot.events import (
     CommentEvent,
@@ -197,7 +198,8 @@ class Dialogue:
         await self.store.save(state)
 
     async def on_comment(self, event: CommentEvent) -> None:
-        if event.verb != "add" or not event.message or event.from_id == event.page_id:
+        own = (event.page_id, instagram_shopper(self.settings.instagram_account_id))  # the Page's own comments
+        if event.verb != "add" or not event.message or event.from_id in own:
             return
         claims = self.services.find(CLAIM_COMMENTS)
         if claims is not None and await claims.is_claim(event.post_id, event.message):
@@ -220,7 +222,7 @@ class Dialogue:
         if len(replies) > 1:
             log.warning("a comment allows one private reply; %d extra messages dropped", len(replies) - 1)
         job = SendJob(id=f"{job_base(event.dedupe_key)}:0", purpose="private_reply", message=replies[0].message,
-                      comment_id=event.comment_id, comment_ms=event.timestamp)
+                      comment_id=event.comment_id, comment_ms=event.timestamp, channel=event.channel)
         if await self.comment_gate.admit(job, post_id=event.post_id, psid=event.from_id,
                                          now_ms=await self.clock.now_ms()):
             await self.outbox.enqueue(job)

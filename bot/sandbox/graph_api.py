@@ -19,6 +19,7 @@ from . import ids
 from .context import SANDBOX, Sandbox
 from .errors import (
     INVALID_TOKEN,
+    NO_MATCHING_USER,
     THREAD_CONTROLLED,
     UNKNOWN_OBJECT,
     GraphRefusal,
@@ -27,6 +28,7 @@ from .errors import (
     usage_header,
 )
 from .faults import Fault
+from .instagram_send import plan_instagram, refuse_instagram_shopper
 from .ledger import SendResult, json_head
 from .message_templates import plan_utility, template_of_send
 from .rules import MarketingPlan, SendPlan, plan_marketing, plan_send
@@ -119,7 +121,8 @@ def answer(sandbox: Sandbox, result: SendResult, api: str, fbtrace_id: str, **id
 
 
 async def post_messages(request: web.Request) -> web.Response:
-    """``POST /{version}/{node}/messages``: ``me`` or the Page id, or ``act_{ad_account}``."""
+    """``POST /{version}/{node}/messages``: ``me`` or the Page id, ``act_{ad_account}``, or the Page's Instagram
+    account (:mod:`bot.sandbox.instagram_send`)."""
     sandbox = request.app[SANDBOX]
     node = request.match_info["node"]
     fbtrace_id = new_fbtrace_id()
@@ -129,12 +132,13 @@ async def post_messages(request: web.Request) -> web.Response:
     api = "marketing" if marketing else "action" if isinstance(body, dict) and "sender_action" in body else "send"
     if not authorized(request, sandbox, call.body_token):
         return await refuse(sandbox, request, api, INVALID_TOKEN, fbtrace_id, request_json)
-    if node not in ("me", sandbox.page_id, "act_" + sandbox.settings.ad_account_id):
+    instagram = bool(sandbox.settings.instagram_account_id) and node == sandbox.settings.instagram_account_id
+    if node not in ("me", sandbox.page_id, "act_" + sandbox.settings.ad_account_id) and not instagram:
         return await refuse(sandbox, request, api, UNKNOWN_OBJECT, fbtrace_id, request_json)
     fault = await sandbox.faults.take(_recipient_psid(body))
     if fault is not None and fault.refuses:
         return await _faulted(sandbox, request, api, fault, fbtrace_id, request_json)
-    response = await _post(sandbox, request, body, api, marketing, fbtrace_id, request_json)
+    response = await _post(sandbox, request, body, api, marketing, fbtrace_id, request_json, instagram)
     if fault is not None and fault.lose_answer and request.transport is not None:
         request.transport.abort()  # sent; the answer is lost on the way back
     if fault is not None and fault.usage:
@@ -143,7 +147,14 @@ async def post_messages(request: web.Request) -> web.Response:
 
 
 async def _post(sandbox: Sandbox, request: web.Request, body: Any, api: str, marketing: bool, fbtrace_id: str,
-                request_json: str) -> web.Response:
+                request_json: str, instagram: bool = False) -> web.Response:
+    if instagram:
+        plan_ig = await plan_instagram(sandbox, body)
+        if isinstance(plan_ig, GraphRefusal):
+            return await refuse(sandbox, request, api, plan_ig, fbtrace_id, request_json)
+        return await _send(sandbox, request, plan_ig, api, fbtrace_id, request_json)
+    if not marketing and await refuse_instagram_shopper(sandbox, body):
+        return await refuse(sandbox, request, api, NO_MATCHING_USER, fbtrace_id, request_json)
     if marketing:
         plan_m = plan_marketing(body, sandbox.settings.message_campaign_id)
         if isinstance(plan_m, GraphRefusal):

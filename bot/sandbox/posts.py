@@ -1,4 +1,9 @@
-"""The Page's posts and live videos, and shoppers' comments on them (``feed``/``live_videos`` changes)."""
+"""The Page's posts and live videos, and shoppers' comments on them (``feed``/``live_videos`` changes).
+
+With ``"channel": "instagram"`` a post is a media of the Page's Instagram account (a live one with
+``live: true``) and its comments come as ``object: instagram`` changes of field ``comments`` (or
+``live_comments``), from Instagram shoppers only (:mod:`bot.sandbox.instagram`).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ from aiohttp import web
 
 from .context import SANDBOX, Sandbox, event_time, read_json, required_text
 from .errors import BadRequest, Conflict, NotFound
+from .instagram import account_of, channel_of_body, comment_change, instagram_changes_body, on_instagram
 from .webhooks import changes_body, comment_value
 
 WEBHOOK_LIVE_STATUSES = ("live", "live_stopped", "vod")
@@ -19,10 +25,15 @@ async def create_post(request: web.Request) -> web.Response:
     live = body.get("live", False)
     if not isinstance(message, str) or not isinstance(live, bool):
         raise BadRequest("message must be a string and live true or false")
+    channel = channel_of_body(body)
+    if channel == "instagram":
+        account_of(sandbox)  # 409 for a Page without an Instagram account
     now = await sandbox.clock.now_ms()
-    post_id, live_video_id = await sandbox.state.create_post(message, live, now)
-    answer: dict[str, object] = {"post_id": post_id}
-    if live_video_id:
+    post_id, live_video_id = await sandbox.state.create_post(message, live, now, channel)
+    answer: dict[str, object] = {"post_id": post_id, "channel": channel}
+    if live_video_id and channel == "instagram":
+        answer["live_video_id"] = live_video_id  # Instagram sends no live_videos webhook [U]
+    elif live_video_id:
         answer["live_video_id"] = live_video_id
         value = {"id": live_video_id, "status": "live"}
         delivery = await sandbox.webhooks.post(changes_body(sandbox.page_id, now, "live_videos", value))
@@ -43,9 +54,17 @@ async def comment(request: web.Request) -> web.Response:
     shopper = await sandbox.state.shopper(psid)
     if shopper is None:
         raise NotFound(f"no shopper {psid}")
+    if on_instagram(post) != on_instagram(shopper):
+        raise Conflict("an Instagram post takes comments from Instagram shoppers only, a Page post from "
+                       "Messenger shoppers only")
     now = await sandbox.clock.now_ms()
     timestamp = event_time(body, now)
     comment_id = await sandbox.state.create_comment(post_id, psid, timestamp)
+    if on_instagram(post):
+        live = bool(post["live_video_id"]) and await _is_live(sandbox, post["live_video_id"])
+        field, ig_value = comment_change(comment_id, psid, shopper["name"], message, post_id, live, timestamp)
+        delivery = await sandbox.webhooks.post(instagram_changes_body(account_of(sandbox), now, field, ig_value))
+        return web.json_response({"comment_id": comment_id, "timestamp": timestamp, **delivery.as_json()})
     value = comment_value(post_id, comment_id, psid, shopper["name"], message, timestamp // 1000,
                           bool(post["live_video_id"]))
     delivery = await sandbox.webhooks.post(changes_body(sandbox.page_id, now, "feed", value))
@@ -63,10 +82,17 @@ async def live_status(request: web.Request) -> web.Response:
     if not live_video_id:
         raise Conflict("this post is not a live video (create it with live: true)")
     await sandbox.state.set_live_status(live_video_id, status)
+    if on_instagram(post):
+        return web.json_response({"live_video_id": live_video_id, "status": status})
     now = await sandbox.clock.now_ms()
     value = {"id": live_video_id, "status": status}
     delivery = await sandbox.webhooks.post(changes_body(sandbox.page_id, now, "live_videos", value))
     return web.json_response({"live_video_id": live_video_id, "status": status, **delivery.as_json()})
+
+
+async def _is_live(sandbox: Sandbox, live_video_id: str) -> bool:
+    video = await sandbox.state.live_video(live_video_id)
+    return bool(video) and video.get("status") == "LIVE"  # type: ignore[union-attr]
 
 
 async def _post(sandbox: Sandbox, post_id: str) -> dict[str, str]:

@@ -8,6 +8,10 @@ many ``messaging[]`` items (at most 1000, Meta's batch size).
 With the setting ``echo_delay_ms`` the echoes of a batch are POSTed that much
 later than its receipts (held in this process), as when Meta's echo of a send
 arrives after the bot has already reclaimed the job.
+
+Receipts of Instagram shoppers (issue 15) go in ``object: instagram`` bodies with the Instagram
+account as entry and sender: their echoes and a ``read`` (``messaging_seen``, with the last ``mid``
+[U]) but no delivery item, since Instagram has no delivery receipts (messenger-platform.md §9).
 """
 
 from __future__ import annotations
@@ -22,7 +26,9 @@ from ..backoff import Backoff, Outage
 from ..clock import Clock
 from ..streams import sleep_or_stop
 from .graph_api import MARKETING_ECHO
+from .instagram import as_instagram
 from .ledger import Ledger, Receipt
+from .state import SandboxState
 from .webhooks import WebhookSender, echo, from_shopper, messaging_body
 
 log = logging.getLogger(__name__)
@@ -78,8 +84,11 @@ class ReceiptPump:
     """Background task: drains the receipt queue into batched webhooks until cancelled."""
 
     def __init__(self, page_id: str, ledger: Ledger, clock: Clock, sender: WebhookSender,
-                 interval: float = INTERVAL_SECONDS, app_id: int = 0) -> None:
+                 interval: float = INTERVAL_SECONDS, app_id: int = 0, state: SandboxState | None = None,
+                 instagram_account: str = "") -> None:
         self._page_id = page_id
+        self._state = state  # where the shoppers' channels are read (None: every shopper on Messenger)
+        self._instagram = instagram_account
         self._app_id = app_id
         self._interval = interval
         self._ledger = ledger
@@ -123,6 +132,11 @@ class ReceiptPump:
             return 0
         config = await self._ledger.config()
         now = await self._clock.now_ms()
+        instagram = await self._instagram_shoppers(receipts)
+        instagram_receipts = [r for r in receipts if r.psid in instagram]
+        if instagram_receipts:  # their echoes and seen go now, in object: instagram bodies
+            await self._post_instagram(instagram_receipts, now, config)
+            receipts = [r for r in receipts if r.psid not in instagram]
         echoes = echo_items(self._page_id, self._app_id, receipts) if config["echoes"] else []
         changes = marketing_echo_changes(receipts) if config["echoes"] else []
         delay = int(config["echo_delay_ms"]) / 1000
@@ -134,7 +148,28 @@ class ReceiptPump:
         items = echoes + receipt_items(self._page_id, receipts, now, bool(config["read_receipts"]))
         # deliveries first, then reads: split so that no shopper's read precedes its delivery
         await self._post(now, items, changes)
-        return len(receipts)
+        return len(receipts) + len(instagram_receipts)
+
+    async def _instagram_shoppers(self, receipts: list[Receipt]) -> set[str]:
+        if self._state is None or not self._instagram:
+            return set()
+        channels = await self._state.channels(sorted({r.psid for r in receipts}))
+        return {psid for psid, channel in channels.items() if channel == "instagram"}
+
+    async def _post_instagram(self, receipts: list[Receipt], now: int, config: dict[str, Any]) -> None:
+        """Post the Instagram shoppers' echoes and seen items now (``echo_delay_ms`` is not modelled for them)."""
+        items: list[dict[str, Any]] = []
+        if config["echoes"]:
+            items += echo_items(self._page_id, self._app_id, receipts)
+        if config["read_receipts"]:
+            last: dict[str, Receipt] = {}
+            for r in receipts:
+                if r.psid not in last or r.timestamp >= last[r.psid].timestamp:
+                    last[r.psid] = r
+            items += [from_shopper(self._page_id, psid, now, read={"mid": r.mid}) for psid, r in last.items()]
+        for start in range(0, len(items), ITEMS_PER_POST):
+            body = messaging_body(self._page_id, now, items[start:start + ITEMS_PER_POST])
+            await self._sender.post(as_instagram(body, self._page_id, self._instagram))
 
     async def _post(self, now: int, items: list[dict[str, Any]], changes: list[dict[str, Any]]) -> None:
         for start in range(0, len(items), ITEMS_PER_POST):

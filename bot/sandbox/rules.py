@@ -52,9 +52,12 @@ class SendPlan:
     messaging_type: str | None
     tag: str | None
     optin: OptinRequest | None
+    channel: str = "messenger"  # "instagram": through the Instagram account's endpoint (bot.sandbox.instagram_send)
 
     @property
     def via(self) -> str:
+        if self.channel == "instagram":
+            return "instagram_comment" if self.kind == "comment" else "instagram"
         return VIA[self.kind]
 
 

@@ -15,6 +15,7 @@ from aiohttp import web
 from . import ids
 from .context import SANDBOX, Sandbox, event_time, read_json, required_text, shopper_of
 from .errors import BadRequest, Conflict
+from .instagram import account_of, channel_of_body, on_instagram, post_for
 from .webhooks import PAGE_INBOX_APP_ID, echo, from_shopper, messaging_body, nm_optin
 
 DAY_MS = 24 * 3600 * 1000
@@ -28,8 +29,13 @@ async def create_shopper(request: web.Request) -> web.Response:
     name = required_text(body, "name")
     timezone = body.get("timezone") or DEFAULT_TIMEZONE
     locale = body.get("locale") or DEFAULT_LOCALE  # the User Profile API's locale (bot.region_lookup)
-    psid = await sandbox.state.create_shopper(name, str(timezone), await sandbox.clock.now_ms(), str(locale))
-    return web.json_response({"psid": psid, "name": name, "timezone": timezone, "locale": locale})
+    channel = channel_of_body(body)
+    if channel == "instagram":
+        account_of(sandbox)  # 409 for a Page without an Instagram account
+    psid = await sandbox.state.create_shopper(name, str(timezone), await sandbox.clock.now_ms(), str(locale),
+                                              channel)
+    return web.json_response({"psid": psid, "name": name, "timezone": timezone, "locale": locale,
+                              "channel": channel})
 
 
 async def list_shoppers(request: web.Request) -> web.Response:
@@ -53,6 +59,7 @@ async def show_shopper(request: web.Request) -> web.Response:
     last = int(shopper.get("last_action_ms") or 0)
     return web.json_response({
         "psid": psid, "name": shopper["name"], "timezone": shopper["timezone"],
+        "channel": "instagram" if on_instagram(shopper) else "messenger",
         "last_action_ms": last or None, "window_open": now - last < DAY_MS,
         "blocked": shopper.get("blocked") == "1",
         "thread_owner": "page_inbox" if await _thread_elsewhere(sandbox, psid) else "bot",
@@ -62,7 +69,7 @@ async def show_shopper(request: web.Request) -> web.Response:
 async def send_message(request: web.Request) -> web.Response:
     """``{text}`` or ``{quick_reply: {payload, title?}}``, optional ``referral``, ``standby`` (also on
     standby, whatever it says, while the Page Inbox owns the thread: ``bot.sandbox.handover``)."""
-    sandbox, psid, _ = await shopper_of(request)
+    sandbox, psid, shopper = await shopper_of(request)
     body = await read_json(request)
     now = await sandbox.clock.now_ms()
     timestamp = event_time(body, now)
@@ -82,7 +89,7 @@ async def send_message(request: web.Request) -> web.Response:
         kind = "quick_reply" if "quick_reply" in message else "message"
         await _said(sandbox, psid, kind, str(message.get("text") or "📎 attachment"), timestamp, mid=message["mid"])
     standby = bool(body.get("standby")) or await _thread_elsewhere(sandbox, psid)
-    delivery = await sandbox.webhooks.post(messaging_body(sandbox.page_id, now, items, standby=standby))
+    delivery = await post_for(sandbox, shopper, messaging_body(sandbox.page_id, now, items, standby=standby))
     return web.json_response({"mid": message["mid"] if message else None, "timestamp": timestamp,
                               **delivery.as_json()})
 
@@ -127,7 +134,7 @@ async def _quick_reply_title(sandbox: Sandbox, psid: str, payload: str) -> str:
 async def send_postback(request: web.Request) -> web.Response:
     """``{payload, title}``; without ``payload`` the shopper taps Get Started (the profile's payload).
     While the Page Inbox owns the thread it comes on ``standby``, without its payload (§2.11)."""
-    sandbox, psid, _ = await shopper_of(request)
+    sandbox, psid, shopper = await shopper_of(request)
     body = await read_json(request)
     now = await sandbox.clock.now_ms()
     timestamp = event_time(body, now)
@@ -145,7 +152,7 @@ async def send_postback(request: web.Request) -> web.Response:
     standby = await _thread_elsewhere(sandbox, psid)
     heard = {k: v for k, v in postback.items() if k != "payload"} if standby else postback  # §2.11: no payload
     item = from_shopper(sandbox.page_id, psid, timestamp, postback=heard)
-    delivery = await sandbox.webhooks.post(messaging_body(sandbox.page_id, now, [item], standby=standby))
+    delivery = await post_for(sandbox, shopper, messaging_body(sandbox.page_id, now, [item], standby=standby))
     return web.json_response({"mid": postback["mid"], "timestamp": timestamp, **delivery.as_json()})
 
 
@@ -171,7 +178,7 @@ async def tap_optin(request: web.Request) -> web.Response:
         optin = nm_optin(token, title, card["payload"], timezone)
     await _said(sandbox, psid, "optin", title, timestamp, optin_kind=card["kind"])
     item = from_shopper(sandbox.page_id, psid, timestamp, optin=optin)
-    delivery = await sandbox.webhooks.post(messaging_body(sandbox.page_id, now, [item]))
+    delivery = await post_for(sandbox, shopper, messaging_body(sandbox.page_id, now, [item]))
     return web.json_response({"kind": card["kind"], "title": title, "timestamp": timestamp, **delivery.as_json()})
 
 
@@ -194,7 +201,7 @@ async def set_notifications(request: web.Request) -> web.Response:
     await _said(sandbox, psid, "notifications", title, timestamp, action=action)
     optin = nm_optin(token, title, record.get("payload", ""), shopper["timezone"], status)
     item = from_shopper(sandbox.page_id, psid, timestamp, optin=optin)
-    delivery = await sandbox.webhooks.post(messaging_body(sandbox.page_id, now, [item]))
+    delivery = await post_for(sandbox, shopper, messaging_body(sandbox.page_id, now, [item]))
     return web.json_response({"title": title, "status": status, "timestamp": timestamp, **delivery.as_json()})
 
 
@@ -215,7 +222,7 @@ async def block(request: web.Request) -> web.Response:
 
 async def page_message(request: web.Request) -> web.Response:
     """A human of the Page answers from the Page Inbox: inbox entry plus an echo webhook."""
-    sandbox, psid, _ = await shopper_of(request)
+    sandbox, psid, shopper = await shopper_of(request)
     body = await read_json(request)
     text = required_text(body, "text")
     now = await sandbox.clock.now_ms()
@@ -225,5 +232,5 @@ async def page_message(request: web.Request) -> web.Response:
                                        "tag": None, "via": "page_inbox", "timestamp": timestamp})
     item = echo(sandbox.page_id, psid, timestamp, mid, text, PAGE_INBOX_APP_ID)
     standby = await _thread_elsewhere(sandbox, psid)
-    delivery = await sandbox.webhooks.post(messaging_body(sandbox.page_id, now, [item], standby=standby))
+    delivery = await post_for(sandbox, shopper, messaging_body(sandbox.page_id, now, [item], standby=standby))
     return web.json_response({"mid": mid, "timestamp": timestamp, **delivery.as_json()})

@@ -36,12 +36,15 @@ class SandboxState:
         self._touch = register_script(redis, _TOUCH_LUA)
 
     # -- shoppers ------------------------------------------------------------
-    async def create_shopper(self, name: str, timezone: str, now_ms: int, locale: str = "en_US") -> str:
+    async def create_shopper(self, name: str, timezone: str, now_ms: int, locale: str = "en_US",
+                             channel: str = "messenger") -> str:
+        """A new shopper's id: a PSID, or an IGSID for ``channel`` ``instagram`` (both numeric, as Meta's)."""
         while True:
             psid = ids.new_psid()
             key = self._keys.sandbox_shopper(psid)
             if await self._redis.hsetnx(key, "created_ms", now_ms):
-                await self._redis.hset(key, mapping={"name": name, "timezone": timezone, "locale": locale})
+                await self._redis.hset(key, mapping={"name": name, "timezone": timezone, "locale": locale,
+                                                     "channel": channel})
                 await self._redis.zadd(self._keys.sandbox_shoppers, {psid: now_ms})
                 return psid
 
@@ -145,11 +148,13 @@ class SandboxState:
         return token
 
     # -- posts, live videos and comments --------------------------------------
-    async def create_post(self, message: str, live: bool, now_ms: int) -> tuple[str, str | None]:
-        post_id = f"{self._keys.page_id}_{ids.digits(15)}"
+    async def create_post(self, message: str, live: bool, now_ms: int, channel: str = "messenger"
+                          ) -> tuple[str, str | None]:
+        """A Page post (``<page id>_<n>``), or an Instagram media (its own numeric id, ``channel`` instagram)."""
+        post_id = ids.digits(17) if channel == "instagram" else f"{self._keys.page_id}_{ids.digits(15)}"
         live_video_id = ids.digits(15) if live else None
         await self._redis.hset(self._keys.sandbox_post(post_id), mapping={
-            "message": message, "created_ms": now_ms, "live_video_id": live_video_id or ""})
+            "message": message, "created_ms": now_ms, "live_video_id": live_video_id or "", "channel": channel})
         if live_video_id:
             await self._redis.hset(self._keys.sandbox_live_video(live_video_id), mapping={
                 "post_id": post_id, "title": message, "status": "LIVE", "created_ms": now_ms})
@@ -165,6 +170,18 @@ class SandboxState:
 
     async def set_live_status(self, live_video_id: str, status: str) -> None:
         await self._redis.hset(self._keys.sandbox_live_video(live_video_id), "status", status.upper())
+
+    async def comment(self, comment_id: str) -> dict[str, str] | None:
+        raw = await self._redis.hgetall(self._keys.sandbox_comment(comment_id))
+        return _decode(raw) if raw else None
+
+    async def channels(self, psids: list[str]) -> dict[str, str]:
+        """Each shopper's channel (``messenger`` for one without a record), in one round trip."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for psid in psids:
+                pipe.hget(self._keys.sandbox_shopper(psid), "channel")
+            found = await pipe.execute()
+        return {psid: text(c) if c else "messenger" for psid, c in zip(psids, found)}
 
     async def create_comment(self, post_id: str, psid: str, created_ms: int) -> str:
         comment_id = f"{post_id.split('_')[-1]}_{ids.digits(16)}"

@@ -76,7 +76,7 @@ async def test_signature_with_another_secret_is_refused(client: TestClient, sett
     assert await redis.xlen(keys.inbox) == 0
 
 
-@pytest.mark.parametrize("raw", [b"not json", b'{"object": "instagram", "entry": []}', b"[1,2]",
+@pytest.mark.parametrize("raw", [b"not json", b'{"object": "whatsapp_business_account", "entry": []}', b"[1,2]",
                                  b'{"object": "page"}', b'{"object": "page", "entry": {}}'])
 async def test_not_a_page_event_is_400(client: TestClient, settings: Settings, redis: Redis, keys: Keys,
                                        raw: bytes) -> None:
