@@ -183,6 +183,15 @@ class Delay:
     behind: str = ""  # a delayed job this one must stay behind (the part before it)
 
 
+@dataclass(frozen=True, slots=True)
+class Marked:
+    """What :meth:`Outbox.mark_sending` did: Redis's deployment time, and the jobs it did not mark (another
+    worker marked, finished or delayed them since their records were loaded)."""
+
+    now_ms: int
+    refused: frozenset[str]
+
+
 Result = Outcome | Delay | None  # None: only acknowledge the entry (its record is already final)
 
 
@@ -242,11 +251,15 @@ class Outbox:
         return SendRecord(**{k: int(values.get(k) or 0) if k in _INT_FIELDS else values.get(k, "")
                              for k in SendRecord.__dataclass_fields__})  # type: ignore[arg-type]
 
-    async def mark_sending(self, marks: Sequence[tuple[SendJob, str]], owner: str, day: str) -> int:
+    async def mark_sending(self, marks: Sequence[tuple[SendJob, str]], owner: str, day: str,
+                           seen: Mapping[str, SendRecord | None] | None = None) -> Marked:
         """``(job, via)`` pairs: written after their limits were taken, before the HTTP calls.
 
-        From here on the job awaits its receipts (``day`` names the day it is sent on), so a
-        delivery webhook that overtakes the outcome is counted. Returns Redis's deployment time.
+        Fenced (``outbox_mark.lua``): a job is marked only if its record is as this worker loaded it
+        (``seen[job.id]``, None or absent for a record without a mark), so when two workers hold one
+        entry only the first to mark it sends it; the others get it back in ``Marked.refused``. From
+        here on the job awaits its receipts (``day`` names the day it is sent on), so a delivery
+        webhook that overtakes the outcome is counted. ``Marked.now_ms`` is Redis's deployment time.
         """
         keys: list[str] = [self._keys.clock_offset]
         args: list[str | int] = [owner, RECEIPT_SKEW_MS, RECEIPT_TTL, IDEMPOTENCY_TTL]
@@ -254,8 +267,10 @@ class Outbox:
             member = receipt_member(job, day) if via not in NO_RECEIPTS else ""
             record = self._keys.send_record(job.id)
             keys += [record, self._keys.awaiting_receipt(job.psid or "") if member else record]
-            args += [via, member]
-        return int(await self._mark_sending(keys=keys, args=args))
+            before = (seen or {}).get(job.id)
+            args += [via, member, f"{before.owner}|{before.sent_at}" if before else "|0"]
+        now, *refused = await self._mark_sending(keys=keys, args=args)
+        return Marked(int(now), frozenset(marks[int(i) - 1][0].id for i in refused))
 
     def day(self, now_ms: int) -> str:
         """The shop's day of ``now_ms``, the day its numbers count in."""

@@ -61,6 +61,13 @@ class Attempt:
     otn: str | None = None
     probe: bool = False  # goes as the paused Page's probe call
     done: bool = False  # its result was handed on (or it was left for a reclaim)
+    marked_at: int = 0  # when this worker marked it sending (deployment ms), 0 = not yet
+
+    def seen(self, worker: str) -> SendRecord | None:
+        """Its record as this worker last knew it: what its next mark expects to find (``Outbox.mark_sending``)."""
+        if self.marked_at:
+            return SendRecord("sending", owner=worker, sent_at=self.marked_at)
+        return self.record
 
     @property
     def route(self) -> Route:

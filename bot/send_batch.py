@@ -9,8 +9,10 @@ concurrently, one recipient's messages in order. Each job's result goes to the
 Redis failing before a job's call leaves the job untouched in its stream, in this worker's hands,
 to be tried again by it after a backoff (``retry_later``). After the call, the result is kept
 until written. A job this worker marked ``sending`` and then could not call (``uncalled``) is
-known not to have left; a ``sending`` job it knows nothing of goes to
-:class:`bot.reclaim.Reclaimer`.
+known not to have left, unless another worker has marked it since; a ``sending`` job it knows
+nothing of goes to :class:`bot.reclaim.Reclaimer`. The mark is fenced (``Outbox.mark_sending``):
+a job whose record changed since the batch loaded it belongs to the worker that changed it, and is
+let go of, neither called nor given back.
 """
 
 from __future__ import annotations
@@ -81,7 +83,7 @@ class SendBatch:
             if record is not None and (record.state in TERMINAL or record.state == "delayed"):
                 self._put(entry, None)  # finished, or waiting in its delayed ZSET: this entry is a leftover
                 continue
-            if record is not None and record.state == "sending" and job.id not in self.c.uncalled:
+            if record is not None and record.state == "sending" and not self._marked_uncalled(job.id, record.owner):
                 try:
                     resolved = await self.c.reclaimer.resolve(job, record, known.echo, known.facts)
                 except REDIS_DOWN as exc:
@@ -133,15 +135,42 @@ class SendBatch:
             ready = [a for a in attempts if not a.done]
             if ready:
                 self.c.uncalled.update(a.job.id for a in ready)
-                now = await self.c.outbox.mark_sending([(a.job, a.route.via) for a in ready], self.c.name,
-                                                       self.c.outbox.day(self.c.throttle.now_ms()))
-                self.c.throttle.saw_now(now)
+                marked = await self.c.outbox.mark_sending(
+                    [(a.job, a.route.via) for a in ready], self.c.name, self.c.outbox.day(self.c.throttle.now_ms()),
+                    seen={a.job.id: a.seen(self.c.name) for a in ready})
+                self.c.throttle.saw_now(marked.now_ms)
+                ready = self._marked(ready, marked.now_ms, marked.refused)
         except (*REDIS_DOWN, _RedisDown) as exc:
             self._later([(a.entry, a.raw) for a in attempts if not a.done], exc)
             return []
         again: list[Attempt] = []
         await asyncio.gather(*(self._send_in_order(same, again) for same in _by_recipient(ready)))
         return again
+
+    def _marked_uncalled(self, job_id: str, owner: str) -> bool:
+        """This worker marked the job and knows it did not call since (a Redis error came between), and
+        no other worker has marked it since: it may go now without waiting for its echo."""
+        return job_id in self.c.uncalled and owner == self.c.name
+
+    def _marked(self, ready: list[Attempt], now_ms: int, refused: frozenset[str]) -> list[Attempt]:
+        """The attempts this worker marked; a job another worker marked first (it reclaimed the entry
+        from this one, or this one from it, while both were alive) is left to that worker: this one
+        lets go of the entry and gives back nothing (the job's limits are one take, the job's, which
+        the other worker uses). A job after a left one waits for it like one held elsewhere."""
+        going = []
+        for a in ready:
+            if a.job.id in refused:
+                log.info("send job %s: marked or finished by another worker since it was loaded; left to it", a.job.id)
+                a.done = True
+                self.c.uncalled.discard(a.job.id)
+                self._settle(a.entry)
+                self.c.leave(a.entry)
+                continue
+            a.marked_at = now_ms
+            if a.after in refused:
+                a.wait_for = a.after
+            going.append(a)
+        return going
 
     async def _send_in_order(self, attempts: list[Attempt], again: list[Attempt]) -> None:
         """One recipient's messages one after the other, in outbox order (a reply's text, then its card)."""

@@ -14,7 +14,11 @@ were taken until its outcome is written; its stream entry is acknowledged in the
 outcome (or its move to the delayed ZSET). A worker that dies leaves its entries pending; after
 ``reclaim_idle`` another worker claims them: a final record is acknowledged, a ``sending`` one goes
 to :func:`bot.reclaim.resolve_reclaimed`. A live worker refreshes its claims (XCLAIM JUSTID), also
-while Redis is down and its results wait in memory, so only a dead worker's jobs are reclaimed. When
+while Redis is down and its results wait in memory, so mostly only a dead worker's jobs are reclaimed;
+a worker starved of CPU, or back from an outage later than its peers, can still lose entries it is
+working on to a reclaim, and then the fenced ``sending`` mark (``bot/outbox_mark.lua``) lets only one
+of the two batches call. A worker never takes back an entry it still holds (XAUTOCLAIM also returns
+the caller's own idle entries: its claims went stale in an outage while a batch of its waited). When
 Redis fails before a call, the job stays in this worker's hands and is tried again by it after a
 backoff: nobody waits for a reclaim. A lost consumer group (an empty Redis) is created again.
 """
@@ -225,6 +229,8 @@ class SendWorker:
         held = []
         for entry_id, fields in entries:
             if fields is None:  # deleted while pending: nothing to send
+                continue
+            if entry_id in self._in_hand:  # reclaimed from itself (its claims went stale): already being sent
                 continue
             self._in_hand[entry_id] = lane
             held.append((Entry(entry_id, lane), fields.get(b"j", b"")))
