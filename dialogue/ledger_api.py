@@ -80,7 +80,10 @@ def _topic_and_format(topic: str | None, fmt: str | None, settings: Settings) ->
 
 
 @api.route("GET", "/api/subscribers", "Consent ledger of a topic: each shopper's status and token kinds",
-           response=LEDGER, query=(("topic", "string", False), ("format", "string", False)))
+           response=LEDGER, other_media={"text/csv": {"type": "string", "description": "a header line, then a row "
+                                                                                   "per shopper (COLUMNS)"}},
+           query=(("topic", {"type": "string", "pattern": "^[^|]{1,64}$", "description": "default: OPTIN_TOPIC"},
+                   False), ("format", {"type": "string", "enum": ["json", "csv"], "default": "json"}, False)))
 async def subscribers(request: web.Request) -> web.StreamResponse:
     runtime = page_runtime(request)
     topic, fmt = _topic_and_format(request.query.get("topic"), request.query.get("format"), runtime.settings)
