@@ -241,6 +241,7 @@ def openapi_document(operations: list[Operation]) -> dict[str, Any]:
         ok.update({media: {"schema": schema} for media, schema in op.other_media.items()})
         responses: dict[str, Any] = {
             str(op.status): {"description": "OK", "content": ok},
+            "400": error("the body is not JSON, or no ?page= where the deployment serves several Pages"),
             "401": error("missing or wrong bearer token, or no live dashboard session"),
             "404": error("not found (an unknown ?page= too)"),
             "409": error("the state does not allow it"),
@@ -249,8 +250,6 @@ def openapi_document(operations: list[Operation]) -> dict[str, Any]:
         }
         if op.method in STATE_CHANGING:
             responses["403"] = error("a dashboard session without its X-CSRF-Token")
-        if op.body is not None:
-            responses["400"] = error("the body is not JSON")
         item: dict[str, Any] = {"summary": op.summary, "responses": responses}
         if op.body is not None:
             # an empty body reads as {}: required when the schema requires a field (then {} is a 422)
