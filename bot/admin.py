@@ -44,14 +44,14 @@ from .backoff import Outage
 from .dashboard.sessions import CSRF_HEADER, has_session_cookie, session_of
 from .errors import ApiError
 from .json_input import NotJson, load_json
-from .schema_check import SchemaViolation, closed, normalised, unsupported_keywords, violation
+from .openapi import STATE_CHANGING, openapi_document
+from .schema_check import SchemaViolation, closed, normalised, types_of, unsupported_keywords, violation
 from .signature import header_bytes
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 Schema = dict[str, Any]
-STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 class InvalidField(ApiError):
@@ -61,16 +61,6 @@ class InvalidField(ApiError):
         super().__init__(422, problem.message)
         self.field = problem.field
         self.rule = problem.rule
-
-
-ERROR: Schema = {
-    "type": "object", "required": ["error"], "additionalProperties": False,
-    "properties": {"error": {
-        "type": "object", "required": ["status", "message"], "additionalProperties": False,
-        "properties": {"status": {"type": "integer", "minimum": 400, "maximum": 599}, "message": {"type": "string"},
-                       "field": {"type": "string", "description": "the field or parameter refused (422)"},
-                       "rule": {"type": "string", "description": "the schema keyword it breaks (422): type, "
-                                                                 "required, additionalProperties, enum, pattern..."}}}}}
 
 
 def not_found(what: str) -> ApiError:
@@ -144,7 +134,7 @@ class Operation:
                 if required:
                     _refuse(SchemaViolation(name, "required", f"{name} is required (?{name}=...)"))
                 continue
-            raw = request.query.getall(name) if _types_of(schema) == ["array"] else request.query[name]
+            raw = request.query.getall(name) if types_of(schema) == ["array"] else request.query[name]
             _refuse(violation(schema, _from_query(schema, raw), name))
         if self.body is not None:
             _refuse(violation(self.body, body))
@@ -155,16 +145,11 @@ def _refuse(problem: SchemaViolation | None) -> None:
         raise InvalidField(problem)
 
 
-def _types_of(schema: Schema) -> list[str]:
-    kind = schema.get("type")
-    return [kind] if isinstance(kind, str) else list(kind or [])
-
-
 def _from_query(schema: Schema, raw: Any) -> Any:
     """A query string's text as the JSON value its schema's type names (left as text when it is not one)."""
     if isinstance(raw, list):
         return [_from_query(schema.get("items", {}), item) for item in raw]
-    kinds = _types_of(schema)
+    kinds = types_of(schema)
     if ("integer" in kinds or "number" in kinds) and re.fullmatch(r"-?\d{1,18}", raw):
         return int(raw)
     if "number" in kinds:
@@ -227,55 +212,6 @@ class AdminApi:
             if isinstance(route_def, web.RouteDef):
                 self.routes.route(route_def.method, route_def.path, **route_def.kwargs)(route_def.handler)
         self.operations.extend(other.operations)
-
-
-def openapi_document(operations: list[Operation]) -> dict[str, Any]:
-    """OpenAPI 3.1 (its schemas are JSON Schema 2020-12, so a nullable field is ``type: [..., "null"]``)."""
-    def error(what: str) -> dict[str, Any]:
-        schema = {"$ref": "#/components/schemas/Error"}
-        return {"description": what, "content": {"application/json": {"schema": schema}}}
-
-    paths: dict[str, dict[str, Any]] = {}
-    for op in operations:
-        ok = {"application/json": {"schema": op.response or {"type": "object"}}}
-        ok.update({media: {"schema": schema} for media, schema in op.other_media.items()})
-        responses: dict[str, Any] = {
-            str(op.status): {"description": "OK", "content": ok},
-            "400": error("the body is not JSON, or no ?page= where the deployment serves several Pages"),
-            "401": error("missing or wrong bearer token, or no live dashboard session"),
-            "404": error("not found (an unknown ?page= too)"),
-            "409": error("the state does not allow it"),
-            "422": error("a parameter or field breaks its schema (field and rule say which) or a rule of the handler"),
-            "503": error("storage unavailable (Redis not answering); Retry-After says when to try again"),
-        }
-        if op.method in STATE_CHANGING:
-            responses["403"] = error("a dashboard session without its X-CSRF-Token")
-        item: dict[str, Any] = {"summary": op.summary, "responses": responses}
-        if op.body is not None:
-            # an empty body reads as {}: required when the schema requires a field (then {} is a 422)
-            item["requestBody"] = {"required": bool(op.body.get("required")),
-                                   "content": {"application/json": {"schema": op.body}}}
-        params = [{"name": p.strip("{}"), "in": "path", "required": True,
-                   "schema": op.params.get(p.strip("{}"), {"type": "string"})}
-                  for p in op.path.split("/") if p.startswith("{")]
-        params += [{"name": n, "in": "query", "required": r, "schema": schema,
-                    **({"style": "form", "explode": True} if _types_of(schema) == ["array"] else {})}
-                   for n, schema, r in op.query]
-        params.append({"name": "page", "in": "query", "required": False, "schema": {"type": "string"},
-                       "description": "the Page, by id; needed when the deployment serves several"})
-        item["parameters"] = params
-        paths.setdefault(op.path, {})[op.method.lower()] = item
-    return {
-        "openapi": "3.1.0",
-        "info": {"title": "salebell admin API", "version": "1"},
-        "components": {"schemas": {"Error": ERROR}, "securitySchemes": {
-            "bearer": {"type": "http", "scheme": "bearer"},
-            "session": {"type": "apiKey", "in": "cookie", "name": "salebell_session",
-                        "description": "the dashboard's session (sign in at /dashboard/); state-changing "
-                                       f"calls also need the session's {CSRF_HEADER} header"}}},
-        "security": [{"bearer": []}, {"session": []}],
-        "paths": paths,
-    }
 
 
 ADMIN_OUTAGE = web.AppKey("admin_redis_outage", Outage)

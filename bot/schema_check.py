@@ -61,7 +61,8 @@ def _type_of(value: Any) -> str:
     return "object" if isinstance(value, dict) else type(value).__name__
 
 
-def _types(schema: Schema) -> list[str]:
+def types_of(schema: Schema) -> list[str]:
+    """The type names ``schema`` allows (none: any)."""
     declared = schema.get("type")
     names = [declared] if isinstance(declared, str) else list(declared or [])
     if schema.get("nullable") and names and "null" not in names:
@@ -80,7 +81,7 @@ def _label(field: str) -> str:
 
 def violation(schema: Schema, value: Any, field: str = "") -> SchemaViolation | None:
     """The first rule of ``schema`` that ``value`` breaks, or None when it conforms."""
-    names = _types(schema)
+    names = types_of(schema)
     if not _matches_type(value, names):
         wanted = " or ".join(TYPE_NAMES.get(n, n) for n in names)
         return SchemaViolation(field, "type", f"{_label(field)} must be {wanted}, not {_type_of(value)}")
@@ -190,7 +191,7 @@ def normalised(schema: Schema) -> Schema:
         else:
             out[key] = value
     if schema.get("nullable"):
-        names = _types(schema)
+        names = types_of(schema)
         if names:
             out["type"] = names
         if "enum" in out and None not in out["enum"]:
