@@ -27,9 +27,10 @@ check: $(STAMP)
 test: $(STAMP)
 	$(BIN)/pytest -q
 
-## schemathesis against the served admin API with many examples per operation (CONTRACT_EXAMPLES, default 200).
+## schemathesis against the served admin API: many examples per operation (CONTRACT_EXAMPLES, default 200)
+## and the stateful phase (sequences of calls) besides examples, coverage and fuzzing.
 contract: $(STAMP)
-	CONTRACT_EXAMPLES=$${CONTRACT_EXAMPLES:-200} $(BIN)/pytest -q -s -p no:cacheprovider --timeout=3600 \
+	CONTRACT_EXAMPLES=$${CONTRACT_EXAMPLES:-200} CONTRACT_PHASES=examples,coverage,fuzzing,stateful $(BIN)/pytest -q -s -p no:cacheprovider --timeout=3600 \
 		tests/test_openapi_contract.py
 
 bench-ingest: $(STAMP)

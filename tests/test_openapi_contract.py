@@ -5,8 +5,8 @@ document it serves and, for every operation, sends the document's examples, the 
 boundary and unsupported-method cases and a fixed number of generated requests, valid and invalid
 (derandomized, so a run is repeatable). Each answer must be no 5xx, a documented status with its
 documented content type and schema, a 4xx for every request the schema does not allow, and a 405 with
-``Allow`` for a method the path does not have. ``CONTRACT_EXAMPLES`` sets the examples per operation
-(``make contract`` runs many).
+``Allow`` for a method the path does not have. ``CONTRACT_EXAMPLES`` sets the examples per operation and
+``CONTRACT_PHASES`` the phases (``make contract`` runs many examples and the stateful phase too).
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from tests.support.redis_server import free_port
 TOKEN = "contract-admin-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 EXAMPLES = int(os.environ.get("CONTRACT_EXAMPLES", "12"))
+PHASES = tuple(os.environ.get("CONTRACT_PHASES", "examples,coverage,fuzzing").split(","))
 PAGE_ID = "97" + str(os.getpid()).rjust(13, "0")
 
 
@@ -74,7 +75,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def test_admin_api_keeps_its_openapi_document(served: str) -> None:
-    run = run_contract(served, TOKEN, EXAMPLES)
+    run = run_contract(served, TOKEN, EXAMPLES, phases=PHASES)
     print(run.report())
     assert run.operations >= 20 and run.cases > 0, run.report()
     assert not run.failures and not run.errors, run.report()

@@ -32,14 +32,16 @@ class ContractRun:
         return "\n".join(lines)
 
 
-def run_contract(base_url: str, token: str, examples: int, *, seed: int = 16) -> ContractRun:
+def run_contract(base_url: str, token: str, examples: int, *, seed: int = 16,
+                 phases: tuple[str, ...] = PHASES) -> ContractRun:
     """Every operation: the document's examples, the coverage phase (boundaries, unsupported methods) and
-    ``examples`` generated requests, valid and invalid, derandomized by ``seed``; every check of CHECKS."""
+    ``examples`` generated requests, valid and invalid, derandomized by ``seed``; every check of CHECKS.
+    ``phases`` may add ``stateful`` (sequences of calls, the big run)."""
     config = SchemathesisConfig.from_dict({
         "seed": seed, "base-url": base_url, "headers": {"Authorization": f"Bearer {token}"},
         "generation": {"mode": "all", "max-examples": examples, "deterministic": True, "database": "none"},
         "checks": {"enabled": False, **{name: {"enabled": True} for name in CHECKS}},
-        "phases": {"enabled": False, **{name: {"enabled": True} for name in PHASES}},
+        "phases": {"enabled": False, **{name: {"enabled": True} for name in phases}},
         "suppress-health-check": ["all"], "continue-on-failure": True,
     })
     schema = schemathesis.openapi.from_url(base_url + "/api/openapi.json", config=config)
