@@ -9,8 +9,9 @@ OpenAPI 3.1 document shows, so the two cannot drift apart. The subset:
 - objects: ``properties``, ``required``, ``additionalProperties`` (``false`` or a schema; request bodies are
   closed by :func:`closed`, so a misspelt field is refused rather than ignored);
 - arrays: ``items``, ``minItems``, ``maxItems``;
-- ``enum``, ``pattern`` (searched, so anchor it), ``minLength``/``maxLength``, ``minimum``/``maximum``,
-  ``format`` ``uri`` (an absolute URI without spaces) and ``date-time`` (RFC 3339: date, time and offset).
+- ``enum``, ``pattern`` (searched as ECMA-262 does, so anchor it: a final ``$`` is the very end),
+  ``minLength``/``maxLength``, ``minimum``/``maximum``, ``format`` ``uri`` (an absolute URI without spaces)
+  and ``date-time`` (RFC 3339: date, time and offset).
 
 Keywords outside the subset that would be a rule (``oneOf``, ``exclusiveMinimum``...) are refused when the
 route is declared (:func:`unsupported_keywords`): a schema never promises a check that nobody makes.
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -111,7 +113,7 @@ def _string_violation(schema: Schema, value: str, field: str) -> SchemaViolation
         return SchemaViolation(field, "minLength", f"{_label(field)} {what}")
     if "maxLength" in schema and len(value) > schema["maxLength"]:
         return SchemaViolation(field, "maxLength", f"{_label(field)} must be at most {schema['maxLength']} characters")
-    if "pattern" in schema and not re.search(schema["pattern"], value):
+    if "pattern" in schema and not _pattern(schema["pattern"]).search(value):
         return SchemaViolation(field, "pattern", f"{_label(field)} must match {schema['pattern']}")
     fmt = schema.get("format")
     if fmt == "uri" and not _is_uri(value):
@@ -120,6 +122,15 @@ def _string_violation(schema: Schema, value: str, field: str) -> SchemaViolation
         return SchemaViolation(field, "format", f"{_label(field)} must be an RFC 3339 date-time "
                                                 "(2026-12-05T19:00:00+08:00)")
     return None
+
+
+@lru_cache(maxsize=256)
+def _pattern(pattern: str) -> re.Pattern[str]:
+    """``pattern`` as JSON Schema (ECMA-262) reads it: a final ``$`` is the end of the text, where Python's
+    would also match before a final newline (``"abc\\n"`` would pass ``^[a-z]+$``)."""
+    if pattern.endswith("$") and not pattern.endswith("\\$"):
+        pattern = pattern[:-1] + r"\Z"
+    return re.compile(pattern)
 
 
 def _is_uri(value: str) -> bool:

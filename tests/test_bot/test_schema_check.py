@@ -39,6 +39,7 @@ def refused(value: dict[str, Any]) -> tuple[str, str, str]:
     ({"psid": None}, ("psid", "type", "psid must be a string, not null")),
     ({"psid": "a", "schedule_at": "x"}, ("schedule_at", "additionalProperties", "unknown field schedule_at")),
     ({"psid": "A B"}, ("psid", "pattern", "psid must match ^[a-z0-9]{1,8}$")),
+    ({"psid": "abc\n"}, ("psid", "pattern", "psid must match ^[a-z0-9]{1,8}$")),  # $ is the end, as in ECMA-262
     ({"psid": "a", "status": "lost"}, ("status", "enum", "status must be one of packed, shipped")),
     ({"psid": "a", "note": "toolong"}, ("note", "maxLength", "note must be at most 5 characters")),
     ({"psid": "a", "title": ""}, ("title", "minLength", "title must not be empty")),
