@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test check install bench bench-ingest bench-send bench-nlu bench-fanout bench-faults bench-e2e bench-pages clean
+.PHONY: run test check install bench bench-ingest bench-send bench-nlu bench-fanout bench-faults bench-e2e bench-pages contract clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,12 @@ check: $(STAMP)
 ## Run the test suite against REDIS_URL (default: the local Redis, db 15).
 test: $(STAMP)
 	$(BIN)/pytest -q
+
+## schemathesis against the served admin API: many examples per operation (CONTRACT_EXAMPLES, default 200)
+## and the stateful phase (sequences of calls) besides examples, coverage and fuzzing.
+contract: $(STAMP)
+	CONTRACT_EXAMPLES=$${CONTRACT_EXAMPLES:-200} CONTRACT_PHASES=examples,coverage,fuzzing,stateful $(BIN)/pytest -q -s -p no:cacheprovider --timeout=3600 \
+		tests/test_openapi_contract.py
 
 bench-ingest: $(STAMP)
 	$(BIN)/python bench/ingest.py

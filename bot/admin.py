@@ -11,8 +11,15 @@ Bearer <ADMIN_TOKEN>``. Every route is declared with its summary and schemas, so
     async def create(request: web.Request) -> web.Response: ...
 
 Errors are JSON ``{"error": {"status", "message"}}`` with 400 (bad JSON), 401 (no or
-wrong token), 403 (a dashboard session's change without its CSRF token), 404, 409
-(state conflict) and 422 (a field is missing or wrong).
+wrong token), 403 (a dashboard session's change without its CSRF token), 404, 405 (with
+``Allow``), 409 (state conflict), 422 (a field is missing or wrong; ``field`` and ``rule``
+say which, when a declared schema refused it) and 503 (Redis not answering).
+
+One source: the schemas a route declares (``body``, ``query``, ``params``; the subset of
+:mod:`bot.schema_check`) validate the request before its handler runs, and are what the
+OpenAPI document shows. Request bodies are closed: an undeclared field is a 422 ("unknown
+field schedule_at"), never silently ignored. Handlers check only what a schema cannot say
+(one field depending on another, the state of a sale).
 
 Two ways in: ``Authorization: Bearer <ADMIN_TOKEN>`` (scripts, the CLI), or the
 dashboard's session cookie (:mod:`bot.dashboard.sessions`). With the cookie, every
@@ -24,6 +31,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,13 +44,23 @@ from .backoff import Outage
 from .dashboard.sessions import CSRF_HEADER, has_session_cookie, session_of
 from .errors import ApiError
 from .json_input import NotJson, load_json
+from .openapi import STATE_CHANGING, openapi_document
+from .schema_check import SchemaViolation, closed, normalised, types_of, unsupported_keywords, violation
 from .signature import header_bytes
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 Schema = dict[str, Any]
-STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+class InvalidField(ApiError):
+    """A 422 from a declared schema: the answer names the ``field`` and the ``rule`` it breaks."""
+
+    def __init__(self, problem: SchemaViolation) -> None:
+        super().__init__(422, problem.message)
+        self.field = problem.field
+        self.rule = problem.rule
 
 
 def not_found(what: str) -> ApiError:
@@ -89,15 +107,63 @@ def _kind_name(kind: type | tuple[type, ...]) -> str:
     return " or ".join(names.get(k, k.__name__) for k in kinds)
 
 
+Query = tuple[tuple[str, "str | Schema", bool], ...]
+
+
 @dataclass(frozen=True)
 class Operation:
+    """A declared route; ``body`` (closed), ``query`` and ``params`` are normalised schemas."""
+
     method: str
     path: str
     summary: str
     body: Schema | None
     status: int
     response: Schema | None
-    query: tuple[tuple[str, str, bool], ...]
+    query: tuple[tuple[str, Schema, bool], ...]
+    params: dict[str, Schema]
+    other_media: dict[str, Schema] = field(default_factory=dict)
+
+    def check(self, request: web.Request, body: Any) -> None:
+        """422 (:class:`InvalidField`) for the first path parameter, query parameter or body field that
+        breaks its schema."""
+        for name, schema in self.params.items():
+            _refuse(violation(schema, request.match_info.get(name, ""), name))
+        for name, schema, required in self.query:
+            if name not in request.query:
+                if required:
+                    _refuse(SchemaViolation(name, "required", f"{name} is required (?{name}=...)"))
+                continue
+            raw = request.query.getall(name) if types_of(schema) == ["array"] else request.query[name]
+            _refuse(violation(schema, _from_query(schema, raw), name))
+        if self.body is not None:
+            _refuse(violation(self.body, body))
+
+
+def _refuse(problem: SchemaViolation | None) -> None:
+    if problem is not None:
+        raise InvalidField(problem)
+
+
+def _from_query(schema: Schema, raw: Any) -> Any:
+    """A query string's text as the JSON value its schema's type names (left as text when it is not one)."""
+    if isinstance(raw, list):
+        return [_from_query(schema.get("items", {}), item) for item in raw]
+    kinds = types_of(schema)
+    if ("integer" in kinds or "number" in kinds) and re.fullmatch(r"-?\d{1,18}", raw):
+        return int(raw)
+    if "number" in kinds:
+        try:
+            return float(raw)
+        except ValueError:
+            return raw
+    if "boolean" in kinds and raw in ("true", "false"):
+        return raw == "true"
+    return raw
+
+
+def _query_schema(kind: str | Schema) -> Schema:
+    return normalised(kind if isinstance(kind, dict) else {"type": kind})
 
 
 @dataclass
@@ -108,15 +174,35 @@ class AdminApi:
     operations: list[Operation] = field(default_factory=list)
 
     def route(self, method: str, path: str, summary: str, *, body: Schema | None = None, status: int = 200,
-              response: Schema | None = None, query: tuple[tuple[str, str, bool], ...] = ()
-              ) -> Callable[[Handler], Handler]:
-        """Declare a route; ``query`` lists ``(name, type, required)``."""
+              response: Schema | None = None, query: Query = (), params: dict[str, Schema] | None = None,
+              other_media: dict[str, Schema] | None = None) -> Callable[[Handler], Handler]:
+        """Declare a route whose request is checked against its schemas before ``handler`` runs.
+
+        ``body``: the JSON body's schema (closed: undeclared fields are refused); ``query`` lists
+        ``(name, type or schema, required)``; ``params``: schemas of path parameters (``{id}``), strings
+        otherwise; ``other_media``: success answers in other media types (``text/csv``). A schema keyword
+        outside :mod:`bot.schema_check`'s subset is a ValueError here."""
         if not path.startswith("/api/"):
             raise ValueError(f"admin routes live under /api/, not {path}")
+        declared = [("body", body or {})] + [(f"query {n}", q) for n, q, _ in query if isinstance(q, dict)]
+        declared += [(f"path {n}", p) for n, p in (params or {}).items()]
+        for where, schema in declared:
+            if unsupported := unsupported_keywords(schema):
+                raise ValueError(f"{method} {path} {where}: schema keywords not checked: {', '.join(unsupported)}")
+        operation = Operation(method.upper(), path, summary, closed(normalised(body)) if body is not None else None,
+                              status, normalised(response) if response is not None else None,
+                              tuple((n, _query_schema(q), r) for n, q, r in query),
+                              {n: normalised({"type": "string", **p}) for n, p in (params or {}).items()},
+                              dict(other_media or {}))
 
         def register(handler: Handler) -> Handler:
-            self.routes.route(method, path)(handler)
-            self.operations.append(Operation(method.upper(), path, summary, body, status, response, query))
+            async def checked(request: web.Request) -> web.StreamResponse:
+                operation.check(request, await read_json(request) if operation.body is not None else None)
+                return await handler(request)
+
+            checked.__doc__, checked.__name__ = handler.__doc__, handler.__name__
+            self.routes.route(method, path)(checked)
+            self.operations.append(operation)
             return handler
 
         return register
@@ -126,44 +212,6 @@ class AdminApi:
             if isinstance(route_def, web.RouteDef):
                 self.routes.route(route_def.method, route_def.path, **route_def.kwargs)(route_def.handler)
         self.operations.extend(other.operations)
-
-
-def openapi_document(operations: list[Operation]) -> dict[str, Any]:
-    error = {"type": "object", "properties": {"error": {"type": "object", "properties": {
-        "status": {"type": "integer"}, "message": {"type": "string"}}}}}
-    paths: dict[str, dict[str, Any]] = {}
-    for op in operations:
-        item: dict[str, Any] = {"summary": op.summary, "responses": {
-            str(op.status): {"description": "OK", "content": {"application/json": {"schema": op.response or
-                                                                                   {"type": "object"}}}},
-            "401": {"description": "missing or wrong bearer token, or no live dashboard session",
-                    "content": {"application/json": {"schema": error}}},
-        }}
-        if op.method in STATE_CHANGING:
-            item["responses"]["403"] = {"description": "a dashboard session without its X-CSRF-Token",
-                                        "content": {"application/json": {"schema": error}}}
-        for status, what in ((400, "bad JSON"), (404, "not found"), (409, "conflict"), (422, "invalid field")):
-            item["responses"][str(status)] = {"description": what, "content": {"application/json": {"schema": error}}}
-        if op.body is not None:
-            item["requestBody"] = {"required": True, "content": {"application/json": {"schema": op.body}}}
-        params = [{"name": n, "in": "query", "required": r, "schema": {"type": t}} for n, t, r in op.query]
-        params = [{"name": p.strip("{}"), "in": "path", "required": True, "schema": {"type": "string"}}
-                  for p in op.path.split("/") if p.startswith("{")] + params
-        params.append({"name": "page", "in": "query", "required": False, "schema": {"type": "string"},
-                       "description": "the Page, by id; needed when the deployment serves several"})
-        item["parameters"] = params
-        paths.setdefault(op.path, {})[op.method.lower()] = item
-    return {
-        "openapi": "3.0.3",
-        "info": {"title": "salebell admin API", "version": "1"},
-        "components": {"securitySchemes": {
-            "bearer": {"type": "http", "scheme": "bearer"},
-            "session": {"type": "apiKey", "in": "cookie", "name": "salebell_session",
-                        "description": "the dashboard's session (sign in at /dashboard/); state-changing "
-                                       f"calls also need the session's {CSRF_HEADER} header"}}},
-        "security": [{"bearer": []}, {"session": []}],
-        "paths": paths,
-    }
 
 
 ADMIN_OUTAGE = web.AppKey("admin_redis_outage", Outage)
@@ -185,6 +233,9 @@ async def admin_middleware(request: web.Request, handler: Handler) -> web.Stream
         return web.json_response({"error": {"status": 503, "message": f"storage unavailable (Redis "
                                             f"{type(exc).__name__}); try again shortly"}},
                                  status=503, headers={"Retry-After": "1"})
+    except InvalidField as exc:
+        return web.json_response({"error": {"status": 422, "message": exc.message, "field": exc.field,
+                                            "rule": exc.rule}}, status=422)
     except ApiError as exc:
         if exc.status >= 500:
             log.error("admin API %s %s: %s", request.method, request.path, exc.message)
@@ -192,7 +243,9 @@ async def admin_middleware(request: web.Request, handler: Handler) -> web.Stream
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
-        return web.json_response({"error": {"status": exc.status, "message": exc.reason}}, status=exc.status)
+        kept = {k: v for k, v in exc.headers.items() if k.lower() not in ("content-type", "content-length")}
+        return web.json_response({"error": {"status": exc.status, "message": exc.reason}}, status=exc.status,
+                                 headers=kept)  # a 405 keeps its Allow (RFC 9110 section 15.5.6)
     request.app[ADMIN_OUTAGE].recovered()
     return response
 

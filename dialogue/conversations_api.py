@@ -51,8 +51,10 @@ CONVERSATIONS = {"type": "object", "properties": {"conversations": {"type": "arr
                                      "paused": {"type": "boolean"}, "thread_owner": {"type": "string"},
                                      "needs_human_since_ms": {"type": "integer", "nullable": True}}}}}}
 REPLY_IN = {"type": "object", "required": ["text"], "properties": {
-    "text": {"type": "string", "maxLength": 2000},
-    "key": {"type": "string", "description": "idempotency key: the same key queues the reply once"}}}
+    "text": {"type": "string", "minLength": 1, "maxLength": 2000},
+    "key": {"type": "string", "pattern": KEY.pattern,
+            "description": "idempotency key: the same key queues the reply once"}}}
+PATH = {"psid": {"pattern": PSID.pattern, "description": "the shopper's page-scoped id"}}
 REPLY_OUT = {"type": "object", "properties": {
     "job_id": {"type": "string"}, "route": {"type": "string", "enum": ["RESPONSE", "HUMAN_AGENT"]},
     "queued": {"type": "boolean"}, "paused_until_ms": {"type": "integer"}}}
@@ -64,18 +66,14 @@ def _desk(request: web.Request) -> AgentDesk:
 
 
 def _psid(request: web.Request) -> str:
-    psid = request.match_info["psid"]
-    if not PSID.match(psid):
-        raise invalid("psid must be 1-64 letters, digits, _ or -")
-    return psid
+    return request.match_info["psid"]  # checked against PATH before the handler runs
 
 
 @api.route("GET", "/api/conversations", "Conversations a person has or should take, latest first",
-           response=CONVERSATIONS, query=(("limit", "integer", False),))
+           response=CONVERSATIONS,
+           query=(("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIST, "default": 50}, False),))
 async def list_conversations(request: web.Request) -> web.Response:
     raw = request.query.get("limit", "50")
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIST:
-        raise invalid(f"limit must be a whole number from 1 to {MAX_LIST}")
     desk = _desk(request)
     now = await desk.runtime.clock.now_ms()
     rows = []
@@ -87,20 +85,18 @@ async def list_conversations(request: web.Request) -> web.Response:
 
 
 @api.route("GET", "/api/conversations/{psid}", "A conversation as a person sees it: kept messages, replies, state",
-           response=CONVERSATION)
+           response=CONVERSATION, params=PATH)
 async def show_conversation(request: web.Request) -> web.Response:
     return web.json_response(await _desk(request).view(_psid(request)))
 
 
 @api.route("POST", "/api/conversations/{psid}/replies", "A person's reply to the shopper (through the outbox)",
-           body=REPLY_IN, status=202, response=REPLY_OUT)
+           body=REPLY_IN, status=202, response=REPLY_OUT, params=PATH)
 async def reply(request: web.Request) -> web.Response:
     psid = _psid(request)
     body = await read_json(request)
     text = field_of(body, "text", str)
     key = field_of(body, "key", str, required=False, default="")
-    if key and not KEY.match(key):
-        raise invalid("key must be 1-64 letters, digits or _.:-")
     try:
         queued = await _desk(request).reply(psid, text, key=key)
     except ReplyRefused as exc:
@@ -112,7 +108,7 @@ async def reply(request: web.Request) -> web.Response:
 
 
 @api.route("POST", "/api/conversations/{psid}/done", "The person is done: the bot answers again, takes the thread back",
-           response=DONE_OUT)
+           response=DONE_OUT, params=PATH)
 async def done(request: web.Request) -> web.Response:
     psid = _psid(request)
     return web.json_response({"psid": psid, "thread_taken_back": await _desk(request).done(psid)})

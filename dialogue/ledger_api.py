@@ -13,6 +13,7 @@ import asyncio
 import csv
 import io
 import os
+import re
 import sys
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -33,6 +34,8 @@ from bot.settings import Settings
 
 COLUMNS = ("psid", "status", "marketing_token", "otn_tokens", "path", "timezone", "opted_in_ms")
 STATUSES = ("active", "stopped", "opted_out", "unreachable")
+# 1-64 characters, none of them '|' (the ledger's separator) or a control character (a header's end)
+TOPIC_PATTERN = "^[^|\\x00-\\x1f\\x7f]{1,64}$"
 CSV_CHUNK = 500
 
 ROW = {"type": "object", "properties": {
@@ -69,6 +72,11 @@ def csv_lines(rows: list[dict[str, Any]], header: bool = False) -> str:
     return out.getvalue()
 
 
+def _file_safe(topic: str) -> str:
+    """The topic as it can stand in a header's quoted file name (a space or a quote would end it)."""
+    return re.sub(r"[^A-Za-z0-9_.:-]", "_", topic)
+
+
 def _topic_and_format(topic: str | None, fmt: str | None, settings: Settings) -> tuple[str, str]:
     topic = (topic or settings.optin_topic).strip()
     fmt = (fmt or "json").lower()
@@ -80,7 +88,10 @@ def _topic_and_format(topic: str | None, fmt: str | None, settings: Settings) ->
 
 
 @api.route("GET", "/api/subscribers", "Consent ledger of a topic: each shopper's status and token kinds",
-           response=LEDGER, query=(("topic", "string", False), ("format", "string", False)))
+           response=LEDGER, other_media={"text/csv": {"type": "string", "description": "a header line, then a row "
+                                                                                   "per shopper (COLUMNS)"}},
+           query=(("topic", {"type": "string", "pattern": TOPIC_PATTERN, "description": "default: OPTIN_TOPIC"},
+                   False), ("format", {"type": "string", "enum": ["json", "csv"], "default": "json"}, False)))
 async def subscribers(request: web.Request) -> web.StreamResponse:
     runtime = page_runtime(request)
     topic, fmt = _topic_and_format(request.query.get("topic"), request.query.get("format"), runtime.settings)
@@ -89,7 +100,7 @@ async def subscribers(request: web.Request) -> web.StreamResponse:
         return web.json_response(await ledger_json(redis, keys, topic))
     response = web.StreamResponse(headers={
         "Content-Type": "text/csv; charset=utf-8",
-        "Content-Disposition": f'attachment; filename="subscribers-{topic}.csv"'})
+        "Content-Disposition": f'attachment; filename="subscribers-{_file_safe(topic)}.csv"'})
     await response.prepare(request)
     await response.write(csv_lines([], header=True).encode())
     batch: list[dict[str, Any]] = []

@@ -20,7 +20,7 @@ from typing import cast
 from aiohttp import web
 from redis.asyncio import Redis
 
-from bot.admin import AdminApi, invalid, not_found
+from bot.admin import AdminApi, not_found
 from bot.keys import Keys
 from bot.pages import page_runtime
 from bot.replies import text
@@ -82,11 +82,10 @@ WAITING = {"type": "object", "properties": {
 
 
 @api.route("GET", "/api/needs-human", "Conversations waiting for a person (the bot had no answer), oldest first",
-           response=WAITING, query=(("limit", "integer", False),))
+           response=WAITING,
+           query=(("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIST, "default": 100}, False),))
 async def list_waiting(request: web.Request) -> web.Response:
     raw = request.query.get("limit", "100")
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIST:
-        raise invalid(f"limit must be a whole number from 1 to {MAX_LIST}")
     runtime = page_runtime(request)
     store = NeedsHuman(runtime.redis, runtime.keys)
     waiting = await store.waiting(int(raw))
@@ -96,7 +95,8 @@ async def list_waiting(request: web.Request) -> web.Response:
 
 
 @api.route("DELETE", "/api/needs-human/{psid}", "Mark a conversation as taken by a person",
-           response={"type": "object", "properties": {"psid": {"type": "string"}}})
+           response={"type": "object", "properties": {"psid": {"type": "string"}}},
+           params={"psid": {"pattern": "^[A-Za-z0-9_-]{1,64}$"}})
 async def resolve_waiting(request: web.Request) -> web.Response:
     psid = request.match_info["psid"]
     runtime = page_runtime(request)

@@ -2,7 +2,10 @@
 
 Errors: 400 bad JSON, 401 no or wrong token, 404 unknown sale or blast, 409 a
 status that does not allow the step (ending a sale that never started, starting an
-ended one), 422 a missing or wrong field.
+ended one), 422 a missing or wrong field. The schemas in :mod:`live_sales.schemas`
+check every field before a handler runs (:mod:`bot.schema_check`); the handlers check
+only what a schema cannot say (a time in the past, a URL Messenger refuses, a button
+title without a url).
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.admin import AdminApi, ApiError, conflict, field_of, invalid, not_found, read_json
+from bot.admin import AdminApi, conflict, field_of, invalid, not_found, read_json
 from bot.graph.payloads import PayloadError
 from bot.pages import page_runtime
 from bot.shop_calendar import parse_shop_time
@@ -21,26 +24,22 @@ from . import schemas
 from .messages import check_url
 from .model import STATUSES
 from .numbers import DAY_MS, MAX_DAYS, last_days, shoppers_without_consent
-from .orders import ORDER_ID, OrderError, OrderItem, OrderUpdate, send_order_update
+from .orders import OrderError, OrderItem, OrderUpdate, send_order_update
 from .service import LiveSales, PastStart, domain_of
 
 api = AdminApi()
 
-PSID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-TOPIC = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+PSID = re.compile(schemas.PSID_PATTERN)
+TOPIC = re.compile(schemas.TOPIC_PATTERN)
+DAYS = (("days", {**schemas.LIMIT_DAYS, "maximum": MAX_DAYS, "default": 7}, False),)
 
-
-MAX_REMINDER_MINUTES = 7 * 24 * 60
 
 def _domain(request: web.Request) -> LiveSales:
     return domain_of(page_runtime(request))
 
 
 def _strings(body: dict[str, Any], name: str) -> list[str]:
-    values = field_of(body, name, list, required=False, default=[])
-    if not all(isinstance(v, str) and v for v in values):
-        raise invalid(f"{name} must be a list of non-empty strings")
-    return list(values)
+    return list(field_of(body, name, list, required=False, default=[]))
 
 
 def _url(body: dict[str, Any], required: bool) -> str:
@@ -53,16 +52,7 @@ def _url(body: dict[str, Any], required: bool) -> str:
 
 def _topic(body: dict[str, Any]) -> str | None:
     topic = field_of(body, "topic", str, required=False)
-    if topic is not None and not TOPIC.match(topic):
-        raise invalid("topic must be 1-64 letters, digits or _.:-")
     return str(topic) if topic is not None else None
-
-
-def _reminder(body: dict[str, Any]) -> int:
-    minutes = field_of(body, "reminder_minutes", int, required=False, default=0)
-    if isinstance(minutes, bool) or not 0 <= minutes <= MAX_REMINDER_MINUTES:
-        raise invalid(f"reminder_minutes must be 0 (none) to {MAX_REMINDER_MINUTES} (a week)")
-    return int(minutes)
 
 
 async def _sale_or_404(domain: LiveSales, sale_id: str) -> Any:
@@ -77,8 +67,6 @@ async def _sale_or_404(domain: LiveSales, sale_id: str) -> Any:
 async def create_sale(request: web.Request) -> web.Response:
     body = await read_json(request)
     title = field_of(body, "title", str).strip()
-    if not title:
-        raise invalid("title must not be empty")
     scheduled = field_of(body, "scheduled_at", str, required=False)
     domain = _domain(request)
     try:
@@ -88,7 +76,9 @@ async def create_sale(request: web.Request) -> web.Response:
     try:
         sale = await domain.create_sale(title=title, url=_url(body, required=False), topic=_topic(body),
                                         scheduled_ms=scheduled_ms, post_ids=_strings(body, "post_ids"),
-                                        products=_strings(body, "products"), reminder_minutes=_reminder(body),
+                                        products=_strings(body, "products"),
+                                        reminder_minutes=field_of(body, "reminder_minutes", int, required=False,
+                                                                  default=0),
                                         notify_at_start=field_of(body, "notify_at_start", bool, required=False,
                                                                  default=True))
     except PastStart as exc:
@@ -97,11 +87,9 @@ async def create_sale(request: web.Request) -> web.Response:
 
 
 @api.route("GET", "/api/live-sales", "List live sales, newest first", response=schemas.SALE_LIST,
-           query=(("status", "string", False),))
+           query=(("status", {"type": "string", "enum": list(STATUSES)}, False),))
 async def list_sales(request: web.Request) -> web.Response:
     status = request.query.get("status")
-    if status is not None and status not in STATUSES:
-        raise invalid("status must be scheduled, live or ended")
     domain = _domain(request)
     sales = await domain.sales.find(status=status)
     return web.json_response({"live_sales": [await domain.sale_view(s) for s in sales]})
@@ -207,10 +195,6 @@ async def _cancel(domain: LiveSales, campaign: str) -> web.Response:
 async def order_update(request: web.Request) -> web.Response:
     body = await read_json(request)
     psid, order_id = field_of(body, "psid", str), field_of(body, "order_id", str)
-    if not PSID.match(psid):
-        raise invalid("psid must be 1-64 letters or digits")
-    if not ORDER_ID.match(order_id):
-        raise invalid("order_id must be 1-64 letters, digits or ._:-")
     try:
         update = OrderUpdate(
             psid=psid, order_id=order_id, status=field_of(body, "status", str, required=False, default=None),
@@ -225,36 +209,19 @@ async def order_update(request: web.Request) -> web.Response:
     return web.json_response(answer, status=202)
 
 
-def _order_items(raw: Any) -> tuple[OrderItem, ...]:
-    if raw is None:
-        return ()
-    if not isinstance(raw, list) or not all(isinstance(i, dict) for i in raw):
-        raise invalid("items must be a list of {title, quantity}")
-    items = []
-    for item in raw:
-        title, quantity = item.get("title"), item.get("quantity", 1)
-        if not isinstance(title, str) or isinstance(quantity, bool) or not isinstance(quantity, int):
-            raise invalid("each item needs a title (string) and a quantity (integer)")
-        items.append(OrderItem(title, quantity))
-    return tuple(items)
+def _order_items(raw: list[dict[str, Any]] | None) -> tuple[OrderItem, ...]:
+    """The checked ``items`` (schemas.ORDER_IN) as OrderItems; a quantity defaults to 1."""
+    return tuple(OrderItem(item["title"], item.get("quantity", 1)) for item in raw or ())
 
 
-def _order_total(raw: Any) -> tuple[float, str] | None:
-    if raw is None:
-        return None
-    amount, currency = (raw.get("amount"), raw.get("currency")) if isinstance(raw, dict) else (None, None)
-    if isinstance(amount, bool) or not isinstance(amount, (int, float)) or not isinstance(currency, str):
-        raise invalid("total must be {amount: number, currency: 'PHP'}")
-    return float(amount), currency
+def _order_total(raw: dict[str, Any] | None) -> tuple[float, str] | None:
+    return None if raw is None else (float(raw["amount"]), raw["currency"])
 
 
 @api.route("GET", "/api/stats", "Numbers per day for the last days (UTC), with reasons and warnings",
-           response=schemas.STATS, query=(("days", "integer", False), ("topic", "string", False)))
+           response=schemas.STATS, query=(*DAYS, ("topic", schemas.TOPIC, False)))
 async def stats(request: web.Request) -> web.Response:
-    raw = request.query.get("days", "7")
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_DAYS:
-        raise ApiError(422, f"days must be a whole number from 1 to {MAX_DAYS}")
-    domain, days = _domain(request), int(raw)
+    domain, days = _domain(request), int(request.query.get("days", "7"))
     topic = request.query.get("topic") or domain.settings.optin_topic
     since = await domain.clock.now_ms() - days * DAY_MS
     without = await shoppers_without_consent(domain.redis, domain.keys, topic, since)

@@ -12,16 +12,16 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.admin import AdminApi, ApiError, conflict, field_of, invalid, not_found, read_json
+from bot.admin import AdminApi, conflict, field_of, invalid, not_found, read_json
 from bot.graph.payloads import PayloadError
 from bot.pages import page_runtime
 
 from . import schemas
-from .api import PSID, TOPIC, _strings, _topic
+from .api import DAYS, _strings, _topic
 from .audience import ShopperNames, never_opted_in, preview
 from .messages import check_fits, check_url, for_broadcast
 from .model import Broadcast, iso
-from .numbers import DAY_MS, MAX_DAYS
+from .numbers import DAY_MS
 from .service import LiveSales, domain_of
 
 api = AdminApi()
@@ -70,17 +70,12 @@ async def preview_broadcast(request: web.Request) -> web.Response:
 @api.route("GET", "/api/stats/not-opted-in", "Shoppers who messaged or commented in the last days but never opted "
            "in to the topic (no campaign can reach them), most recent first",
            response=schemas.NOT_OPTED_IN,
-           query=(("days", "integer", False), ("topic", "string", False), ("limit", "integer", False)))
+           query=(*DAYS, ("topic", schemas.TOPIC, False),
+                  ("limit", {"type": "integer", "minimum": 1, "maximum": QUIET_LIST_MAX, "default": 100}, False)))
 async def not_opted_in(request: web.Request) -> web.Response:
     days, limit = request.query.get("days", "7"), request.query.get("limit", "100")
-    if not days.isdigit() or not 1 <= int(days) <= MAX_DAYS:
-        raise ApiError(422, f"days must be a whole number from 1 to {MAX_DAYS}")
-    if not limit.isdigit() or not 1 <= int(limit) <= QUIET_LIST_MAX:
-        raise ApiError(422, f"limit must be a whole number from 1 to {QUIET_LIST_MAX}")
     domain = _domain(request)
     topic = request.query.get("topic") or domain.settings.optin_topic
-    if not TOPIC.match(topic):
-        raise invalid("topic must be 1-64 letters, digits or _.:-")
     since = await domain.clock.now_ms() - int(days) * DAY_MS
     found = [q async for batch in never_opted_in(domain.redis, domain.keys, topic, since) for q in batch]
     found.sort(key=lambda q: q.last_action_ms, reverse=True)
@@ -92,15 +87,10 @@ async def not_opted_in(request: web.Request) -> web.Response:
 
 
 @api.route("GET", "/api/shoppers", "Names of shoppers by PSID (User Profile API, cached a week)",
-           response=schemas.SHOPPER_NAMES, query=(("psid", "string", True),))
+           response=schemas.SHOPPER_NAMES,
+           query=(("psid", {"type": "array", "items": schemas.PSID, "minItems": 1, "maxItems": NAMES_MAX}, True),))
 async def shopper_names(request: web.Request) -> web.Response:
     psids = list(dict.fromkeys(request.query.getall("psid", [])))
-    if not psids:
-        raise invalid("give at least one psid (?psid=...&psid=...)")
-    if len(psids) > NAMES_MAX:
-        raise invalid(f"at most {NAMES_MAX} psids per call")
-    if not all(PSID.match(p) for p in psids):
-        raise invalid("each psid must be 1-64 letters, digits, _ or -")
     names = await (await _names(request)).names(psids)
     return web.json_response({"shoppers": [{"psid": p, "name": names.get(p)} for p in psids]})
 
@@ -110,8 +100,6 @@ async def shopper_names(request: web.Request) -> web.Response:
 async def link_posts(request: web.Request) -> web.Response:
     body = await read_json(request)
     post_ids = _strings(body, "post_ids")
-    if not post_ids or len(post_ids) > 20 or not all(len(p) <= 100 for p in post_ids):
-        raise invalid("post_ids must list 1-20 post or live-video ids")
     domain = _domain(request)
     sale_id = request.match_info["id"]
     added = await domain.sales.link(sale_id, post_ids)

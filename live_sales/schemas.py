@@ -1,4 +1,5 @@
-"""JSON schemas of the live-sale admin routes, for ``/api/openapi.json``."""
+"""JSON schemas of the live-sale admin routes: they validate the requests (:mod:`bot.schema_check`) and are
+what ``/api/openapi.json`` shows. A field the API may answer as ``null`` is declared so."""
 
 from __future__ import annotations
 
@@ -8,16 +9,37 @@ Schema = dict[str, Any]
 
 STR: Schema = {"type": "string"}
 INT: Schema = {"type": "integer"}
+MAYBE_STR: Schema = {"type": ["string", "null"]}
+MAYBE_TIME: Schema = {"type": ["string", "null"], "description": "ISO 8601 UTC; null: not happened (yet)"}
 STR_LIST: Schema = {"type": "array", "items": STR}
 COUNTS: Schema = {"type": "object", "additionalProperties": INT}
+
+PSID_PATTERN = "^[A-Za-z0-9_-]{1,64}$"
+TOPIC_PATTERN = "^[A-Za-z0-9_.:-]{1,64}$"
+ORDER_ID_PATTERN = "^[A-Za-z0-9._:-]{1,64}$"
+NOT_BLANK = r"\S"  # at least one character that is not a space
+MAX_REMINDER_MINUTES = 7 * 24 * 60
+MAX_LINKED_POSTS = 20
+
+PSID: Schema = {"type": "string", "pattern": PSID_PATTERN, "description": "a page-scoped id"}
+TOPIC: Schema = {"type": "string", "pattern": TOPIC_PATTERN,
+                 "description": "whose subscribers (default: OPTIN_TOPIC); 1-64 letters, digits or _.:-"}
+URL: Schema = {"type": "string", "format": "uri", "maxLength": 2000,
+               "description": "an https:// link (a button's; Messenger refuses others)"}
+IDS: Schema = {"type": "array", "items": {"type": "string", "minLength": 1, "maxLength": 100}}
 
 SALE_IN: Schema = {
     "type": "object", "required": ["title"],
     "properties": {
-        "title": STR, "url": {**STR, "format": "uri", "description": "where shoppers join (a Watch now button)"},
-        "topic": {**STR, "description": "whose subscribers are notified (default: OPTIN_TOPIC)"},
-        "scheduled_at": {**STR, "format": "date-time"}, "post_ids": STR_LIST, "products": STR_LIST,
-        "reminder_minutes": {**INT, "description": "send \"Starting in …\" this long before scheduled_at (0: none)"},
+        "title": {"type": "string", "pattern": NOT_BLANK, "description": "not blank"},
+        "url": {**URL, "description": "where shoppers join (a Watch now button)"},
+        "topic": TOPIC,
+        "scheduled_at": {**STR, "description": "ISO 8601 (2026-12-05T19:00, or with Z or an offset); no offset: "
+                                               "the shop's time zone (SHOP_TIMEZONE); not in the past"},
+        "post_ids": {**IDS, "description": "posts or live videos whose comments belong to the sale"},
+        "products": IDS,
+        "reminder_minutes": {**INT, "minimum": 0, "maximum": MAX_REMINDER_MINUTES,
+                             "description": "send \"Starting in …\" this long before scheduled_at (0: none)"},
         "notify_at_start": {"type": "boolean", "description": "notify at the start too (default true)"},
     },
 }
@@ -31,7 +53,7 @@ NUMBERS: Schema = {
 }
 FANOUT: Schema = {
     "type": "object",
-    "properties": {"state": {"enum": ["none", "running", "done", "cancelled"]}, "phase": STR, "eligible": INT,
+    "properties": {"state": {"enum": ["none", "running", "done", "cancelled"]}, "phase": MAYBE_STR, "eligible": INT,
                    "complete": {"type": "boolean"}},
 }
 
@@ -39,10 +61,11 @@ SALE: Schema = {
     "type": "object",
     "properties": {
         "id": STR, "title": STR, "url": STR, "topic": STR, "status": {"enum": ["scheduled", "live", "ended"]},
-        "scheduled_at": STR, "scheduled_ms": INT, "post_ids": STR_LIST, "products": STR_LIST, "video_id": STR,
-        "created_at": STR, "started_at": STR, "ended_at": STR, "started_by": STR,
+        "scheduled_at": MAYBE_TIME, "scheduled_ms": INT, "post_ids": STR_LIST, "products": STR_LIST,
+        "video_id": MAYBE_STR, "created_at": MAYBE_TIME, "started_at": MAYBE_TIME, "ended_at": MAYBE_TIME,
+        "started_by": {**MAYBE_STR, "description": "api, cli, or the live video that started it"},
         "fanout": FANOUT, "numbers": NUMBERS, "reminder_minutes": INT, "notify_at_start": {"type": "boolean"},
-        "reminded_at": STR,
+        "reminded_at": MAYBE_TIME,
         "reminder": {"type": "object", "description": "the reminder's campaign (with reminder_minutes)",
                      "properties": {"fanout": FANOUT, "numbers": NUMBERS}},
     },
@@ -55,12 +78,14 @@ TRANSITION: Schema = {
 
 BROADCAST_IN: Schema = {
     "type": "object", "required": ["text"],
-    "properties": {"text": STR, "topic": STR, "url": {**STR, "format": "uri"},
+    "properties": {"text": {"type": "string", "pattern": NOT_BLANK, "description": "not blank"}, "topic": TOPIC,
+                   "url": {**URL, "description": "the button's link (needed with button_title)"},
                    "button_title": {**STR, "maxLength": 20}},
 }
 BROADCAST: Schema = {
     "type": "object",
-    "properties": {"id": STR, "topic": STR, "text": STR, "url": STR, "button_title": STR, "created_at": STR,
+    "properties": {"id": STR, "topic": STR, "text": STR, "url": MAYBE_STR, "button_title": MAYBE_STR,
+                   "created_at": MAYBE_TIME,
                    "fanout": FANOUT, "numbers": NUMBERS},
 }
 BROADCAST_LIST: Schema = {"type": "object", "properties": {"broadcasts": {"type": "array", "items": BROADCAST}}}
@@ -71,7 +96,7 @@ ORDER_IN: Schema = {
     "description": "a status (rendered from a template; may go outside the 24-hour window with the "
                    "POST_PURCHASE_UPDATE tag) and/or a note in the shop's own words (inside the window only)",
     "properties": {
-        "psid": STR, "order_id": STR,
+        "psid": PSID, "order_id": {"type": "string", "pattern": ORDER_ID_PATTERN},
         "status": {"type": "string", "enum": ["confirmed", "packed", "shipped", "out_for_delivery",
                                               "ready_for_pickup", "delivered", "cancelled", "refunded"]},
         "items": {"type": "array", "maxItems": 20, "items": {
@@ -81,10 +106,10 @@ ORDER_IN: Schema = {
         "total": {"type": "object", "required": ["amount", "currency"],
                   "properties": {"amount": {"type": "number", "minimum": 0},
                                  "currency": {"type": "string", "pattern": "^[A-Z]{3}$"}}},
-        "tracking_url": {"type": "string", "format": "uri"},
+        "tracking_url": URL,
         "note": {"type": "string", "description": "inside the window only (422 outside it)"},
         "text": {"type": "string", "description": "the older name of note"},
-        "topic": STR,
+        "topic": TOPIC,
         "confirmed": {"type": "boolean", "description": "offer the opt-in card if the window allows"}},
 }
 ORDER_OUT: Schema = {
@@ -106,8 +131,7 @@ STATS: Schema = {
 
 PREVIEW_IN: Schema = {
     "type": "object",
-    "properties": {"topic": STR, "text": STR, "url": {**STR, "format": "uri"},
-                   "button_title": {**STR, "maxLength": 20}},
+    "properties": {"topic": TOPIC, "text": STR, "url": URL, "button_title": {**STR, "maxLength": 20}},
 }
 PREVIEW: Schema = {
     "type": "object",
@@ -120,12 +144,12 @@ PREVIEW: Schema = {
         "skipped": {**COUNTS, "description": "recipients the policy refuses, by reason"}, "skipped_total": INT,
         "never_opted_in_7_days": {**INT, "description": "shoppers active in the last 7 days with no consent"},
         "not_predicted": {**STR_LIST, "description": "reasons only decided when sending (limits)"},
-        "message_problem": {**STR, "nullable": True, "description": "why Messenger would refuse the message"},
+        "message_problem": {**MAYBE_STR, "description": "why Messenger would refuse the message"},
     },
 }
 QUIET_SHOPPER: Schema = {
     "type": "object",
-    "properties": {"psid": STR, "name": {**STR, "nullable": True}, "last_action_ms": INT,
+    "properties": {"psid": STR, "name": MAYBE_STR, "last_action_ms": INT,
                    "last_action_at": {**STR, "format": "date-time"}},
 }
 NOT_OPTED_IN: Schema = {
@@ -135,9 +159,8 @@ NOT_OPTED_IN: Schema = {
 SHOPPER_NAMES: Schema = {
     "type": "object",
     "properties": {"shoppers": {"type": "array", "items": {
-        "type": "object", "properties": {"psid": STR, "name": {**STR, "nullable": True}}}}},
+        "type": "object", "properties": {"psid": STR, "name": MAYBE_STR}}}},
 }
-LINKS_IN: Schema = {"type": "object", "required": ["post_ids"], "properties": {"post_ids": STR_LIST}}
 
 VARIANT_IN: Schema = {"type": "object", "required": ["name", "quantity"],
                       "properties": {"name": {**STR, "pattern": "^[A-Za-z]{1,10}$"},
@@ -154,8 +177,11 @@ PRODUCT_IN: Schema = {
         "variants": {"type": "array", "minItems": 1, "maxItems": 30, "items": VARIANT_IN},
     },
 }
-PRODUCTS_IN: Schema = {"oneOf": [PRODUCT_IN, {"type": "object", "required": ["products"], "properties": {
-    "products": {"type": "array", "minItems": 1, "maxItems": 200, "items": PRODUCT_IN}}}]}
+PRODUCTS_IN: Schema = {  # one product, or {"products": [...]}: either way each product is checked as PRODUCT_IN
+    "type": "object", "description": "one product (code, title, ...), or {products: [...]} to add several at once",
+    "properties": {**PRODUCT_IN["properties"],
+                   "products": {"type": "array", "minItems": 1, "maxItems": 200, "items": PRODUCT_IN}},
+}
 STOCK_ROW: Schema = {"type": "object", "properties": {"name": STR, "quantity": INT, "taken": INT, "left": INT}}
 PRODUCT: Schema = {
     "type": "object",
@@ -192,3 +218,7 @@ CLAIM_LIST: Schema = {"type": "object", "properties": {"sale_id": STR, "counts":
                                                        "claims": {"type": "array", "items": CLAIM}}}
 CLAIM_CHANGE: Schema = {"type": "object", "required": ["status"],
                         "properties": {"status": {"enum": ["paid", "cancelled"]}}}
+LINKS_IN: Schema = {"type": "object", "required": ["post_ids"], "properties": {
+    "post_ids": {**IDS, "minItems": 1, "maxItems": MAX_LINKED_POSTS}}}
+
+LIMIT_DAYS: Schema = {"type": "integer", "minimum": 1, "description": "how many days back, today included"}
