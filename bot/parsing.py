@@ -267,12 +267,17 @@ def _parse_optin(common: dict[str, Any], psid: str, optin: dict[str, Any]) -> Me
     raise BadEvent("unknown_kind", f"optin of type {brief(kind)}")
 
 
-def _parse_change(raw: RawItem) -> Event:
-    change = raw.item
-    field_name = change.get("field")
+def _field_and_value(change: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+    """A ``changes[]`` item's ``field`` and its ``value`` object (BadEvent when there is none)."""
     value = change.get("value")
     if not isinstance(value, dict):
         raise BadEvent("missing_field", "changes[].value")
+    return change.get("field"), value
+
+
+def _parse_change(raw: RawItem) -> Event:
+    change = raw.item
+    field_name, value = _field_and_value(change)
     if field_name == "live_videos":
         return LiveVideoEvent(page_id=raw.page_id, timestamp=raw.entry_time, raw=change,
                               video_id=_str(value, "id"), status=_str(value, "status").lower())
@@ -307,10 +312,7 @@ INSTAGRAM_COMMENT_FIELDS = ("comments", "live_comments")
 def _parse_instagram_change(raw: RawItem) -> Event:
     """A comment on an Instagram post, reel or live video (fields ``comments``, ``live_comments``; §9)."""
     change = raw.item
-    field_name = change.get("field")
-    value = change.get("value")
-    if not isinstance(value, dict):
-        raise BadEvent("missing_field", "changes[].value")
+    field_name, value = _field_and_value(change)
     if field_name not in INSTAGRAM_COMMENT_FIELDS:
         raise BadEvent("unknown_kind", f"instagram change field {brief(field_name)}")
     sender = _obj(value.get("from"))
