@@ -12,6 +12,9 @@ import asyncio
 import logging
 import random
 import time
+from collections.abc import Awaitable, Callable
+
+from redis.exceptions import RedisError
 
 
 class Backoff:
@@ -67,3 +70,22 @@ class Outage:
         if self._since is not None:
             self._log.info("%s: Redis answers again after %.1fs", self._what, time.monotonic() - self._since)
             self._since = None
+
+
+async def poll_until_stopped(step: Callable[[], Awaitable[object]], stop: asyncio.Event, *, every: float,
+                             what: str, log: logging.Logger) -> None:
+    """A background task that runs ``step`` every ``every`` seconds until ``stop``: a Redis outage is
+    logged once (:class:`Outage`), and a bug in one step is logged and never ends the loop."""
+    outage = Outage(log, what)
+    while not stop.is_set():
+        try:
+            await step()
+            outage.recovered()
+        except (RedisError, OSError) as exc:
+            outage.failed(exc)
+        except Exception:  # a bug must not end the loop of every later step
+            log.exception("%s: a step failed; retrying", what)
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=every)
+        except asyncio.TimeoutError:
+            pass

@@ -36,9 +36,8 @@ import asyncio
 import logging
 
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
-from bot.backoff import Outage
+from bot.backoff import poll_until_stopped
 from bot.clock import Clock
 from bot.graph.payloads import PayloadError
 from bot.keys import Keys
@@ -152,19 +151,8 @@ class FanoutRunner:
 
     async def loop(self, stop: asyncio.Event) -> None:
         """Background task of a runtime: resume or run any active fan-out, until ``stop``."""
-        outage = Outage(log, f"fan-out runner {self._owner}")
-        while not stop.is_set():
-            try:
-                await self.run_pending(stop)
-                outage.recovered()
-            except (RedisError, OSError) as exc:
-                outage.failed(exc)
-            except Exception:  # a bug must not end the loop of every later campaign
-                log.exception("fan-out runner %s: a fan-out step failed; retrying", self._owner)
-            try:
-                await asyncio.wait_for(stop.wait(), timeout=POLL_SECONDS)
-            except asyncio.TimeoutError:
-                pass
+        await poll_until_stopped(lambda: self.run_pending(stop), stop, every=POLL_SECONDS,
+                                 what=f"fan-out runner {self._owner}", log=log)
 
     async def run_pending(self, stop: asyncio.Event | None = None, *, max_batches: int | None = None) -> int:
         """Run every active fan-out whose lease this process can take, to its end (or for

@@ -15,9 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from redis.exceptions import RedisError
-
-from bot.backoff import Outage
+from bot.backoff import poll_until_stopped
 from bot.clock import Clock
 
 from .store import SaleStore
@@ -50,16 +48,4 @@ class ReminderScheduler:
 
     async def loop(self, stop: asyncio.Event) -> None:
         """Background task of a runtime, until ``stop``."""
-        outage = Outage(log, "live-sale reminders")
-        while not stop.is_set():
-            try:
-                await self.run_once()
-                outage.recovered()
-            except (RedisError, OSError) as exc:
-                outage.failed(exc)
-            except Exception:  # a bug must not end the loop of every later reminder
-                log.exception("live-sale reminders: a step failed; retrying")
-            try:
-                await asyncio.wait_for(stop.wait(), timeout=POLL_SECONDS)
-            except asyncio.TimeoutError:
-                pass
+        await poll_until_stopped(self.run_once, stop, every=POLL_SECONDS, what="live-sale reminders", log=log)
