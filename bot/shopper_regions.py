@@ -8,6 +8,7 @@ update can undo another. The send worker reads the same fields in its facts scri
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from redis.asyncio import Redis
@@ -20,9 +21,10 @@ REFUSABLE = ("otn", "marketing_api", "marketing_legacy")  # routes a region rule
 FIELDS = ("tz", "country", "looked", *(f"refused:{r}" for r in REFUSABLE))
 
 
-def region_from_fields(values: list[str]) -> Region:
-    """A :class:`Region` from the :data:`FIELDS` values of one shopper (as HMGET gives them, '' for none)."""
-    timezone, country, looked, *refused = (list(values) + [""] * len(FIELDS))[:len(FIELDS)]
+def region_from_fields(values: Sequence[bytes | str | None]) -> Region:
+    """A :class:`Region` from the :data:`FIELDS` values of one shopper (as HMGET gives them, None for none)."""
+    decoded = [text(v) if v is not None else "" for v in values]
+    timezone, country, looked, *refused = (decoded + [""] * len(FIELDS))[:len(FIELDS)]
     return Region(timezone, country, frozenset(r for r, v in zip(REFUSABLE, refused) if v), looked == "1")
 
 
@@ -35,7 +37,7 @@ class ShopperRegions:
 
     async def read(self, psid: str) -> Region:
         raw = await self._redis.hmget(self._key, [f"{psid}|{f}" for f in FIELDS])
-        return region_from_fields([text(v) if v is not None else "" for v in raw])
+        return region_from_fields(raw)
 
     async def record_timezone(self, psid: str, timezone: str) -> None:
         """A marketing opt-in's ``notification_messages_timezone``."""

@@ -53,7 +53,7 @@ class FactReader:
         asked, last_action = asked_titles.get(s.optin_title, 0), int(window_raw or 0)
         sub = consent.subscription
         timezone = sub.timezone if sub else ""
-        region = region_from_fields([text(v) if v is not None else "" for v in region_raw]).with_timezone(timezone)
+        region = region_from_fields(region_raw).with_timezone(timezone)
         return {
             "channel": channel,
             "subscribed": bool(sub and sub.status == "active" and not consent.opted_out

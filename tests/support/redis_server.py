@@ -16,15 +16,12 @@ import time
 from pathlib import Path
 
 from bot.storage import _redis_server_binary
+from salebell.testing import free_port  # noqa: F401 (the tests import it from here)
 
 START_SECONDS = 10.0
 STOP_SECONDS = 10.0
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def redis_binary() -> str:
