@@ -28,6 +28,7 @@ from .outbox import REPLIES, TERMINAL, Delay, Entry, Outcome, SendJob
 from .policy import Facts, Reason, decide
 from .rate_gate import CAMPAIGN, REPLY
 from .reclaim import LEAVE
+from .region_lookup import needs_region
 from .send_attempt import ALIVE_TTL_SECONDS, REDIS_DOWN, Attempt, BatchContext, Held, call_graph, give_back, take_limits
 from .send_facts import JobFacts
 from .throttle import PROBE_INTERVAL_MS
@@ -113,13 +114,17 @@ class SendBatch:
 
     async def _regions(self, jobs: list[tuple[Entry, bytes, SendJob]],
                        loaded: list[JobFacts]) -> dict[str, Facts | BaseException]:
-        """Each job's facts with its shopper's region asked of Meta where an OTN rule needs it (at once)."""
-        found = await asyncio.gather(*(self.c.regions.complete(job, known.facts)
-                                       for (_, _, job), known in zip(jobs, loaded)), return_exceptions=True)
-        for result in found:
+        """Each job's facts with its shopper's region asked of Meta where an OTN rule needs it (those at once;
+        the rest, nearly every job, as loaded: no task per job on the send path)."""
+        facts: dict[str, Facts | BaseException] = {job.id: known.facts for (_, _, job), known in zip(jobs, loaded)}
+        asking = [(job, known.facts) for (_, _, job), known in zip(jobs, loaded) if needs_region(job, known.facts)]
+        found = await asyncio.gather(*(self.c.regions.complete(job, known) for job, known in asking),
+                                     return_exceptions=True)
+        for (job, _), result in zip(asking, found):
             if isinstance(result, BaseException) and not isinstance(result, REDIS_DOWN):
                 raise result
-        return {job.id: result for (_, _, job), result in zip(jobs, found)}
+            facts[job.id] = result
+        return facts
 
     async def _round(self, attempts: list[Attempt]) -> list[Attempt]:
         """Try each attempt's current route; returns those that move on to another route."""
