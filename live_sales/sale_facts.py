@@ -24,14 +24,14 @@ class SaleFacts:
         self._clock = clock
 
     async def next_live_sale(self, now_ms: int | None = None) -> UpcomingSale | None:
-        live = await self._sales.latest_live()
-        if live is not None:
-            return UpcomingSale(live.title, live.started_ms or live.scheduled_ms, live.url, live=True)
         now = now_ms if now_ms is not None else await self._clock.now_ms()
-        scheduled = await self._sales.next_scheduled(now - LATE_START_MS)
-        if scheduled is None:
+        found = await self._sales.next_sale(now - LATE_START_MS)
+        if found is None:
             return None
-        return UpcomingSale(scheduled.title, scheduled.scheduled_ms, scheduled.url, live=False)
+        live, sale = found
+        if live:
+            return UpcomingSale(sale.title, sale.started_ms or sale.scheduled_ms, sale.url, live=True)
+        return UpcomingSale(sale.title, sale.scheduled_ms, sale.url, live=False)
 
     async def is_linked(self, post_id: str) -> bool:
         return await self._sales.is_linked(post_id)

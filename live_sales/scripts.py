@@ -131,3 +131,21 @@ if post ~= '' then redis.call('HSET', KEYS[1], post, new_id) end
 local outcome = start_sale(new_id, now, 'webhook', video, url)
 return {new_id, outcome == 'started' and 'created' or outcome}
 """
+
+# "When is the next live?", read on every dialogue turn, in one round trip instead of two to four.
+# KEYS[1] the live index, KEYS[2] the scheduled index. ARGV[1] the prefix of a sale's key, ARGV[2] the
+# earliest scheduled time that still counts. The sale started last if one is live, else the first one
+# scheduled from ARGV[2] on: {'live' | 'scheduled', its hash as HGETALL gives it}; nil if neither.
+NEXT_SALE = """
+local live = redis.call('ZREVRANGE', KEYS[1], 0, 0)
+if live[1] then
+  local sale = redis.call('HGETALL', ARGV[1] .. live[1])
+  if #sale > 0 then return {'live', sale} end
+end
+local scheduled = redis.call('ZRANGEBYSCORE', KEYS[2], ARGV[2], '+inf', 'LIMIT', 0, 1)
+if scheduled[1] then
+  local sale = redis.call('HGETALL', ARGV[1] .. scheduled[1])
+  if #sale > 0 then return {'scheduled', sale} end
+end
+return nil
+"""

@@ -65,6 +65,7 @@ class SaleStore:
         self._remind = register_script(redis, scripts.REMIND)
         self._claim = register_script(redis, scripts.CLAIM_FOR_VIDEO)
         self._link = register_script(redis, _LINK)
+        self._next_sale = register_script(redis, scripts.NEXT_SALE)
 
     async def create(self, *, title: str, url: str, topic: str, scheduled_ms: int, now_ms: int,
                      post_ids: Sequence[str] = (), products: Sequence[str] = (), reminder_minutes: int = 0,
@@ -140,15 +141,16 @@ class SaleStore:
             now_ms - SCHEDULED_BEFORE_MS, now_ms + SCHEDULED_AFTER_MS, title, url, topic])
         return Transition(text(outcome), await self.get(text(sale_id)))
 
-    async def latest_live(self) -> LiveSale | None:
-        """The live sale started last, if any is live."""
-        ids = await self._redis.zrevrange(self._keys.live_sales_live, 0, 0)
-        return await self.get(text(ids[0])) if ids else None
-
-    async def next_scheduled(self, since_ms: int) -> LiveSale | None:
-        """The first sale still scheduled for ``since_ms`` or later."""
-        ids = await self._redis.zrangebyscore(self._keys.live_sales_scheduled, since_ms, "+inf", start=0, num=1)
-        return await self.get(text(ids[0])) if ids else None
+    async def next_sale(self, since_ms: int) -> tuple[bool, LiveSale] | None:
+        """The sale started last if one is live (``(True, sale)``), else the first one still scheduled for
+        ``since_ms`` or later (``(False, sale)``); None if neither. One script call: the dialogue asks on
+        every turn."""
+        found = await self._next_sale(keys=[self._keys.live_sales_live, self._keys.live_sales_scheduled],
+                                      args=[self._keys.live_sale(""), since_ms])
+        if not found:
+            return None
+        kind, flat = found
+        return text(kind) == "live", LiveSale.from_redis(dict(zip(flat[::2], flat[1::2], strict=True)))
 
     async def is_linked(self, post_id: str) -> bool:
         return bool(post_id) and bool(await self._redis.hexists(self._keys.live_sale_links, post_id))
