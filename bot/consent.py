@@ -13,12 +13,13 @@ Messenger), ``opted_out`` (asked us to stop), ``unreachable``.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from redis.asyncio import Redis
 
+from .batched_reads import Staged, stage
 from .keys import Keys
 from .scripts import register_script
 
@@ -195,16 +196,25 @@ class ConsentStore:
     # -- reading -------------------------------------------------------------
     async def consent(self, psid: str, topic: str) -> ShopperConsent:
         async with self._redis.pipeline(transaction=False) as pipe:
+            staged = self.stage_consent(pipe, psid, topic)
+            return staged.value(await pipe.execute())
+
+    def stage_consent(self, pipe: Any, psid: str, topic: str) -> Staged[ShopperConsent]:
+        """The shopper's consent, read in the caller's pipeline (:mod:`bot.batched_reads`)."""
+        def queue() -> None:
             pipe.hget(self._keys.subscribers(topic), psid)
             pipe.hget(self._keys.otn_tokens(topic), psid)
             pipe.sismember(self._keys.opted_out, psid)
             pipe.hexists(self._keys.unreachable, psid)
-            packed, otn, opted_out, unreachable = await pipe.execute()
-        return ShopperConsent(
-            subscription=Subscription.unpack(psid, topic, packed) if packed else None,
-            otn_tokens=len(otn.split()) if otn else 0,
-            opted_out=bool(opted_out), unreachable=bool(unreachable),
-        )
+
+        def build(replies: Sequence[Any]) -> ShopperConsent:
+            packed, otn, opted_out, unreachable = replies
+            return ShopperConsent(
+                subscription=Subscription.unpack(psid, topic, packed) if packed else None,
+                otn_tokens=len(otn.split()) if otn else 0,
+                opted_out=bool(opted_out), unreachable=bool(unreachable),
+            )
+        return stage(pipe, queue, build)
 
     async def subscribers(self, topic: str, batch: int = 1000) -> AsyncIterator[list[str]]:
         """Batches of PSIDs holding a marketing subscription or an OTN token for the topic."""

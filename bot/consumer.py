@@ -114,21 +114,23 @@ class EventConsumer:
 
     async def _drain_leased(self, ordering_key: str, done: asyncio.Event, heartbeat: asyncio.Task[None]) -> None:
         try:
+            head = await self._retrying(lambda: self._queues.head(ordering_key), ordering_key)
             for handled in range(MAX_PER_CLAIM):
-                head = await self._retrying(lambda: self._queues.head(ordering_key), ordering_key)
                 if head is None:
                     await self._retrying(lambda: self._queues.release(ordering_key, self.name), ordering_key)
                     return
-                counter = await self._retrying(lambda: self._handle(head.payload), ordering_key)
+                item = head
+                counter = await self._retrying(lambda: self._handle(item.payload), ordering_key)
                 keep = handled + 1 < MAX_PER_CLAIM
-                left = await self._retrying(lambda: self._queues.complete(ordering_key, self.name, counter,
-                                                                          head.item_id, keep=keep), ordering_key)
-                if left == -1:
+                after = await self._retrying(lambda: self._queues.complete(ordering_key, self.name, counter,
+                                                                           item.item_id, keep=keep), ordering_key)
+                if after.left == -1:
                     log.warning("consumer %s lost the lease on %s mid-way; another consumer resumes it",
                                 self.name, ordering_key)
                     return
-                if left == 0 or not keep:
+                if after.left == 0 or not keep:
                     return
+                head = after.next  # read by the same step: no round trip for the next item
         except _GivenUp:
             return
         finally:

@@ -102,13 +102,14 @@ local function claim(keys, argv)
 end
 
 -- complete: KEYS queue, ready, leases, owners, counters; ARGV okey, owner, lease_ms, counter_field, keep, item id
--- Pops the handled head and counts it, atomically. Returns -1 if the lease was lost, else the number
--- of events still queued; keeps the lease when keep=1 and more are queued. When the head is no longer
+-- Pops the handled head and counts it, atomically. Returns {-1} if the lease was lost, else {the number
+-- of events still queued}; keeps the lease when keep=1 and more are queued, and then returns the new
+-- head too ({left, head}: the consumer's next item without another round trip). When the head is no longer
 -- the item handled (an earlier try of this complete ran, and its answer was lost), nothing is popped
 -- or counted again.
 local function complete(keys, argv)
   if redis.call('HGET', keys[4], argv[1]) ~= argv[2] then
-    return -1
+    return {-1}
   end
   local head = redis.call('LINDEX', keys[1], 0)
   local prefix = argv[6] .. ' '
@@ -121,14 +122,14 @@ local function complete(keys, argv)
   local left = redis.call('LLEN', keys[1])
   if left > 0 and argv[5] == '1' then
     redis.call('ZADD', keys[3], real_now() + tonumber(argv[3]), argv[1])
-    return left
+    return {left, redis.call('LINDEX', keys[1], 0)}
   end
   redis.call('ZREM', keys[3], argv[1])
   redis.call('HDEL', keys[4], argv[1])
   if left > 0 then
     redis.call('ZADD', keys[2], 'NX', real_now(), argv[1])
   end
-  return left
+  return {left}
 end
 
 -- extend: KEYS leases, owners; ARGV okey, owner, lease_ms. 1 if still ours.

@@ -58,6 +58,14 @@ class Head:
 
 
 @dataclass(frozen=True, slots=True)
+class Completed:
+    """What a shopper's queue holds after its head was handled: -1 left if the lease was lost."""
+
+    left: int
+    next: Head | None  # the new head, when the lease was kept for it
+
+
+@dataclass(frozen=True, slots=True)
 class SplitCommit:
     """One fenced step of the inbox splitter: the entries it consumed and what they became."""
 
@@ -131,14 +139,17 @@ class ShopperQueues:
         return Head.parse(raw if isinstance(raw, bytes) else str(raw).encode()) if raw is not None else None
 
     async def complete(self, ordering_key: str, owner: str, counter_field: str, item_id: str, *,
-                       keep: bool) -> int:
-        """Pop and count the handled head (only if it is still ``item_id``: safe to retry);
-        -1 if the lease was lost, else how many are left."""
+                       keep: bool) -> Completed:
+        """Pop and count the handled head (only if it is still ``item_id``: safe to retry).
+        ``left`` is -1 if the lease was lost, else how many are left; ``next`` is the new head when the
+        lease is kept (``keep`` and more queued), read in the same step."""
         keys = [self._keys.queue(ordering_key), self._keys.ready, self._keys.leases,
                 self._keys.lease_owners, self._keys.counters]
         args: list[str | int] = ["complete", ordering_key, owner, self.lease_ms, counter_field, "1" if keep else "0",
                                  item_id]
-        return int(await self._script(keys=keys, args=args))
+        reply = await self._script(keys=keys, args=args)
+        left, raw = int(reply[0]), reply[1] if len(reply) > 1 else None
+        return Completed(left, Head.parse(raw if isinstance(raw, bytes) else str(raw).encode()) if raw else None)
 
     async def extend(self, ordering_key: str, owner: str) -> bool:
         keys = [self._keys.leases, self._keys.lease_owners]

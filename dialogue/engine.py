@@ -26,6 +26,7 @@ never queues a message twice.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from bot.channels import instagram_shopper
@@ -86,6 +87,15 @@ OPTIN_CONFIRMED, OTN_CONFIRMED, FOLLOWUP = "action_optin_confirmed", "action_otn
 FALLBACK = "action_default_fallback"
 GREETING = "greeting"
 MAX_CHAIN = 3  # FollowupAction hops per turn
+
+
+@dataclass(frozen=True, slots=True)
+class TurnOpening:
+    """A chat turn's first reads: the tracker, the consent (after any opt-out of this turn), the pause."""
+
+    state: State
+    consent: ShopperConsent
+    paused_until: int  # when a person's hold on the thread ends; 0: none
 
 
 class Dialogue:
@@ -151,15 +161,16 @@ class Dialogue:
     async def on_chat(self, event: MessagingEvent) -> None:
         psid = event.psid
         intent, confidence, text, metadata = self.understand(event)
-        known: ShopperConsent | None = None  # the shopper's consent as this turn last read it
         if intent == OPT_OUT:  # at once, before anything that could fail: a missed stop is the worst error
             await self.consent.opt_out_locally(psid)
             await self.followups.cancel(psid)
-        elif intent == OPT_IN:
-            known = await self.consent_again(psid)
-        state = await self.store.load(psid)
+        opening = await self.open_turn(psid)
+        state = opening.state
         if already_handled(state, event.dedupe_key):
             return
+        known: ShopperConsent | None = opening.consent  # the shopper's consent as this turn last read it
+        if intent == OPT_IN:
+            known = await self.consent_again(psid, opening.consent)
         now = await self.clock.now_ms()
         answered = answer_to_question(intent, text, metadata, state["slots"], now)
         if answered is not None:
@@ -170,7 +181,7 @@ class Dialogue:
                 known = None
         record_user(state, text=text, intent=intent, confidence=confidence, metadata=metadata,
                     at_ms=event.timestamp)
-        if await self.takeover.is_paused(psid, now):
+        if opening.paused_until > now:
             await self.handover.keep(event)  # a person has the conversation: kept for them, never dropped
         elif intent in (NONE, GREETING) and isinstance(event, MessageEvent) and asks_for_person(text):
             await self.to_person(event, now, "asked_for_person")
@@ -263,10 +274,18 @@ class Dialogue:
         await self.handover.to_person(event.psid, reason, base, now)
         await self.followups.cancel(event.psid)
 
-    async def consent_again(self, psid: str) -> ShopperConsent:
+    async def open_turn(self, psid: str) -> TurnOpening:
+        """What every chat turn reads first, in one round trip (:mod:`bot.batched_reads`)."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            state = self.store.stage_load(pipe, psid)
+            consent = self.consent.stage_consent(pipe, psid, self.settings.optin_topic)
+            paused_until = self.takeover.stage_paused_until(pipe, psid)
+            replies = await pipe.execute()
+        return TurnOpening(state.value(replies), consent.value(replies), paused_until.value(replies))
+
+    async def consent_again(self, psid: str, c: ShopperConsent) -> ShopperConsent:
         """A shopper who told us to stop, still holding an active token, asks for reminders: they are back.
-        Returns their consent as it stands after."""
-        c = await self.consent.consent(psid, self.settings.optin_topic)
+        ``c``: their consent as the turn read it. Returns their consent as it stands after."""
         sub = c.subscription
         if c.opted_out and sub is not None and sub.status == "active":
             await self.consent.opt_in(psid, sub.topic, sub.token, path=sub.path, timezone=sub.timezone,

@@ -14,8 +14,11 @@ test that advances the clock sees it end); raising it is one atomic step.
 
 from __future__ import annotations
 
+from typing import Any
+
 from redis.asyncio import Redis
 
+from bot.batched_reads import Staged, stage
 from bot.events import EchoEvent
 from bot.keys import Keys
 from bot.outbox import Outbox
@@ -53,6 +56,10 @@ class HumanTakeover:
 
     async def paused_until(self, psid: str) -> int:
         return int(await self._redis.hget(self._keys.human_paused, psid) or 0)
+
+    def stage_paused_until(self, pipe: Any, psid: str) -> Staged[int]:
+        """When the shopper's pause ends (0: not paused), read in the caller's pipeline."""
+        return stage(pipe, lambda: pipe.hget(self._keys.human_paused, psid), lambda replies: int(replies[0] or 0))
 
     async def is_paused(self, psid: str, now_ms: int) -> bool:
         return await self.paused_until(psid) > now_ms

@@ -19,6 +19,7 @@ from typing import Any
 from rasa_sdk.events import ActionExecuted, BotUttered, UserUttered
 from redis.asyncio import Redis
 
+from bot.batched_reads import Staged, stage
 from bot.keys import Keys
 
 State = dict[str, Any]
@@ -46,17 +47,24 @@ class TrackerStore:
         self._keys = keys
 
     async def load(self, psid: str) -> State:
-        raw = await self._redis.get(self._keys.tracker(psid))
-        if not raw:
-            return new_state(psid)
-        state: State = {**new_state(psid), **json.loads(raw)}
-        return state
+        return _state_of(psid, await self._redis.get(self._keys.tracker(psid)))
+
+    def stage_load(self, pipe: Any, psid: str) -> Staged[State]:
+        """The shopper's tracker, read in the caller's pipeline (:mod:`bot.batched_reads`)."""
+        return stage(pipe, lambda: pipe.get(self._keys.tracker(psid)), lambda replies: _state_of(psid, replies[0]))
 
     async def save(self, state: State) -> None:
         state["events"] = state["events"][-MAX_EVENTS:]
         state["handled"] = state["handled"][-MAX_HANDLED:]
         raw = json.dumps(state, separators=(",", ":"), ensure_ascii=False, default=str)
         await self._redis.set(self._keys.tracker(state["sender_id"]), raw, ex=TRACKER_TTL)
+
+
+def _state_of(psid: str, raw: Any) -> State:
+    if not raw:
+        return new_state(psid)
+    state: State = {**new_state(psid), **json.loads(raw)}
+    return state
 
 
 def record_user(state: State, *, text: str | None, intent: str, confidence: float, metadata: dict[str, Any],
