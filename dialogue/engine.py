@@ -54,7 +54,7 @@ from .actions import ActionServerError, domain_of, load_intents, make_runner
 from .comment_gate import CommentReplyGate
 from .confirm import ASKED_SLOT, CONFIRM, answer_to_question
 from .conversation_log import ConversationLog
-from .facts import FactReader
+from .facts import FactReader, ShopperRows
 from .followups import FollowUps
 from .handover import HumanTakeover
 from .handover_turns import Handover
@@ -96,6 +96,7 @@ class TurnOpening:
     state: State
     consent: ShopperConsent
     paused_until: int  # when a person's hold on the thread ends; 0: none
+    rows: ShopperRows  # what the facts an action sees are built from
 
 
 class Dialogue:
@@ -181,6 +182,7 @@ class Dialogue:
                 known = None
         record_user(state, text=text, intent=intent, confidence=confidence, metadata=metadata,
                     at_ms=event.timestamp)
+        decided_followup, followup_due = False, None  # the nudge stays as it is unless the turn decides it
         if opening.paused_until > now:
             await self.handover.keep(event)  # a person has the conversation: kept for them, never dropped
         elif intent in (NONE, GREETING) and isinstance(event, MessageEvent) and asks_for_person(text):
@@ -193,20 +195,25 @@ class Dialogue:
             fell_back = False
             if name:
                 try:
-                    replies = await self.run_action(state, name, "chat", now_ms=now, consent=consent)
+                    replies = await self.run_action(state, name, "chat", now_ms=now, consent=consent,
+                                                    rows=opening.rows)
                 except ActionServerError:  # a shop's remote action with no local version (logged there)
-                    replies = await self.fallback(state, psid, now, consent)
+                    replies = await self.fallback(state, psid, now, consent, opening.rows)
             elif intent == NONE and isinstance(event, MessageEvent):
-                replies = await self.fallback(state, psid, now, consent)
+                replies = await self.fallback(state, psid, now, consent, opening.rows)
                 fell_back = bool(replies)
             await self.enqueue(replies, job_base(event.dedupe_key), psid=psid, explicit=intent == OPT_IN)
             if fell_back:  # flagged for a person: what they asked is kept for them
                 await self.handover.keep(event)
                 if self.settings.handover_on_fallback:
                     await self.handover.to_person(psid, "fallback", job_base(event.dedupe_key), now)
-            await self.reschedule_followup(psid, now, consent)
+            decided_followup, followup_due = True, self.followup_due(now, consent)
         mark_handled(state, event.dedupe_key)
-        await self.store.save(state)
+        async with self.redis.pipeline(transaction=False) as pipe:  # the turn's last writes: one round trip
+            if decided_followup:
+                self.followups.stage_reschedule(pipe, psid, followup_due)
+            self.store.stage_save(pipe, state)
+            await pipe.execute()
 
     async def on_comment(self, event: CommentEvent) -> None:
         own = (event.page_id, instagram_shopper(self.settings.instagram_account_id))  # the Page's own comments
@@ -280,8 +287,10 @@ class Dialogue:
             state = self.store.stage_load(pipe, psid)
             consent = self.consent.stage_consent(pipe, psid, self.settings.optin_topic)
             paused_until = self.takeover.stage_paused_until(pipe, psid)
+            rows = self.facts.stage_rows(pipe, psid)
             replies = await pipe.execute()
-        return TurnOpening(state.value(replies), consent.value(replies), paused_until.value(replies))
+        return TurnOpening(state.value(replies), consent.value(replies), paused_until.value(replies),
+                           rows.value(replies))
 
     async def consent_again(self, psid: str, c: ShopperConsent) -> ShopperConsent:
         """A shopper who told us to stop, still holding an active token, asks for reminders: they are back.
@@ -293,23 +302,22 @@ class Dialogue:
             return await self.consent.consent(psid, self.settings.optin_topic)
         return c
 
-    async def fallback(self, state: State, psid: str, now: int, consent: ShopperConsent | None = None) -> list[Reply]:
+    async def fallback(self, state: State, psid: str, now: int, consent: ShopperConsent | None = None,
+                       rows: ShopperRows | None = None) -> list[Reply]:
         """No intent: flag the conversation for a person and answer, once per quiet period."""
         quiet_ms = int(self.settings.fallback_quiet_hours * 3_600_000)
         if not await self.needs_human.flag(psid, now, quiet_ms) or not self.actions.has(FALLBACK):
             return []
-        return await self.run_action(state, FALLBACK, "chat", now_ms=now, consent=consent)
+        return await self.run_action(state, FALLBACK, "chat", now_ms=now, consent=consent, rows=rows)
 
     # -- follow-up ------------------------------------------------------------------
-    async def reschedule_followup(self, psid: str, now: int, consent: ShopperConsent | None = None) -> None:
-        """Unsubscribed (and not opted out): nudge ``FOLLOWUP_HOURS`` after this turn; else no nudge.
-        ``consent``: as the turn read it, else read here."""
-        c = consent or await self.consent.consent(psid, self.settings.optin_topic)
-        done = c.opted_out or c.unreachable or c.subscription is not None
+    def followup_due(self, now: int, consent: ShopperConsent) -> int | None:
+        """Unsubscribed (and not opted out): the nudge is due ``FOLLOWUP_HOURS`` after this turn;
+        else None: no nudge (any scheduled one is cancelled)."""
+        done = consent.opted_out or consent.unreachable or consent.subscription is not None
         if done or self.settings.followup_hours <= 0:
-            await self.followups.cancel(psid)
-        else:
-            await self.followups.schedule(psid, now + self.settings.followup_hours * 3_600_000)
+            return None
+        return now + self.settings.followup_hours * 3_600_000
 
     async def fire_followup(self, psid: str, due_ms: int) -> None:
         """The scheduled nudge: one opt-in request, only if still unsubscribed, in the window, and allowed."""
@@ -326,12 +334,13 @@ class Dialogue:
 
     # -- running actions ------------------------------------------------------------
     async def run_action(self, state: State, name: str, channel: str, *, facts: dict[str, Any] | None = None,
-                         now_ms: int | None = None, consent: ShopperConsent | None = None) -> list[Reply]:
+                         now_ms: int | None = None, consent: ShopperConsent | None = None,
+                         rows: ShopperRows | None = None) -> list[Reply]:
         """Run the action (and any FollowupAction it returns) on the tracker; returns its messages.
 
         ``now_ms``: the turn's "now", read once per turn (each read of the clock is a Redis round trip)."""
         at = now_ms if now_ms is not None else await self.clock.now_ms()
-        state["slots"].update(facts or await self.facts.read(state["sender_id"], channel, at, consent))
+        state["slots"].update(facts or await self.facts.read(state["sender_id"], channel, at, consent, rows))
         replies: list[Reply] = []
         for _ in range(MAX_CHAIN):
             if not self.actions.has(name):

@@ -7,10 +7,12 @@ The live sale (live now, else the next scheduled) comes from whichever plugin pr
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from redis.asyncio import Redis
 
+from bot.batched_reads import Staged, stage
 from bot.clock import Clock
 from bot.consent import ConsentStore, ShopperConsent
 from bot.keys import Keys
@@ -26,6 +28,15 @@ log = logging.getLogger(__name__)
 
 
 
+@dataclass(frozen=True, slots=True)
+class ShopperRows:
+    """The shopper's own rows the facts are built from, as Redis gave them."""
+
+    asked: dict[Any, Any]  # opt-in request title -> when it was asked
+    window: Any  # the last message's time
+    region: list[Any]  # the region fields (:data:`bot.shopper_regions.FIELDS`)
+
+
 class FactReader:
     """Builds the fact slots for one shopper."""
 
@@ -39,16 +50,16 @@ class FactReader:
         self._services = services
 
     async def read(self, psid: str, channel: str, now_ms: int | None = None,
-                   consent: ShopperConsent | None = None) -> dict[str, Any]:
-        """The slots; ``now_ms`` and ``consent``: as the turn read them, else read here."""
+                   consent: ShopperConsent | None = None, rows: ShopperRows | None = None) -> dict[str, Any]:
+        """The slots; ``now_ms``, ``consent`` and ``rows``: as the turn read them, else read here."""
         s = self._settings
         now = now_ms if now_ms is not None else await self._clock.now_ms()
         consent = consent or await self._consent.consent(psid, s.optin_topic)
-        async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.hgetall(self._keys.optin_asked(psid))
-            pipe.hget(self._keys.window, psid)
-            pipe.hmget(self._keys.shopper_regions, [f"{psid}|{f}" for f in REGION_FIELDS])
-            asked_raw, window_raw, region_raw = await pipe.execute()
+        if rows is None:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                staged = self.stage_rows(pipe, psid)
+                rows = staged.value(await pipe.execute())
+        asked_raw, window_raw, region_raw = rows.asked, rows.window, rows.region
         asked_titles = {text(t): int(ms) for t, ms in asked_raw.items() if now - int(ms) < WEEK_MS}
         asked, last_action = asked_titles.get(s.optin_title, 0), int(window_raw or 0)
         sub = consent.subscription
@@ -78,6 +89,14 @@ class FactReader:
             "shop_url": s.shop_url,
             "fallback_text": s.fallback_text,
         }
+
+    def stage_rows(self, pipe: Any, psid: str) -> Staged[ShopperRows]:
+        """The shopper's rows, read in the caller's pipeline (:mod:`bot.batched_reads`)."""
+        def queue() -> None:
+            pipe.hgetall(self._keys.optin_asked(psid))
+            pipe.hget(self._keys.window, psid)
+            pipe.hmget(self._keys.shopper_regions, [f"{psid}|{f}" for f in REGION_FIELDS])
+        return stage(pipe, queue, lambda replies: ShopperRows(*replies))
 
     async def _next_live(self, now: int) -> dict[str, Any] | None:
         provider = self._services.find(NEXT_LIVE_SALE)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -68,6 +69,13 @@ class FollowUps:
 
     async def cancel(self, psid: str) -> None:
         await self._redis.zrem(self._keys.followups, psid)
+
+    def stage_reschedule(self, pipe: Any, psid: str, due_ms: int | None) -> None:
+        """In the caller's pipeline: the nudge due at ``due_ms``, or none (None cancels it)."""
+        if due_ms is None:
+            pipe.zrem(self._keys.followups, psid)
+        else:
+            pipe.zadd(self._keys.followups, {psid: due_ms})
 
     async def due_at(self, psid: str) -> int | None:
         score = await self._redis.zscore(self._keys.followups, psid)

@@ -54,10 +54,17 @@ class TrackerStore:
         return stage(pipe, lambda: pipe.get(self._keys.tracker(psid)), lambda replies: _state_of(psid, replies[0]))
 
     async def save(self, state: State) -> None:
+        await self._redis.set(*self._saved(state), ex=TRACKER_TTL)
+
+    def stage_save(self, pipe: Any, state: State) -> None:
+        """Save the tracker in the caller's pipeline (written with the turn's other last writes)."""
+        pipe.set(*self._saved(state), ex=TRACKER_TTL)
+
+    def _saved(self, state: State) -> tuple[str, str]:
         state["events"] = state["events"][-MAX_EVENTS:]
         state["handled"] = state["handled"][-MAX_HANDLED:]
-        raw = json.dumps(state, separators=(",", ":"), ensure_ascii=False, default=str)
-        await self._redis.set(self._keys.tracker(state["sender_id"]), raw, ex=TRACKER_TTL)
+        return self._keys.tracker(state["sender_id"]), json.dumps(state, separators=(",", ":"), ensure_ascii=False,
+                                                                 default=str)
 
 
 def _state_of(psid: str, raw: Any) -> State:
