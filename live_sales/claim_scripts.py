@@ -36,6 +36,7 @@ from bot.policy import WINDOW_MS
 
 _WALK = LUA_NOW + """
 local P, SETTLE, HOLD = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local WINDOW_KEY = KEYS[#KEYS]  -- every script of the walk is given the Page's messaging windows last
 local WINDOW_MS = """ + str(WINDOW_MS) + """
 
 local function release(key, id, reason, now)
@@ -72,7 +73,7 @@ local function walk(sale, lot, now)
       qty = tonumber(qty)
       local reachable = true
       if qty <= left and status == 'waitlisted' and not redis.call('ZSCORE', P .. 'ls:claims-unanswered', id) then
-        local last = tonumber(redis.call('HGET', P .. 'window', redis.call('HGET', key, 'psid')) or '0')
+        local last = tonumber(redis.call('HGET', WINDOW_KEY, redis.call('HGET', key, 'psid')) or '0')
         reachable = last > 0 and now - last < WINDOW_MS
       end
       if qty > left then blocked = true; break
@@ -112,7 +113,7 @@ local function walk(sale, lot, now)
 end
 """
 
-# KEYS: the claim's hash, the sale's stock. ARGV[4..]: claim id, sale, code, variant, lot, quantity,
+# KEYS: the claim's hash, the sale's stock, the windows. ARGV[4..]: claim id, sale, code, variant, lot, quantity,
 # commenter id, commenter name, comment ms, message, product title.
 # -> {outcome, status}: recorded (a new claim) | duplicate (this comment claimed before, or was
 # deleted first) | unknown_lot (the sale has no such product or variant).
@@ -133,7 +134,7 @@ walk(sale, lot, now)
 return {'recorded', redis.call('HGET', KEYS[1], 'status')}
 """
 
-# KEYS: claims-due, claims-holds. ARGV[4]: most claims to look at.
+# KEYS: claims-due, claims-holds, the windows. ARGV[4]: most claims to look at.
 # Releases the claims whose hold ran out unpaid, then settles every lot that has a claim due or
 # a unit freed; returns how many claims were answered or told.
 SETTLE = _WALK + """
@@ -164,7 +165,7 @@ end
 return decided
 """
 
-# KEYS: the claim's hash. ARGV[4..]: claim id, to (released | cancelled | paid).
+# KEYS: the claim's hash, the windows. ARGV[4..]: claim id, to (released | cancelled | paid).
 # released: the comment was deleted (a claim not seen yet is recorded released, so its comment's
 # late add claims nothing); cancelled: by the host, also a paid one; paid: only a claimed one.
 # Units a released or cancelled claim held go to the lot's next claims at once.
@@ -199,7 +200,7 @@ walk(sale, lot, now)
 return {'changed', status}
 """
 
-# KEYS: the sale's stock, the sale's taken. ARGV[4..]: sale, lot, new stock.
+# KEYS: the sale's stock, the sale's taken, the windows. ARGV[4..]: sale, lot, new stock.
 # -> {outcome, taken}: set | below_taken (more units are held than the new stock) | unknown_lot.
 SET_STOCK = _WALK + """
 local sale, lot, stock = ARGV[4], ARGV[5], tonumber(ARGV[6])

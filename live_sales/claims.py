@@ -77,7 +77,7 @@ class ClaimBook:
         """(recorded | duplicate | unknown_lot, status now); a claim decided at once gets its answer queued."""
         k = self._keys
         outcome, status = await self._claim(
-            keys=[k.claim(claim.claim_id), k.sale_stock(claim.sale_id)],
+            keys=[k.claim(claim.claim_id), k.sale_stock(claim.sale_id), k.window],
             args=[*self._args, claim.claim_id, claim.sale_id, claim.code, claim.variant,
                   lot_of(claim.code, claim.variant), claim.quantity, claim.psid, claim.name, claim.comment_ms,
                   claim.message[:200], claim.title[:80]])
@@ -88,7 +88,8 @@ class ClaimBook:
     async def change(self, claim_id: str, to: str) -> tuple[str, str]:
         """Move a claim to ``released``, ``cancelled`` or ``paid`` (see ``claim_scripts.CHANGE``):
         (changed | already | refused | unknown, the status before)."""
-        outcome, before = await self._change(keys=[self._keys.claim(claim_id)], args=[*self._args, claim_id, to])
+        outcome, before = await self._change(keys=[self._keys.claim(claim_id), self._keys.window],
+                                             args=[*self._args, claim_id, to])
         if text(outcome) == "changed":
             await self.answer()
         return text(outcome), text(before)
@@ -96,7 +97,7 @@ class ClaimBook:
     async def settle(self) -> int:
         """Release the claims whose hold ran out, settle every claim now due; returns how many were answered
         or told (their messages queued)."""
-        decided = int(await self._settle(keys=[self._keys.claims_due, self._keys.claims_holds],
+        decided = int(await self._settle(keys=[self._keys.claims_due, self._keys.claims_holds, self._keys.window],
                                          args=[*self._args, SETTLE_BATCH]))
         await self.answer()
         return decided

@@ -166,7 +166,7 @@ class ProductStore:
     async def set_stock(self, sale_id: str, lot: str, units: int) -> tuple[str, int]:
         """Set a lot's units; freed units go to its waitlist. ``(set | below_taken | unknown_lot, taken)``."""
         outcome, taken = await self._set_stock(
-            keys=[self._keys.sale_stock(sale_id), self._keys.sale_taken(sale_id)],
+            keys=[self._keys.sale_stock(sale_id), self._keys.sale_taken(sale_id), self._keys.window],
             args=[*self._script_args, sale_id, lot, units])
         return text(outcome), int(taken)
 
