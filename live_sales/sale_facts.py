@@ -14,6 +14,7 @@ from bot.ports import UpcomingSale
 from .store import SaleStore
 
 LATE_START_MS = 3_600_000  # a scheduled sale this late to start is still the next one
+NEXT_SALE_FRESH_MS = 1_000  # how long (deployment time) an answer to "the next live sale?" is reused
 
 
 class SaleFacts:
@@ -22,9 +23,23 @@ class SaleFacts:
     def __init__(self, sales: SaleStore, clock: Clock) -> None:
         self._sales = sales
         self._clock = clock
+        self._next: tuple[int, int, UpcomingSale | None] | None = None  # (read at ms, store version, answer)
 
     async def next_live_sale(self, now_ms: int | None = None) -> UpcomingSale | None:
+        """Every dialogue turn asks, and the answer rarely changes: it is reused for ``NEXT_SALE_FRESH_MS``
+        of deployment time, unless this process changed a sale since (the store's version) or the clock
+        moved back or jumped (the sandbox's). A sale changed by another process shows here within that
+        second."""
         now = now_ms if now_ms is not None else await self._clock.now_ms()
+        cached = self._next
+        if cached is not None and cached[1] == self._sales.version and 0 <= now - cached[0] < NEXT_SALE_FRESH_MS:
+            return cached[2]
+        version = self._sales.version
+        answer = await self._read_next(now)
+        self._next = (now, version, answer)
+        return answer
+
+    async def _read_next(self, now: int) -> UpcomingSale | None:
         found = await self._sales.next_sale(now - LATE_START_MS)
         if found is None:
             return None

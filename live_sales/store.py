@@ -8,8 +8,10 @@ id to its sale. Status changes run as the scripts of :mod:`live_sales.scripts`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import Any, TypeVar, cast
 
 from redis.asyncio import Redis
 
@@ -54,6 +56,20 @@ class Transition:
         return self.outcome in ("started", "created")
 
 
+_Method = TypeVar("_Method", bound=Callable[..., Awaitable[Any]])
+
+
+def _changes_sales(method: _Method) -> _Method:
+    """A write of the store: the store's version moves once it is done (or failed: it may have landed)."""
+    @functools.wraps(method)
+    async def changed(self: SaleStore, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await method(self, *args, **kwargs)
+        finally:
+            self.version += 1
+    return cast(_Method, changed)
+
+
 class SaleStore:
     """Reads and writes the live sales of one Page."""
 
@@ -66,7 +82,9 @@ class SaleStore:
         self._claim = register_script(redis, scripts.CLAIM_FOR_VIDEO)
         self._link = register_script(redis, _LINK)
         self._next_sale = register_script(redis, scripts.NEXT_SALE)
+        self.version = 0  # moves with every change this process makes (what caches of its reads go by)
 
+    @_changes_sales
     async def create(self, *, title: str, url: str, topic: str, scheduled_ms: int, now_ms: int,
                      post_ids: Sequence[str] = (), products: Sequence[str] = (), reminder_minutes: int = 0,
                      notify_at_start: bool = True) -> LiveSale:
@@ -84,6 +102,7 @@ class SaleStore:
             await pipe.execute()
         return sale
 
+    @_changes_sales
     async def link(self, sale_id: str, post_ids: Sequence[str]) -> int:
         """Link more posts or live videos to a sale (the ``live_videos`` webhook then finds it by them).
 
@@ -114,17 +133,20 @@ class SaleStore:
         return ([k.live_sale_links, k.live_sales_scheduled, k.live_sales_live, k.fanouts_active, k.live_sale_seq,
                  k.live_sales_all], [k.live_sale(""), k.fanout("")])
 
+    @_changes_sales
     async def start(self, sale_id: str, *, now_ms: int, trigger: str) -> Transition:
         """``scheduled -> live`` and its fan-out, once: ``started`` for exactly one caller."""
         keys, prefixes = self._index()
         outcome = await self._start(keys=keys, args=[*prefixes, sale_id, now_ms, trigger])
         return Transition(text(outcome), await self.get(sale_id))
 
+    @_changes_sales
     async def remind(self, sale_id: str, *, now_ms: int) -> str:
         """Start the sale's reminder fan-out if it is due and was not started: ``reminded`` for one caller."""
         keys, prefixes = self._index()
         return text(await self._remind(keys=keys, args=[*prefixes, sale_id, now_ms]))
 
+    @_changes_sales
     async def end(self, sale_id: str, *, now_ms: int) -> Transition:
         """``live -> ended``: also cancels what of its fan-out is not sent yet."""
         keys, prefixes = self._index()
@@ -132,6 +154,7 @@ class SaleStore:
                                   args=[*prefixes, sale_id, now_ms])
         return Transition(text(outcome), await self.get(sale_id))
 
+    @_changes_sales
     async def claim_for_video(self, video_id: str, *, post_id: str, now_ms: int, title: str, url: str,
                               topic: str) -> Transition:
         """The Page went live with this video: start its sale (see ``scripts.CLAIM_FOR_VIDEO``)."""
