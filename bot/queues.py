@@ -56,6 +56,13 @@ class Head:
         item_id, _, payload = raw.partition(b" ")
         return cls(item_id.decode(), payload)
 
+    @classmethod
+    def from_reply(cls, raw: object) -> Head | None:
+        """The head as a Redis reply gives it (bytes, else str), or None for an empty queue."""
+        if raw is None:
+            return None
+        return cls.parse(raw if isinstance(raw, bytes) else str(raw).encode())
+
 
 @dataclass(frozen=True, slots=True)
 class Completed:
@@ -136,7 +143,7 @@ class ShopperQueues:
 
     async def head(self, ordering_key: str) -> Head | None:
         raw = await self._redis.lindex(self._keys.queue(ordering_key), 0)
-        return Head.parse(raw if isinstance(raw, bytes) else str(raw).encode()) if raw is not None else None
+        return Head.from_reply(raw)
 
     async def complete(self, ordering_key: str, owner: str, counter_field: str, item_id: str, *,
                        keep: bool) -> Completed:
@@ -148,8 +155,7 @@ class ShopperQueues:
         args: list[str | int] = ["complete", ordering_key, owner, self.lease_ms, counter_field, "1" if keep else "0",
                                  item_id]
         reply = await self._script(keys=keys, args=args)
-        left, raw = int(reply[0]), reply[1] if len(reply) > 1 else None
-        return Completed(left, Head.parse(raw if isinstance(raw, bytes) else str(raw).encode()) if raw else None)
+        return Completed(int(reply[0]), Head.from_reply(reply[1]) if len(reply) > 1 else None)
 
     async def extend(self, ordering_key: str, owner: str) -> bool:
         keys = [self._keys.leases, self._keys.lease_owners]

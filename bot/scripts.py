@@ -14,6 +14,7 @@ stats row): the same hash tag keeps them in the slot the call was routed to.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Sequence
 from typing import Any
@@ -30,13 +31,19 @@ class Script:
     def __init__(self, redis: Redis, source: str) -> None:
         self._redis = redis
         self.script = source
-        self.sha = hashlib.sha1(source.encode()).hexdigest()
+        self.sha = _sha(source)
 
     async def __call__(self, keys: Sequence[Arg] = (), args: Sequence[Arg] = ()) -> Any:
         try:
             return await self._redis.evalsha(self.sha, len(keys), *keys, *args)
         except NoScriptError:
             return await self._redis.eval(self.script, len(keys), *keys, *args)
+
+
+@functools.lru_cache(maxsize=256)
+def _sha(source: str) -> str:
+    """A source's SHA1, hashed once per process (handlers build their scripts per call)."""
+    return hashlib.sha1(source.encode()).hexdigest()
 
 
 def register_script(redis: Redis, source: str) -> Script:

@@ -20,7 +20,7 @@ from .buckets import token_digest
 from .events import DeliveryEvent, EchoEvent, MarketingEchoEvent, MessagingEvent, ReadEvent
 from .handlers import HandlerRegistry
 from .keys import IDEMPOTENCY_TTL, Keys
-from .scripts import Script
+from .scripts import register_script
 
 registry = HandlerRegistry()
 
@@ -70,7 +70,8 @@ return 1
 
 @registry.on("message", "postback", "referral")
 async def refresh_window(event: MessagingEvent, redis: Redis, keys: Keys) -> None:
-    await Script(redis, _RAISE_WINDOW)(keys=[keys.window, keys.unreachable], args=[event.psid, event.timestamp])
+    await register_script(redis, _RAISE_WINDOW)(keys=[keys.window, keys.unreachable],
+                                                args=[event.psid, event.timestamp])
 
 
 @registry.on("echo")
@@ -87,12 +88,13 @@ async def remember_marketing_echo(event: MarketingEchoEvent, redis: Redis, keys:
     subscription token it used and a time at or after its call (a token is used at most once per
     12 h, so that is one send).
     """
-    await Script(redis, _MARKETING_ECHO)(keys=[keys.marketing_echo(token_digest(event.token)),
-                                               keys.marketing_echo_latest],
-                                         args=[event.timestamp, event.tracking_id, IDEMPOTENCY_TTL])
+    await register_script(redis, _MARKETING_ECHO)(keys=[keys.marketing_echo(token_digest(event.token)),
+                                                        keys.marketing_echo_latest],
+                                                  args=[event.timestamp, event.tracking_id, IDEMPOTENCY_TTL])
 
 
 @registry.on("delivery", "read")
 async def count_receipt(event: DeliveryEvent | ReadEvent, redis: Redis, keys: Keys) -> None:
     field = "read" if isinstance(event, ReadEvent) else "delivered"
-    await Script(redis, _RECEIPT)(keys=[keys.awaiting_receipt(event.psid)], args=[event.watermark, field, keys.prefix])
+    await register_script(redis, _RECEIPT)(keys=[keys.awaiting_receipt(event.psid)],
+                                           args=[event.watermark, field, keys.prefix])

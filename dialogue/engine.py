@@ -91,7 +91,8 @@ MAX_CHAIN = 3  # FollowupAction hops per turn
 
 @dataclass(frozen=True, slots=True)
 class TurnOpening:
-    """A chat turn's first reads: the tracker, the consent (after any opt-out of this turn), the pause."""
+    """A chat turn's first reads, in one round trip: the tracker, the consent (after any opt-out of this
+    turn), the human pause and the shopper's fact rows."""
 
     state: State
     consent: ShopperConsent

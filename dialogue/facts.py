@@ -59,12 +59,11 @@ class FactReader:
             async with self._redis.pipeline(transaction=False) as pipe:
                 staged = self.stage_rows(pipe, psid)
                 rows = staged.value(await pipe.execute())
-        asked_raw, window_raw, region_raw = rows.asked, rows.window, rows.region
-        asked_titles = {text(t): int(ms) for t, ms in asked_raw.items() if now - int(ms) < WEEK_MS}
-        asked, last_action = asked_titles.get(s.optin_title, 0), int(window_raw or 0)
+        asked_titles = {text(t): int(ms) for t, ms in rows.asked.items() if now - int(ms) < WEEK_MS}
+        asked, last_action = asked_titles.get(s.optin_title, 0), int(rows.window or 0)
         sub = consent.subscription
         timezone = sub.timezone if sub else ""
-        region = region_from_fields(region_raw).with_timezone(timezone)
+        region = region_from_fields(rows.region).with_timezone(timezone)
         return {
             "channel": channel,
             "subscribed": bool(sub and sub.status == "active" and not consent.opted_out

@@ -5,7 +5,7 @@ from __future__ import annotations
 from redis.asyncio import Redis
 
 from bot.keys import Keys
-from bot.queues import Queued, ShopperQueues
+from bot.queues import Completed, Queued, ShopperQueues
 
 
 def queued(shopper: str, n: int) -> Queued:
@@ -29,4 +29,4 @@ async def test_complete_returns_the_next_head_while_the_lease_is_kept(redis: Red
 
     last = await queues.complete("u:42", "c1", "events_total|message", after.next.item_id, keep=False)
     assert (last.left, last.next) == (1, None)  # the lease is given back: the next holder reads its head
-    assert await queues.complete("u:42", "c1", "", "1-0.2", keep=True) == type(last)(-1, None)
+    assert await queues.complete("u:42", "c1", "", "1-0.2", keep=True) == Completed(-1, None)
