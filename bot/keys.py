@@ -373,6 +373,10 @@ class Keys:
         """ZSET claim id -> comment ms: every claim of a sale, for the host's view."""
         return self.prefix + "ls:claims:" + sale_id
 
+    def claim_numbers(self, sale_id: str) -> str:
+        """HASH what -> count: what the claim steps did for a sale (live_sales/claim_numbers.py)."""
+        return self.prefix + "ls:claim-numbers:" + sale_id
+
     @property
     def claims_due(self) -> str:
         """ZSET claim id -> ms when its answer is settled: ``pending`` claims, for the settler."""

@@ -84,8 +84,9 @@ class ClaimComments:
         variant = found.product.variant_named(found.claim.variant)
         if variant is None:
             await self._outbox.enqueue(variant_question(
-                event.comment_id, event.timestamp, found.product.title, found.product.code,
+                event.comment_id, event.timestamp, found.sale.id, found.product.title, found.product.code,
                 [name for name, _ in found.product.variants]))
+            await self._book.count(found.sale.id, "asked_variant")
             return
         await self._book.record(NewClaim(
             claim_id=event.comment_id, sale_id=found.sale.id, code=found.product.code, variant=variant,

@@ -26,6 +26,8 @@ from urllib.parse import quote
 from bot.graph import payloads
 from bot.outbox import SendJob
 
+from .claim_numbers import answers_campaign
+
 CHECK_OUT = "Check out"
 TEXT_MAX = 640
 
@@ -70,7 +72,7 @@ def answer_message(claim: Mapping[str, str], title: str, template: str) -> dict[
 
 
 def answer_job(claim: Mapping[str, str], title: str, template: str) -> SendJob:
-    campaign = f"claims-{claim.get('sale', '')}".replace("|", "/")
+    campaign = answers_campaign(claim.get("sale", ""))
     if claim.get("answer") == "promoted":
         return SendJob(id="claim-promoted:" + claim["id"].replace("|", "/"), purpose="response",
                        message=answer_message(claim, title, template), psid=claim["psid"], campaign=campaign)
@@ -79,10 +81,12 @@ def answer_job(claim: Mapping[str, str], title: str, template: str) -> SendJob:
                    comment_ms=int(claim.get("comment_ms") or 0), campaign=campaign)
 
 
-def variant_question(comment_id: str, comment_ms: int, title: str, code: str, variants: list[str]) -> SendJob:
-    """The reply to a claim that names no variant (or one the product has not): which one?"""
+def variant_question(comment_id: str, comment_ms: int, sale_id: str, title: str, code: str,
+                     variants: list[str]) -> SendJob:
+    """The reply to a claim that names no variant (or one the product has not): which one? Counted with the
+    sale's claim answers."""
     choices = ", ".join(variants)
     body = _short(f"Which one of {title} [{code}] do you want: {choices}? Comment again with it, "
                   f"e.g. SOLD {code} {variants[0]}.")
     return SendJob(id=job_id(comment_id), purpose="private_reply", message=payloads.text(body),
-                   comment_id=comment_id, comment_ms=comment_ms)
+                   comment_id=comment_id, comment_ms=comment_ms, campaign=answers_campaign(sale_id))

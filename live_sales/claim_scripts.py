@@ -19,6 +19,10 @@ private reply says claimed instead; else it gets a message by PSID, which only g
 24-hour window (messenger-platform.md §4.1: the private reply did not open it, §3.8), so a
 shopper outside it is released as ``unreachable`` and the next one is tried.
 
+Numbers: each step counts what it did in the sale's ``ls:claim-numbers:<sale>`` hash, in the same
+atomic step (``comments``, ``claimed``, ``waitlisted``, ``promoted``, ``released|<reason>``, ``paid``,
+``cancelled``, ``duplicates``; :mod:`live_sales.claim_numbers` reads them), so the counts are never off by a crash.
+
 Statuses: ``pending`` (not settled), ``claimed``, ``waitlisted``, ``released`` (``reason``:
 ``comment_deleted``, ``hold_expired``, ``unreachable``), ``paid``, ``cancelled`` (by the host).
 ``taken`` counts the units of ``claimed`` and ``paid`` claims and never exceeds the stock, so
@@ -39,13 +43,20 @@ local P, SETTLE, HOLD = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local WINDOW_KEY = KEYS[#KEYS]  -- every script of the walk is given the Page's messaging windows last
 local WINDOW_MS = """ + str(WINDOW_MS) + """
 
+local function count(sale, what)  -- the sale's claim numbers (live_sales.claim_numbers)
+  redis.call('HINCRBY', P .. 'ls:claim-numbers:' .. sale, what, 1)
+end
+
 local function release(key, id, reason, now)
   redis.call('HSET', key, 'status', 'released', 'reason', reason, 'changed_ms', now)
   redis.call('ZREM', P .. 'ls:claims-holds', id)
+  count(redis.call('HGET', key, 'sale'), 'released|' .. reason)
 end
 
 local function grant(key, id, qty, lot, status, now)
-  redis.call('HINCRBY', P .. 'ls:taken:' .. redis.call('HGET', key, 'sale'), lot, qty)
+  local sale = redis.call('HGET', key, 'sale')
+  redis.call('HINCRBY', P .. 'ls:taken:' .. sale, lot, qty)
+  count(sale, status == 'pending' and 'claimed' or 'promoted')
   redis.call('HSET', key, 'status', 'claimed', 'decided_ms', now)
   if HOLD > 0 then redis.call('ZADD', P .. 'ls:claims-holds', now + HOLD, id) end
   if status == 'pending' or redis.call('ZSCORE', P .. 'ls:claims-unanswered', id) then
@@ -103,6 +114,7 @@ local function walk(sale, lot, now)
       local position = redis.call('ZRANK', lot_key, id) + 1 - reserved
       redis.call('HSET', key, 'status', 'waitlisted', 'position', position, 'answer', 'waitlisted',
                  'decided_ms', now)
+      count(sale, 'waitlisted')
       redis.call('ZREM', pending_key, id)
       redis.call('ZREM', P .. 'ls:claims-due', id)
       redis.call('ZADD', P .. 'ls:claims-unanswered', now, id)
@@ -120,7 +132,7 @@ end
 CLAIM = _WALK + """
 local id, sale, lot, qty, comment_ms = ARGV[4], ARGV[5], ARGV[8], ARGV[9], ARGV[12]
 local status = redis.call('HGET', KEYS[1], 'status')
-if status then return {'duplicate', status} end
+if status then count(sale, 'duplicates'); return {'duplicate', status} end
 if redis.call('HEXISTS', KEYS[2], lot) == 0 then return {'unknown_lot', ''} end
 local now = clock_now(P .. 'clock:offset')
 redis.call('HSET', KEYS[1], 'id', id, 'sale', sale, 'code', ARGV[6], 'variant', ARGV[7], 'lot', lot,
@@ -130,6 +142,7 @@ redis.call('ZADD', P .. 'ls:lot:' .. sale .. ':' .. lot, comment_ms, id)
 redis.call('ZADD', P .. 'ls:lot-pending:' .. sale .. ':' .. lot, comment_ms, id)
 redis.call('ZADD', P .. 'ls:claims:' .. sale, comment_ms, id)
 redis.call('ZADD', P .. 'ls:claims-due', now + SETTLE, id)
+count(sale, 'comments')
 walk(sale, lot, now)
 return {'recorded', redis.call('HGET', KEYS[1], 'status')}
 """
@@ -188,6 +201,7 @@ redis.call('HSET', KEYS[1], 'status', to, 'changed_ms', now)
 redis.call('ZREM', P .. 'ls:claims-holds', id)
 if to == 'released' then redis.call('HSET', KEYS[1], 'reason', 'comment_deleted') end
 if to == 'cancelled' then redis.call('HSET', KEYS[1], 'reason', 'host') end
+count(sale, to == 'released' and 'released|comment_deleted' or to)
 if to == 'paid' then return {'changed', status} end
 if status == 'claimed' or status == 'paid' then
   redis.call('HINCRBY', P .. 'ls:taken:' .. sale, lot, -tonumber(qty))

@@ -32,6 +32,7 @@ from bot.scripts import register_script
 from bot.settings import Settings
 
 from . import claim_scripts
+from .claim_numbers import answers_campaign, claim_numbers
 from .claim_replies import answer_job
 from .model import iso, text
 from .products import lot_of
@@ -137,6 +138,16 @@ class ClaimBook:
                 await asyncio.wait_for(stop.wait(), timeout=SETTLE_INTERVAL)
             except asyncio.TimeoutError:
                 pass
+
+    async def count(self, sale_id: str, what: str) -> None:
+        """Count something the claim steps do not (a claim asked for its variant) in the sale's numbers."""
+        await self._redis.hincrby(self._keys.claim_numbers(sale_id), what, 1)
+
+    async def numbers(self, sale_id: str) -> dict[str, Any]:
+        """The sale's claim numbers (:mod:`live_sales.claim_numbers`)."""
+        counted = await self._redis.hgetall(self._keys.claim_numbers(sale_id))
+        answers = await self._outbox.numbers(campaign=answers_campaign(sale_id))
+        return claim_numbers({text(k): int(v) for k, v in counted.items()}, answers)
 
     async def get(self, claim_id: str) -> dict[str, str] | None:
         found = await self._load([claim_id])

@@ -57,6 +57,19 @@ FANOUT: Schema = {
                    "complete": {"type": "boolean"}},
 }
 
+CLAIM_NUMBERS: Schema = {
+    "type": "object",
+    "description": "what the claim comments did (live_sales/claim_numbers.py) and what became of their answers",
+    "properties": {
+        "comments": INT, "claimed": INT, "waitlisted": INT, "promoted": INT, "paid": INT, "cancelled": INT,
+        "duplicates": INT, "asked_variant": INT, "released": COUNTS, "released_total": INT,
+        "answers": {"type": "object", "properties": {n: INT for n in ("queued", "sent", "delivered", "read",
+                                                                         "pending")}},
+        "unanswered": {**COUNTS, "description": "answers not sent, by reason (skipped before any call or failed)"},
+        "unanswered_total": INT,
+    },
+}
+
 SALE: Schema = {
     "type": "object",
     "properties": {
@@ -65,7 +78,7 @@ SALE: Schema = {
         "video_id": MAYBE_STR, "created_at": MAYBE_TIME, "started_at": MAYBE_TIME, "ended_at": MAYBE_TIME,
         "started_by": {**MAYBE_STR, "description": "api, cli, or the live video that started it"},
         "fanout": FANOUT, "numbers": NUMBERS, "reminder_minutes": INT, "notify_at_start": {"type": "boolean"},
-        "reminded_at": MAYBE_TIME,
+        "reminded_at": MAYBE_TIME, "claims": CLAIM_NUMBERS,
         "reminder": {"type": "object", "description": "the reminder's campaign (with reminder_minutes)",
                      "properties": {"fanout": FANOUT, "numbers": NUMBERS}},
     },

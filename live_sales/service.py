@@ -111,8 +111,8 @@ class LiveSales:
         return await self.end(sale.id)
 
     async def sale_view(self, sale: LiveSale) -> dict[str, Any]:
-        """The sale with its fan-out's progress and numbers (the API's and the CLI's view)."""
-        view = {**sale.to_json(), **await self.campaign_view(sale.id)}
+        """The sale with its fan-out's progress and numbers, and its claims' (the API's and the CLI's view)."""
+        view = {**sale.to_json(), **await self.campaign_view(sale.id), "claims": await self.claims.numbers(sale.id)}
         if sale.reminder_minutes:
             view["reminder"] = await self.campaign_view(sale.reminder_campaign)
         return view

@@ -52,7 +52,22 @@ def sale(view: Mapping[str, Any]) -> str:
         head.append(f"posts:     {', '.join(view['post_ids'])}")
     if view.get("products"):
         head.append(f"products:  {', '.join(view['products'])}")
-    return "\n".join(head + [campaign(view)])
+    return "\n".join(head + [campaign(view)] + ([claims(view["claims"])] if view.get("claims", {}).get("comments")
+                                                else []))
+
+
+def claims(n: Mapping[str, Any]) -> str:
+    """A sale's claim numbers: the steps, releases and unanswered claims with their reasons."""
+    columns = ("comments", "claimed", "waitlisted", "promoted", "released_total", "paid", "cancelled", "duplicates")
+    lines = ["claims:", table([c.replace("_total", "") for c in columns], [[n.get(c, 0) for c in columns]])]
+    if n["released"]:
+        lines.append(f"released:   {reasons(n['released'])}")
+    answers = n["answers"]
+    lines.append(f"answers:    sent {answers['sent']} of {answers['queued']}, pending {answers['pending']}"
+                 + (f", asked which variant {n['asked_variant']}" if n.get("asked_variant") else ""))
+    if n["unanswered"]:
+        lines.append(f"unanswered: {reasons(n['unanswered'])}")
+    return "\n".join(lines)
 
 
 def sales(views: Sequence[Mapping[str, Any]]) -> str:

@@ -310,6 +310,40 @@ async def test_a_claim_without_its_variant_is_asked_which(shop: Shop) -> None:
     assert await claims_of(shop, sale) == []
 
 
+async def test_the_sale_shows_its_claim_numbers_with_a_reason_for_every_unanswered_claim(shop: Shop) -> None:
+    sale, post = await live_sale(shop, {"code": "12", "title": "Jacket", "quantity": 1},
+                                 {"code": "7", "title": "Shirt",
+                                  "variants": [{"name": "S", "quantity": 1}, {"name": "M", "quantity": 1}]})
+    ana, ben, cy = await shop.shopper("Ana"), await chatting(shop, "Ben"), await shop.shopper("Cy")
+    ana_comment = await comment(shop, post, ana, "sold 12", ago=40)
+    await settle(shop)
+    await comment(shop, post, ben, "sold 12", ago=30)
+    await comment(shop, post, cy, "sold 7")  # names no variant: asked which, claims nothing
+    await settle(shop)
+    # past the webhook's dedupe: a worker that died after handling it, handled again
+    await shop.domain.claim_comments.handle(comment_event(shop, post, ana_comment, ana, "sold 12"))
+    # a claim whose comment Meta no longer has (deleted before the remove arrived): its answer fails
+    await webhook(shop, post, "999_1234567890123456", cy, "sold 12")
+    await settle(shop)
+    await webhook(shop, post, ana_comment, ana, "sold 12", verb="remove")  # Ben is promoted
+    await settle(shop)
+    [ben_claim] = await claims_of(shop, sale, "?status=claimed")
+    await shop.api("PATCH", f"/api/live-sales/{sale}/claims/{ben_claim['claim_id']}", {"status": "paid"})
+    view = await shop.api("GET", f"/api/live-sales/{sale}")
+    numbers = view["claims"]
+    assert {k: numbers[k] for k in ("comments", "claimed", "waitlisted", "promoted", "paid", "cancelled",
+                                    "duplicates", "asked_variant")} == {
+        "comments": 3, "claimed": 1, "waitlisted": 2, "promoted": 1, "paid": 1, "cancelled": 0,
+        "duplicates": 1, "asked_variant": 1}
+    assert numbers["released"] == {"comment_deleted": 1} and numbers["released_total"] == 1
+    # five answers: Ana's, Ben's and the unknown comment's private replies, Cy's question, Ben's promotion
+    assert (numbers["answers"]["queued"], numbers["answers"]["sent"], numbers["answers"]["pending"]) == (5, 4, 0)
+    [(reason, n)] = numbers["unanswered"].items()
+    assert n == 1 and numbers["unanswered_total"] == 1 and reason
+    code, shown, _ = await salebell(shop, "live", "show", sale)
+    assert code == 0 and "claims:" in shown and f"unanswered: {reason} 1" in shown and "released:   comment_deleted 1" in shown
+
+
 async def test_claims_only_count_while_the_sale_is_live(shop: Shop) -> None:
     post = (await shop.call("POST", "/sandbox/posts", {"message": "Soon!"}))["post_id"]
     sale = await shop.sale(post_ids=[post])
