@@ -1,6 +1,6 @@
 """The Pages a deployment serves, from the environment: ``FB_PAGE_ID`` (one) or ``FB_PAGES`` (several,
 each with ``FB_PAGE_ACCESS_TOKEN_<id>`` and, where they differ, ``FB_AD_ACCOUNT_ID_<id>`` and
-``FB_MESSAGE_CAMPAIGN_ID_<id>``, ``SHOP_TIMEZONE_<id>``, ``FB_INSTAGRAM_ACCOUNT_ID_<id>``).
+``FB_MESSAGE_CAMPAIGN_ID_<id>``, ``SHOP_TIMEZONE_<id>``, ``FB_INSTAGRAM_ACCOUNT_ID_<id>``, ``CLAIM_WORDS_<id>``).
 :class:`~bot.settings.Settings` keeps them in ``pages``."""
 
 from __future__ import annotations
@@ -44,10 +44,12 @@ class PageConfig:
     shop_timezone: str = "UTC"  # the shop's days (limits, numbers) and its times without an offset
     # FB_INSTAGRAM_ACCOUNT_ID(_<id>): the Page's linked Instagram professional account; "" = no Instagram channel
     instagram_account_id: str = ""
+    # CLAIM_WORDS(_<id>): the words that make a comment a claim on this Page; () = the default words
+    claim_words: tuple[str, ...] = ()
 
 
 PAGE_SETTINGS = ("page_id", "page_access_token", "ad_account_id", "message_campaign_id", "shop_timezone",
-                 "instagram_account_id")
+                 "instagram_account_id", "claim_words")
 
 
 def page_ids(reader: EnvReader) -> list[str]:
@@ -77,7 +79,8 @@ def sandbox_pages(reader: EnvReader, page_ids: list[str], port: int) -> tuple[Pa
                                 reader.per_page("FB_AD_ACCOUNT_ID", page_id) or SANDBOX_AD_ACCOUNT,
                                 reader.per_page("FB_MESSAGE_CAMPAIGN_ID", page_id) or SANDBOX_MESSAGE_CAMPAIGN, graph,
                                 _timezone(reader, page_id),
-                                _instagram(reader, page_id, len(page_ids)) or sandbox_instagram_account(page_id)))
+                                _instagram(reader, page_id, len(page_ids)) or sandbox_instagram_account(page_id),
+                                claim_words(reader, page_id)))
     return tuple(pages)
 
 
@@ -92,13 +95,19 @@ def production_pages(reader: EnvReader, page_ids: list[str]) -> tuple[PageConfig
         token = reader.required(f"FB_PAGE_ACCESS_TOKEN_{page_id}" if several else "FB_PAGE_ACCESS_TOKEN")
         pages.append(PageConfig(page_id, Secret(token), reader.per_page("FB_AD_ACCOUNT_ID", page_id),
                                 reader.per_page("FB_MESSAGE_CAMPAIGN_ID", page_id), "", _timezone(reader, page_id),
-                                _instagram(reader, page_id, len(page_ids))))
+                                _instagram(reader, page_id, len(page_ids)), claim_words(reader, page_id)))
     return tuple(pages)
 
 
 def _timezone(reader: EnvReader, page_id: str) -> str:
     """``SHOP_TIMEZONE_<id>``, else ``SHOP_TIMEZONE``, else UTC (checked by :class:`~bot.settings.Settings`)."""
     return reader.per_page("SHOP_TIMEZONE", page_id) or "UTC"
+
+
+def claim_words(reader: EnvReader, page_id: str) -> tuple[str, ...]:
+    """``CLAIM_WORDS_<id>``, else ``CLAIM_WORDS``: comma separated; none means the default words
+    (``live_sales.claim_words.DEFAULT_CLAIM_WORDS``)."""
+    return tuple(w.strip() for w in reader.per_page("CLAIM_WORDS", page_id).split(",") if w.strip())
 
 
 def _instagram(reader: EnvReader, page_id: str, served: int) -> str:
@@ -120,4 +129,5 @@ def first_page_fields(required: dict[str, object]) -> dict[str, object]:
     first = pages[0]
     return {**required, "page_id": first.page_id, "page_access_token": first.access_token,
             "ad_account_id": first.ad_account_id, "message_campaign_id": first.message_campaign_id,
-            "shop_timezone": first.shop_timezone, "instagram_account_id": first.instagram_account_id}
+            "shop_timezone": first.shop_timezone, "instagram_account_id": first.instagram_account_id,
+            "claim_words": first.claim_words}

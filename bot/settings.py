@@ -132,7 +132,8 @@ class Settings:
     handover_text: str = DEFAULT_HANDOVER_TEXT  # HANDOVER_TEXT: what a shopper who asked for a person is told
     admin_api_url: str = ""  # where the CLI finds the admin API (SALEBELL_API_URL)
     # -- claims by comment (live_sales/claims.py) --
-    claim_words: tuple[str, ...] = ()  # CLAIM_WORDS: empty means live_sales.claim_words.DEFAULT_CLAIM_WORDS
+    # CLAIM_WORDS (per Page: CLAIM_WORDS_<id>): empty means live_sales.claim_words.DEFAULT_CLAIM_WORDS
+    claim_words: tuple[str, ...] = ()
     checkout_url_template: str = ""  # CHECKOUT_URL_TEMPLATE, with {claim_id}, {code}, {variant}, {sale_id}
     claim_settle_ms: int = 300  # CLAIM_SETTLE_MS: how long a claim waits for earlier comments before its answer
     claim_hold_minutes: float = 15.0  # CLAIM_HOLD_MINUTES: an unpaid claim is released after this (0: never)
@@ -145,7 +146,8 @@ class Settings:
             object.__setattr__(self, "pages", (PageConfig(self.page_id, self.page_access_token, self.ad_account_id,
                                                           self.message_campaign_id,
                                                           shop_timezone=self.shop_timezone,
-                                                          instagram_account_id=self.instagram_account_id),))
+                                                          instagram_account_id=self.instagram_account_id,
+                                                          claim_words=self.claim_words),))
         ids = [p.page_id for p in self.pages]
         for page_id in ids:
             if not page_id or any(c in page_id for c in ", \t;|/"):
@@ -230,7 +232,7 @@ class Settings:
                             ad_account_id=page.ad_account_id, message_campaign_id=page.message_campaign_id,
                             graph_api_url=page.graph_api_url or self.graph_api_url,
                             shop_timezone=page.shop_timezone, instagram_account_id=page.instagram_account_id,
-                            pages=(page,))
+                            claim_words=page.claim_words, pages=(page,))
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -319,7 +321,6 @@ class Settings:
             fallback_quiet_hours=reader.number("FALLBACK_QUIET_HOURS", 4.0),
             handover_on_fallback=reader.flag("HANDOVER_ON_FALLBACK", False),
             handover_text=reader.text("HANDOVER_TEXT") or DEFAULT_HANDOVER_TEXT,
-            claim_words=tuple(w.strip() for w in reader.text("CLAIM_WORDS").split(",") if w.strip()),
             checkout_url_template=reader.text("CHECKOUT_URL_TEMPLATE"),
             claim_settle_ms=reader.integer("CLAIM_SETTLE_MS", 300),
             claim_hold_minutes=reader.number("CLAIM_HOLD_MINUTES", 15.0),

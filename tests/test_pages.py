@@ -82,9 +82,11 @@ async def two_pages(backend: tuple[Redis, str, str, dict[str, str]], serve: Call
     """``backend`` before ``serve``: the served app (its receipt pumps) stops before the client it uses closes."""
     redis, page_id, other, env = backend
     port = free_port()
-    settings = Settings.from_env({"FB_PAGES": f"{page_id},{other}", "PORT": str(port), **env})
+    settings = Settings.from_env({"FB_PAGES": f"{page_id},{other}", "PORT": str(port),
+                                  f"CLAIM_WORDS_{other}": "pabili, order", **env})
     settings = settings.replace(admin_token=Secret(TOKEN), lease_seconds=1.0, reclaim_idle_seconds=1.0,
-                                worker_concurrency=16, send_concurrency=16, plugins=tuple(PLUGINS))
+                                worker_concurrency=16, send_concurrency=16, plugins=tuple(PLUGINS),
+                                claim_settle_ms=0)
     client = await serve(create_app(settings, redis, plugins=PLUGINS, run_workers=False), port=port)
     pages = client.server.app[PAGES]  # type: ignore[attr-defined]
     first, second = (PageShop(client, pages.get(p), pages.get(p).settings, sandbox=base)  # type: ignore[arg-type]
@@ -128,6 +130,26 @@ async def test_two_pages_each_run_a_live_sale_with_their_own_subscribers_and_num
     sent_a, sent_b = json.dumps(await a.sent()), json.dumps(await b.sent())
     assert ana in sent_a and ben not in sent_a and bea not in sent_a
     assert ben in sent_b and bea in sent_b and ana not in sent_b
+
+
+async def test_each_page_reads_claims_with_its_own_claim_words(two_pages: tuple[PageShop, PageShop, Pages]) -> None:
+    """``CLAIM_WORDS_<id>``: the second Page's shop claims with "pabili"/"order", the first keeps the default
+    words ("sold", "mine", ...)."""
+    a, b, _ = two_pages
+    assert b.settings.claim_words == ("pabili", "order") and a.settings.claim_words == ()
+    for shop in (a, b):
+        post = (await shop.call("POST", "/sandbox/posts", {"message": "Live now"}))["post_id"]
+        sale = await shop.sale(post_ids=[post])
+        await shop.api("POST", f"/api/live-sales/{sale}/products", {"code": "12", "title": "Jacket", "quantity": 5},
+                       status=201)
+        await shop.api("POST", f"/api/live-sales/{sale}/start")
+        for n, text in enumerate(("pabili 12", "SOLD 12", "order po 12")):
+            psid = await shop.new_shopper(f"Shopper {n}")
+            await shop.call("POST", f"/sandbox/posts/{post}/comments", {"psid": psid, "message": text})
+        await shop.settle()
+        claims = (await shop.api("GET", f"/api/live-sales/{sale}/claims"))["claims"]
+        said = [c["message"] for c in claims]
+        assert said == (["SOLD 12"] if shop is a else ["pabili 12", "order po 12"]), said
 
 
 async def test_the_admin_api_names_the_page_when_there_are_several(two_pages: tuple[PageShop, PageShop, Pages]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot.settings import Settings
 from live_sales.claim_words import DEFAULT_CLAIM_WORDS, ClaimWords, ParsedClaim
 
 WORDS = ClaimWords()
@@ -71,3 +72,14 @@ def test_the_word_is_reported_and_a_shop_sets_its_own_words() -> None:
 def test_default_words_cover_the_languages_named_in_the_issue() -> None:
     for word in ("sold", "mine", "kuha", "akin", "chốt", "lấy", "ambil", "เอา", "mío", "mio"):
         assert word in DEFAULT_CLAIM_WORDS
+
+
+def test_each_page_may_have_its_own_claim_words() -> None:
+    """``CLAIM_WORDS_<id>`` over ``CLAIM_WORDS`` (production Pages, each with its own token)."""
+    env = {"FB_PAGES": "111,222", "FB_PAGE_ACCESS_TOKEN_111": "t1", "FB_PAGE_ACCESS_TOKEN_222": "t2",
+           "FB_APP_SECRET": "s", "FB_VERIFY_TOKEN": "v", "ADMIN_TOKEN": "a", "REDIS_URL": "redis://127.0.0.1:6379/0",
+           "CLAIM_WORDS": "sold, mine", "CLAIM_WORDS_222": "pabili,,"}
+    settings = Settings.from_env(env)
+    assert settings.for_page("111").claim_words == ("sold", "mine")
+    assert settings.for_page("222").claim_words == ("pabili",)
+    assert Settings.from_env({}).claim_words == ()  # the default words (DEFAULT_CLAIM_WORDS)
