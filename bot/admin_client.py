@@ -76,9 +76,13 @@ class AdminClient:
             return self._base + path
         return self._base + path + ("&" if "?" in path else "?") + urlencode({"page": self._page})
 
-    async def call(self, method: str, path: str, body: Any = None) -> Any:
+    async def call(self, method: str, path: str, body: Any = None, *, data: bytes | None = None,
+                   content_type: str = "") -> Any:
+        """A JSON ``body``, or raw ``data`` of ``content_type`` (a CSV upload); the JSON answer."""
+        headers = {**self._headers, **({"Content-Type": content_type} if content_type else {})}
+        payload: dict[str, Any] = {"data": data} if data is not None else {"json": body}
         try:
-            async with self._session.request(method, self._url(path), json=body, headers=self._headers) as resp:
+            async with self._session.request(method, self._url(path), headers=headers, **payload) as resp:
                 try:
                     answer = await resp.json(content_type=None)
                 except ValueError:

@@ -2,7 +2,8 @@
 
 Errors: 404 unknown sale, product, variant or claim; 409 a product code added twice, stock set
 below the units claims hold, a change a claim's status does not allow (paying a waitlisted claim,
-anything after ``released``/``cancelled``), products added to an ended sale; 422 a wrong field.
+anything after ``released``/``cancelled``), products added to an ended sale; 422 a wrong field, or a
+CSV file that does not read as products (:mod:`live_sales.product_csv`: the message names the row).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from bot.pages import page_runtime
 from . import schemas
 from .claims import STATUSES, view
 from .model import LiveSale
+from .product_csv import CsvError, products_from_csv
 from .products import MAX_PRODUCTS_PER_CALL, MAX_UNITS, ProductError, lot_of, product_from_json
 from .service import LiveSales, domain_of
 
@@ -44,6 +46,23 @@ async def add_products(request: web.Request) -> web.Response:
     raw = body["products"] if "products" in body else [body]
     if not isinstance(raw, list) or not 1 <= len(raw) <= MAX_PRODUCTS_PER_CALL:
         raise invalid(f"products must be a list of 1-{MAX_PRODUCTS_PER_CALL} products")
+    return await _add(request, raw)
+
+
+@api.route("POST", "/api/live-sales/{id}/products/import",
+           "Add products to a live sale from a CSV file (the body, text/csv: code,title,price,currency,image_url,"
+           "variant,quantity; a row per product or per variant), all or none", status=201,
+           response=schemas.PRODUCT_LIST)
+async def import_products(request: web.Request) -> web.Response:
+    try:
+        raw = products_from_csv(await request.read(), MAX_PRODUCTS_PER_CALL)
+    except CsvError as exc:
+        raise invalid(str(exc)) from None
+    return await _add(request, raw)
+
+
+async def _add(request: web.Request, raw: list[Any]) -> web.Response:
+    """Check every product, then add them all or none."""
     try:
         products = [product_from_json(p) for p in raw]
     except ProductError as exc:

@@ -2,6 +2,7 @@
 
     salebell products add ls-1 --code 12 --title "Denim jacket" --price 899 --variant S=2 --variant M=3
     salebell products add ls-1 --code A01 --title "Tote" --quantity 10
+    salebell products import ls-1 products.csv      # code,title,price,currency,image_url,variant,quantity
     salebell products list ls-1
     salebell products stock ls-1 12 --variant M 5
     salebell claims ls-1 [--status waitlisted] [--code 12]
@@ -11,6 +12,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 from bot.admin_client import AdminClient, CliError
@@ -19,6 +21,8 @@ from bot.settings import Settings
 
 from . import tables
 from .cli import _connection, _print, _run
+from .product_csv import CsvError, products_from_csv
+from .products import MAX_PRODUCTS_PER_CALL
 
 
 def _variant(raw: str) -> dict[str, Any]:
@@ -39,6 +43,10 @@ def _products_arguments(parser: argparse.ArgumentParser) -> None:
     add.add_argument("--image", help="an https:// image URL")
     add.add_argument("--quantity", type=int, help="units, for a product without variants")
     add.add_argument("--variant", action="append", type=_variant, default=[], help="NAME=QUANTITY (repeatable)")
+    upload = actions.add_parser("import", help="add a sale's products from a CSV file (all or none)")
+    upload.add_argument("sale")
+    upload.add_argument("file", type=Path, help="columns code,title,quantity and optionally price,currency,"
+                        "image_url,variant; a row per product or per variant (live_sales/product_csv.py)")
     listing = actions.add_parser("list", help="a sale's products with stock left")
     listing.add_argument("sale")
     stock = actions.add_parser("stock", help="set a product's (or a variant's) stock")
@@ -74,6 +82,16 @@ async def _products(client: AdminClient, args: argparse.Namespace) -> Any:
         else:
             body["quantity"] = args.quantity if args.quantity is not None else 1
         answer = await client.call("POST", path, body)
+    elif args.action == "import":
+        try:
+            data = args.file.read_bytes()
+        except OSError as exc:
+            raise CliError(0, f"cannot read {args.file}: {exc.strerror}") from None
+        try:
+            products_from_csv(data, MAX_PRODUCTS_PER_CALL)  # the row's mistake named before any call
+        except CsvError as exc:
+            raise CliError(0, f"{args.file}: {exc}") from None
+        answer = await client.call("POST", f"{path}/import", data=data, content_type="text/csv")
     elif args.action == "stock":
         body = {"quantity": args.quantity, **({"variant": args.variant} if args.variant else {})}
         product = await client.call("PATCH", f"{path}/{args.code}", body)
