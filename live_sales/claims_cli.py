@@ -7,11 +7,13 @@
     salebell products stock ls-1 12 --variant M 5
     salebell claims ls-1 [--status waitlisted] [--code 12]
     salebell claims ls-1 --paid <claim id> | --cancel <claim id>
+    salebell claims ls-1 --follow [--interval 1] [--timeout 0]   # a line per new or changed claim, until the sale ends
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,7 @@ from bot.cli import command
 from bot.settings import Settings
 
 from . import tables
+from .claims_api import MAX_LIMIT as MAX_LISTED
 from .cli import _connection, _print, _run
 from .product_csv import CsvError, products_from_csv
 from .products import MAX_PRODUCTS_PER_CALL
@@ -114,6 +117,10 @@ def _claims_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--code", help="only this product's claims")
     parser.add_argument("--paid", metavar="CLAIM_ID", help="mark a claim paid")
     parser.add_argument("--cancel", metavar="CLAIM_ID", help="cancel a claim (its units go to the waitlist)")
+    parser.add_argument("--follow", action="store_true",
+                        help="after the list, a line per new or changed claim until the sale ends (or Ctrl-C)")
+    parser.add_argument("--interval", type=float, default=1.0, help="seconds between looks with --follow")
+    parser.add_argument("--timeout", type=float, default=0, help="stop following after this many seconds")
     _connection(parser)
 
 
@@ -124,14 +131,57 @@ async def _claims(client: AdminClient, args: argparse.Namespace) -> Any:
         answer = await client.call("PATCH", f"{base}/{claim_id}", {"status": status})
         _print(args, f"{claim_id}: " + (status if answer["changed"] else f"already {answer['status']}"))
         return answer
-    query = "&".join(f"{k}={v}" for k, v in (("status", args.status), ("code", args.code)) if v)
-    answer = await client.call("GET", base + (f"?{query}" if query else ""))
+    query = "&".join(f"{k}={v}" for k, v in (("status", args.status), ("code", args.code),
+                                             ("limit", MAX_LISTED if args.follow else None)) if v)
+    listing = base + (f"?{query}" if query else "")
+    answer = await client.call("GET", listing)
     rows = [[c["claim_id"], c["code"], c["variant"], c["quantity"], c["status"], c["waitlist_position"],
              c["name"] or c["psid"], c["comment_at"]] for c in answer["claims"]]
-    counts = ", ".join(f"{k} {v}" for k, v in answer["counts"].items() if v) or "no claims"
     _print(args, (tables.table(["claim", "code", "variant", "qty", "status", "waitlist", "shopper", "comment at"],
-                               rows) + "\n" if rows else "") + counts)
+                               rows) + "\n" if rows else "") + _counts(answer))
+    if args.follow:
+        return await _follow_claims(client, args, listing, answer)
     return answer
+
+
+def _counts(answer: dict[str, Any]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in answer["counts"].items() if v) or "no claims"
+
+
+def _change_line(claim: dict[str, Any]) -> str:
+    """``A01 M x2  waitlisted #3  Ana  (claim 123_456, comment 2026-12-05T19:00:03Z)``."""
+    what = " ".join(str(p) for p in (claim["code"], claim["variant"] or "",
+                                     f"x{claim['quantity']}" if claim["quantity"] > 1 else "") if p)
+    status = claim["status"] + (f" #{claim['waitlist_position']}" if claim["waitlist_position"] else "") \
+        + (f" ({claim['reason']})" if claim["reason"] else "")
+    return f"{what}  {status}  {claim['name'] or claim['psid']}  (claim {claim['claim_id']}, comment " \
+           f"{claim['comment_at']})"
+
+
+def _state(claim: dict[str, Any]) -> tuple[Any, ...]:
+    return claim["status"], claim["waitlist_position"], claim["reason"]
+
+
+async def _follow_claims(client: AdminClient, args: argparse.Namespace, listing: str,
+                         answer: dict[str, Any]) -> dict[str, Any]:
+    """Look every ``--interval`` s; print each claim that is new or changed status, waitlist place or reason.
+    Ends when the sale has ended and no claim is pending, or after ``--timeout`` s (Ctrl-C: exit 130)."""
+    seen = {c["claim_id"]: _state(c) for c in answer["claims"]}
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + args.timeout if args.timeout else None
+    while True:
+        sale = await client.call("GET", f"/api/live-sales/{args.sale}")
+        answer = await client.call("GET", listing)
+        for claim in answer["claims"]:
+            if seen.get(claim["claim_id"]) != _state(claim):
+                seen[claim["claim_id"]] = _state(claim)
+                _print(args, _change_line(claim))
+        if sale["status"] == "ended" and not answer["counts"].get("pending"):
+            _print(args, f"{args.sale} has ended: {_counts(answer)}")
+            return answer
+        if deadline is not None and loop.time() >= deadline:
+            return answer
+        await asyncio.sleep(max(0.1, args.interval))
 
 
 @command("claims", "A live sale's claims; mark one paid or cancelled (through the admin API)", _claims_arguments)

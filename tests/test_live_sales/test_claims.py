@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import random
+import signal
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -18,9 +21,10 @@ from bot.parsing import parse_item
 from bot.runtime import Runtime
 from live_sales import domain_of
 from tests.conftest import bounded
+from tests.support.processes import end_process
 from tests.support.webhooks import comment_change, signed
-from tests.test_live_sales.conftest import Shop, shop_settings, start_shop
-from tests.test_live_sales.test_cli import salebell
+from tests.test_live_sales.conftest import TOKEN, Shop, shop_settings, start_shop
+from tests.test_live_sales.test_cli import CLEAN, CLI_SECONDS, salebell
 
 Serve = Callable[..., Awaitable[TestClient[Any, Any]]]
 PLUGINS = ["dialogue", "live_sales"]
@@ -394,6 +398,52 @@ async def test_the_cli_lists_claims_and_marks_them(shop: Shop) -> None:
     assert code == 0 and [c["psid"] for c in json.loads(out)["claims"]] == [ana]
     code, out, err = await salebell(shop, "claims", sale, "--cancel", "nope")
     assert code == 1 and "claim nope of live sale" in err
+
+
+async def test_the_cli_follows_claims_as_they_change_until_the_sale_ends(shop: Shop) -> None:
+    """``salebell claims <sale> --follow``: the list, then a line per new or changed claim, as a host watches
+    during the live; it ends by itself when the sale ends."""
+    sale, post = await live_sale(shop, {"code": "12", "title": "Jacket", "quantity": 1})
+    ana, ben = await shop.shopper("Ana"), await chatting(shop, "Ben")
+    env = {k: v for k, v in os.environ.items() if k not in CLEAN}
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "--log-level", "WARNING", "claims", sale, "--follow", "--interval", "0.1",
+        "--url", shop.url, "--token", TOKEN, env={**env, "SALEBELL_PLUGINS": "live_sales"},
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    assert proc.stdout is not None
+    seen: list[str] = []
+
+    async def shown(needle: str) -> str:
+        """The next line of the follow's output holding ``needle`` (each line read once)."""
+        async def read() -> str:
+            assert proc.stdout is not None
+            while True:
+                line = (await proc.stdout.readline()).decode()
+                assert line, f"the follow ended before {needle!r}: {seen}"
+                seen.append(line.rstrip())
+                if needle in line:
+                    return line.rstrip()
+        return await asyncio.wait_for(read(), CLI_SECONDS)
+
+    try:
+        await shown("no claims")  # the (empty) list first
+        first = await comment(shop, post, ana, "sold 12", ago=30)
+        await settle(shop)
+        assert (await shown("Ana")).startswith("12  claimed  Ana  (claim " + first)
+        await comment(shop, post, ben, "sold 12 x1", ago=20)
+        await settle(shop)
+        assert (await shown("Ben")).startswith("12  waitlisted #1  Ben")
+        await shop.api("PATCH", f"/api/live-sales/{sale}/claims/{first}", {"status": "cancelled"})
+        await settle(shop)
+        # one step cancels Ana's and gives Ben the unit: one look sees both, in comment order
+        assert (await shown("Ana")).startswith(f"12  cancelled (host)  Ana  (claim {first}")
+        assert (await shown("Ben")).startswith("12  claimed  Ben")
+        await shop.api("POST", f"/api/live-sales/{sale}/end")
+        assert await shown("has ended") == f"{sale} has ended: claimed 1, cancelled 1"
+        assert await asyncio.wait_for(proc.wait(), CLI_SECONDS) == 0
+    finally:
+        if proc.returncode is None:
+            await end_process(proc, signal.SIGKILL)
 
 
 async def test_claims_under_the_live_video_the_page_went_live_with(shop: Shop) -> None:
