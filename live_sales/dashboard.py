@@ -1,7 +1,8 @@
 """The live-sale panels of the dashboard (``/dashboard/``), registered through :class:`bot.dashboard.Panels`.
 
-Four panels, each an ES module under ``live_sales/static/`` that drives the admin API:
-live sales (list, create, schedule, link posts, start, end, cancel, live progress),
+Five panels, each an ES module under ``live_sales/static/`` that drives the admin API:
+live sales (list, create, schedule, link posts, start, end, cancel, live progress), claims
+(a sale's products with stock left, a CSV import, its claims live with Paid / Cancel, the claim numbers),
 numbers (the 7-day chart, per-sale numbers, who never opted in), subscribers (search,
 status, topic, CSV) and blasts (compose, preview against the policy, send). The sales
 list is also rendered here on the server, so it reads without JavaScript.
@@ -56,6 +57,7 @@ async def sales_list(request: web.Request) -> str:
 
 
 panels.add(Panel("sales", "Live sales", __package__, module="sales.js", render=sales_list, order=10))
+panels.add(Panel("claims", "Claims", __package__, module="claims.js", order=15))
 panels.add(Panel("numbers", "Numbers", __package__, module="numbers.js", order=20))
 panels.add(Panel("subscribers", "Subscribers", __package__, module="subscribers.js", order=30))
 panels.add(Panel("blasts", "Blasts", __package__, module="blasts.js", order=40))

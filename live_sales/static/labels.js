@@ -10,6 +10,7 @@ export const REASONS = {
   unreachable: "cannot be reached", outside_window: "outside the 24-hour window", page_budget: "Page's daily budget",
   cancelled: "cancelled", already_replied: "already replied", too_old: "too old",
   template_not_approved: "template not approved", not_on_instagram: "not possible on Instagram",
+  comment_deleted: "comment deleted", hold_expired: "not paid in time", host: "by the host",
 };
 export const route = via => ROUTES[via] || via;
 export const reason = r => REASONS[r] || r.replaceAll("_", " ");

@@ -15,14 +15,15 @@ const pageId = meta("page-id");
 // An admin-API path for this dashboard's Page (?page=, which the API needs when it serves several).
 const forPage = path => pageId ? path + (path.includes("?") ? "&" : "?") + "page=" + encodeURIComponent(pageId) : path;
 
-// One admin-API call with the session cookie; state-changing calls carry X-CSRF-Token.
-async function api(method, path, body) {
+// One admin-API call with the session cookie; state-changing calls carry X-CSRF-Token. The body goes as
+// JSON, or as it is with { type } (a CSV file's text: type "text/csv").
+async function api(method, path, body, { type } = {}) {
   path = forPage(path);
   const headers = { "Accept": "application/json" };
   if (method !== "GET") headers["X-CSRF-Token"] = csrf;
-  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (body !== undefined) headers["Content-Type"] = type || "application/json";
   const resp = await fetch(path, { method, headers, credentials: "same-origin",
-                                   body: body === undefined ? undefined : JSON.stringify(body) });
+                                   body: body === undefined ? undefined : type ? body : JSON.stringify(body) });
   let data = null;
   try { data = await resp.json(); } catch (e) { data = null; }
   if (resp.status === 401) { location.assign("/dashboard/sign-in"); throw new ApiError(401, "signed out"); }
