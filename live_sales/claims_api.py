@@ -13,11 +13,14 @@ from typing import Any
 from aiohttp import web
 
 from bot.admin import AdminApi, conflict, field_of, invalid, not_found, read_json
+from bot.graph.payloads import PayloadError
 from bot.pages import page_runtime
 
 from . import schemas
+from .claim_orders import paid_order
 from .claims import STATUSES, view
 from .model import LiveSale
+from .orders import OrderError, send_order_update
 from .product_csv import CsvError, products_from_csv
 from .products import MAX_PRODUCTS_PER_CALL, MAX_UNITS, ProductError, lot_of, product_from_json
 from .service import LiveSales, domain_of
@@ -154,8 +157,18 @@ async def change_claim(request: web.Request) -> web.Response:
     claim = await domain.claims.get(claim_id)
     if claim is None or claim["sale"] != sale.id:
         raise not_found(f"claim {claim_id} of live sale {sale.id}")
+    confirm = field_of(body, "confirm", bool, required=False, default=False)
+    if confirm and to != "paid":
+        raise invalid("confirm goes with status paid")
     outcome, before = await domain.claims.change(claim_id, to)
     if outcome == "refused":
         raise conflict(f"claim {claim_id} is {before}; it cannot be marked {to}")
     after: Any = await domain.claims.get(claim_id)
-    return web.json_response({**view(after), "changed": outcome == "changed"})
+    answer = {**view(after), "changed": outcome == "changed"}
+    if confirm:  # also when it was paid already: a retried request queues nothing twice (the job id is the order's)
+        product = await domain.products.get(sale.id, after["code"])
+        try:
+            answer["order_update"] = await send_order_update(domain, paid_order(after, product))
+        except (OrderError, PayloadError) as exc:
+            raise invalid(str(exc)) from None
+    return web.json_response(answer)

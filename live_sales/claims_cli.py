@@ -6,7 +6,7 @@
     salebell products list ls-1
     salebell products stock ls-1 12 --variant M 5
     salebell claims ls-1 [--status waitlisted] [--code 12]
-    salebell claims ls-1 --paid <claim id> | --cancel <claim id>
+    salebell claims ls-1 --paid <claim id> [--confirm] | --cancel <claim id>
     salebell claims ls-1 --follow [--interval 1] [--timeout 0]   # a line per new or changed claim, until the sale ends
 """
 
@@ -117,6 +117,8 @@ def _claims_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--code", help="only this product's claims")
     parser.add_argument("--paid", metavar="CLAIM_ID", help="mark a claim paid")
     parser.add_argument("--cancel", metavar="CLAIM_ID", help="cancel a claim (its units go to the waitlist)")
+    parser.add_argument("--confirm", action="store_true",
+                        help="with --paid: send the shopper the order confirmation (an order update)")
     parser.add_argument("--follow", action="store_true",
                         help="after the list, a line per new or changed claim until the sale ends (or Ctrl-C)")
     parser.add_argument("--interval", type=float, default=1.0, help="seconds between looks with --follow")
@@ -128,8 +130,15 @@ async def _claims(client: AdminClient, args: argparse.Namespace) -> Any:
     base = f"/api/live-sales/{args.sale}/claims"
     if args.paid or args.cancel:
         claim_id, status = (args.paid, "paid") if args.paid else (args.cancel, "cancelled")
-        answer = await client.call("PATCH", f"{base}/{claim_id}", {"status": status})
+        if args.confirm and not args.paid:
+            raise CliError(0, "--confirm goes with --paid")
+        answer = await client.call("PATCH", f"{base}/{claim_id}",
+                                   {"status": status, **({"confirm": True} if args.confirm else {})})
         _print(args, f"{claim_id}: " + (status if answer["changed"] else f"already {answer['status']}"))
+        if "order_update" in answer:
+            order = answer["order_update"]
+            _print(args, "order confirmation " + ("queued" if order["queued"] else "already queued")
+                   + (", with the opt-in card" if order.get("optin_offered") else ""))
         return answer
     query = "&".join(f"{k}={v}" for k, v in (("status", args.status), ("code", args.code),
                                              ("limit", MAX_LISTED if args.follow else None)) if v)

@@ -225,12 +225,15 @@ CLAIM: Schema = {
         "waitlist_position": {**INT, "nullable": True}, "comment_ms": INT,
         "comment_at": {**STR, "format": "date-time"}, "arrived_ms": INT, "decided_ms": {**INT, "nullable": True},
         "message": {**STR, "nullable": True}, "changed": {"type": "boolean"},
+        "order_update": {**ORDER_OUT, "description": "the order confirmation queued (PATCH with confirm)"},
     },
 }
 CLAIM_LIST: Schema = {"type": "object", "properties": {"sale_id": STR, "counts": COUNTS,
                                                        "claims": {"type": "array", "items": CLAIM}}}
-CLAIM_CHANGE: Schema = {"type": "object", "required": ["status"],
-                        "properties": {"status": {"enum": ["paid", "cancelled"]}}}
+CLAIM_CHANGE: Schema = {"type": "object", "required": ["status"], "properties": {
+    "status": {"enum": ["paid", "cancelled"]},
+    "confirm": {"type": "boolean", "description": "with paid: send the shopper the order confirmation (an order "
+                                                  "update, confirmed, of order claim-<claim id>; default false)"}}}
 LINKS_IN: Schema = {"type": "object", "required": ["post_ids"], "properties": {
     "post_ids": {**IDS, "minItems": 1, "maxItems": MAX_LINKED_POSTS}}}
 

@@ -15,6 +15,7 @@ export function mount(body, ctx, section) {
   const numbers = el("div", { id: "claim-numbers" });
   const products = el("div", { id: "claim-products" });
   const claims = el("div", { id: "claims-table" });
+  const confirmBox = el("input", { id: "claims-confirm", type: "checkbox", checked: true });
   const upload = el("input", { id: "products-csv", type: "file", accept: ".csv,text/csv", "aria-label": "Products CSV file" });
   const importForm = el("form", { id: "products-import", class: "row" }, upload,
     el("button", { type: "submit", class: "secondary" }, "Import products"));
@@ -36,7 +37,9 @@ export function mount(body, ctx, section) {
     el("p", { class: "hint" }, "A CSV file with the columns code, title, quantity and, if you like, price, currency, image_url, variant: " +
                  "a row per product, or per variant."),
     importForm,
-    el("h3", {}, "Claims, in comment order"), claims);
+    el("h3", {}, "Claims, in comment order"),
+    el("label", { class: "row", for: "claims-confirm" }, confirmBox,
+       "Marking a claim paid sends the shopper the order confirmation"), claims);
 
   async function act(step) {
     if (busy) return;
@@ -67,7 +70,8 @@ export function mount(body, ctx, section) {
     if (!list.length) return el("p", { class: "muted" }, "No claims yet: shoppers comment “SOLD <code>” under the live video.");
     const change = (claim, to, ask) => el("button", { type: "button", class: to === "paid" ? "" : "danger",
       "data-action": to, onclick: () => { if (!ask || confirm(ask)) act(() => ctx.api("PATCH",
-        `/api/live-sales/${encodeURIComponent(saleId)}/claims/${encodeURIComponent(claim.claim_id)}`, { status: to })); } },
+        `/api/live-sales/${encodeURIComponent(saleId)}/claims/${encodeURIComponent(claim.claim_id)}`,
+        to === "paid" && confirmBox.checked ? { status: to, confirm: true } : { status: to })); } },
       to === "paid" ? "Paid" : "Cancel");
     const rows = list.map(c => el("tr", { "data-claim": c.claim_id, "data-status": c.status },
       el("td", {}, ctx.time(c.comment_ms)), el("td", {}, c.name || c.psid),

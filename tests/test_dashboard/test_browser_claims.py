@@ -3,11 +3,12 @@ a sale's products from a CSV file, watches claims by comment come in live, marks
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 
-from tests.test_dashboard.browser import DESKTOP, PHONE, ServedBot, in_ci
+from tests.test_dashboard.browser import DESKTOP, PHONE, ServedBot, in_ci, wait_for
 from tests.test_dashboard.conftest import new_context
 
 try:
@@ -22,11 +23,12 @@ from tests.test_dashboard.flows import SLOW_MS, sign_in
 PRODUCTS = b"code,title,price,variant,quantity\n12,Denim jacket,899,,1\nA01,Tote,250,S,2\nA01,,,M,1\n"
 
 
-def comment(served: ServedBot, post: str, name: str, text: str, seconds_ago: int) -> str:
+def comment(served: ServedBot, post: str, name: str, text: str, seconds_ago: int) -> tuple[str, str]:
+    """A new shopper comments, ``seconds_ago`` back: (their PSID, the comment id)."""
     psid = served.call("POST", "/sandbox/shoppers", {"name": name})["psid"]
     now = served.call("GET", "/sandbox/clock")["now_ms"]
     body = {"psid": psid, "message": text, "timestamp": now - seconds_ago * 1000}
-    return str(served.call("POST", f"/sandbox/posts/{post}/comments", body)["comment_id"])
+    return psid, str(served.call("POST", f"/sandbox/posts/{post}/comments", body)["comment_id"])
 
 
 @pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", "desktop"])
@@ -50,8 +52,8 @@ def test_host_imports_products_and_follows_claims_live(chromium: Any, served: Se
     host.click("#products-import button[type=submit]")
     expect(host.locator("#claims-message")).to_contain_text("already has product 12")  # all or none, said why
 
-    ana = comment(served, post, "Ana Cruz", "SOLD 12", seconds_ago=20)
-    ben = comment(served, post, "Ben Reyes", "mine po 12", seconds_ago=10)
+    ana_psid, ana = comment(served, post, "Ana Cruz", "SOLD 12", seconds_ago=20)
+    _, ben = comment(served, post, "Ben Reyes", "mine po 12", seconds_ago=10)
     claimed, waiting = host.locator(f"tr[data-claim='{ana}']"), host.locator(f"tr[data-claim='{ben}']")
     expect(claimed).to_have_attribute("data-status", "claimed", timeout=SLOW_MS)  # polled in, no reload
     expect(waiting).to_have_attribute("data-status", "waitlisted", timeout=SLOW_MS)
@@ -59,6 +61,9 @@ def test_host_imports_products_and_follows_claims_live(chromium: Any, served: Se
     expect(host.locator("#claim-products tr[data-lot='12|'] [data-n=left]")).to_have_text("0")
     claimed.locator("button[data-action=paid]").click()
     expect(claimed).to_have_attribute("data-status", "paid")
+    expect(host.locator("#claims-confirm")).to_be_checked()  # so Ana got the order confirmation
+    wait_for(lambda: "is confirmed" in json.dumps(served.call("GET", f"/sandbox/shoppers/{ana_psid}/inbox")),
+             what="the order confirmation in Ana's inbox")
     host.once("dialog", lambda dialog: dialog.accept())
     waiting.locator("button[data-action=cancelled]").click()
     expect(waiting).to_have_attribute("data-status", "cancelled")

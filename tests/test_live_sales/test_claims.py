@@ -288,6 +288,29 @@ async def test_the_host_marks_claims_paid_or_cancelled(shop: Shop) -> None:
     assert (more["taken"], more["left"]) == (1, 1)
 
 
+async def test_a_paid_claim_sends_the_order_confirmation_once(shop: Shop) -> None:
+    sale, post = await live_sale(shop, {"code": "12", "title": "Jacket", "price": 899, "currency": "PHP",
+                                        "variants": [{"name": "M", "quantity": 3}, {"name": "L", "quantity": 1}]})
+    ana = await chatting(shop, "Ana")
+    claim_id = await comment(shop, post, ana, "mine 12 M x2")
+    await settle(shop)
+    base = f"/api/live-sales/{sale}/claims/{claim_id}"
+    await shop.api("PATCH", base, {"status": "cancelled", "confirm": True}, status=422)
+    paid = await shop.api("PATCH", base, {"status": "paid", "confirm": True})
+    assert paid["status"] == "paid" and paid["order_update"]["queued"] is True
+    again = await shop.api("PATCH", base, {"status": "paid", "confirm": True})  # the host clicks twice
+    assert again["changed"] is False and again["order_update"]["queued"] is False
+    await settle(shop)
+    order_id = "claim-" + claim_id.replace("_", "-")
+    confirmations = [m for m in await shop.inbox(ana) if f"Your order {order_id} is confirmed." in
+                     json.dumps(m["message"], ensure_ascii=False)]
+    assert len(confirmations) == 1
+    text = words(confirmations[0]["message"])
+    assert "• 2 × Jacket [12] (M)" in text and "Total: PHP 1,798.00" in text, text
+    code, out, err = await salebell(shop, "claims", sale, "--paid", claim_id, "--confirm")
+    assert code == 0 and "already paid" in out and "order confirmation already queued" in out, (out, err)
+
+
 async def test_more_stock_goes_to_the_waitlist_and_quantities_wait_their_turn(shop: Shop) -> None:
     sale, post = await live_sale(shop, {"code": "5", "title": "Mug", "quantity": 2})
     ana, ben, cy = await shop.shopper("Ana"), await chatting(shop, "Ben"), await shop.shopper("Cy")
