@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
-from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio import Redis
 from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.asyncio.connection import AbstractConnection
 from redis.asyncio.retry import Retry
@@ -33,6 +33,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from .errors import ConfigError, StorageUnavailable
+from .redis_pool import BoundedPool
 
 log = logging.getLogger(__name__)
 
@@ -166,7 +167,7 @@ def connect(url: str, *, max_connections: int = 256, client_name: str | None = N
         return cast(Redis, RedisCluster.from_url(
             url, max_connections=max_connections, socket_timeout=SOCKET_TIMEOUT,
             socket_connect_timeout=SOCKET_TIMEOUT, health_check_interval=30, client_name=client_name))
-    pool = BlockingConnectionPool.from_url(
+    pool = BoundedPool.from_url(
         url,
         max_connections=max_connections,
         timeout=SOCKET_TIMEOUT,
