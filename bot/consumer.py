@@ -28,7 +28,7 @@ from .handlers import HandlerRegistry
 from .keys import Keys
 from .logs import about, shopper_hash
 from .parsing import parse_item
-from .queues import ShopperQueues
+from .queues import Head, Lease, ShopperQueues
 from .streams import sleep_or_stop
 
 log = logging.getLogger(__name__)
@@ -68,7 +68,7 @@ class EventConsumer:
         backoff, outage = Backoff(first=0.05, most=0.5), Outage(log, f"consumer {self.name}")
         while not stop.is_set():
             free = self.concurrency - len(self._active)
-            claimed: list[str] = []
+            claimed: list[Lease] = []
             if free > 0:
                 try:
                     claimed, recovered = await self._queues.claim(self.name, free)
@@ -80,8 +80,8 @@ class EventConsumer:
                     outage.failed(exc)
                     await backoff.wait(stop)
                     continue
-            for key in claimed:
-                task = asyncio.create_task(self._drain(key))
+            for lease in claimed:
+                task = asyncio.create_task(self._drain(lease))
                 self._active.add(task)
                 task.add_done_callback(self._active.discard)
             if claimed:
@@ -95,11 +95,11 @@ class EventConsumer:
     async def run_once(self) -> int:
         """Claim what is ready now and drain it (tests, burst mode). Returns keys drained."""
         claimed, _ = await self._queues.claim(self.name, self.concurrency)
-        await asyncio.gather(*(self._drain(k) for k in claimed))
+        await asyncio.gather(*(self._drain(lease) for lease in claimed))
         return len(claimed)
 
-    async def _drain(self, ordering_key: str) -> None:
-        """Handle the shopper's events in order while holding its lease.
+    async def _drain(self, lease: Lease) -> None:
+        """Handle the shopper's events in order while holding its lease, from the head the claim read.
 
         A Redis error never strands the lease: the step that failed is tried again, with
         backoff, for as long as the lease is ours (the heartbeat keeps it), so the shopper's
@@ -107,14 +107,15 @@ class EventConsumer:
         (it names the item it completes). On shutdown during an outage the lease is left
         to expire and another process resumes from the unpopped head.
         """
+        ordering_key = lease.ordering_key
         done = asyncio.Event()
         heartbeat = asyncio.create_task(self._heartbeat(ordering_key, done))
         with about(shopper=shopper_hash(ordering_key)):
-            await self._drain_leased(ordering_key, done, heartbeat)
+            await self._drain_leased(ordering_key, lease.head, done, heartbeat)
 
-    async def _drain_leased(self, ordering_key: str, done: asyncio.Event, heartbeat: asyncio.Task[None]) -> None:
+    async def _drain_leased(self, ordering_key: str, head: Head | None, done: asyncio.Event,
+                            heartbeat: asyncio.Task[None]) -> None:
         try:
-            head = await self._retrying(lambda: self._queues.head(ordering_key), ordering_key)
             for handled in range(MAX_PER_CLAIM):
                 if head is None:
                     await self._retrying(lambda: self._queues.release(ordering_key, self.name), ordering_key)

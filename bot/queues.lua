@@ -78,8 +78,10 @@ local function hold(keys, argv)
   return 1
 end
 
--- claim: KEYS ready, leases, owners; ARGV owner, lease_ms, max
+-- claim: KEYS ready, leases, owners; ARGV owner, lease_ms, max, queue key prefix
 -- Recovers expired leases first (their heads are handled again), then leases up to max keys.
+-- Returns {leased keys, recovered, their heads} (a head false for an empty queue): the consumer's
+-- first item of each without another round trip. The queues are the Page's (its hash tag, one slot).
 local function claim(keys, argv)
   local now = real_now()
   local expired = redis.call('ZRANGEBYSCORE', keys[2], '-inf', now, 'LIMIT', 0, 100)
@@ -88,7 +90,7 @@ local function claim(keys, argv)
     redis.call('HDEL', keys[3], k)
     redis.call('ZADD', keys[1], 0, k)
   end
-  local out = {}
+  local out, heads = {}, {}
   local candidates = redis.call('ZRANGE', keys[1], 0, tonumber(argv[3]) - 1)
   for _, k in ipairs(candidates) do
     redis.call('ZREM', keys[1], k)
@@ -96,9 +98,10 @@ local function claim(keys, argv)
       redis.call('ZADD', keys[2], now + tonumber(argv[2]), k)
       redis.call('HSET', keys[3], k, argv[1])
       out[#out + 1] = k
+      heads[#heads + 1] = redis.call('LINDEX', argv[4] .. k, 0)
     end
   end
-  return {out, #expired}
+  return {out, #expired, heads}
 end
 
 -- complete: KEYS queue, ready, leases, owners, counters; ARGV okey, owner, lease_ms, counter_field, keep, item id

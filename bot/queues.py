@@ -65,6 +65,14 @@ class Head:
 
 
 @dataclass(frozen=True, slots=True)
+class Lease:
+    """A shopper's queue this consumer now holds, and its head when it was leased (None: empty)."""
+
+    ordering_key: str
+    head: Head | None
+
+
+@dataclass(frozen=True, slots=True)
 class Completed:
     """What a shopper's queue holds after its head was handled: -1 left if the lease was lost."""
 
@@ -135,15 +143,14 @@ class ShopperQueues:
         raw = await self._redis.get(self._keys.inbox_cursor)
         return raw.decode() if isinstance(raw, bytes) else (raw or "0-0")
 
-    async def claim(self, owner: str, limit: int) -> tuple[list[str], int]:
-        """Lease up to ``limit`` ready keys; returns them and how many expired leases were recovered."""
+    async def claim(self, owner: str, limit: int) -> tuple[list[Lease], int]:
+        """Lease up to ``limit`` ready keys; returns them, each with its head read in the same step, and how
+        many expired leases were recovered."""
         keys = [self._keys.ready, self._keys.leases, self._keys.lease_owners]
-        claimed, recovered = await self._script(keys=keys, args=["claim", owner, self.lease_ms, limit])
-        return [k.decode() if isinstance(k, bytes) else k for k in claimed], int(recovered)
-
-    async def head(self, ordering_key: str) -> Head | None:
-        raw = await self._redis.lindex(self._keys.queue(ordering_key), 0)
-        return Head.from_reply(raw)
+        claimed, recovered, heads = await self._script(
+            keys=keys, args=["claim", owner, self.lease_ms, limit, self._keys.queue("")])
+        return [Lease(k.decode() if isinstance(k, bytes) else k, Head.from_reply(h))
+                for k, h in zip(claimed, heads, strict=True)], int(recovered)
 
     async def complete(self, ordering_key: str, owner: str, counter_field: str, item_id: str, *,
                        keep: bool) -> Completed:
