@@ -1,6 +1,9 @@
-"""Issue 15's first test, end to end through the sandbox over HTTP: an Instagram shopper comments "LIVE"
-under an Instagram live video -> one private reply -> they answer in the DM -> the opt-in card -> opt-in
--> the host starts a live sale -> one go-live notification in their Instagram inbox.
+"""Issue 15's live-sale tests, end to end through the sandbox over HTTP.
+
+- An Instagram shopper comments "LIVE" under an Instagram live video -> one private reply -> they answer
+  in the DM -> the opt-in card -> opt-in -> the host starts a live sale -> one go-live notification in
+  their Instagram inbox.
+- A Page with both channels runs one sale, and its numbers show each channel.
 
 The bot runs with every installed plugin (the dialogue and the live sales), as ``salebell serve`` does;
 everything it sends goes through the sandbox's Graph API.
@@ -12,11 +15,12 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import pytest
 from aiohttp.test_utils import TestClient
 from redis.asyncio import Redis
 
 from tests.conftest import OPTIN_TITLE, TOPIC, bounded
-from tests.test_live_sales.conftest import Shop, shop_settings, start_shop
+from tests.test_live_sales.conftest import Shop, poll, shop_settings, start_shop
 
 Serve = Callable[..., Awaitable[TestClient[Any, Any]]]
 SALE_URL = "https://shop.test/ig-live"
@@ -27,17 +31,30 @@ def optin_cards(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
             if (m["message"].get("attachment") or {}).get("payload", {}).get("template_type") == "notification_messages"]
 
 
-async def test_an_instagram_comment_live_leads_to_one_private_reply_the_card_an_opt_in_and_the_go_live_notice(
-        serve: Serve, redis: Redis, page_id: str) -> None:
+@pytest.fixture
+async def shop(serve: Serve, redis: Redis, page_id: str) -> Any:
+    """The bot with every installed plugin (the dialogue answers "LIVE"; the live sales fan out)."""
     settings = shop_settings(page_id)
-    shop = await start_shop(serve, redis, settings, plugins=settings.plugins)
-    try:
-        await _the_flow(shop)
-    finally:
-        await bounded(shop.runtime.stop(), "stop the runtime")
+    bot = await start_shop(serve, redis, settings, plugins=settings.plugins)
+    yield bot
+    await bounded(bot.runtime.stop(), "stop the runtime")
 
 
-async def _the_flow(shop: Shop) -> None:
+async def subscriber(shop: Shop, name: str, channel: str) -> str:
+    """A shopper on ``channel`` who wrote "LIVE" in the chat, got the card and tapped it; their sandbox id."""
+    shopper = str((await shop.call("POST", "/sandbox/shoppers", {"name": name, "channel": channel}))["psid"])
+    await shop.call("POST", f"/sandbox/shoppers/{shopper}/messages", {"text": "LIVE"})
+    await shop.drain()
+    await shop.call("POST", f"/sandbox/shoppers/{shopper}/optins", {"title": OPTIN_TITLE})
+    await shop.drain()
+    key = f"ig:{shopper}" if channel == "instagram" else shopper
+    subscription = await shop.runtime.consent.subscription(key, TOPIC)
+    assert subscription is not None and subscription.status == "active"
+    return shopper
+
+
+async def test_an_instagram_comment_live_leads_to_one_private_reply_the_card_an_opt_in_and_the_go_live_notice(
+        shop: Shop) -> None:
     igsid = str((await shop.call("POST", "/sandbox/shoppers", {"name": "Ina", "channel": "instagram"}))["psid"])
     video = await shop.call("POST", "/sandbox/posts", {"message": "Live now", "channel": "instagram", "live": True})
     comment = await shop.call("POST", f"/sandbox/posts/{video['post_id']}/comments",
@@ -80,3 +97,36 @@ async def _the_flow(shop: Shop) -> None:
     assert len(calls) == 1 and calls[0]["path"].endswith(f"/{account}/messages") and calls[0]["status"] == 200
     numbers = (await shop.api("GET", f"/api/live-sales/{sale}"))["numbers"]
     assert numbers["sent"] == 1 and numbers["skipped_total"] == 0, numbers
+
+
+async def test_a_page_with_both_channels_runs_one_sale_and_its_numbers_show_each_channel(shop: Shop) -> None:
+    quiet = await subscriber(shop, "Iris", "instagram")
+    await shop.advance(25 * 3600)  # Iris's window closes: no Instagram route is left for her
+    on_messenger = [await subscriber(shop, name, "messenger") for name in ("Ana", "Ben")]
+    on_instagram = await subscriber(shop, "Ina", "instagram")
+    sale = await shop.sale("Both channels", SALE_URL)
+    await shop.api("POST", f"/api/live-sales/{sale}/start")
+    await shop.settle()
+    for shopper in (*on_messenger, on_instagram):
+        assert len(await shop.received(shopper, SALE_URL)) == 1
+    assert not await shop.received(quiet, SALE_URL)
+
+    async def numbers() -> dict[str, Any]:
+        return dict((await shop.api("GET", f"/api/live-sales/{sale}"))["numbers"])
+
+    async def seen() -> bool:  # the sandbox's receipt pump: delivery and read on Messenger, seen on Instagram
+        await shop.drain()  # no workers run here: the receipts' webhooks are handled by draining
+        channels = (await numbers())["channels"]
+        return channels["messenger"]["read"] == 2 and channels["instagram"]["read"] == 1
+
+    await poll(seen, what="the receipts of both channels")
+    got = await numbers()
+    assert (got["sent"], got["skipped"]) == (3, {"not_on_instagram": 1})  # the totals, as before
+    messenger, instagram = got["channels"]["messenger"], got["channels"]["instagram"]
+    assert (messenger["sent"], messenger["delivered"], messenger["skipped_total"], messenger["done"]) == (2, 2, 0, 2)
+    assert (instagram["sent"], instagram["read"], instagram["skipped"], instagram["done"]) == (
+        1, 1, {"not_on_instagram": 1}, 2)
+    assert list(got["channels"]) == ["messenger", "instagram"]
+    stats = await shop.api("GET", "/api/stats?days=1")
+    today = stats["days"][0]["channels"]
+    assert today["instagram"]["skipped"].get("not_on_instagram") == 1 and today["messenger"]["sent"] >= 2
