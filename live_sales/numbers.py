@@ -18,6 +18,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from bot.channel_numbers import by_channel
+from bot.channels import CHANNELS
 from bot.clock import Clock
 from bot.keys import Keys
 from bot.outbox import Outbox
@@ -45,6 +46,23 @@ def channel_numbers(raw: Mapping[str, int]) -> dict[str, dict[str, Any]]:
                           "failed": failed, "failed_total": sum(failed.values()),
                           "done": sent + sum(skipped.values()) + sum(failed.values())}
     return split
+
+
+def merged_channels(days: list[dict[str, dict[str, Any]]]) -> dict[str, dict[str, Any]]:
+    """Several days' ``channels`` added up (counts summed, reasons merged)."""
+    merged: dict[str, dict[str, Any]] = {}
+    for day in days:
+        for channel, numbers in day.items():
+            into = merged.setdefault(channel, {})
+            for name, value in numbers.items():
+                if isinstance(value, dict):
+                    reasons = into.setdefault(name, {})
+                    for reason, n in value.items():
+                        reasons[reason] = reasons.get(reason, 0) + n
+                else:
+                    into[name] = into.get(name, 0) + value
+    return {c: {k: dict(sorted(v.items())) if isinstance(v, dict) else v for k, v in n.items()}
+            for c, n in sorted(merged.items(), key=lambda item: CHANNELS.index(item[0]))}
 
 
 def campaign_numbers(raw: Mapping[str, int], eligible: int | None = None) -> dict[str, Any]:
@@ -103,6 +121,7 @@ async def last_days(outbox: Outbox, clock: Clock, days: int, *, not_opted_in: in
             for reason, n in r[group].items():
                 merged[reason] = merged.get(reason, 0) + n
         totals[group] = dict(sorted(merged.items()))
+    totals["channels"] = merged_channels([r["channels"] for r in rows])
     warnings = []
     if not_opted_in is not None:
         totals["active_not_opted_in"] = not_opted_in

@@ -127,6 +127,9 @@ async def test_a_page_with_both_channels_runs_one_sale_and_its_numbers_show_each
     assert (instagram["sent"], instagram["read"], instagram["skipped"], instagram["done"]) == (
         1, 1, {"not_on_instagram": 1}, 2)
     assert list(got["channels"]) == ["messenger", "instagram"]
-    stats = await shop.api("GET", "/api/stats?days=1")
-    today = stats["days"][0]["channels"]
-    assert today["instagram"]["skipped"].get("not_on_instagram") == 1 and today["messenger"]["sent"] >= 2
+    stats = await shop.api("GET", "/api/stats?days=2")  # the clock moved a day: the opt-in cards of two days
+    today, totals = stats["days"][0]["channels"], stats["totals"]["channels"]
+    assert today["instagram"]["skipped"] == {"not_on_instagram": 1} and today["messenger"]["sent"] >= 2
+    assert totals["instagram"]["sent"] == sum(d["channels"].get("instagram", {}).get("sent", 0)
+                                              for d in stats["days"]) >= 3  # two cards and the notice
+    assert list(totals) == ["messenger", "instagram"]
