@@ -16,7 +16,13 @@ allows; a Messenger job's plan is left as it is. On Instagram:
 - a private reply to a comment on a post, reel or live video goes once per comment within 7 days
   (route ``instagram_comment``, the one-per-comment and 7-day rules of ``decide``); on a live video
   Meta allows it only while the broadcast runs (§9): not checked yet (the Instagram live video's
-  status is not known to the bot), so such a reply is tried and Meta's refusal recorded;
+  status is not known to the bot), so such a reply is tried and Meta's refusal recorded. The reply is
+  a text only: Meta's Instagram private-replies pages (Jun–Jul 2026) describe the ``message`` as "the
+  text you wish to send" and show nothing else [C]; that quick replies or templates are refused there
+  is [U] (Messenger's private replies take them, §3.8). A private reply with anything more is refused
+  ``not_on_instagram``, so the one reply a comment allows is never spent on a call Meta may refuse. A
+  private reply does not open the 24-hour window (§3.8, §4.1; Meta's Instagram page says the same
+  [C]): the shopper's answer in the DM does, and only then may the opt-in card go;
 - nothing else: no Marketing Message API, legacy marketing token or OTN route (Meta documents them for
   Messenger subscribers; marketing messages to Instagram subscribers are not wired here), no message
   tag (Meta's tag list is Messenger's; whether ``HUMAN_AGENT`` is allowed on Instagram could not be
@@ -32,6 +38,7 @@ from .policy import HOUR_MS, WEEK_MS, Facts, Plan, Reason, Route
 
 # A Messenger route -> the Instagram route it becomes; a route absent here does not exist on Instagram.
 INSTAGRAM_ROUTES = {"psid": "instagram", "comment": "instagram_comment"}
+PRIVATE_REPLY_FIELDS = frozenset({"text", "metadata"})  # metadata: ours, for echoes; not content
 OPTIN_TITLES_PER_WEEK = 10
 OPTINS_PER_DAY = 5
 DAY_MS = 24 * HOUR_MS
@@ -43,8 +50,10 @@ def for_channel(job: SendJob, plan: Plan, facts: Facts) -> Plan:
         return plan
     if job.purpose == "optin_request" and optin_limited(facts):
         return Plan.refuse(Reason.FREQUENCY)
+    text_only = isinstance(job.message.get("text"), str) and set(job.message) <= PRIVATE_REPLY_FIELDS
     routes = tuple(Route(INSTAGRAM_ROUTES[r.via], r.messaging_type)  # type: ignore[arg-type]
-                   for r in plan.routes if r.via in INSTAGRAM_ROUTES and r.tag is None)
+                   for r in plan.routes if r.via in INSTAGRAM_ROUTES and r.tag is None
+                   and (r.via != "comment" or text_only))
     if not routes:
         return Plan.refuse(Reason.NOT_ON_INSTAGRAM)
     return Plan(routes, per_day=plan.per_day)

@@ -14,8 +14,9 @@ workers read first, so a backlog of campaign sends never holds a shopper's reply
 
 Numbers: each outcome bumps the job's campaign hash and the day's hash
 (``sent``, ``queued``, ``skipped|<reason>``, ``failed|<reason>``, later
-``delivered`` and ``read`` from receipts) and the ``salebell_sends_total``
-counter, in the same script as the record and the stream acknowledgement.
+``delivered`` and ``read`` from receipts), the same field once more under the job's
+channel (:mod:`bot.channel_numbers`), and the ``salebell_sends_total`` counter, in the
+same script as the record and the stream acknowledgement.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from .channel_numbers import channel_prefix
 from .channels import CHANNELS, INSTAGRAM, MESSENGER, channel_of
 from .clock import LUA_NOW
 from .keys import IDEMPOTENCY_TTL, Keys
@@ -45,7 +47,7 @@ GROUP = "senders"
 REPLIES, CAMPAIGNS = "replies", "campaigns"
 ENQUEUE_CHUNK = 500  # jobs per script call: a few ms of Redis at most
 LAST_REPLY_TTL = 600  # how long a shopper's last queued reply is remembered for the next one to follow
-FINISH_ARITY = 15  # arguments per item of outbox_finish.lua
+FINISH_ARITY = 16  # arguments per item of outbox_finish.lua
 # routes whose sends await no delivery or read receipt
 NO_RECEIPTS = frozenset({"comment", "thread", "instagram_comment"})
 
@@ -324,7 +326,7 @@ class Outbox:
             numbers = f"thread_control|{o.outcome}"
         return [o.outcome, o.via, o.message_id, o.reason, o.code, numbers,
                 f"sends_total|{o.outcome}|{o.via if sent else o.reason}", member, str(o.attempts), asked,
-                "1" if sent and job.comment_id else ""]
+                "1" if sent and job.comment_id else "", channel_prefix(job.channel) + numbers]
 
     async def numbers(self, *, campaign: str | None = None, day: str | None = None) -> dict[str, int]:
         key = self._keys.campaign_stats(campaign) if campaign else self._keys.daily_stats(day or "")

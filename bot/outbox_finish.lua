@@ -5,11 +5,12 @@
 --       numbers (KEYS[1] when it has none), its shopper's awaiting-receipt ZSET, its shopper's
 --       opt-in requests hash and its comment's replied mark (each KEYS[1] when not needed).
 -- ARGV: 1 record TTL, 2 receipt TTL, 3 day TTL, 4 receipt score for a sent job with no member yet,
---       5 the consumer group; then 15 per item:
+--       5 the consumer group; then 16 per item:
 --   kind ('o' outcome, 'd' delay, 'a' acknowledge only), lane ('r' or 'c'), entry id ('' for none), job id,
 --   for 'o': state, via, message_id, reason, code, numbers field, counter field, receipt member,
 --            failed attempts ('0': leave as is), opt-in request title to mark asked ('' = none),
---            '1' to mark the comment replied;
+--            '1' to mark the comment replied, the numbers field under the job's channel
+--            (bot/channel_numbers.py: ch|<channel>|<numbers field>);
 --   for 'd': job JSON, delay ms, failed attempts, first failure ms (0 = now, -1 = none: the job did not
 --            fail, it waits for the Page or the part before it), the record's `delays` when the job
 --            was loaded, a job to stay behind ('' = none), reason, then blanks.
@@ -22,7 +23,7 @@ local n = (#KEYS - 7) / 5
 for i = 0, n - 1 do
   local k = 8 + 5 * i
   local record, campaign, receipts, asked, replied = KEYS[k], KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], KEYS[k + 4]
-  local a = 5 + 15 * i
+  local a = 5 + 16 * i
   local kind, lane, entry, job = ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4]
   local stream, delayed = KEYS[4], KEYS[6]
   if lane == 'c' then stream, delayed = KEYS[5], KEYS[7] end
@@ -53,8 +54,12 @@ for i = 0, n - 1 do
     -- only needed while sending or waiting; the record stays a week
     redis.call('HDEL', record, 'owner', 'taken', 'otn', 'rcpt', 'job', 'delays', 'after', 'sent_at')
     redis.call('EXPIRE', record, ARGV[1])
-    if campaign ~= KEYS[1] then redis.call('HINCRBY', campaign, ARGV[a + 10], 1) end
+    if campaign ~= KEYS[1] then
+      redis.call('HINCRBY', campaign, ARGV[a + 10], 1)
+      redis.call('HINCRBY', campaign, ARGV[a + 16], 1)
+    end
     redis.call('HINCRBY', KEYS[1], ARGV[a + 10], 1)
+    redis.call('HINCRBY', KEYS[1], ARGV[a + 16], 1)
     redis.call('HINCRBY', KEYS[2], ARGV[a + 11], 1)
   elseif kind == 'd' and not FINAL[state or '']
       and (not state or tonumber(redis.call('HGET', record, 'delays') or '0') == tonumber(ARGV[a + 9])) then

@@ -17,6 +17,8 @@ from __future__ import annotations
 from redis.asyncio import Redis
 
 from .buckets import token_digest
+from .channel_numbers import channel_prefix
+from .channels import channel_of
 from .events import DeliveryEvent, EchoEvent, MarketingEchoEvent, MessagingEvent, ReadEvent
 from .handlers import HandlerRegistry
 from .keys import IDEMPOTENCY_TTL, Keys
@@ -31,7 +33,8 @@ redis.call('HDEL', KEYS[2], ARGV[1])
 return 1
 """
 
-# KEYS[1]: the shopper's awaiting-receipt ZSET; ARGV: watermark, "delivered" or "read", key prefix.
+# KEYS[1]: the shopper's awaiting-receipt ZSET; ARGV: watermark, "delivered" or "read", key prefix, the
+# shopper's channel's numbers prefix (bot.channel_numbers: each field is bumped under it too).
 # Members are "campaign|day|job|state", state "s" (sent) or "d" (delivered); a read implies delivered.
 _RECEIPT = """
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'WITHSCORES')
@@ -49,8 +52,12 @@ for i = 1, #due, 2 do
     redis.call('ZADD', KEYS[1], score, campaign .. '|' .. day .. '|' .. job .. '|d')
   end
   for _, f in ipairs(bumps) do
-    if campaign ~= '' then redis.call('HINCRBY', ARGV[3] .. 'stats:c:' .. campaign, f, 1) end
+    if campaign ~= '' then
+      redis.call('HINCRBY', ARGV[3] .. 'stats:c:' .. campaign, f, 1)
+      redis.call('HINCRBY', ARGV[3] .. 'stats:c:' .. campaign, ARGV[4] .. f, 1)
+    end
     redis.call('HINCRBY', ARGV[3] .. 'stats:d:' .. day, f, 1)
+    redis.call('HINCRBY', ARGV[3] .. 'stats:d:' .. day, ARGV[4] .. f, 1)
   end
   counted = counted + #bumps
 end
@@ -97,4 +104,5 @@ async def remember_marketing_echo(event: MarketingEchoEvent, redis: Redis, keys:
 async def count_receipt(event: DeliveryEvent | ReadEvent, redis: Redis, keys: Keys) -> None:
     field = "read" if isinstance(event, ReadEvent) else "delivered"
     await register_script(redis, _RECEIPT)(keys=[keys.awaiting_receipt(event.psid)],
-                                           args=[event.watermark, field, keys.prefix])
+                                           args=[event.watermark, field, keys.prefix,
+                                                 channel_prefix(channel_of(event.psid))])

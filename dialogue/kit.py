@@ -33,7 +33,9 @@ slot                      meaning
 
 The message that triggered the action is ``tracker.latest_message``; its ``metadata``
 says where it came from (``source``: message, quick_reply, postback, referral, comment)
-and the tapped ``payload``, if any.
+and the tapped ``payload``, if any. Which Messenger-platform channel the shopper is on
+(Messenger or Instagram) is in ``tracker.sender_id`` (``ig:<IGSID>`` on Instagram, see
+:mod:`bot.channels`): :func:`on_instagram` reads it, so a remote action server knows it too.
 """
 
 from __future__ import annotations
@@ -48,11 +50,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from bot.channels import INSTAGRAM, channel_of
 from bot.graph import payloads
 
 __all__ = [
     "FACT_SLOTS", "GET_STARTED", "KEEP_REMINDERS", "NEXT_LIVE", "OPTIN_YES", "STOP_REMINDERS", "fact",
-    "offer_optin",
+    "offer_optin", "on_instagram",
     "optin_card", "otn_card", "otn_title", "product_of", "quick", "trigger", "when",
 ]
 
@@ -81,6 +84,11 @@ def trigger(tracker: Tracker) -> dict[str, Any]:
     """``{"source": ..., "payload": ...}`` of the message being answered."""
     metadata = tracker.latest_message.get("metadata")
     return metadata if isinstance(metadata, dict) else {}
+
+
+def on_instagram(tracker: Tracker) -> bool:
+    """The shopper is on the Page's Instagram account (their sender id is an ``ig:`` key)."""
+    return channel_of(tracker.sender_id) == INSTAGRAM
 
 
 def quick(title: str, payload: str) -> dict[str, str]:

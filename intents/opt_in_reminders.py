@@ -8,6 +8,13 @@ A wrong opt-in is worse than a missed one, so patterns stay narrow.
 Actions: the answer to the request (the opt-in card, or why not), the invitation sent as
 the one private reply to a keyword comment, the confirmation once the shopper opted in,
 and the scheduled follow-up.
+
+The invitation cannot be the card: a private reply does not open the 24-hour window, and the
+card may go only inside it (messenger-platform.md §3.8, §4.2). The shopper's answer in the DM
+opens it. On Messenger the invitation carries a quick reply ("Yes, remind me") whose tap is that
+answer; on Instagram a private reply is a text only (Meta documents nothing else for it; see
+:mod:`bot.instagram_policy`), so it asks the shopper to write the keyword in the chat, and the
+keyword in a DM gets the card.
 """
 
 from typing import Any
@@ -16,7 +23,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from dialogue.intent import Intent
-from dialogue.kit import OPTIN_YES, STOP_REMINDERS, fact, offer_optin, otn_card, quick
+from dialogue.kit import OPTIN_YES, STOP_REMINDERS, fact, offer_optin, on_instagram, otn_card, quick
 
 
 class ActionOptInReminders(Action):
@@ -29,6 +36,11 @@ class ActionOptInReminders(Action):
         if fact(tracker, "channel") == "comment":
             if fact(tracker, "subscribed", False):
                 dispatcher.utter_message(text="You're already on the list ✅ See you at the live!")
+            elif on_instagram(tracker):
+                keyword = fact(tracker, "optin_keyword", "LIVE")
+                dispatcher.utter_message(text=f"Thanks for your comment! 🙌 Want a reminder before every live "
+                                              f"sale? Reply {keyword} here in this chat and I'll send you the "
+                                              "sign-up.")
             else:
                 dispatcher.utter_message(text="Thanks for your comment! 🙌 Want a reminder before every live sale?",
                                          quick_replies=[quick("Yes, remind me", OPTIN_YES)])

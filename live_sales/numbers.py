@@ -5,6 +5,9 @@ The send workers count every outcome in the campaign's and the day's hash
 delivery and read webhooks add ``delivered`` and ``read`` (``bot.tracking``).
 This module only reshapes them: reasons grouped, totals added, and the day's
 "never opted in" warning (shoppers skipped for want of any token, ``no_token``).
+Each outcome and receipt is counted under its channel too (:mod:`bot.channel_numbers`):
+``channels`` gives, per channel that has any (``messenger``, ``instagram``), its sent,
+delivered, read (on Instagram: seen), skipped and failed with their reasons, and done.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from bot.channel_numbers import by_channel
+from bot.channels import CHANNELS
 from bot.clock import Clock
 from bot.keys import Keys
 from bot.outbox import Outbox
@@ -30,6 +35,36 @@ def _by_reason(raw: Mapping[str, int], outcome: str) -> dict[str, int]:
     return {k[len(prefix):]: v for k, v in sorted(raw.items()) if k.startswith(prefix) and v}
 
 
+def channel_numbers(raw: Mapping[str, int]) -> dict[str, dict[str, Any]]:
+    """Per channel with a number: sent, delivered, read, skipped and failed by reason, done."""
+    split = {}
+    for channel, own in by_channel(raw).items():
+        skipped, failed = _by_reason(own, "skipped"), _by_reason(own, "failed")
+        sent = own.get("sent", 0)
+        split[channel] = {"sent": sent, "delivered": own.get("delivered", 0), "read": own.get("read", 0),
+                          "skipped": skipped, "skipped_total": sum(skipped.values()),
+                          "failed": failed, "failed_total": sum(failed.values()),
+                          "done": sent + sum(skipped.values()) + sum(failed.values())}
+    return split
+
+
+def merged_channels(days: list[dict[str, dict[str, Any]]]) -> dict[str, dict[str, Any]]:
+    """Several days' ``channels`` added up (counts summed, reasons merged)."""
+    merged: dict[str, dict[str, Any]] = {}
+    for day in days:
+        for channel, numbers in day.items():
+            into = merged.setdefault(channel, {})
+            for name, value in numbers.items():
+                if isinstance(value, dict):
+                    reasons = into.setdefault(name, {})
+                    for reason, n in value.items():
+                        reasons[reason] = reasons.get(reason, 0) + n
+                else:
+                    into[name] = into.get(name, 0) + value
+    return {c: {k: dict(sorted(v.items())) if isinstance(v, dict) else v for k, v in n.items()}
+            for c, n in sorted(merged.items(), key=lambda item: CHANNELS.index(item[0]))}
+
+
 def campaign_numbers(raw: Mapping[str, int], eligible: int | None = None) -> dict[str, Any]:
     """A campaign's numbers: ``done`` counts jobs with a final outcome, ``pending`` the rest of ``queued``."""
     skipped, failed = _by_reason(raw, "skipped"), _by_reason(raw, "failed")
@@ -39,7 +74,7 @@ def campaign_numbers(raw: Mapping[str, int], eligible: int | None = None) -> dic
         "queued": queued, "sent": sent, "delivered": raw.get("delivered", 0), "read": raw.get("read", 0),
         "skipped": skipped, "skipped_total": sum(skipped.values()),
         "failed": failed, "failed_total": sum(failed.values()),
-        "done": done, "pending": max(0, queued - done),
+        "done": done, "pending": max(0, queued - done), "channels": channel_numbers(raw),
     }
     if eligible is not None:
         numbers = {"eligible": eligible, **numbers}
@@ -53,7 +88,7 @@ def day_numbers(day: str, raw: Mapping[str, int]) -> dict[str, Any]:
         "day": day, "sent": raw.get("sent", 0), "delivered": raw.get("delivered", 0), "read": raw.get("read", 0),
         "failed": failed, "failed_total": sum(failed.values()),
         "skipped": skipped, "skipped_total": sum(skipped.values()),
-        "never_opted_in": skipped.get("no_token", 0),
+        "never_opted_in": skipped.get("no_token", 0), "channels": channel_numbers(raw),
     }
 
 
@@ -86,6 +121,7 @@ async def last_days(outbox: Outbox, clock: Clock, days: int, *, not_opted_in: in
             for reason, n in r[group].items():
                 merged[reason] = merged.get(reason, 0) + n
         totals[group] = dict(sorted(merged.items()))
+    totals["channels"] = merged_channels([r["channels"] for r in rows])
     warnings = []
     if not_opted_in is not None:
         totals["active_not_opted_in"] = not_opted_in

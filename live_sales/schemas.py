@@ -44,11 +44,22 @@ SALE_IN: Schema = {
     },
 }
 
+CHANNEL_NUMBERS: Schema = {
+    "type": "object",
+    "properties": {"sent": INT, "delivered": INT, "read": INT, "skipped": COUNTS, "skipped_total": INT,
+                   "failed": COUNTS, "failed_total": INT, "done": INT},
+}
+CHANNELS: Schema = {
+    "type": "object", "additionalProperties": CHANNEL_NUMBERS,
+    "description": "the same numbers per channel that has any (messenger, instagram); Instagram's read is its "
+                   "seen (no delivery receipts there)",
+}
 NUMBERS: Schema = {
     "type": "object",
     "properties": {
         "eligible": INT, "queued": INT, "sent": INT, "delivered": INT, "read": INT,
         "skipped": COUNTS, "skipped_total": INT, "failed": COUNTS, "failed_total": INT, "done": INT, "pending": INT,
+        "channels": CHANNELS,
     },
 }
 FANOUT: Schema = {
@@ -134,7 +145,7 @@ ORDER_OUT: Schema = {
 DAY: Schema = {
     "type": "object",
     "properties": {"day": STR, "sent": INT, "delivered": INT, "read": INT, "failed": COUNTS, "failed_total": INT,
-                   "skipped": COUNTS, "skipped_total": INT, "never_opted_in": INT},
+                   "skipped": COUNTS, "skipped_total": INT, "never_opted_in": INT, "channels": CHANNELS},
 }
 STATS: Schema = {
     "type": "object",

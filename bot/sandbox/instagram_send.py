@@ -11,7 +11,13 @@ the opt-in request's rules) runs as for Messenger:
   Messenger form is refused;
 - a private reply to a comment on a live video only while the video is live (§9); after, it is
   refused [U: Meta's error code for it was not found; answered here as (#10) permission, subcode
-  2534022 of a closed window].
+  2534022 of a closed window];
+- a private reply is a text and nothing else: Meta's Instagram private-replies pages (Instagram
+  Platform and Business Messaging, updated Jun–Jul 2026) say the ``message`` parameter "contains the
+  text you wish to send" and show only ``{"text": ...}`` [C]; quick replies, attachments and templates
+  in it are refused here (Messenger's private replies take every message type, §3.8; whether Instagram
+  refuses them, and with which code, is [U]: answered as (#100) invalid parameter). ``metadata`` (ours,
+  for echoes) is not content and passes.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from .instagram import on_instagram
 from .rules import SendPlan, plan_send
 from .templates import bad
 
+PRIVATE_REPLY_TEXT_ONLY = "On Instagram a private reply (recipient.comment_id) takes message[text] only"
 LIVE_ENDED = refusal(10, "(#10) This message is sent outside of allowed window: the live video has ended", 2534022)
 
 
@@ -48,6 +55,8 @@ async def plan_instagram(sandbox: Sandbox, body: Any) -> SendPlan | GraphRefusal
         if not on_instagram(await sandbox.state.shopper(plan.address)):
             return NO_MATCHING_USER
     elif plan.kind == "comment":
+        if not isinstance(message, dict) or set(message) - {"text", "metadata"}:
+            return bad(PRIVATE_REPLY_TEXT_ONLY)
         refused = await _check_comment(sandbox, plan.address)
         if refused is not None:
             return refused

@@ -203,6 +203,35 @@ async def test_a_comment_on_an_instagram_live_comes_as_live_comments_and_is_answ
         "instagram_comment"]
 
 
+async def test_an_instagram_private_reply_is_a_text_the_sandbox_refuses_more_and_the_bot_never_sends_more(
+        bot: SandboxBot) -> None:
+    igsid = await ig_shopper(bot)
+    post = await bot.call("POST", "/sandbox/posts", {"message": "New drop!", "channel": "instagram"})
+    first, second = [await bot.call("POST", f"/sandbox/posts/{post['post_id']}/comments",
+                                    {"psid": igsid, "message": text}) for text in ("nice", "so nice")]
+    await bot.drain()  # neither is the keyword: no private reply yet
+    url = f"/sandbox/graph/{bot.settings.graph_api_version}/{bot.settings.instagram_account_id}/messages"
+    token = {"Authorization": f"Bearer {bot.settings.page_access_token.reveal()}"}
+    quick_reply = {"text": "Want reminders?", "quick_replies": [
+        {"content_type": "text", "title": "Yes", "payload": "OPTIN_YES"}]}
+    resp = await bot.client.post(url, json={"recipient": {"comment_id": first["comment_id"]}, "message": quick_reply},
+                                 headers=token)
+    assert resp.status == 400 and "message[text] only" in (await resp.json())["error"]["message"]
+    resp = await bot.client.post(url, json={"recipient": {"comment_id": first["comment_id"]},
+                                            "message": {"text": "Thanks! Reply LIVE here for reminders"}},
+                                 headers=token)
+    assert resp.status == 200
+    # the bot's own policy: a private reply with a quick reply is refused before any call, with its reason
+    calls = len(await bot.sent())
+    job = SendJob(id="ig-pr-qr", purpose="private_reply", message=quick_reply, comment_id=second["comment_id"],
+                  comment_ms=second["timestamp"], channel="instagram")
+    await bot.runtime.outbox.enqueue(job)
+    await bot.drain()
+    record = await bot.runtime.outbox.record("ig-pr-qr")
+    assert record is not None and (record.state, record.reason) == ("skipped", "not_on_instagram")
+    assert len(await bot.sent()) == calls
+
+
 async def test_the_sandbox_keeps_each_channel_s_comments_apart(bot: SandboxBot) -> None:
     igsid, psid = await ig_shopper(bot), await bot.shopper()
     ig_post = await bot.call("POST", "/sandbox/posts", {"message": "IG", "channel": "instagram"})
