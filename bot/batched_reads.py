@@ -4,17 +4,28 @@ A store read on a hot path together with others offers ``stage_<what>(pipe, ...)
 commands on a non-transactional pipeline the caller owns and returns a :class:`Staged`, which builds
 the store's value from the pipeline's replies once the caller has run it. The caller runs the
 pipeline once and asks each staged read for its value; the store alone knows its keys and its
-format. Only plain keyed commands are staged (no scripts: nothing to load first), and all of one
-Page's keys share one hash slot (:mod:`bot.keys`), so on Redis Cluster too a batch is one round trip.
+format. All of one Page's keys share one hash slot (:mod:`bot.keys`), so on Redis Cluster too a batch
+is one round trip.
+
+Keyed commands are staged, and scripts that only read (:func:`stage_script`, by EVALSHA: redis-py's
+own scripts in a pipeline would ask ``SCRIPT EXISTS`` first, a round trip of its own). A server that
+does not know such a script (restarted, new, failed over) answers NOSCRIPT; :func:`run_batch` then
+runs it once by EVAL (which caches it there) and the whole batch again: nothing in it changed anything.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from redis.asyncio import Redis
+from redis.exceptions import NoScriptError
+
+from .scripts import Arg, Script
+
 T = TypeVar("T")
+B = TypeVar("B")
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,3 +45,28 @@ def stage(pipe: Any, queue: Callable[[], object], build: Callable[[Sequence[Any]
     start = len(pipe)
     queue()
     return Staged(start, len(pipe) - start, build)
+
+
+def stage_script(pipe: Any, script: Script, keys: Sequence[Arg], args: Sequence[Arg],
+                 build: Callable[[Any], T]) -> Staged[T]:
+    """Queue a read-only ``script`` by EVALSHA; ``build`` makes the value from its one reply."""
+    return stage(pipe, lambda: pipe.evalsha(script.sha, len(keys), *keys, *args), lambda r: build(r[0]))
+
+
+async def run_batch(redis: Redis, queue_all: Callable[[Any], B], known: Callable[[], Awaitable[object]]) -> \
+        tuple[B, list[Any]]:
+    """Run what ``queue_all(pipe)`` stages, in one round trip: (what it returned, the replies).
+
+    On NOSCRIPT, ``known()`` runs the batch's scripts the way that makes the server learn them (a
+    :class:`~bot.scripts.Script` call: EVAL where unknown), and the batch runs again, once.
+    """
+    for attempt in (1, 2):
+        async with redis.pipeline(transaction=False) as pipe:
+            staged = queue_all(pipe)
+            try:
+                return staged, await pipe.execute()
+            except NoScriptError:
+                if attempt == 2:
+                    raise
+        await known()
+    raise AssertionError("unreachable")  # pragma: no cover

@@ -8,8 +8,11 @@ with :data:`LUA_NOW`.
 
 from __future__ import annotations
 
+from typing import Any
+
 from redis.asyncio import Redis
 
+from .batched_reads import Staged, stage_script
 from .keys import Keys
 from .scripts import register_script
 
@@ -40,6 +43,11 @@ class Clock:
 
     async def now_ms(self) -> int:
         return int(await self._now(keys=[self._keys.clock_offset]))
+
+    def stage_now(self, pipe: Any) -> Staged[int]:
+        """"Now" read with the caller's other reads (:func:`bot.batched_reads.run_batch`, with
+        :meth:`now_ms` to make the script known after a NOSCRIPT)."""
+        return stage_script(pipe, self._now, [self._keys.clock_offset], [], int)
 
     async def offset_ms(self) -> int:
         return int(await self._redis.get(self._keys.clock_offset) or 0)

@@ -29,6 +29,7 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from bot.batched_reads import Staged, run_batch
 from bot.channels import instagram_shopper
 from bot.consent import ShopperConsent
 from bot.events import (
@@ -92,12 +93,13 @@ MAX_CHAIN = 3  # FollowupAction hops per turn
 @dataclass(frozen=True, slots=True)
 class TurnOpening:
     """A chat turn's first reads, in one round trip: the tracker, the consent (after any opt-out of this
-    turn), the human pause and the shopper's fact rows."""
+    turn), the human pause, the shopper's fact rows and the clock."""
 
     state: State
     consent: ShopperConsent
     paused_until: int  # when a person's hold on the thread ends; 0: none
     rows: ShopperRows  # what the facts an action sees are built from
+    now: int  # the deployment clock as the turn opened (ms)
 
 
 class Dialogue:
@@ -173,7 +175,7 @@ class Dialogue:
         known: ShopperConsent | None = opening.consent  # the shopper's consent as this turn last read it
         if intent == OPT_IN:
             known = await self.consent_again(psid, opening.consent)
-        now = await self.clock.now_ms()
+        now = opening.now
         answered = answer_to_question(intent, text, metadata, state["slots"], now)
         if answered is not None:
             intent, metadata = answered
@@ -284,14 +286,16 @@ class Dialogue:
 
     async def open_turn(self, psid: str) -> TurnOpening:
         """What every chat turn reads first, in one round trip (:mod:`bot.batched_reads`)."""
-        async with self.redis.pipeline(transaction=False) as pipe:
-            state = self.store.stage_load(pipe, psid)
-            consent = self.consent.stage_consent(pipe, psid, self.settings.optin_topic)
-            paused_until = self.takeover.stage_paused_until(pipe, psid)
-            rows = self.facts.stage_rows(pipe, psid)
-            replies = await pipe.execute()
+        def queue(pipe: Any) -> tuple[Staged[State], Staged[ShopperConsent], Staged[int], Staged[ShopperRows],
+                                      Staged[int]]:
+            return (self.store.stage_load(pipe, psid),
+                    self.consent.stage_consent(pipe, psid, self.settings.optin_topic),
+                    self.takeover.stage_paused_until(pipe, psid), self.facts.stage_rows(pipe, psid),
+                    self.clock.stage_now(pipe))
+
+        (state, consent, paused_until, rows, now), replies = await run_batch(self.redis, queue, self.clock.now_ms)
         return TurnOpening(state.value(replies), consent.value(replies), paused_until.value(replies),
-                           rows.value(replies))
+                           rows.value(replies), now.value(replies))
 
     async def consent_again(self, psid: str, c: ShopperConsent) -> ShopperConsent:
         """A shopper who told us to stop, still holding an active token, asks for reminders: they are back.
