@@ -59,11 +59,21 @@ class EventConsumer:
         self.concurrency = concurrency
         self.max_attempts = max_attempts
         self._active: set[asyncio.Task[None]] = set()
+        self._held: set[str] = set()  # the shoppers whose lease this consumer holds now (the heartbeat's)
         self._stop = asyncio.Event()  # run() replaces it with the runtime's
 
     async def run(self, stop: asyncio.Event) -> None:
         """Claim and drain until ``stop`` is set; then finish what is in hand."""
         self._stop = stop
+        finished = asyncio.Event()  # not ``stop``: the leases in hand are kept while they are finished
+        heartbeat = asyncio.create_task(self._heartbeat(finished))
+        try:
+            await self._claim_and_drain(stop)
+        finally:
+            finished.set()
+            heartbeat.cancel()
+
+    async def _claim_and_drain(self, stop: asyncio.Event) -> None:
         idle = 0.002
         backoff, outage = Backoff(first=0.05, most=0.5), Outage(log, f"consumer {self.name}")
         while not stop.is_set():
@@ -95,7 +105,13 @@ class EventConsumer:
     async def run_once(self) -> int:
         """Claim what is ready now and drain it (tests, burst mode). Returns keys drained."""
         claimed, _ = await self._queues.claim(self.name, self.concurrency)
-        await asyncio.gather(*(self._drain(lease) for lease in claimed))
+        done = asyncio.Event()
+        heartbeat = asyncio.create_task(self._heartbeat(done))
+        try:
+            await asyncio.gather(*(self._drain(lease) for lease in claimed))
+        finally:
+            done.set()
+            heartbeat.cancel()
         return len(claimed)
 
     async def _drain(self, lease: Lease) -> None:
@@ -108,13 +124,14 @@ class EventConsumer:
         to expire and another process resumes from the unpopped head.
         """
         ordering_key = lease.ordering_key
-        done = asyncio.Event()
-        heartbeat = asyncio.create_task(self._heartbeat(ordering_key, done))
-        with about(shopper=shopper_hash(ordering_key)):
-            await self._drain_leased(ordering_key, lease.head, done, heartbeat)
+        self._held.add(ordering_key)  # the consumer's heartbeat keeps it while it is in hand
+        try:
+            with about(shopper=shopper_hash(ordering_key)):
+                await self._drain_leased(ordering_key, lease.head)
+        finally:
+            self._held.discard(ordering_key)
 
-    async def _drain_leased(self, ordering_key: str, head: Head | None, done: asyncio.Event,
-                            heartbeat: asyncio.Task[None]) -> None:
+    async def _drain_leased(self, ordering_key: str, head: Head | None) -> None:
         try:
             for handled in range(MAX_PER_CLAIM):
                 if head is None:
@@ -134,9 +151,6 @@ class EventConsumer:
                 head = after.next  # read by the same step: no round trip for the next item
         except _GivenUp:
             return
-        finally:
-            done.set()  # ends the heartbeat even if a Redis call swallows the cancel (redis/redis-py#2028)
-            heartbeat.cancel()
 
     async def _retrying(self, step: Callable[[], Awaitable[T]], ordering_key: str) -> T:
         """Run ``step`` until Redis takes it; raise :class:`_GivenUp` on shutdown."""
@@ -183,15 +197,23 @@ class EventConsumer:
         await self._redis.xadd(self._keys.dead_letters, {"kind": kind, "error": error[:500], "item": payload},
                                maxlen=10_000, approximate=True)
 
-    async def _heartbeat(self, ordering_key: str, done: asyncio.Event) -> None:
-        """Keep the lease on the shopper's queue while its events are handled; never past ``done``."""
+    async def _heartbeat(self, finished: asyncio.Event) -> None:
+        """Keep the leases of every shopper in hand, in one call every third of the lease, until ``finished``.
+
+        One loop for the consumer, not a task per shopper: most shoppers are in hand for milliseconds.
+        A lease found lost (it expired during an outage and another consumer took it) is no longer
+        extended; its drain learns it when it completes (and leaves the rest to the new holder).
+        """
         interval = self._queues.lease_ms / 3000
-        while not done.is_set():
-            await sleep_or_stop(done, interval)
-            if done.is_set():
-                return
+        while not finished.is_set():
+            await sleep_or_stop(finished, interval)
+            held = list(self._held)
+            if finished.is_set() or not held:
+                continue
             try:
-                if not await self._queues.extend(ordering_key, self.name):
-                    return
+                lost = await self._queues.extend(self.name, held)
             except (RedisError, OSError):
-                pass
+                continue  # tried again next time; a lease outlives two missed beats
+            if lost:
+                log.warning("consumer %s: the lease on %d shoppers was lost; their new holders resume them",
+                            self.name, len(lost))

@@ -135,13 +135,18 @@ local function complete(keys, argv)
   return {left}
 end
 
--- extend: KEYS leases, owners; ARGV okey, owner, lease_ms. 1 if still ours.
+-- extend: KEYS leases, owners; ARGV owner, lease_ms, okeys... Extends each lease still ours; returns
+-- the okeys that are not (lost: expired and taken by another consumer, or given back).
 local function extend(keys, argv)
-  if redis.call('HGET', keys[2], argv[1]) ~= argv[2] then
-    return 0
+  local until_ms, lost = real_now() + tonumber(argv[2]), {}
+  for i = 3, #argv do
+    if redis.call('HGET', keys[2], argv[i]) == argv[1] then
+      redis.call('ZADD', keys[1], 'XX', until_ms, argv[i])
+    else
+      lost[#lost + 1] = argv[i]
+    end
   end
-  redis.call('ZADD', keys[1], 'XX', real_now() + tonumber(argv[3]), argv[1])
-  return 1
+  return lost
 end
 
 -- release: KEYS queue, ready, leases, owners; ARGV okey, owner. Gives a lease back untouched.

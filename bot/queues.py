@@ -164,9 +164,14 @@ class ShopperQueues:
         reply = await self._script(keys=keys, args=args)
         return Completed(int(reply[0]), Head.from_reply(reply[1]) if len(reply) > 1 else None)
 
-    async def extend(self, ordering_key: str, owner: str) -> bool:
+    async def extend(self, owner: str, ordering_keys: Sequence[str]) -> list[str]:
+        """Extend ``owner``'s leases on these keys, in one step; returns the keys whose lease is no longer
+        ``owner``'s (those are not extended)."""
+        if not ordering_keys:
+            return []
         keys = [self._keys.leases, self._keys.lease_owners]
-        return bool(await self._script(keys=keys, args=["extend", ordering_key, owner, self.lease_ms]))
+        lost = await self._script(keys=keys, args=["extend", owner, self.lease_ms, *ordering_keys])
+        return [k.decode() if isinstance(k, bytes) else k for k in lost]
 
     async def release(self, ordering_key: str, owner: str) -> bool:
         keys = [self._keys.queue(ordering_key), self._keys.ready, self._keys.leases, self._keys.lease_owners]
