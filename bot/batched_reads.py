@@ -8,7 +8,8 @@ format. All of one Page's keys share one hash slot (:mod:`bot.keys`), so on Redi
 is one round trip.
 
 Keyed commands are staged, and scripts that only read (:func:`stage_script`, by EVALSHA: redis-py's
-own scripts in a pipeline would ask ``SCRIPT EXISTS`` first, a round trip of its own). A server that
+own scripts in a pipeline would ask ``SCRIPT EXISTS`` first, a round trip of its own; on Redis Cluster,
+whose pipelines refuse EVALSHA, the caller runs such a script on its own). A server that
 does not know such a script (restarted, new, failed over) answers NOSCRIPT; :func:`run_batch` then
 runs it once by EVAL (which caches it there) and the whole batch again: nothing in it changed anything.
 """
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from redis.asyncio import Redis
+from redis.asyncio.cluster import ClusterPipeline
 from redis.exceptions import NoScriptError
 
 from .scripts import Arg, Script
@@ -48,8 +50,11 @@ def stage(pipe: Any, queue: Callable[[], object], build: Callable[[Sequence[Any]
 
 
 def stage_script(pipe: Any, script: Script, keys: Sequence[Arg], args: Sequence[Arg],
-                 build: Callable[[Any], T]) -> Staged[T]:
-    """Queue a read-only ``script`` by EVALSHA; ``build`` makes the value from its one reply."""
+                 build: Callable[[Any], T]) -> Staged[T] | None:
+    """Queue a read-only ``script`` by EVALSHA; ``build`` makes the value from its one reply. None on a
+    Redis Cluster pipeline, which refuses EVALSHA (redis-py's rule): the caller runs the script itself."""
+    if isinstance(pipe, ClusterPipeline):
+        return None
     return stage(pipe, lambda: pipe.evalsha(script.sha, len(keys), *keys, *args), lambda r: build(r[0]))
 
 

@@ -44,9 +44,10 @@ class Clock:
     async def now_ms(self) -> int:
         return int(await self._now(keys=[self._keys.clock_offset]))
 
-    def stage_now(self, pipe: Any) -> Staged[int]:
+    def stage_now(self, pipe: Any) -> Staged[int] | None:
         """"Now" read with the caller's other reads (:func:`bot.batched_reads.run_batch`, with
-        :meth:`now_ms` to make the script known after a NOSCRIPT)."""
+        :meth:`now_ms` to make the script known after a NOSCRIPT); None on Redis Cluster, where the
+        caller asks :meth:`now_ms` (see :func:`bot.batched_reads.stage_script`)."""
         return stage_script(pipe, self._now, [self._keys.clock_offset], [], int)
 
     async def offset_ms(self) -> int:

@@ -287,7 +287,7 @@ class Dialogue:
     async def open_turn(self, psid: str) -> TurnOpening:
         """What every chat turn reads first, in one round trip (:mod:`bot.batched_reads`)."""
         def queue(pipe: Any) -> tuple[Staged[State], Staged[ShopperConsent], Staged[int], Staged[ShopperRows],
-                                      Staged[int]]:
+                                      Staged[int] | None]:
             return (self.store.stage_load(pipe, psid),
                     self.consent.stage_consent(pipe, psid, self.settings.optin_topic),
                     self.takeover.stage_paused_until(pipe, psid), self.facts.stage_rows(pipe, psid),
@@ -295,7 +295,7 @@ class Dialogue:
 
         (state, consent, paused_until, rows, now), replies = await run_batch(self.redis, queue, self.clock.now_ms)
         return TurnOpening(state.value(replies), consent.value(replies), paused_until.value(replies),
-                           rows.value(replies), now.value(replies))
+                           rows.value(replies), now.value(replies) if now else await self.clock.now_ms())
 
     async def consent_again(self, psid: str, c: ShopperConsent) -> ShopperConsent:
         """A shopper who told us to stop, still holding an active token, asks for reminders: they are back.
