@@ -15,7 +15,7 @@ import json
 import random
 import secrets
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import Any
 
@@ -127,7 +127,7 @@ async def worker_killed_mid_claims(client: FaultClient, when: str, count: int = 
         else:
             await wait_until(lambda: _at_least(_received(client), count // 3), timeout, interval=0.02)
         at_kill.update(recorded=await recorded(), received=await _received(client),
-                       posted=sum(1 for s in statuses if s))
+                       posted=sum(1 for s in statuses if s), ms=int(time.time() * 1000))
         await asyncio.to_thread(client.dep.kill_worker, 0)
 
     if when == "answering":  # in force from the burst until shortly after the answers begin
@@ -171,23 +171,31 @@ async def _figures(client: FaultClient, when: str, sale: str, comments: list[Com
         failures.append(f"the claims' answers were not all sent within {timeout:g}s")
     if not at_kill:
         failures.append("no worker was killed")
-    listed = await client.api("GET", f"/api/live-sales/{sale}/claims?limit=10000")
-    claims = {c["claim_id"]: c for c in listed["claims"]}
-    if [c["claim_id"] for c in listed["claims"]] != [c.comment_id for c in comments if c.comment_id in claims]:
+    listed = (await client.api("GET", f"/api/live-sales/{sale}/claims?limit=10000"))["claims"]
+    of_psid: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for claim in listed:
+        of_psid[str(claim["psid"])].append(claim)
+    place = {c.psid: i for i, c in enumerate(comments)}
+    if [place.get(str(c["psid"]), -1) for c in listed] != sorted(place.get(str(c["psid"]), -1) for c in listed):
         failures.append("the host's list of claims is not in comment-time order")
-    if set(claims) != {c.comment_id for c in comments}:
-        failures.append(f"{len(claims)} claims recorded for {count} comments, "
-                        f"{len(set(claims) - {c.comment_id for c in comments})} of them for no comment")
+    twice = sum(1 for c in comments if len(of_psid[c.psid]) > 1)
+    strays = [c for c in listed if str(c["psid"]) not in place]
+    if twice or strays or len(listed) != count:
+        failures.append(f"{len(listed)} claims for {count} comments: {twice} comments claimed more than once, "
+                        f"{len(strays)} claims of no commenter")
+    not_their_id = sum(1 for c in comments if any(x["claim_id"] != c.comment_id for x in of_psid[c.psid]))
+    if not_their_id:
+        failures.append(f"{not_their_id} claims whose id is not their comment's id")
 
     # the line: the 10 earliest claimed, the rest waitlisted in comment-time order
     expected = [("claimed", None)] * UNITS + [("waitlisted", n) for n in range(1, count - UNITS + 1)]
-    got = [(claims[c.comment_id]["status"], claims[c.comment_id]["waitlist_position"]) if c.comment_id in claims
+    got = [(of_psid[c.psid][0]["status"], of_psid[c.psid][0]["waitlist_position"]) if of_psid[c.psid]
            else ("missing", None) for c in comments]
     figures.out_of_order = sum(1 for g, e in zip(got, expected) if g != e)
     if figures.out_of_order:
         wrong = [(i, g, e) for i, (g, e) in enumerate(zip(got, expected)) if g != e][:5]
         failures.append(f"not by comment time (comment #, got, expected): {wrong}")
-    counts = Counter(c["status"] for c in claims.values())
+    counts = Counter(c["status"] for c in listed)
     if (counts["claimed"], counts["waitlisted"]) != (UNITS, count - UNITS):
         failures.append(f"claimed {counts['claimed']}, waitlisted {counts['waitlisted']} (statuses {dict(counts)})")
 
@@ -198,7 +206,8 @@ async def _figures(client: FaultClient, when: str, sale: str, comments: list[Com
     text_of = {s["recipient"]["comment_id"]: words(s["message"] or {}) for s in to_comment if s["status"] == 200}
     inboxes = await _replies(client, [c.psid for c in comments])
     figures.lost = sum(1 for c in comments if not taken[c.comment_id] or not inboxes[c.psid])
-    figures.duplicated = sum(1 for c in comments if taken[c.comment_id] > 1 or len(inboxes[c.psid]) > 1)
+    figures.duplicated = sum(1 for c in comments if taken[c.comment_id] > 1 or len(inboxes[c.psid]) > 1
+                             or len(of_psid[c.psid]) > 1)
     wrong_text = []
     for i, c in enumerate(comments):
         said = text_of.get(c.comment_id, "")
@@ -213,16 +222,18 @@ async def _figures(client: FaultClient, when: str, sale: str, comments: list[Com
     if (product["taken"], product["left"]) != (UNITS, 0):
         failures.append(f"product {CODE}: taken {product['taken']}, left {product['left']}")
     numbers = (await client.sale(sale))["claims"]
-    said = (numbers["comments"], numbers["claimed"], numbers["waitlisted"], numbers["answers"]["sent"],
+    told = (numbers["comments"], numbers["claimed"], numbers["waitlisted"], numbers["answers"]["sent"],
             numbers["unanswered_total"])
-    if said != (count, UNITS, count - UNITS, count, 0):
+    if told != (count, UNITS, count - UNITS, count, 0):
         failures.append(f"the sale's claim numbers (comments, claimed, waitlisted, answers sent, unanswered) "
-                        f"say {said}; unanswered {numbers['unanswered']}")
+                        f"say {told}; unanswered {numbers['unanswered']}")
 
     figures.max_delay_s = seconds["answered"]
+    killed_ms = at_kill.pop("ms", 0)
     figures.notes.update({
         "burst": f"{seconds['burst']:.2f}s", "at the kill": at_kill,
         "comments handled twice": numbers["duplicates"],
+        "recorded after the kill": sum(1 for c in listed if killed_ms and c["arrived_ms"] > killed_ms),
         "private replies refused by Meta": sum(1 for s in to_comment if s["status"] != 200),
         "stand-in": await client.standin_counts(),
     })
