@@ -96,6 +96,7 @@ class StandIn:
         self.faults: list[Fault] = []
         self.counts: Counter[str] = Counter()
         self.sends: list[dict[str, Any]] = []  # each send call answered (GET /sends), what the bot asked
+        self._forwarding: set[asyncio.Future[tuple[int, dict[str, str], bytes]]] = set()
         self.runner: web.AppRunner | None = None
         self.site: web.TCPSite | None = None
         self.session: aiohttp.ClientSession | None = None
@@ -162,10 +163,12 @@ class StandIn:
                 on_the_way, hold_back = index % 2 == 1, index % 2 == 0
             if on_the_way:
                 await asyncio.sleep(float(delay.params["before"]))  # cancelled if the caller dies meanwhile
-        status, headers, answer = await self._upstream(request, body)
-        self.counts["forwarded"] += 1
+        # once on its way, a call reaches Meta and is recorded even if its caller dies meanwhile
+        forwarding = asyncio.ensure_future(self._forward(request, body, is_send))
+        self._forwarding.add(forwarding)
+        forwarding.add_done_callback(self._forwarding.discard)
+        status, headers, answer = await asyncio.shield(forwarding)
         if is_send:
-            self._record(body, status)  # it reached Meta (whatever becomes of its answer)
             drop = self.fault("drop")
             if drop is not None:
                 drop.take()
@@ -179,6 +182,13 @@ class StandIn:
                 if hold_back:
                     await asyncio.sleep(float(delay.params.get("seconds", 1.0)))
         return web.Response(status=status, body=answer, headers=headers)
+
+    async def _forward(self, request: web.Request, body: bytes, is_send: bool) -> tuple[int, dict[str, str], bytes]:
+        status, headers, answer = await self._upstream(request, body)
+        self.counts["forwarded"] += 1
+        if is_send:
+            self._record(body, status)  # it reached Meta (whatever becomes of its answer)
+        return status, headers, answer
 
     def _record(self, body: bytes, status: int) -> None:
         try:
