@@ -10,11 +10,11 @@ import pytest
 
 from tests.faults.checker import assert_held
 from tests.faults.client import FaultClient
-from tests.faults.scenarios_claims import KILL_MOMENTS, SETTLE_MS, worker_killed_mid_claims
+from tests.faults.scenarios_claims import KILL_MOMENTS, WORKERS, worker_killed_mid_claims
 
 
 @pytest.mark.parametrize("when", KILL_MOMENTS)
 async def test_a_worker_killed_mid_claim_burst_changes_nothing(client: FaultClient, when: str) -> None:
-    await client.reset(workers={"CLAIM_SETTLE_MS": str(SETTLE_MS)})
+    await client.reset(workers=WORKERS)
     figures = await worker_killed_mid_claims(client, when, count=300)
     assert_held(figures)
