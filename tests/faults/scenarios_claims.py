@@ -241,7 +241,8 @@ async def _figures(client: FaultClient, when: str, sale: str, comments: list[Com
     if when == "recording" and not late and not numbers["duplicates"]:
         failures.append("the killed worker left no comment event to take over (none handled twice, none late)")
     if when == "answering" and asked <= count:
-        failures.append("the killed worker left no private reply in flight (none asked of the stand-in again)")
+        failures.append("no private reply was asked of the stand-in again after the kill (the kill interrupted "
+                        "none, or none was sent again)")
     figures.notes.update({
         "burst": f"{seconds['burst']:.2f}s", "at the kill": at_kill,
         "comments handled twice": numbers["duplicates"],
