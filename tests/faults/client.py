@@ -21,6 +21,8 @@ from redis.backoff import ExponentialBackoff
 from redis.exceptions import BusyLoadingError, ConnectionError, TimeoutError
 
 from bot.consent import Subscription
+from bot.settings import SANDBOX_APP_SECRET
+from bot.signature import sign
 from tests.faults.deployment import ADMIN_TOKEN, Deployment
 from tests.faults.history import ACK, history_key, reruns_key
 
@@ -134,7 +136,27 @@ class FaultClient:
                 counts.update(zip(chunk, map(int, await pipe.execute())))
         return counts
 
+    async def seed_comments(self, post_id: str, comments: list[tuple[str, str, int]]) -> None:
+        """Meta's records of ``(comment id, commenter psid, created ms)`` comments on the post (as the sandbox's
+        comment call writes them, without its webhook), so its Graph API takes each one's private reply."""
+        for start in range(0, len(comments), SEED_CHUNK):
+            async with self.meta_redis.pipeline(transaction=False) as pipe:
+                for comment_id, psid, created_ms in comments[start:start + SEED_CHUNK]:
+                    pipe.hset(self.keys.sandbox_comment(comment_id), mapping={
+                        "psid": psid, "post_id": post_id, "created_ms": created_ms})
+                await pipe.execute()
+
     # -- the bot --------------------------------------------------------------------
+    async def webhook(self, body: bytes) -> int:
+        """POST a webhook body to the bot signed with the app secret, as Meta does; the bot's status."""
+        headers = {"X-Hub-Signature-256": sign(SANDBOX_APP_SECRET, body), "Content-Type": "application/json"}
+        try:
+            async with self.http.post(self.dep.web_url + "/webhook", data=body, headers=headers) as resp:
+                await resp.read()
+                return resp.status
+        except aiohttp.ClientError:
+            return 0
+
     async def api(self, method: str, path: str, body: Any = None) -> Any:
         headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
         async with self.http.request(method, self.dep.web_url + path, json=body, headers=headers) as resp:
@@ -194,6 +216,11 @@ class FaultClient:
     async def standin_counts(self) -> dict[str, int]:
         async with self.http.get(self.dep.control_url + "/stats") as resp:
             return dict((await resp.json())["counts"])
+
+    async def standin_sends(self) -> list[dict[str, Any]]:
+        """Every send call the stand-in answered since the scenario's reset: recipient, message, status."""
+        async with self.http.get(self.dep.control_url + "/sends") as resp:
+            return list((await resp.json())["sends"])
 
     # -- live sales ---------------------------------------------------------------------
     async def seed_subscribers(self, count: int, *, window_open: bool = True, prefix: str = "") -> list[str]:

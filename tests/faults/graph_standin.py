@@ -20,8 +20,12 @@ usage_minutes?, calls?, for_seconds?}``    with a Meta error; ``usage_minutes`` 
                                            ``estimated_time_to_regain_access``
 ``POST /drop {calls?, for_seconds?}``      forward (Meta gets the message), then drop the
                                            connection without an answer
-``POST /clear``                            no faults, counts back to 0; listening again
+``POST /clear``                            no faults, counts and sends forgotten; listening
+                                           again
 ``GET /stats``                             counts per outcome, the faults in force
+``GET /sends``                             every send call answered since the last clear, in
+                                           order: its recipient, message and the status it
+                                           was answered with (Meta's, or the fault's)
 =========================================  ==============================================
 
 Faults apply to ``POST .../messages`` only (sends); reads and profile calls always pass.
@@ -91,6 +95,8 @@ class StandIn:
         self.port = port
         self.faults: list[Fault] = []
         self.counts: Counter[str] = Counter()
+        self.sends: list[dict[str, Any]] = []  # each send call answered (GET /sends), what the bot asked
+        self._forwarding: set[asyncio.Future[tuple[int, dict[str, str], bytes]]] = set()
         self.runner: web.AppRunner | None = None
         self.site: web.TCPSite | None = None
         self.session: aiohttp.ClientSession | None = None
@@ -146,7 +152,9 @@ class StandIn:
             if error is not None:
                 error.take()
                 self.counts["error"] += 1
-                return meta_error(error.params)
+                answer = meta_error(error.params)
+                self._record(body, answer.status)
+                return answer
         delay = self.fault("delay") if is_send else None
         hold_back = True
         if delay is not None:
@@ -155,8 +163,11 @@ class StandIn:
                 on_the_way, hold_back = index % 2 == 1, index % 2 == 0
             if on_the_way:
                 await asyncio.sleep(float(delay.params["before"]))  # cancelled if the caller dies meanwhile
-        status, headers, answer = await self._upstream(request, body)
-        self.counts["forwarded"] += 1
+        # once on its way, a call reaches Meta and is recorded even if its caller dies meanwhile
+        forwarding = asyncio.ensure_future(self._forward(request, body, is_send))
+        self._forwarding.add(forwarding)
+        forwarding.add_done_callback(self._forwarding.discard)
+        status, headers, answer = await asyncio.shield(forwarding)
         if is_send:
             drop = self.fault("drop")
             if drop is not None:
@@ -171,6 +182,22 @@ class StandIn:
                 if hold_back:
                     await asyncio.sleep(float(delay.params.get("seconds", 1.0)))
         return web.Response(status=status, body=answer, headers=headers)
+
+    async def _forward(self, request: web.Request, body: bytes, is_send: bool) -> tuple[int, dict[str, str], bytes]:
+        status, headers, answer = await self._upstream(request, body)
+        self.counts["forwarded"] += 1
+        if is_send:
+            self._record(body, status)  # it reached Meta (whatever becomes of its answer)
+        return status, headers, answer
+
+    def _record(self, body: bytes, status: int) -> None:
+        try:
+            call = json.loads(body)
+        except ValueError:
+            call = {}
+        call = call if isinstance(call, dict) else {}
+        self.sends.append({"recipient": call.get("recipient"), "message": call.get("message"), "status": status,
+                           "at_ms": int(time.time() * 1000)})
 
     async def _upstream(self, request: web.Request, body: bytes) -> tuple[int, dict[str, str], bytes]:
         assert self.session is not None
@@ -190,6 +217,7 @@ class StandIn:
         app.router.add_post("/drop", self.control_add("drop"))
         app.router.add_post("/clear", self.control_clear)
         app.router.add_get("/stats", self.control_stats)
+        app.router.add_get("/sends", self.control_sends)
         return app
 
     async def control_refuse(self, request: web.Request) -> web.Response:
@@ -212,6 +240,7 @@ class StandIn:
     async def control_clear(self, request: web.Request) -> web.Response:
         self.faults.clear()
         self.counts.clear()
+        self.sends.clear()
         if self._relisten is not None:
             self._relisten.cancel()
             self._relisten = None
@@ -224,6 +253,10 @@ class StandIn:
                    **f.params} for f in self.faults if f.live(now)]
         return web.json_response({"listening": self.site is not None, "counts": dict(self.counts),
                                   "faults": faults})
+
+
+    async def control_sends(self, request: web.Request) -> web.Response:
+        return web.json_response({"sends": self.sends})
 
 
 async def serve(args: argparse.Namespace) -> None:

@@ -24,9 +24,11 @@ class Upstream:
     """Plays the sandbox's Graph API: records each call, answers ``{"message_id": ...}``."""
 
     calls: list[str] = field(default_factory=list)
+    hold: float = 0.0  # seconds before each answer (a busy Meta)
 
     async def handle(self, request: web.Request) -> web.Response:
         self.calls.append(request.path)
+        await asyncio.sleep(self.hold)
         return web.json_response({"recipient_id": "1", "message_id": f"m_{len(self.calls)}"},
                                  headers={"x-fb-trace-id": "trace"})
 
@@ -130,3 +132,29 @@ async def test_alternate_calls_are_held_on_their_way_and_on_the_way_back(standin
     await asyncio.sleep(0.2)
     assert len(standin.upstream.calls) == 1 and not second.done()
     assert (await first)[0] == (await second)[0] == 200 and len(standin.upstream.calls) == 2
+
+
+async def test_every_answered_send_is_listed_with_its_recipient_and_status_until_cleared(standin: StandIn) -> None:
+    async def sends() -> list[dict[str, Any]]:
+        async with standin.http.get(standin.control + "/sends") as resp:
+            return list((await resp.json())["sends"])
+
+    await standin.send()
+    await standin.fault("error", code=10, subcode=2018108, status=400, calls=1)
+    await standin.send()
+    await standin.fault("delay", before=1.0, seconds=0.0)
+    with pytest.raises(asyncio.TimeoutError):
+        await standin.send(timeout=0.3)  # never reached Meta, never answered: not listed
+    await asyncio.sleep(1.2)
+    assert [(s["message"], s["status"]) for s in await sends()] == [({"text": "hi"}, 200), ({"text": "hi"}, 400)]
+    await standin.fault("clear")
+    assert await sends() == []
+
+
+async def test_a_call_whose_caller_goes_while_meta_handles_it_is_still_listed(standin: StandIn) -> None:
+    standin.upstream.hold = 0.5
+    with pytest.raises(asyncio.TimeoutError):
+        await standin.send(timeout=0.2)  # the caller dies while Meta handles the call
+    await asyncio.sleep(0.5)
+    async with standin.http.get(standin.control + "/sends") as resp:
+        assert [(s["message"], s["status"]) for s in (await resp.json())["sends"]] == [({"text": "hi"}, 200)]
