@@ -211,15 +211,18 @@ async def test_an_earlier_comment_wins_within_the_settle_window_and_waits_after_
         # within the window: the later comment arrives first, the earlier one 0 s after; the earlier wins
         await comment(shop, post, late, "sold 12", timestamp=now - 10_000)
         await comment(shop, post, early, "sold 12", timestamp=now - 20_000)
+        await shop.runtime.drain(30, send=False)  # recorded now, settled only once the window has passed
         await shop.advance(6)
         await settle(shop)
         assert [(c["psid"], c["status"]) for c in await claims_of(shop, sale, "?code=12")] == [
             (early, "claimed"), (late, "waitlisted")]
         # after the window: the later comment was answered "claimed"; an earlier one arriving now waits
         await comment(shop, post, later, "sold 13", timestamp=now - 10_000)
+        await shop.runtime.drain(30, send=False)  # recorded now, settled only once the window has passed
         await shop.advance(6)
         await settle(shop)
         await comment(shop, post, earliest, "sold 13", timestamp=now - 30_000)
+        await shop.runtime.drain(30, send=False)  # recorded now, settled only once the window has passed
         await shop.advance(6)
         await settle(shop)
         assert [(c["psid"], c["status"], c["waitlist_position"]) for c in await claims_of(shop, sale, "?code=13")] \
