@@ -41,6 +41,7 @@ from .keys import Keys
 from .parsing import events_of_body
 from .queues import Queued, ShopperQueues, SplitCommit
 from .replies import entries
+from .window import window_opened
 
 log = logging.getLogger(__name__)
 
@@ -163,7 +164,8 @@ class InboxSplitter:
                 self._warn_foreign(item.raw.page_id)
                 run.rejected["foreign_page"] += 1
                 continue
-            run.events.append(Queued(item.ordering_key, item.dedupe_key, item.payload, f"{entry_id}.{n}"))
+            run.events.append(Queued(item.ordering_key, item.dedupe_key, item.payload, f"{entry_id}.{n}",
+                                     window_opened(item.event)))
 
     def _warn_foreign(self, page_id: str) -> None:
         if time.monotonic() >= self._foreign_warned.get(page_id, 0.0):  # once a minute per Page

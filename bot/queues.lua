@@ -11,33 +11,44 @@ end
 -- Items are stored as "<item id> <json>": the id (the inbox entry id and the item's place in it)
 -- lets `complete` pop exactly the item that was handled, so a retried complete never pops the next one.
 
--- enqueue pairs of (seen, queue) keys from KEYS[first], (okey, payload) from ARGV[first_arg]:
--- queues the events not seen before (by dedupe mark). Returns how many were new.
-local function enqueue_from(keys, first, argv, first_arg, ready, ttl)
+-- enqueue pairs of (seen, queue) keys from KEYS[first], four ARGV per event from ARGV[first_arg]: okey,
+-- payload, and the shopper and ms of the window the event opens ('' and 0: none, bot/window.py).
+-- Queues the events not seen before (by dedupe mark), raising the window of each that opens one
+-- (and clearing the shopper's unreachable mark) in the same step. Returns how many were new.
+local function enqueue_from(keys, first, argv, first_arg, ready, ttl, window, unreachable)
   local now = real_now()
   local added = 0
   local n = (#keys - first + 1) / 2
   for i = 0, n - 1 do
     local seen, queue = keys[first + 2 * i], keys[first + 2 * i + 1]
-    local okey, payload = argv[first_arg + 2 * i], argv[first_arg + 2 * i + 1]
+    local a = first_arg + 4 * i
+    local okey, payload, shopper, opened = argv[a], argv[a + 1], argv[a + 2], tonumber(argv[a + 3])
     if redis.call('SET', seen, '1', 'NX', 'EX', ttl) then
       redis.call('RPUSH', queue, payload)
       redis.call('ZADD', ready, 'NX', now, okey)
       added = added + 1
+      if opened > 0 then
+        if opened > tonumber(redis.call('HGET', window, shopper) or '0') then
+          redis.call('HSET', window, shopper, opened)
+        end
+        redis.call('HDEL', unreachable, shopper)
+      end
     end
   end
   return added
 end
 
--- enqueue: KEYS[1]=ready, then pairs (seen_i, queue_i); ARGV[1]=seen ttl s, then pairs (okey_i, payload_i)
+-- enqueue: KEYS ready, window, unreachable, then pairs (seen_i, queue_i); ARGV[1]=seen ttl s, then four
+-- per event (okey_i, payload_i, window shopper_i, window ms_i)
 local function enqueue(keys, argv)
-  return enqueue_from(keys, 2, argv, 2, keys[1], argv[1])
+  return enqueue_from(keys, 4, argv, 2, keys[1], argv[1], keys[2], keys[3])
 end
 
 -- split: the inbox splitter's commit, fenced by its lease, in stream order.
--- KEYS: ready, splitter lease, inbox cursor, inbox stream, counters, then pairs (seen_i, queue_i).
+-- KEYS: ready, splitter lease, inbox cursor, inbox stream, counters, window, unreachable, then pairs
+--       (seen_i, queue_i).
 -- ARGV: owner, lease ms, cursor read, new cursor, seen ttl, n ids, ids..., n counters, (field, count)...,
---       then pairs (okey_i, payload_i).
+--       then four per event (okey_i, payload_i, window shopper_i, window ms_i).
 -- Returns -1 if the lease is not ours, -2 if the cursor moved (another splitter committed), else the
 -- number of events queued; the entries are deleted from the stream and the cursor moves past them.
 local function split(keys, argv)
@@ -55,7 +66,7 @@ local function split(keys, argv)
     redis.call('HINCRBY', keys[5], argv[at + 2 * i], argv[at + 2 * i + 1])
   end
   at = at + 2 * n_counters
-  local added = enqueue_from(keys, 6, argv, at, keys[1], argv[5])
+  local added = enqueue_from(keys, 8, argv, at, keys[1], argv[5], keys[6], keys[7])
   redis.call('SET', keys[3], argv[4])
   redis.call('PEXPIRE', keys[2], argv[2])
   return added

@@ -1,7 +1,8 @@
 """Per-shopper queues: each shopper's events in order, one at a time, across processes.
 
 The splitter pushes every new event to the list of its ordering key (a shopper,
-a commenter, a live video) and marks the key ready. A consumer *claims* a ready
+a commenter, a live video) and marks the key ready; an event that opens the shopper's 24-hour
+window raises it in the same step (:mod:`bot.window`). A consumer *claims* a ready
 key (a lease in Redis with an expiry it keeps extending), handles the head
 event, and *completes* it: the head is popped and counted in the same atomic
 step. If the consumer dies, its lease expires, the key becomes ready again and
@@ -38,6 +39,7 @@ class Queued:
     dedupe_key: str
     payload: str
     item_id: str
+    window: tuple[str, int] | None = None  # the shopper and ms of the window it opens (bot/window.py)
 
     @property
     def stored(self) -> str:
@@ -106,11 +108,11 @@ class ShopperQueues:
         """Queue events not seen before (by dedupe key); returns how many were new."""
         if not events:
             return 0
-        keys = [self._keys.ready]
+        keys = [self._keys.ready, self._keys.window, self._keys.unreachable]
         args: list[str | int] = ["enqueue", SEEN_TTL]
         for e in events:
             keys += [self._keys.seen(e.dedupe_key), self._keys.queue(e.ordering_key)]
-            args += [e.ordering_key, e.stored]
+            args += _event_args(e)
         return int(await self._script(keys=keys, args=args))
 
     async def split(self, commit: SplitCommit) -> int:
@@ -120,14 +122,14 @@ class ShopperQueues:
         Returns the number of new events, -1 if the lease is lost, -2 if the cursor moved.
         """
         k = self._keys
-        keys = [k.ready, k.splitter_lease, k.inbox_cursor, k.inbox, k.counters]
+        keys = [k.ready, k.splitter_lease, k.inbox_cursor, k.inbox, k.counters, k.window, k.unreachable]
         args: list[str | int] = ["split", commit.owner, commit.lease_ms, commit.cursor_read, commit.new_cursor,
                                  SEEN_TTL, len(commit.entry_ids), *commit.entry_ids, len(commit.rejected)]
         for reason, count in commit.rejected.items():
             args += [f"events_rejected_total|{reason}", count]
         for e in commit.events:
             keys += [k.seen(e.dedupe_key), k.queue(e.ordering_key)]
-            args += [e.ordering_key, e.stored]
+            args += _event_args(e)
         return int(await self._script(keys=keys, args=args))
 
     async def hold_splitter(self, owner: str, lease_ms: int) -> bool:
@@ -184,3 +186,9 @@ class ShopperQueues:
             pipe.zcard(self._keys.leases)
             ready, leased = await pipe.execute()
         return {"ready": int(ready), "leased": int(leased)}
+
+
+def _event_args(e: Queued) -> list[str | int]:
+    """An event's four arguments to ``enqueue_from`` (``queues.lua``)."""
+    shopper, opened = e.window or ("", 0)
+    return [e.ordering_key, e.stored, shopper, opened]

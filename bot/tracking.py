@@ -1,7 +1,6 @@
-"""Built-in handlers every runtime runs: the messaging window, send confirmations, receipts.
+"""Built-in handlers every runtime runs: send confirmations, receipts. (The 24-hour window is raised by
+the inbox splitter as it queues the event: :mod:`bot.window`.)
 
-- A shopper's message, postback or referral opens (refreshes) the 24-hour window;
-  opt-ins, comments, deliveries and reads do not (messenger-platform.md §4.1).
 - An echo carrying our ``metadata`` (the send job's id) proves the send happened;
   the outbox reads that proof before re-sending a job whose worker died mid-send.
   A Marketing Message API echo proves it for a token (``bot/reclaim.py``).
@@ -19,19 +18,12 @@ from redis.asyncio import Redis
 from .buckets import token_digest
 from .channel_numbers import channel_prefix
 from .channels import channel_of
-from .events import DeliveryEvent, EchoEvent, MarketingEchoEvent, MessagingEvent, ReadEvent
+from .events import DeliveryEvent, EchoEvent, MarketingEchoEvent, ReadEvent
 from .handlers import HandlerRegistry
 from .keys import IDEMPOTENCY_TTL, Keys
 from .scripts import register_script
 
 registry = HandlerRegistry()
-
-_RAISE_WINDOW = """
-local current = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
-if tonumber(ARGV[2]) > current then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
-redis.call('HDEL', KEYS[2], ARGV[1])
-return 1
-"""
 
 # KEYS[1]: the shopper's awaiting-receipt ZSET; ARGV: watermark, "delivered" or "read", key prefix, the
 # shopper's channel's numbers prefix (bot.channel_numbers: each field is bumped under it too).
@@ -73,12 +65,6 @@ if tonumber(ARGV[1]) > tonumber(redis.call('GET', KEYS[2]) or '0') then
 end
 return 1
 """
-
-
-@registry.on("message", "postback", "referral")
-async def refresh_window(event: MessagingEvent, redis: Redis, keys: Keys) -> None:
-    await register_script(redis, _RAISE_WINDOW)(keys=[keys.window, keys.unreachable],
-                                                args=[event.psid, event.timestamp])
 
 
 @registry.on("echo")

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from redis.asyncio import Redis
 
+from bot.events import RawItem
 from bot.keys import Keys
+from bot.parsing import parse_item
 from bot.queues import Completed, Queued, ShopperQueues
+from bot.window import window_opened
+from tests.support.webhooks import comment_change, message_item
 
 
 def queued(shopper: str, n: int) -> Queued:
@@ -40,3 +44,32 @@ async def test_a_claim_reads_each_leased_head_and_none_for_an_empty_queue(redis:
     heads = {lease.ordering_key: lease.head.item_id if lease.head else None for lease in claimed}
     assert heads == {"u:7": "1-0.0", "u:8": "1-0.0", "u:gone": None}
     assert await queues.claim("c2", 10) == ([], 0)  # all leased: nothing for another consumer
+
+
+async def test_an_event_that_opens_the_window_raises_it_as_it_is_queued(redis: Redis, keys: Keys) -> None:
+    """bot/window.py: the window is raised in the step that queues the event, never lowered, once per event;
+    the shopper's unreachable mark goes with it."""
+    queues = ShopperQueues(redis, keys)
+    await redis.hset(keys.unreachable, "42", "1")
+    opened = Queued("u:42", "mid:w1", "{}", "1-0.0", window=("42", 5_000))
+    assert await queues.enqueue([opened]) == 1
+    assert int(await redis.hget(keys.window, "42")) == 5_000 and not await redis.hexists(keys.unreachable, "42")
+    earlier = Queued("u:42", "mid:w0", "{}", "1-0.1", window=("42", 4_000))  # Meta's batch out of order
+    await redis.hset(keys.unreachable, "42", "1")
+    assert await queues.enqueue([earlier, Queued("u:7", "mid:r", "{}", "1-0.2")]) == 2
+    assert int(await redis.hget(keys.window, "42")) == 5_000 and await redis.hget(keys.window, "7") is None
+    await redis.hset(keys.window, "42", 1)
+    assert await queues.enqueue([opened]) == 0  # Meta's retry of an event queued before: nothing again
+    assert int(await redis.hget(keys.window, "42")) == 1
+
+
+def test_messages_postbacks_and_referrals_open_the_window_and_nothing_else() -> None:
+    page = "100"
+    message = parse_item(RawItem(page, "messaging", 1, message_item(page, "42", "hi", ts=1_796_000_009_000)))
+    assert window_opened(message) == ("42", 1_796_000_009_000)
+    read = parse_item(RawItem(page, "messaging", 1, {"sender": {"id": "42"}, "recipient": {"id": page},
+                                                     "timestamp": 1_796_000_009_500,
+                                                     "read": {"watermark": 1_796_000_009_400}}))
+    assert read.kind == "read" and window_opened(read) is None
+    comment = parse_item(RawItem(page, "changes", 1, comment_change("100_1", "100_2", "42", "LIVE")))
+    assert window_opened(comment) is None
