@@ -1,13 +1,13 @@
 // Claims: a sale's products (stock, claimed, left; add from a CSV file) and its claims by comment, live:
 // who got what, the waitlist in comment-time order, the claim numbers, and the host's Paid / Cancel.
-import { el } from "/dashboard/static/ui.js";
+import { el, oneAtATime } from "/dashboard/static/ui.js";
 import { reason } from "./labels.js";
 
 const POLL_MS = 1000;
 const STATUSES = ["pending", "claimed", "waitlisted", "released", "paid", "cancelled"];
 
 export function mount(body, ctx, section) {
-  let saleId = null, status = "", timer = null, busy = false;
+  let saleId = null, status = "", timer = null;
   const picker = el("select", { id: "claims-sale", "aria-label": "Live sale" });
   const filter = el("select", { id: "claims-status", "aria-label": "Show claims" },
     el("option", { value: "" }, "All claims"), STATUSES.map(s => el("option", { value: s }, s)));
@@ -41,13 +41,7 @@ export function mount(body, ctx, section) {
     el("label", { class: "row", for: "claims-confirm" }, confirmBox,
        "Marking a claim paid sends the shopper the order confirmation"), claims);
 
-  async function act(step) {
-    if (busy) return;
-    busy = true;
-    message.textContent = "";
-    try { await step(); } catch (err) { message.textContent = err.message; } finally { busy = false; }
-    await refresh();
-  }
+  const act = oneAtATime(message, () => refresh());
 
   function productTable(list) {
     if (!list.length) return el("p", { class: "muted" }, "No products yet: import a CSV file, or `salebell products add`.");

@@ -1,5 +1,5 @@
 // Live sales: list, create and schedule, link posts, start, end, cancel; a sale's fan-out progress, polled live.
-import { el } from "/dashboard/static/ui.js";
+import { el, oneAtATime } from "/dashboard/static/ui.js";
 import { reason } from "./labels.js";
 
 const POLL_MS = 1000;
@@ -7,7 +7,7 @@ const ROWS = [["eligible", "Eligible"], ["queued", "Queued"], ["sent", "Sent"], 
               ["read", "Read"], ["skipped", "Skipped"], ["failed", "Failed"]];
 
 export function mount(body, ctx, section) {
-  let sales = [], selected = null, timer = null, busy = false;
+  let sales = [], selected = null, timer = null;
   const list = el("div", { class: "sales", id: "sale-list" });
   const detail = el("div", { id: "sale-detail" });
   const message = el("p", { class: "error", role: "status" });
@@ -45,13 +45,7 @@ export function mount(body, ctx, section) {
     return form;
   }
 
-  async function act(step) {
-    if (busy) return;
-    busy = true;
-    message.textContent = "";
-    try { await step(); } catch (err) { message.textContent = err.message; } finally { busy = false; }
-    await refresh();
-  }
+  const act = oneAtATime(message, () => refresh());
 
   function card(sale) {
     const n = sale.numbers, f = sale.fanout;

@@ -82,15 +82,6 @@ def malformed_bodies(page_id: str, psid: str, tag: str) -> dict[str, bytes]:
     }
 
 
-async def post_raw(client: FaultClient, raw: bytes, headers: dict[str, str]) -> int:
-    try:
-        async with client.http.post(client.dep.web_url + "/webhook", data=raw, headers=headers) as resp:
-            await resp.read()
-            return resp.status
-    except aiohttp.ClientError:
-        return 0
-
-
 async def malformed_between_normal(client: FaultClient, shopper_count: int = 8, rounds: int = 6,
                                    settle: float = 8.0) -> Figures:
     """Rounds of normal messages with every malformed body posted (signed) in between.
@@ -108,10 +99,10 @@ async def malformed_between_normal(client: FaultClient, shopper_count: int = 8, 
         sent += await asyncio.gather(*(send_one(client, p, round_) for p in psids))
         for name, raw in malformed_bodies(client.keys.page_id, bad_psid, f"{round_}_{now_ms()}").items():
             body, headers = signed(raw, SANDBOX_APP_SECRET)
-            statuses.setdefault(name, []).append(await post_raw(client, body, headers))
+            statuses.setdefault(name, []).append(await client.webhook(body, headers))
     for name, header in (("signature not utf-8", "sha256=\xff\xfe"),):
         body, headers = signed(b'{"object":"page","entry":[]}', SANDBOX_APP_SECRET)
-        statuses[name] = [await post_raw(client, body, {**headers, "X-Hub-Signature-256": header})]
+        statuses[name] = [await client.webhook(body, {**headers, "X-Hub-Signature-256": header})]
     handled, replies = await settle_chat(client, sent, settle)
     await wait_until(lambda: _inbox_empty(client), 10.0)
     after = await client.metrics()

@@ -100,3 +100,15 @@ function niceStep(max) {
   const n = raw / pow;
   return Math.max(1, (n <= 1 ? 1 : n <= 2 ? 2 : n <= 5 ? 5 : 10) * pow);
 }
+
+// A panel's one-at-a-time action: runs step (an admin-API call), shows its error in message, then refresh.
+export function oneAtATime(message, refresh) {
+  let busy = false;
+  return async step => {
+    if (busy) return;
+    busy = true;
+    message.textContent = "";
+    try { await step(); } catch (err) { message.textContent = err.message; } finally { busy = false; }
+    await refresh();
+  };
+}
