@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .numbers import campaign_numbers
+from .numbers import added_up, by_reason, campaign_numbers
 
 STEPS = ("comments", "claimed", "waitlisted", "promoted", "paid", "cancelled", "duplicates", "asked_variant")
 
@@ -30,14 +30,12 @@ def answers_campaign(sale_id: str) -> str:
 
 def claim_numbers(counted: Mapping[str, int], answers: Mapping[str, int]) -> dict[str, Any]:
     """The sale's claim numbers from the steps' counts and the answers campaign's raw counters."""
-    released = {k.partition("|")[2]: v for k, v in sorted(counted.items()) if k.startswith("released|") and v}
+    released = by_reason(counted, "released")
     sent = campaign_numbers(answers)
-    unanswered = {**sent["skipped"]}
-    for reason, n in sent["failed"].items():
-        unanswered[reason] = unanswered.get(reason, 0) + n
+    unanswered = added_up((sent["skipped"], sent["failed"]))
     return {
         **{step: counted.get(step, 0) for step in STEPS},
         "released": released, "released_total": sum(released.values()),
         "answers": {name: sent[name] for name in ("queued", "sent", "delivered", "read", "pending")},
-        "unanswered": dict(sorted(unanswered.items())), "unanswered_total": sum(unanswered.values()),
+        "unanswered": unanswered, "unanswered_total": sum(unanswered.values()),
     }

@@ -12,7 +12,7 @@ delivered, read (on Instagram: seen), skipped and failed with their reasons, and
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from redis.asyncio import Redis
@@ -30,52 +30,52 @@ DAY_MS = 86_400_000
 MAX_DAYS = 40  # the daily hashes expire after 40 days (bot.outbox)
 
 
-def _by_reason(raw: Mapping[str, int], outcome: str) -> dict[str, int]:
+def by_reason(raw: Mapping[str, int], outcome: str) -> dict[str, int]:
+    """``{reason: n}`` of the ``<outcome>|<reason>`` fields of a numbers hash (zeros left out), sorted."""
     prefix = outcome + "|"
     return {k[len(prefix):]: v for k, v in sorted(raw.items()) if k.startswith(prefix) and v}
 
 
+def added_up(counts: Iterable[Mapping[str, int]]) -> dict[str, int]:
+    """Several ``{reason: n}`` added up, sorted by reason."""
+    total: dict[str, int] = {}
+    for one in counts:
+        for reason, n in one.items():
+            total[reason] = total.get(reason, 0) + n
+    return dict(sorted(total.items()))
+
+
+def _outcomes(raw: Mapping[str, int]) -> dict[str, Any]:
+    """Sent, delivered, read, skipped and failed with reasons and totals, and ``done`` (their sum)."""
+    skipped, failed = by_reason(raw, "skipped"), by_reason(raw, "failed")
+    sent = raw.get("sent", 0)
+    return {"sent": sent, "delivered": raw.get("delivered", 0), "read": raw.get("read", 0),
+            "skipped": skipped, "skipped_total": sum(skipped.values()),
+            "failed": failed, "failed_total": sum(failed.values()),
+            "done": sent + sum(skipped.values()) + sum(failed.values())}
+
+
 def channel_numbers(raw: Mapping[str, int]) -> dict[str, dict[str, Any]]:
     """Per channel with a number: sent, delivered, read, skipped and failed by reason, done."""
-    split = {}
-    for channel, own in by_channel(raw).items():
-        skipped, failed = _by_reason(own, "skipped"), _by_reason(own, "failed")
-        sent = own.get("sent", 0)
-        split[channel] = {"sent": sent, "delivered": own.get("delivered", 0), "read": own.get("read", 0),
-                          "skipped": skipped, "skipped_total": sum(skipped.values()),
-                          "failed": failed, "failed_total": sum(failed.values()),
-                          "done": sent + sum(skipped.values()) + sum(failed.values())}
-    return split
+    return {channel: _outcomes(own) for channel, own in by_channel(raw).items()}
 
 
 def merged_channels(days: list[dict[str, dict[str, Any]]]) -> dict[str, dict[str, Any]]:
-    """Several days' ``channels`` added up (counts summed, reasons merged)."""
+    """Several days' ``channels`` added up (counts summed, reasons merged), in ``CHANNELS`` order."""
     merged: dict[str, dict[str, Any]] = {}
-    for day in days:
-        for channel, numbers in day.items():
-            into = merged.setdefault(channel, {})
-            for name, value in numbers.items():
-                if isinstance(value, dict):
-                    reasons = into.setdefault(name, {})
-                    for reason, n in value.items():
-                        reasons[reason] = reasons.get(reason, 0) + n
-                else:
-                    into[name] = into.get(name, 0) + value
-    return {c: {k: dict(sorted(v.items())) if isinstance(v, dict) else v for k, v in n.items()}
-            for c, n in sorted(merged.items(), key=lambda item: CHANNELS.index(item[0]))}
+    for channel in CHANNELS:
+        of_channel = [day[channel] for day in days if channel in day]
+        if of_channel:
+            merged[channel] = {name: added_up(n[name] for n in of_channel) if isinstance(value, dict)
+                               else sum(n[name] for n in of_channel) for name, value in of_channel[0].items()}
+    return merged
 
 
 def campaign_numbers(raw: Mapping[str, int], eligible: int | None = None) -> dict[str, Any]:
     """A campaign's numbers: ``done`` counts jobs with a final outcome, ``pending`` the rest of ``queued``."""
-    skipped, failed = _by_reason(raw, "skipped"), _by_reason(raw, "failed")
-    sent, queued = raw.get("sent", 0), raw.get("queued", 0)
-    done = sent + sum(skipped.values()) + sum(failed.values())
-    numbers: dict[str, Any] = {
-        "queued": queued, "sent": sent, "delivered": raw.get("delivered", 0), "read": raw.get("read", 0),
-        "skipped": skipped, "skipped_total": sum(skipped.values()),
-        "failed": failed, "failed_total": sum(failed.values()),
-        "done": done, "pending": max(0, queued - done), "channels": channel_numbers(raw),
-    }
+    outcomes, queued = _outcomes(raw), raw.get("queued", 0)
+    numbers: dict[str, Any] = {"queued": queued, **outcomes, "pending": max(0, queued - outcomes["done"]),
+                               "channels": channel_numbers(raw)}
     if eligible is not None:
         numbers = {"eligible": eligible, **numbers}
     return numbers
@@ -83,13 +83,10 @@ def campaign_numbers(raw: Mapping[str, int], eligible: int | None = None) -> dic
 
 def day_numbers(day: str, raw: Mapping[str, int]) -> dict[str, Any]:
     """One day: sent, delivered, read, failed with reasons, skips, and the never-opted-in warning."""
-    skipped, failed = _by_reason(raw, "skipped"), _by_reason(raw, "failed")
-    return {
-        "day": day, "sent": raw.get("sent", 0), "delivered": raw.get("delivered", 0), "read": raw.get("read", 0),
-        "failed": failed, "failed_total": sum(failed.values()),
-        "skipped": skipped, "skipped_total": sum(skipped.values()),
-        "never_opted_in": skipped.get("no_token", 0), "channels": channel_numbers(raw),
-    }
+    outcomes = _outcomes(raw)
+    del outcomes["done"]
+    return {"day": day, **outcomes, "never_opted_in": outcomes["skipped"].get("no_token", 0),
+            "channels": channel_numbers(raw)}
 
 
 async def shoppers_without_consent(redis: Redis, keys: Keys, topic: str, since_ms: int, batch: int = 1000) -> int:
@@ -116,11 +113,7 @@ async def last_days(outbox: Outbox, clock: Clock, days: int, *, not_opted_in: in
     totals: dict[str, Any] = {name: sum(r[name] for r in rows) for name in
                               ("sent", "delivered", "read", "failed_total", "skipped_total", "never_opted_in")}
     for group in ("failed", "skipped"):
-        merged: dict[str, int] = {}
-        for r in rows:
-            for reason, n in r[group].items():
-                merged[reason] = merged.get(reason, 0) + n
-        totals[group] = dict(sorted(merged.items()))
+        totals[group] = added_up(r[group] for r in rows)
     totals["channels"] = merged_channels([r["channels"] for r in rows])
     warnings = []
     if not_opted_in is not None:
