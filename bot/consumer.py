@@ -11,11 +11,12 @@ shopper for good.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
 from redis.asyncio import Redis
@@ -65,13 +66,8 @@ class EventConsumer:
     async def run(self, stop: asyncio.Event) -> None:
         """Claim and drain until ``stop`` is set; then finish what is in hand."""
         self._stop = stop
-        finished = asyncio.Event()  # not ``stop``: the leases in hand are kept while they are finished
-        heartbeat = asyncio.create_task(self._heartbeat(finished))
-        try:
+        async with self._keeping_leases():  # not until ``stop``: the leases in hand are kept while finished
             await self._claim_and_drain(stop)
-        finally:
-            finished.set()
-            heartbeat.cancel()
 
     async def _claim_and_drain(self, stop: asyncio.Event) -> None:
         idle = 0.002
@@ -105,14 +101,20 @@ class EventConsumer:
     async def run_once(self) -> int:
         """Claim what is ready now and drain it (tests, burst mode). Returns keys drained."""
         claimed, _ = await self._queues.claim(self.name, self.concurrency)
-        done = asyncio.Event()
-        heartbeat = asyncio.create_task(self._heartbeat(done))
-        try:
+        async with self._keeping_leases():
             await asyncio.gather(*(self._drain(lease) for lease in claimed))
-        finally:
-            done.set()
-            heartbeat.cancel()
         return len(claimed)
+
+    @contextlib.asynccontextmanager
+    async def _keeping_leases(self) -> AsyncIterator[None]:
+        """The consumer's heartbeat (:meth:`_heartbeat`) runs for as long as the block does."""
+        finished = asyncio.Event()
+        heartbeat = asyncio.create_task(self._heartbeat(finished))
+        try:
+            yield
+        finally:
+            finished.set()
+            heartbeat.cancel()
 
     async def _drain(self, lease: Lease) -> None:
         """Handle the shopper's events in order while holding its lease, from the head the claim read.
@@ -215,5 +217,6 @@ class EventConsumer:
             except (RedisError, OSError):
                 continue  # tried again next time; a lease outlives two missed beats
             if lost:
+                self._held.difference_update(lost)  # not ours to extend any more (nor to warn of again)
                 log.warning("consumer %s: the lease on %d shoppers was lost; their new holders resume them",
                             self.name, len(lost))
