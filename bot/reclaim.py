@@ -87,7 +87,7 @@ class Reclaimer:
         return await self._looked_up(job, record)
 
     async def _looked_up(self, job: SendJob, record: SendRecord) -> Resolution:
-        if not job.psid:  # a private reply: one per comment, Meta refuses a second (already_replied)
+        if not job.psid:  # a private reply: sent again; Meta refuses a second, which confirms the first (send_refusals)
             return None
         try:
             messages = await self._graph.thread_messages(self._page_id, job.psid)

@@ -62,6 +62,7 @@ class Attempt:
     probe: bool = False  # goes as the paused Page's probe call
     done: bool = False  # its result was handed on (or it was left for a reclaim)
     marked_at: int = 0  # when this worker marked it sending (deployment ms), 0 = not yet
+    unconfirmed: bool = False  # an earlier call of it may have reached Meta (reclaimed, nothing confirmed it)
 
     def seen(self, worker: str) -> SendRecord | None:
         """Its record as this worker last knew it: what its next mark expects to find (``Outbox.mark_sending``)."""

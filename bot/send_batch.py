@@ -84,7 +84,9 @@ class SendBatch:
             if record is not None and (record.state in TERMINAL or record.state == "delayed"):
                 self._put(entry, None)  # finished, or waiting in its delayed ZSET: this entry is a leftover
                 continue
+            unconfirmed = False  # an earlier call may have reached Meta: its resend's refusal can confirm it
             if record is not None and record.state == "sending" and not self._marked_uncalled(job.id, record.owner):
+                unconfirmed = True
                 try:
                     resolved = await self.c.reclaimer.resolve(job, record, known.echo, known.facts)
                 except REDIS_DOWN as exc:
@@ -108,7 +110,8 @@ class SendBatch:
             else:
                 after = job.after or (record.after if record is not None else "")
                 wait_for = after if after and after not in in_batch else ""
-                attempts.append(Attempt(entry, raw, job, plan, record, wait_for=wait_for, after=after))
+                attempts.append(Attempt(entry, raw, job, plan, record, wait_for=wait_for, after=after,
+                                        unconfirmed=unconfirmed))
         while attempts:
             attempts = await self._round(attempts)
 
@@ -256,7 +259,7 @@ class SendBatch:
         except GraphTransient as exc:
             return await self._failed_where_nothing_left(a, exc)
         except GraphError as exc:
-            reaction = await self.c.refusals.react(a.job, a.route, exc)
+            reaction = await self.c.refusals.react(a.job, a.route, exc, unconfirmed=a.unconfirmed)
             if reaction.refund:
                 await give_back(self.c, a)
             if reaction.outcome is not None:

@@ -22,6 +22,7 @@ from .errors import StorageUnavailable
 from .graph import (
     FrequencyLimited,
     GraphError,
+    GraphPermissionError,
     OptInLimited,
     OutsideWindow,
     RecipientUnavailable,
@@ -36,6 +37,8 @@ from .settings import Settings
 from .shopper_regions import ShopperRegions
 
 log = logging.getLogger(__name__)
+
+PRIVATE_REPLY_ROUTES = frozenset({"comment", "instagram_comment"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,11 +63,18 @@ class Refusals:
         self._consent = consent
         self._limits = limits
 
-    async def react(self, job: SendJob, route: Route, exc: GraphError) -> Reaction:
+    async def react(self, job: SendJob, route: Route, exc: GraphError, unconfirmed: bool = False) -> Reaction:
+        """``unconfirmed``: an earlier call of the job may have reached Meta (its worker died, or its answer
+        was lost, and nothing confirmed it since)."""
         psid, topic = job.psid or "", job.topic or self._settings.optin_topic
         code = f"{exc.code}/{exc.subcode}" if exc.subcode else str(exc.code)
         log.info("send job %s refused on %s: %s (code %s, fbtrace %s)", job.id, route.via, exc.reason, code,
                  exc.fbtrace_id)
+        if unconfirmed and route.via in PRIVATE_REPLY_ROUTES and isinstance(exc, GraphPermissionError):
+            # One private reply per comment: Meta refusing the resend says the earlier call reached it (the
+            # policy refuses a comment past its 7 days before any call, so that is not what this refusal is).
+            log.info("send job %s: Meta refuses a second reply to its comment; the earlier call reached it", job.id)
+            return Reaction(Outcome(job, "sent", via=route.via))
         if isinstance(exc, FrequencyLimited) and route.token:
             await self._learn(job, self._defer(route))
             return Reaction(next_route=Reason.FREQUENCY)

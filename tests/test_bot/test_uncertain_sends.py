@@ -138,3 +138,41 @@ async def test_a_marketing_api_send_that_never_left_is_sent_once_when_later_send
     record = await settle(bot, lost.id)
     assert (record.state, record.via) == ("sent", "marketing_api")
     assert [m["via"] for m in await bot.inbox(first)].count("marketing_api") == 1
+
+
+async def test_without_echoes_a_resent_private_reply_that_meta_refuses_as_a_second_is_recorded_sent(
+        bot: SandboxBot) -> None:
+    """Its first call reached Meta (the answer was lost); nothing can look a private reply up, so it is sent
+    again, and Meta refuses a second reply to the comment (code 10): that refusal confirms the first reply.
+    Before, the job was recorded ``failed/permission`` and a claim it answered counted as unanswered."""
+    psid = await bot.shopper()
+    post = await bot.call("POST", "/sandbox/posts", {"message": "Live at 8!"})
+    comment = await bot.call("POST", f"/sandbox/posts/{post['post_id']}/comments",
+                             {"psid": psid, "message": "so pretty"})
+    await bot.runtime.drain()
+    await bot.call("POST", "/sandbox/config", {"echoes": False})
+    await lose_next_answer(bot, "*")
+    now = (await bot.call("GET", "/sandbox/clock"))["now_ms"]
+    await bot.runtime.outbox.enqueue(SendJob(id="pr-lost", purpose="private_reply", comment_id=comment["comment_id"],
+                                             comment_ms=now, message=payloads.text("SOLD 12 is yours")))
+    record = await settle(bot, "pr-lost")
+    assert (record.state, record.via, record.reason) == ("sent", "comment", "")
+    replies = [m for m in await bot.inbox(psid) if m.get("comment_id") == comment["comment_id"]]
+    assert [payloads.summary(m["message"]) for m in replies] == ["SOLD 12 is yours"]
+    calls = [s for s in await bot.sent() if comment["comment_id"] in str(s.get("request"))]
+    assert len(calls) == 2, calls  # the lost one and the resend Meta refused
+
+
+async def test_a_private_reply_refused_on_its_first_call_stays_failed(bot: SandboxBot) -> None:
+    """Only a resend is confirmed by the refusal: a first call refused for permission is a failure."""
+    psid = await bot.shopper()
+    post = await bot.call("POST", "/sandbox/posts", {"message": "Live at 8!"})
+    comment = await bot.call("POST", f"/sandbox/posts/{post['post_id']}/comments",
+                             {"psid": psid, "message": "so pretty"})
+    await bot.runtime.drain()
+    await bot.call("POST", "/sandbox/config", {"fault": {"calls": 1, "code": 10, "status": 403}})
+    now = (await bot.call("GET", "/sandbox/clock"))["now_ms"]
+    await bot.runtime.outbox.enqueue(SendJob(id="pr-no", purpose="private_reply", comment_id=comment["comment_id"],
+                                             comment_ms=now, message=payloads.text("SOLD 12 is yours")))
+    record = await settle(bot, "pr-no")
+    assert (record.state, record.reason) == ("failed", "permission")
