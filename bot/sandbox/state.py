@@ -1,6 +1,6 @@
 """What the sandbox knows about shoppers, their tokens and the Page's posts, kept in Redis.
 
-Everything lives under ``Keys.sandbox_prefix``, so the sandbox survives a
+Everything lives under ``SandboxKeys.sandbox_prefix``, so the sandbox survives a
 restart and several web processes share it.
 """
 
@@ -14,6 +14,7 @@ from redis.asyncio import Redis
 from ..keys import Keys
 from ..scripts import register_script
 from . import ids
+from .keys import SandboxKeys
 from .ledger import text
 
 _TOUCH_LUA = """
@@ -32,7 +33,7 @@ class SandboxState:
 
     def __init__(self, redis: Redis, keys: Keys) -> None:
         self._redis = redis
-        self._keys = keys
+        self._keys = SandboxKeys.of(keys)
         self._touch = register_script(redis, _TOUCH_LUA)
 
     # -- shoppers ------------------------------------------------------------
