@@ -29,7 +29,7 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from bot.batched_reads import Staged, run_batch
+from bot.batched_reads import Staged, run_batch, write_together
 from bot.channels import instagram_shopper
 from bot.consent import ShopperConsent
 from bot.events import (
@@ -108,7 +108,7 @@ class Dialogue:
     def __init__(self, runtime: Runtime) -> None:
         s = self.settings = runtime.settings
         self.redis, self.keys, self.clock = runtime.redis, runtime.keys, runtime.clock
-        self.outbox, self.consent = runtime.outbox, runtime.consent
+        self.outbox, self.consent, self.window = runtime.outbox, runtime.consent, runtime.window
         self.intents = {i.name: i for i in load_intents(s.intents_packages)}
         self.spotter = Spotter(list(self.intents.values()), optin_keywords=s.optin_keywords,
                                model=model_setting(s.nlu_weights))
@@ -212,11 +212,12 @@ class Dialogue:
                     await self.handover.to_person(psid, "fallback", job_base(event.dedupe_key), now)
             decided_followup, followup_due = True, self.followup_due(now, consent)
         mark_handled(state, event.dedupe_key)
-        async with self.redis.pipeline(transaction=False) as pipe:  # the turn's last writes: one round trip
+        def last_writes(pipe: Any) -> None:  # the turn's last writes: one round trip
             if decided_followup:
                 self.followups.stage_reschedule(pipe, psid, followup_due)
             self.store.stage_save(pipe, state)
-            await pipe.execute()
+
+        await write_together(self.redis, last_writes)
 
     async def on_comment(self, event: CommentEvent) -> None:
         own = (event.page_id, instagram_shopper(self.settings.instagram_account_id))  # the Page's own comments
@@ -261,7 +262,7 @@ class Dialogue:
         record_user(state, text=None, intent=event.kind, confidence=1.0, at_ms=event.timestamp,
                     metadata={"source": "optin", "status": getattr(event, "status", None)}, qualifying=False)
         now = await self.clock.now_ms()
-        window = int(await self.redis.hget(self.keys.window, psid) or 0)
+        window = await self.window.last_action_ms(psid)
         # Opting in does not open the window: outside it there is nothing to say (no queued noise).
         if in_window(window, now) and not await self.takeover.is_paused(psid, now):
             replies = await self.run_action(state, action, "optin", now_ms=now)
