@@ -18,6 +18,7 @@ from __future__ import annotations
 from .change_events import CommentEvent, FeedEvent, LiveVideoEvent, MarketingEchoEvent, TemplateStatusEvent
 from .event_base import PAGE_INBOX_APP_ID, SOURCES, Event, RawItem, content_hash, token_digest
 from .messaging_events import (
+    STORY_MENTION,
     Attachment,
     DeliveryEvent,
     EchoEvent,
@@ -31,13 +32,14 @@ from .messaging_events import (
     Referral,
     ReferralEvent,
     StandbyEvent,
+    StoryRef,
 )
 
 __all__ = [
-    "EVENT_KINDS", "KINDS", "PAGE_INBOX_APP_ID", "SOURCES", "Attachment", "CommentEvent", "DeliveryEvent",
-    "EchoEvent", "Event", "FeedEvent", "HandoverEvent", "LiveVideoEvent", "MarketingEchoEvent",
+    "EVENT_KINDS", "KINDS", "PAGE_INBOX_APP_ID", "SOURCES", "STORY_MENTION", "Attachment", "CommentEvent",
+    "DeliveryEvent", "EchoEvent", "Event", "FeedEvent", "HandoverEvent", "LiveVideoEvent", "MarketingEchoEvent",
     "MarketingOptinEvent", "MessageEvent", "MessagingEvent", "OtnOptinEvent", "PostbackEvent", "RawItem",
-    "ReadEvent", "Referral", "ReferralEvent", "StandbyEvent", "TemplateStatusEvent", "content_hash",
+    "ReadEvent", "Referral", "ReferralEvent", "StandbyEvent", "StoryRef", "TemplateStatusEvent", "content_hash",
     "token_digest",
 ]
 

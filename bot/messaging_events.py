@@ -22,17 +22,35 @@ class MessagingEvent(Event):
         return "u:" + self.psid
 
 
+STORY_MENTION = "story_mention"  # the attachment type of an Instagram story mention
+
+
 @dataclass(frozen=True, slots=True)
 class Attachment:
-    type: str
+    type: str  # image, video, audio, file, ..., or STORY_MENTION (its ``url``: the story's CDN URL)
     url: str | None = None
     sticker_id: int | None = None
     title: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
+class StoryRef:
+    """The Instagram story a message answers (``message.reply_to.story``): its id and CDN URL.
+
+    The URL stops working when the story expires (24 hours) or is deleted; Meta allows keeping the
+    URL, never the media (Instagram's story-mention page [C])."""
+
+    id: str
+    url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class MessageEvent(MessagingEvent):
-    """A shopper's message: text, attachments and/or a tapped quick reply."""
+    """A shopper's message: text, attachments and/or a tapped quick reply.
+
+    On Instagram a message may answer the account's story (``story_reply``; its text is a DM like any
+    other) or tell that the shopper mentioned the account in their own story (:attr:`story_mention`, an
+    attachment of type ``story_mention``; issue 15)."""
 
     kind: ClassVar[str] = "message"
     mid: str = ""
@@ -40,10 +58,16 @@ class MessageEvent(MessagingEvent):
     quick_reply_payload: str | None = None
     attachments: tuple[Attachment, ...] = ()
     reply_to_mid: str | None = None
+    story_reply: StoryRef | None = None
 
     @property
     def dedupe_key(self) -> str:
         return "mid:" + self.mid
+
+    @property
+    def story_mention(self) -> Attachment | None:
+        """The story-mention attachment, if the shopper mentioned the account in their story."""
+        return next((a for a in self.attachments if a.type == STORY_MENTION), None)
 
 
 @dataclass(frozen=True, slots=True)

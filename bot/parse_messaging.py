@@ -5,6 +5,14 @@ replies, attachments), echoes (``is_echo``), postbacks, referrals, opt-ins, deli
 receipts (Instagram's ``messaging_seen`` is a ``read`` with a ``mid`` rather than a ``watermark``
 [U]: the item's timestamp serves as the watermark), handover. The shopper is keyed by channel
 (:func:`bot.channels.shopper_key`).
+
+Instagram stories (issue 15): a reply to the account's story is a message whose
+``message.reply_to.story`` is ``{"id", "url"}`` (the shape public integrations read; Meta's webhook
+example for it was not read in full [U]), read as :attr:`MessageEvent.story_reply`; a mention of the
+account in a shopper's story is a message with an attachment ``{"type": "story_mention", "payload":
+{"url": <CDN URL>}}`` (Meta's story-mention page [C]). A ``reply_to.story`` without an id, or a
+``story_mention`` attachment without a URL, is no message we can answer: the item is rejected
+``missing_field`` (the rest of its body is kept).
 """
 
 from __future__ import annotations
@@ -14,6 +22,7 @@ from typing import Any
 from .channels import INSTAGRAM, MESSENGER, shopper_key
 from .errors import BadEvent
 from .events import (
+    STORY_MENTION,
     Attachment,
     DeliveryEvent,
     EchoEvent,
@@ -26,6 +35,7 @@ from .events import (
     ReadEvent,
     Referral,
     ReferralEvent,
+    StoryRef,
 )
 from .json_input import brief
 from .parse_fields import as_list, as_ms, id_of, obj, object_id, opt_str, required_dict, required_str, whole
@@ -53,6 +63,7 @@ def parse_messaging(page_id: str, item: dict[str, Any], channel: str = MESSENGER
             quick_reply_payload=opt_str(quick.get("payload")) if isinstance(quick, dict) else None,
             attachments=tuple(attachment(a) for a in as_list(msg.get("attachments")) if isinstance(a, dict)),
             reply_to_mid=opt_str(reply_to.get("mid")) if isinstance(reply_to, dict) else None,
+            story_reply=story_reply(reply_to),
         )
     if "postback" in item:
         pb = required_dict(item, "postback")
@@ -110,5 +121,21 @@ def referral(value: Any) -> Referral | None:
 def attachment(value: dict[str, Any]) -> Attachment:
     payload = obj(value.get("payload"))
     sticker = whole(payload.get("sticker_id")) if isinstance(payload.get("sticker_id"), int) else None
-    return Attachment(type=opt_str(value.get("type")) or "unknown", url=opt_str(payload.get("url")),
-                      sticker_id=sticker, title=opt_str(value.get("title")) or opt_str(payload.get("title")))
+    kind = opt_str(value.get("type")) or "unknown"
+    url = opt_str(payload.get("url"))
+    if kind == STORY_MENTION and not url:
+        raise BadEvent("missing_field", "story_mention attachment payload.url")
+    return Attachment(type=kind, url=url, sticker_id=sticker,
+                      title=opt_str(value.get("title")) or opt_str(payload.get("title")))
+
+
+def story_reply(reply_to: Any) -> StoryRef | None:
+    """``message.reply_to.story`` as a :class:`StoryRef`; None when the message answers no story."""
+    if not isinstance(reply_to, dict) or "story" not in reply_to:
+        return None
+    story = reply_to["story"]
+    story_id = id_of(story.get("id")) if isinstance(story, dict) else None
+    if story_id is None:
+        raise BadEvent("missing_field", "message.reply_to.story.id")
+    assert isinstance(story, dict)
+    return StoryRef(id=story_id, url=opt_str(story.get("url")))
