@@ -23,7 +23,7 @@ from ..backoff import Outage
 from ..clock import Clock
 from ..keys import Keys
 from ..settings import Settings
-from . import admin, conversations, graph_api, graph_objects, handover, posts, profile, shoppers, templates_api
+from . import admin, conversations, graph_api, graph_objects, handover, posts, profile, shoppers, stories, templates_api
 from .context import SANDBOX, Sandbox
 from .errors import SandboxError
 from .faults import Faults
@@ -65,6 +65,8 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("GET", "/shoppers/{psid}/thread", shoppers.thread),
     ("POST", "/shoppers/{psid}/messages", shoppers.send_message),
     ("POST", "/shoppers/{psid}/postbacks", shoppers.send_postback),
+    ("POST", "/shoppers/{psid}/story-replies", stories.story_reply),
+    ("POST", "/shoppers/{psid}/story-mentions", stories.story_mention),
     ("POST", "/shoppers/{psid}/optins", shoppers.tap_optin),
     ("POST", "/shoppers/{psid}/notifications", shoppers.set_notifications),
     ("GET", "/shoppers/{psid}/inbox", shoppers.inbox),
