@@ -130,6 +130,11 @@ class Keys:
         """HASH post_id, status (LiveVideo upper case), title of a live video."""
         return self.sandbox_prefix + "live:" + live_video_id
 
+    @property
+    def sandbox_instagram_lives(self) -> str:
+        """SET media ids of the Instagram account's live videos (each one's status: its live video's)."""
+        return self.sandbox_prefix + "ig-lives"
+
     def sandbox_comment(self, comment_id: str) -> str:
         """HASH psid, post_id, created_ms, replied (ms of the private reply) of a comment."""
         return self.sandbox_prefix + "comment:" + comment_id
@@ -233,6 +238,11 @@ class Keys:
     def private_replied(self, comment_id: str) -> str:
         """Set once a private reply to the comment was sent (one per comment)."""
         return self.prefix + "replied:" + comment_id
+
+    @property
+    def instagram_live_media(self) -> str:
+        """STRING (JSON list) the Instagram account's media being broadcast, as Meta last said (a few seconds)."""
+        return self.prefix + "ig-live-media"
 
     @property
     def outbox(self) -> str:

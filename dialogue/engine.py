@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from bot.batched_reads import Staged, run_batch
-from bot.channels import instagram_shopper
+from bot.channels import INSTAGRAM, instagram_shopper
 from bot.consent import ShopperConsent
 from bot.events import (
     CommentEvent,
@@ -251,7 +251,8 @@ class Dialogue:
         if len(replies) > 1:
             log.warning("a comment allows one private reply; %d extra messages dropped", len(replies) - 1)
         job = SendJob(id=f"{job_base(event.dedupe_key)}:0", purpose="private_reply", message=replies[0].message,
-                      comment_id=event.comment_id, comment_ms=event.timestamp, channel=event.channel)
+                      comment_id=event.comment_id, comment_ms=event.timestamp, channel=event.channel,
+                      live_media=event.post_id if event.live and event.channel == INSTAGRAM else "")
         if await self.comment_gate.admit(job, post_id=event.post_id, psid=event.from_id,
                                          now_ms=await self.clock.now_ms()):
             await self.outbox.enqueue(job)

@@ -89,6 +89,7 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("POST", "/graph/{version}/{node}/{action:pass|take|request}_thread_control", handover.graph_thread_control),
     ("POST", "/graph/{version}/{node}/subscribed_apps", graph_objects.subscribed_apps),
     ("GET", "/graph/{version}/{node}/subscribed_apps", graph_objects.subscribed_apps),
+    ("GET", "/graph/{version}/{node}/live_media", graph_objects.live_media),
     ("GET", "/graph/{version}/{node}/conversations", conversations.page_conversations),
     ("GET", "/graph/{version}/{node}/message_templates", templates_api.page_templates),
     ("POST", "/graph/{version}/{node}/message_templates", templates_api.page_templates),
