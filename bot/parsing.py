@@ -16,7 +16,8 @@ keyed by the Instagram professional account's id; :func:`split_body` gives each 
 that account is linked to (``instagram_accounts``) and the channel ``instagram``, or rejects it
 ``unknown_instagram_account``. Its ``messaging[]`` items have the Messenger shapes (text, quick
 replies, attachments, postbacks, echoes with ``is_echo``; ``messaging_seen`` as ``read``, with a
-``mid`` rather than a ``watermark`` [U]: the item's timestamp serves as the watermark); its
+``mid`` rather than a ``watermark`` [U]: the item's timestamp serves as the watermark; story
+replies and story mentions as messages, :mod:`bot.parse_messaging`); its
 ``changes[]`` of field ``comments`` or ``live_comments`` carry ``{id, text, from: {id, username},
 media: {id, media_product_type}, parent_id?}`` (Meta's Instagram webhooks reference; the
 ``live_comments`` value taken to be the same shape [U]). Every shopper id is their IGSID, keyed
