@@ -153,6 +153,11 @@ class Keys:
         return self.prefix + "replied:" + comment_id
 
     @property
+    def instagram_live_media(self) -> str:
+        """STRING (JSON list) the Instagram account's media being broadcast, as Meta last said (a few seconds)."""
+        return self.prefix + "ig-live-media"
+
+    @property
     def outbox(self) -> str:
         """Stream of send jobs but campaign notifications (the reply lane), read first by the send workers."""
         return self.prefix + "outbox"

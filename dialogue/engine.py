@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from bot.batched_reads import Staged, run_batch, write_together
-from bot.channels import instagram_shopper
+from bot.channels import INSTAGRAM, instagram_shopper
 from bot.consent import ShopperConsent
 from bot.events import (
     CommentEvent,
@@ -65,6 +65,7 @@ from .needs_human import NeedsHuman
 from .nlu import Spotter
 from .nlu.spotter import model_setting
 from .person_request import asks_for_person
+from .stories import story_source
 from .thread_control import ThreadControl
 from .tracker_store import (
     State,
@@ -86,6 +87,7 @@ log = logging.getLogger(__name__)
 OPT_IN, OPT_OUT, NONE = "opt_in_reminders", "opt_out", "none"
 OPTIN_CONFIRMED, OTN_CONFIRMED, FOLLOWUP = "action_optin_confirmed", "action_otn_confirmed", "action_followup"
 FALLBACK = "action_default_fallback"
+STORY_MENTION = "action_story_mention"  # an Instagram story mention with nothing else said (intents/story_mention.py)
 GREETING = "greeting"
 MAX_CHAIN = 3  # FollowupAction hops per turn
 
@@ -117,7 +119,8 @@ class Dialogue:
         self.action_of = {i.name: i.action().name() for i in self.intents.values() if i.action is not None}
         self.payloads = {p: i.name for i in self.intents.values() for p in i.payloads}
         self.domain = domain_of(list(self.intents.values()),
-                                [*self.action_of.values(), OPTIN_CONFIRMED, OTN_CONFIRMED, FOLLOWUP, FALLBACK],
+                                [*self.action_of.values(), OPTIN_CONFIRMED, OTN_CONFIRMED, FOLLOWUP, FALLBACK,
+                                 STORY_MENTION],
                                 [*FACT_SLOTS, ASKED_SLOT])
         self.store = TrackerStore(self.redis, self.keys)
         self.services = runtime.services
@@ -151,9 +154,10 @@ class Dialogue:
             if by_payload:
                 return by_payload, 1.0, event.text, {"source": "quick_reply", "payload": event.quick_reply_payload}
             spotted = self.spotter.spot(event.text or "")
+            source = story_source(event)
             if spotted.confirm and CONFIRM in self.intents:  # a likely stop, not a certain one: ask
-                return CONFIRM, spotted.confidence, event.text, {"source": "message", "spotted": spotted.intent}
-            return spotted.intent, spotted.confidence, event.text, {"source": "message"}
+                return CONFIRM, spotted.confidence, event.text, {**source, "spotted": spotted.intent}
+            return spotted.intent, spotted.confidence, event.text, source
         if isinstance(event, PostbackEvent):
             name = self.intent_of_payload(event.payload)
             return name or NONE, 1.0 if name else 0.0, event.title, {"source": "postback", "payload": event.payload}
@@ -202,6 +206,10 @@ class Dialogue:
                                                     rows=opening.rows)
                 except ActionServerError:  # a shop's remote action with no local version (logged there)
                     replies = await self.fallback(state, psid, now, consent, opening.rows)
+            elif intent == NONE and isinstance(event, MessageEvent) and event.story_mention \
+                    and self.actions.has(STORY_MENTION):  # mentioned in the shopper's story: thanks, not the fallback
+                replies = await self.run_action(state, STORY_MENTION, "chat", now_ms=now, consent=consent,
+                                                rows=opening.rows)
             elif intent == NONE and isinstance(event, MessageEvent):
                 replies = await self.fallback(state, psid, now, consent, opening.rows)
                 fell_back = bool(replies)
@@ -244,7 +252,8 @@ class Dialogue:
         if len(replies) > 1:
             log.warning("a comment allows one private reply; %d extra messages dropped", len(replies) - 1)
         job = SendJob(id=f"{job_base(event.dedupe_key)}:0", purpose="private_reply", message=replies[0].message,
-                      comment_id=event.comment_id, comment_ms=event.timestamp, channel=event.channel)
+                      comment_id=event.comment_id, comment_ms=event.timestamp, channel=event.channel,
+                      live_media=event.post_id if event.live and event.channel == INSTAGRAM else "")
         if await self.comment_gate.admit(job, post_id=event.post_id, psid=event.from_id,
                                          now_ms=await self.clock.now_ms()):
             await self.outbox.enqueue(job)

@@ -47,6 +47,7 @@ STORES = {
     "bot/throttle.py": "the Page's send pause and slowdown",
     "bot/cancels.py": "cancelled campaigns' marks",
     "bot/tracking.py": "echoes and receipts",
+    "bot/instagram_live.py": "the Instagram account's lives being broadcast (Meta's answer, kept 3 s)",
     "bot/utility_templates.py": "the Page's utility templates",
     "bot/dashboard/sessions.py": "dashboard sessions",
     "bot/sandbox/state.py": "the sandbox's shoppers, posts, comments and profile",

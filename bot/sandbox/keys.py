@@ -61,6 +61,11 @@ class SandboxKeys(Keys):
         """HASH post_id, status (LiveVideo upper case), title of a live video."""
         return self.sandbox_prefix + "live:" + live_video_id
 
+    @property
+    def sandbox_instagram_lives(self) -> str:
+        """SET media ids of the Instagram account's live videos (each one's status: its live video's)."""
+        return self.sandbox_prefix + "ig-lives"
+
     def sandbox_comment(self, comment_id: str) -> str:
         """HASH psid, post_id, created_ms, replied (ms of the private reply) of a comment."""
         return self.sandbox_prefix + "comment:" + comment_id
