@@ -1,7 +1,7 @@
 """``GraphClient``: the Graph API over one pooled aiohttp session.
 
 The Page token travels only in ``Authorization: Bearer`` (never in a URL, so never in an
-access log). Every failure becomes one ``GraphError`` (``errors.error_from_response``),
+access log). Every failure becomes one ``GraphError`` (``error_codes.error_from_response``),
 retried per ``retry.graph_retrying`` (built only once a first attempt failed); sends are not
 idempotent, so a network error after the request may have left is never retried (a refused
 connection is).
@@ -23,16 +23,10 @@ import aiohttp
 from ..secret import Secret
 from ..settings import Settings
 from . import payloads
-from .errors import (
-    GraphError,
-    GraphNetworkError,
-    GraphTransient,
-    SendUncertain,
-    Usage,
-    error_from_response,
-    parse_usage,
-)
+from .error_codes import error_from_response
+from .errors import GraphError, GraphNetworkError, GraphTransient, SendUncertain
 from .retry import Sleep, graph_retrying, should_retry
+from .usage import Usage, parse_usage
 from .utility import TemplateState, template_of
 
 log = logging.getLogger("bot.graph")
