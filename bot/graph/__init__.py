@@ -1,6 +1,6 @@
 """The Graph API client: errors and their codes, usage headers, retry policy, payload builders and ``GraphClient``."""
 
-from .client import GraphClient, MarketingSendResult, SendResult, new_session
+from .client import GraphClient, MarketingSendResult, SendResult
 from .error_codes import error_from_response
 from .errors import (
     AccessTokenInvalid,
@@ -27,6 +27,7 @@ from .errors import (
 )
 from .payloads import PayloadError
 from .retry import graph_retrying
+from .transport import new_session
 from .usage import Usage, parse_usage
 
 __all__ = [

@@ -18,7 +18,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from bot.graph import payloads as p
-from bot.graph.client import GraphClient, new_session
+from bot.graph.client import GraphClient
 from bot.graph.errors import (
     GraphNetworkError,
     GraphThrottled,
@@ -27,6 +27,7 @@ from bot.graph.errors import (
     TokenInvalid,
 )
 from bot.graph.payloads import PayloadError
+from bot.graph.transport import new_session
 from bot.secret import Secret
 from bot.settings import Settings
 
