@@ -16,7 +16,7 @@ import aiohttp
 
 from ..secret import Secret
 from ..settings import Settings
-from . import payloads
+from . import request_bodies
 from .errors import GraphError
 from .retry import Sleep
 from .transport import GraphTransport, new_session
@@ -99,7 +99,7 @@ class GraphClient(GraphTransport):
     # --- Send API ------------------------------------------------------------------------
 
     async def send(self, body: Mapping[str, Any], *, reschedule_throttles: bool = False) -> SendResult:
-        """``POST /me/messages`` with a body from ``payloads.send_body``.
+        """``POST /me/messages`` with a body from ``request_bodies.send_body``.
 
         ``reschedule_throttles``: a throttle answer is raised at once, for a caller that pauses and
         retries later (the send worker) rather than wait inside the call.
@@ -115,7 +115,7 @@ class GraphClient(GraphTransport):
                              ) -> SendResult:
         """``POST /{ig-account-id}/messages`` with the Page token (issue 15, messenger-platform.md §9): a
         message to an Instagram shopper (``recipient.id`` = their IGSID) or a private reply to an Instagram
-        comment (``recipient.comment_id``), a body from ``payloads.send_body``. Meta documents both
+        comment (``recipient.comment_id``), a body from ``request_bodies.send_body``. Meta documents both
         ``/{ig-id}/messages`` and ``/me/messages`` with the Page token for Instagram Messaging through
         Facebook Login; which one the current version prefers was not confirmed [U]. Answers
         ``{recipient_id, message_id}`` as the Send API does [U]."""
@@ -126,7 +126,7 @@ class GraphClient(GraphTransport):
 
     async def send_marketing(self, body: Mapping[str, Any], *, reschedule_throttles: bool = False
                              ) -> MarketingSendResult:
-        """``POST /act_{ad_account}/messages`` (Marketing Message API) with ``payloads.marketing_api_body``."""
+        """``POST /act_{ad_account}/messages`` (Marketing Message API) with ``request_bodies.marketing_api_body``."""
         raw, usage = await self._request("POST", f"act_{self._ad_account}/messages", body=body, token_recipient=True,
                                          token=self._marketing_token, throttles=not reschedule_throttles)
         return MarketingSendResult(
@@ -137,17 +137,17 @@ class GraphClient(GraphTransport):
     async def thread_control(self, edge: str, body: Mapping[str, Any], *, reschedule_throttles: bool = False
                              ) -> Usage:
         """``POST /me/pass_thread_control`` (or ``take_``/``request_thread_control``, §2.11) with a body from
-        ``payloads.thread_control_body``; returns the answer's usage."""
+        ``request_bodies.thread_control_body``; returns the answer's usage."""
         _, usage = await self._request("POST", edge, body=body, token_recipient=False,
                                        throttles=not reschedule_throttles)
         return usage
 
     async def sender_action(self, psid: str, action: str) -> None:
         """typing_on / typing_off / mark_seen; harmless to repeat, so retried like a read."""
-        await self._call("POST", "me/messages", body=payloads.sender_action_body(psid, action), idempotent=True)
+        await self._call("POST", "me/messages", body=request_bodies.sender_action_body(psid, action), idempotent=True)
 
     async def private_reply(self, comment_id: str, message: Mapping[str, Any]) -> SendResult:
-        return await self.send(payloads.send_body(payloads.to_comment(comment_id), message))
+        return await self.send(request_bodies.send_body(request_bodies.to_comment(comment_id), message))
 
     # --- Messenger Profile and reads -----------------------------------------------------
 

@@ -206,7 +206,7 @@ def test_network_error_retryable_follows_sent_maybe() -> None:
 
 def test_all_is_exactly_the_public_names() -> None:
     public = {n for n in dir(graph) if not n.startswith("_")} - {
-        "client", "error_codes", "errors", "payloads", "retry", "transport", "usage", "utility", "PermissionError"
+        "client", "error_codes", "errors", "payloads", "request_bodies", "retry", "transport", "usage", "utility", "PermissionError"
     }
     assert set(graph.__all__) == public
     assert graph.PermissionError is GraphPermissionError
