@@ -42,9 +42,9 @@ from redis.exceptions import RedisError
 from .buckets import token_digest
 from .graph import GraphClient, GraphError, payloads
 from .keys import Keys
-from .outbox import Outcome, SendJob, SendRecord
 from .policy import Facts
 from .replies import text
+from .send_jobs import Outcome, SendJob, SendRecord
 from .settings import Settings
 
 log = logging.getLogger(__name__)

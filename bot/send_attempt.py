@@ -23,12 +23,13 @@ from .graph import GraphClient, Usage, request_bodies
 from .graph.utility import utility_send_body
 from .instagram_payloads import instagram_message
 from .keys import Keys
-from .outbox import Entry, Outbox, SendJob, SendRecord
+from .outbox import Entry, Outbox
 from .policy import Plan, Reason, Route
 from .rate_gate import RateGate
 from .reclaim import Reclaimer
 from .region_lookup import RegionLookup
 from .send_facts import FactsLoader
+from .send_jobs import SendJob, SendRecord
 from .send_refusals import Refusals
 from .send_results import ResultWriter
 from .send_retry import RetryBudget

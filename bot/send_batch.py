@@ -24,13 +24,14 @@ from dataclasses import replace
 from .graph import GraphError, GraphNetworkError, GraphThrottled, GraphTransient
 from .instagram_policy import for_channel
 from .logs import about, shopper_hash
-from .outbox import REPLIES, TERMINAL, Delay, Entry, Outcome, SendJob
+from .outbox import Entry
 from .policy import Facts, Reason, decide
 from .rate_gate import CAMPAIGN, REPLY
 from .reclaim import LEAVE
 from .region_lookup import needs_region
 from .send_attempt import ALIVE_TTL_SECONDS, REDIS_DOWN, Attempt, BatchContext, Held, call_graph, give_back, take_limits
 from .send_facts import JobFacts
+from .send_jobs import REPLIES, TERMINAL, Delay, Outcome, SendJob
 from .throttle import PROBE_INTERVAL_MS
 
 log = logging.getLogger(__name__)

@@ -39,7 +39,7 @@ from .clock import Clock
 from .consent import ConsentStore
 from .graph import GraphClient
 from .keys import Keys
-from .outbox import CAMPAIGNS, GROUP, REPLIES, Entry, Outbox
+from .outbox import GROUP, Entry, Outbox
 from .rate_gate import RateGate
 from .reclaim import Reclaimer
 from .region_lookup import RegionLookup
@@ -47,6 +47,7 @@ from .replies import text
 from .send_attempt import ALIVE_TTL_SECONDS, BatchContext, Held
 from .send_batch import SendBatch
 from .send_facts import FactsLoader
+from .send_jobs import CAMPAIGNS, REPLIES
 from .send_refusals import Refusals
 from .send_results import ResultWriter
 from .send_retry import DelayedJobs, RetryBudget

@@ -46,9 +46,9 @@ from redis.asyncio import Redis
 from bot.app import SafeAccessLogger, create_app
 from bot.graph import payloads
 from bot.keys import Keys
-from bot.outbox import SendJob
 from bot.plugins import installed_plugin_names
 from bot.runtime import Runtime
+from bot.send_jobs import SendJob
 from bot.server import GuardedAppRunner, Timeouts
 from bot.settings import Settings
 from bot.storage import _redis_server_binary, connect
