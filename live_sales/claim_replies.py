@@ -24,7 +24,7 @@ from typing import Any
 from urllib.parse import quote
 
 from bot.graph import payloads
-from bot.outbox import SendJob
+from bot.send_jobs import SendJob
 
 from .claim_numbers import answers_campaign
 
