@@ -25,7 +25,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import tzinfo
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from redis.asyncio import Redis
 
@@ -36,6 +36,7 @@ from .replies import text
 from .scripts import register_script
 from .send_jobs import CAMPAIGNS, REPLIES, TERMINAL, Delay, Outcome, Result, SendJob, SendRecord
 from .shop_calendar import UTC, day_of
+from .streams import recreating_group
 
 RECEIPT_TTL = 8 * 24 * 3600
 DAY_STATS_TTL = 40 * 24 * 3600
@@ -127,6 +128,21 @@ class Outbox:
                 args += [self.lanes[job.lane].code, job.id, job.to_json()]
             queued += int(await self._enqueue(keys=keys, args=args))
         return queued
+
+    # -- the send workers' group ------------------------------------------------
+    async def read_new(self, consumer: str, streams: Mapping[str, str], count: int,
+                       block_ms: int | None) -> dict[str, list[Any]]:
+        """New entries (``{stream: ">"}``) for ``consumer`` of the workers' group, by stream; the group is
+        made again if Redis lost it."""
+        reply = await recreating_group(self._redis, list(streams), GROUP, lambda: self._redis.xreadgroup(
+            GROUP, consumer, dict(streams), count=count, block=block_ms))  # type: ignore[arg-type]
+        return {text(s): entries for s, entries in cast(list[Any], reply) or []}
+
+    async def claim_idle(self, consumer: str, stream: str, min_idle_ms: int, count: int) -> list[Any]:
+        """Entries of ``stream`` held longer than ``min_idle_ms`` by a worker (a dead one), now ``consumer``'s."""
+        _, claimed, *_ = await recreating_group(self._redis, stream, GROUP, lambda: self._redis.xautoclaim(
+            stream, GROUP, consumer, min_idle_time=min_idle_ms, count=count))
+        return cast(list[Any], claimed)
 
     async def record(self, job_id: str) -> SendRecord | None:
         return (await self.records([job_id]))[0]

@@ -28,7 +28,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Any, cast
+from typing import Any
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -44,7 +44,6 @@ from .outbox import GROUP, Entry, Outbox
 from .rate_gate import RateGate
 from .reclaim import Reclaimer
 from .region_lookup import RegionLookup
-from .replies import text
 from .send_attempt import BatchContext, Held
 from .send_batch import SendBatch
 from .send_claims import WorkerClaims
@@ -55,7 +54,7 @@ from .send_results import ResultWriter
 from .send_retry import DelayedJobs, RetryBudget
 from .settings import Settings
 from .shopper_regions import ShopperRegions
-from .streams import ensure_group, group_backlog, recreating_group, sleep_or_stop
+from .streams import ensure_group, group_backlog, sleep_or_stop
 from .throttle import PageThrottle
 
 log = logging.getLogger(__name__)
@@ -214,9 +213,7 @@ class SendWorker:
 
     async def _read(self, lanes: list[str], count: int, block_ms: int | None) -> list[Held]:
         streams: dict[Any, Any] = {self._lanes[lane].stream: ">" for lane in lanes}
-        reply = await recreating_group(self._redis, self._streams, GROUP, lambda: self._redis.xreadgroup(
-            GROUP, self.name, streams, count=count, block=block_ms))
-        by_stream = {text(s): entries for s, entries in cast(list[Any], reply) or []}
+        by_stream = await self._outbox.read_new(self.name, streams, count, block_ms)
         held: list[Held] = []
         for lane in lanes:  # the reply lane first
             held += self._hold(lane, by_stream.get(self._lanes[lane].stream, []))
@@ -225,9 +222,7 @@ class SendWorker:
     async def _reclaim(self, count: int) -> list[Held]:
         held: list[Held] = []
         for name, lane in self._lanes.items():
-            _, claimed, *_ = await recreating_group(
-                self._redis, lane.stream, GROUP, lambda stream=lane.stream: self._redis.xautoclaim(  # type: ignore[misc]
-                    stream, GROUP, self.name, min_idle_time=self.reclaim_idle_ms, count=count))
+            claimed = await self._outbox.claim_idle(self.name, lane.stream, self.reclaim_idle_ms, count)
             held += self._hold(name, claimed)
         return held
 
