@@ -34,7 +34,7 @@ from .errors import (
     TokenInvalid,
     TokenStopped,
 )
-from .usage import header, parse_usage
+from .usage import header, parse_usage, whole_number
 
 BY_PAIR: dict[tuple[int, int], type[GraphError]] = {
     (1, 99): GraphTransient,
@@ -145,7 +145,7 @@ def error_from_response(
     addressed a marketing/OTN token, so a generic code 100 means the token is bad."""
     error = body.get("error") if isinstance(body, Mapping) else None
     error = error if isinstance(error, Mapping) else {}
-    code, subcode = _int(error.get("code")), _int(error.get("error_subcode"))
+    code, subcode = whole_number(error.get("code")), whole_number(error.get("error_subcode"))
     message = str(error.get("message") or "")
     cls = classify(code, subcode)
     if code == 100 and cls is BadRequest and not _known_subcode(code, subcode):
@@ -172,13 +172,3 @@ def error_from_response(
         http_status=http_status,
         retry_after=retry_after,
     )
-
-
-def _int(value: object) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value)
-    return None

@@ -77,7 +77,8 @@ def header(headers: Mapping[str, str], name: str) -> str | None:
     return None
 
 
-def _int(value: object) -> int | None:
+def whole_number(value: object) -> int | None:
+    """An integer, or one written as digits (Meta sends both); None for anything else (a bool is not one)."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
