@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.channels import channel_of
 from bot.events import CommentEvent
 from bot.outbox import Outbox
 
@@ -85,7 +86,7 @@ class ClaimComments:
         if variant is None:
             await self._outbox.enqueue(variant_question(
                 event.comment_id, event.timestamp, found.sale.id, found.product.title, found.product.code,
-                [name for name, _ in found.product.variants]))
+                [name for name, _ in found.product.variants], channel_of(event.from_id)))
             await self._book.count(found.sale.id, "asked_variant")
             return
         await self._book.record(NewClaim(

@@ -74,8 +74,8 @@ CLAIM_NUMBERS: Schema = {
     "properties": {
         "comments": INT, "claimed": INT, "waitlisted": INT, "promoted": INT, "paid": INT, "cancelled": INT,
         "duplicates": INT, "asked_variant": INT, "released": COUNTS, "released_total": INT,
-        "answers": {"type": "object", "properties": {n: INT for n in ("queued", "sent", "delivered", "read",
-                                                                         "pending")}},
+        "answers": {"type": "object", "properties": {**{n: INT for n in ("queued", "sent", "delivered", "read",
+                                                                            "pending")}, "channels": CHANNELS}},
         "unanswered": {**COUNTS, "description": "answers not sent, by reason (skipped before any call or failed)"},
         "unanswered_total": INT,
     },

@@ -150,9 +150,12 @@ class SandboxState:
     # -- posts, live videos and comments --------------------------------------
     async def create_post(self, message: str, live: bool, now_ms: int, channel: str = "messenger"
                           ) -> tuple[str, str | None]:
-        """A Page post (``<page id>_<n>``), or an Instagram media (its own numeric id, ``channel`` instagram)."""
+        """A Page post (``<page id>_<n>``), or an Instagram media (its own numeric id, ``channel`` instagram).
+
+        A Facebook live video has an id of its own beside its post's; an Instagram live is one media, whose
+        id its ``live_comments`` carry (``media.id``), so its live video's id is the media's."""
         post_id = ids.digits(17) if channel == "instagram" else f"{self._keys.page_id}_{ids.digits(15)}"
-        live_video_id = ids.digits(15) if live else None
+        live_video_id = (post_id if channel == "instagram" else ids.digits(15)) if live else None
         await self._redis.hset(self._keys.sandbox_post(post_id), mapping={
             "message": message, "created_ms": now_ms, "live_video_id": live_video_id or "", "channel": channel})
         if live_video_id:
