@@ -188,3 +188,26 @@ async def test_a_sale_live_on_messenger_and_instagram_takes_claims_from_both_in_
     answers = numbers["answers"]
     assert (answers["queued"], answers["sent"], answers["pending"], numbers["unanswered_total"]) == (6, 6, 0, 0)
     assert {c: answers["channels"][c]["sent"] for c in answers["channels"]} == {"messenger": 3, "instagram": 3}
+
+
+async def test_a_freed_unit_goes_to_the_next_instagram_shopper_in_their_dm(shop: Shop) -> None:
+    media = await ig_media(shop)
+    sale = await sale_with(shop, {"code": "12", "title": "Jacket", "quantity": 1})
+    await shop.api("POST", f"/api/live-sales/{sale}/links", {"post_ids": [media["post_id"]]})
+    await shop.api("POST", f"/api/live-sales/{sale}/start")
+    ina, ivo, ian = [await ig_shopper(shop, n) for n in ("Ina", "Ivo", "Ian")]
+    await shop.says(ivo, "hi po")  # Ivo wrote in the DM: inside his window, a freed unit can be told
+    await shop.runtime.drain()
+    for second, igsid in enumerate((ina, ian, ivo)):
+        await comment(shop, media["post_id"], igsid, "sold 12", ago=50 - second)
+    await answers_settled(shop)
+    first, *_ = await claims_of(shop, sale)
+    await shop.api("PATCH", f"/api/live-sales/{sale}/claims/{first['claim_id']}", {"status": "cancelled"})
+    await answers_settled(shop)
+    by_psid = {c["psid"]: c for c in await claims_of(shop, sale)}
+    # Ian, next in line, is outside his window (a private reply opens none): released unreachable; Ivo gets it
+    assert (by_psid[f"ig:{ian}"]["status"], by_psid[f"ig:{ian}"]["reason"]) == ("released", "unreachable")
+    assert by_psid[f"ig:{ivo}"]["status"] == "claimed"
+    good_news = [m for m in await shop.inbox(ivo) if "Good news" in json.dumps(m["message"])]
+    assert len(good_news) == 1 and good_news[0]["via"] == "instagram", await shop.inbox(ivo)
+    assert (await shop.api("GET", f"/api/live-sales/{sale}"))["claims"]["promoted"] == 1
