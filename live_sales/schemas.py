@@ -46,8 +46,10 @@ SALE_IN: Schema = {
 
 CHANNEL_NUMBERS: Schema = {
     "type": "object",
-    "properties": {"sent": INT, "delivered": INT, "read": INT, "skipped": COUNTS, "skipped_total": INT,
-                   "failed": COUNTS, "failed_total": INT, "done": INT},
+    "properties": {"queued": {**INT, "description": "a campaign's only (a day counts none)"},
+                   "sent": INT, "delivered": INT, "read": INT, "skipped": COUNTS, "skipped_total": INT,
+                   "failed": COUNTS, "failed_total": INT, "done": INT,
+                   "pending": {**INT, "description": "a campaign's only: queued, no final outcome yet"}},
 }
 CHANNELS: Schema = {
     "type": "object", "additionalProperties": CHANNEL_NUMBERS,
