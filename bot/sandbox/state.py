@@ -73,15 +73,16 @@ class SandboxState:
         return [json.loads(row) for row in await self._redis.lrange(self._keys.sandbox_inbox(psid), start, -1)]
 
     async def shoppers(self, limit: int = 200) -> list[dict[str, Any]]:
-        """The newest shoppers' records (psid, name, created_ms, last_action_ms), most recently active first."""
+        """The newest shoppers' records (psid, name, channel, created_ms, last_action_ms), most recently active
+        first."""
         psids = [text(p) for p in await self._redis.zrevrange(self._keys.sandbox_shoppers, 0, limit - 1)]
         async with self._redis.pipeline(transaction=False) as pipe:
             for psid in psids:
-                pipe.hmget(self._keys.sandbox_shopper(psid), ["name", "created_ms", "last_action_ms"])
+                pipe.hmget(self._keys.sandbox_shopper(psid), ["name", "created_ms", "last_action_ms", "channel"])
             rows = await pipe.execute()
-        found = [{"psid": psid, "name": text(name or b""), "created_ms": int(created or 0),
-                  "last_action_ms": int(last or 0) or None}
-                 for psid, (name, created, last) in zip(psids, rows) if created is not None]
+        found = [{"psid": psid, "name": text(name or b""), "channel": text(channel) if channel else "messenger",
+                  "created_ms": int(created or 0), "last_action_ms": int(last or 0) or None}
+                 for psid, (name, created, last, channel) in zip(psids, rows) if created is not None]
         return sorted(found, key=lambda s: s["last_action_ms"] or s["created_ms"], reverse=True)
 
     async def record_said(self, psid: str, entry: dict[str, Any]) -> None:
