@@ -42,6 +42,7 @@ import aiohttp  # noqa: E402
 from bench.common import delete_page_keys  # noqa: E402
 from bench.fanout import DEFAULT_REDIS, Deployment, inbox_counts  # noqa: E402
 from bot.keys import Keys  # noqa: E402
+from bot.sandbox.keys import SandboxKeys  # noqa: E402
 from bot.signature import sign  # noqa: E402
 from bot.storage import connect  # noqa: E402
 
@@ -118,7 +119,7 @@ async def wait_answered(dep: Deployment, sale: str, count: int, timeout: float) 
 
 async def race(args: argparse.Namespace) -> None:
     page = "6" + "".join(random.choice("0123456789") for _ in range(14))
-    keys, redis = Keys(page), connect(args.redis)
+    keys, redis = SandboxKeys(page), connect(args.redis)
     dep = Deployment(args.redis, keys, {"FB_APP_SECRET": SECRET, "SALEBELL_PLUGINS": "live_sales",
                                         "CLAIM_SETTLE_MS": str(args.settle_ms)})
     try:
@@ -155,7 +156,7 @@ async def race(args: argparse.Namespace) -> None:
 
 async def rate(args: argparse.Namespace) -> None:
     page = "6" + "".join(random.choice("0123456789") for _ in range(14))
-    keys, redis = Keys(page), connect(args.redis)
+    keys, redis = SandboxKeys(page), connect(args.redis)
     dep = Deployment(args.redis, keys, {"FB_APP_SECRET": SECRET, "SALEBELL_PLUGINS": "live_sales",
                                         "PAGE_SEND_RATE": "0", "CLAIM_SETTLE_MS": str(args.rate_settle_ms)})
     try:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from salebell.testing import delete_page_keys, key_glob
+from bot.page_wipe import delete_page_keys, key_glob
 
 __all__ = ["cpu_seconds", "delete_page_keys", "key_glob"]
 

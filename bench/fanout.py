@@ -43,6 +43,7 @@ from redis.asyncio import Redis  # noqa: E402
 from bench.common import cpu_seconds, delete_page_keys, key_glob  # noqa: E402
 from bot.consent import Subscription  # noqa: E402
 from bot.keys import Keys  # noqa: E402
+from bot.sandbox.keys import SandboxKeys  # noqa: E402
 from bot.storage import connect  # noqa: E402
 from tests.support.redis_server import free_port  # noqa: E402
 
@@ -207,7 +208,7 @@ async def wait_complete(dep: Deployment, sale: str, timeout: float, kill_at: int
 async def one_run(args: argparse.Namespace, name: str, count: int, worker_env: dict[str, str],
                   sandbox: dict[str, Any], kill_at: float = 0.0) -> Result:
     redis = connect(args.redis)
-    keys = Keys("bench" + secrets.token_hex(5))
+    keys = SandboxKeys("bench" + secrets.token_hex(5))
     dep = Deployment(args.redis, keys, {**worker_env, "SEND_CONCURRENCY": str(args.concurrency)})
     try:
         t = time.perf_counter()

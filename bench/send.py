@@ -35,6 +35,7 @@ from bot.graph import payloads  # noqa: E402
 from bot.keys import Keys  # noqa: E402
 from bot.outbox import SendJob  # noqa: E402
 from bot.runtime import Runtime  # noqa: E402
+from bot.sandbox.keys import SandboxKeys  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from bot.storage import connect  # noqa: E402
 from tests.support.redis_server import free_port  # noqa: E402
@@ -280,7 +281,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 async def run(args: argparse.Namespace) -> None:
     redis = connect(args.redis)
-    keys = Keys(f"bench{secrets.token_hex(6)}")
+    keys = SandboxKeys(f"bench{secrets.token_hex(6)}")
     print(f"salebell send bench: {args.redis}, Page {keys.page_id}, concurrency {args.concurrency}")
     try:
         for name, title, section, summary in SECTIONS:

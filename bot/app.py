@@ -14,6 +14,7 @@ from . import admin, dashboard, webhook
 from .appkeys import METRICS, REDIS, SETTINGS
 from .metrics import AppMetrics
 from .pages import PAGES, Pages
+from .pipeline_gauges import Gauges, PipelineGauges
 from .plugins import check_services, resolve_plugins
 from .runtime import Runtime
 from .settings import Settings
@@ -32,15 +33,12 @@ async def healthz(request: web.Request) -> web.Response:
     pages: dict[str, dict[str, object]] = {}
     for runtime in request.app[PAGES]:
         try:
-            async with runtime.redis.pipeline(transaction=False) as pipe:
-                pipe.xlen(runtime.keys.inbox)
-                pipe.exists(runtime.keys.splitter_lease)
-                backlog, splitting = await pipe.execute()
+            backlog, splitting = await PipelineGauges(runtime.redis, runtime.keys).health()
         except (RedisError, OSError) as exc:
             log.warning("/healthz: Redis %s for Page %s", type(exc).__name__, runtime.keys.page_id)
             return web.json_response({"status": "unavailable", "redis": type(exc).__name__,
                                       "page": runtime.keys.page_id}, status=503)
-        pages[runtime.keys.page_id] = {"inbox_backlog": int(backlog), "splitter": bool(splitting)}
+        pages[runtime.keys.page_id] = {"inbox_backlog": backlog, "splitter": splitting}
     first = next(iter(pages.values()))
     return web.json_response({"status": "ok", "redis": "ok", "sandbox": request.app[SETTINGS].sandbox,
                               **first, "pages": pages})
@@ -54,18 +52,14 @@ async def metrics(request: web.Request) -> web.Response:
     for runtime in request.app[PAGES]:
         keys = runtime.keys
         try:
-            async with runtime.redis.pipeline(transaction=False) as pipe:
-                pipe.hgetall(keys.counters)
-                pipe.xlen(keys.inbox)
-                pipe.zcard(keys.ready)
-                pipe.zcard(keys.leases)
-                counters, inbox, ready, leased = await pipe.execute()
+            now = await PipelineGauges(runtime.redis, keys).gauges()
         except (RedisError, OSError) as exc:
             log.warning("/metrics without Redis counters of Page %s: %s", keys.page_id, type(exc).__name__)
-            counters, inbox, ready, leased = {}, 0, 0, 0
-        shared[keys.page_id] = counters
-        gauges[keys.page_id] = {"salebell_inbox_backlog": inbox, "salebell_shoppers_ready": ready,
-                                "salebell_shoppers_leased": leased}
+            now = Gauges({}, 0, 0, 0)
+        shared[keys.page_id] = now.counters
+        gauges[keys.page_id] = {"salebell_inbox_backlog": now.inbox_backlog,
+                                "salebell_shoppers_ready": now.shoppers_ready,
+                                "salebell_shoppers_leased": now.shoppers_leased}
     body = request.app[METRICS].render(shared, gauges)
     return web.Response(body=body, headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"})
 

@@ -1,4 +1,4 @@
-"""Reads of several stores in one round trip.
+"""Reads (and last writes) of several stores in one round trip.
 
 A store read on a hot path together with others offers ``stage_<what>(pipe, ...)``: it queues its
 commands on a non-transactional pipeline the caller owns and returns a :class:`Staged`, which builds
@@ -75,3 +75,11 @@ async def run_batch(redis: Redis, queue_all: Callable[[Any], B], known: Callable
                     raise
         await known()
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+async def write_together(redis: Redis, queue_all: Callable[[Any], object]) -> None:
+    """Run the writes ``queue_all(pipe)`` stages (each store's ``stage_<write>(pipe, ...)``) in one round
+    trip, not as a transaction: each write stands alone, the batch only saves round trips."""
+    async with redis.pipeline(transaction=False) as pipe:
+        queue_all(pipe)
+        await pipe.execute()

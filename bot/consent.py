@@ -193,6 +193,11 @@ class ConsentStore:
     async def mark_reachable(self, psid: str) -> None:
         await self._redis.hdel(self._keys.unreachable, psid)
 
+    async def mark_optin_asked(self, psid: str, title: str, at_ms: int) -> None:
+        """The shopper was asked with this opt-in title (a sent request marks it in the outbox's finish step;
+        this is for a request Meta refused as already asked)."""
+        await self._redis.hset(self._keys.optin_asked(psid), title, at_ms)
+
     # -- reading -------------------------------------------------------------
     async def consent(self, psid: str, topic: str) -> ShopperConsent:
         async with self._redis.pipeline(transaction=False) as pipe:

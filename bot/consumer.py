@@ -23,6 +23,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from .backoff import Backoff, Outage
+from .dead_letters import DeadLetters
 from .errors import BadEvent
 from .events import RawItem
 from .handlers import HandlerRegistry
@@ -53,6 +54,7 @@ class EventConsumer:
                  context: Mapping[str, Any], *, name: str, concurrency: int = 64, max_attempts: int = 3) -> None:
         self._redis = redis
         self._keys = keys
+        self._dead_letters = DeadLetters(redis, keys)
         self._queues = queues
         self._registry = registry
         self._context = context
@@ -196,8 +198,7 @@ class EventConsumer:
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _dead_letter(self, payload: bytes, kind: str, error: str) -> None:
-        await self._redis.xadd(self._keys.dead_letters, {"kind": kind, "error": error[:500], "item": payload},
-                               maxlen=10_000, approximate=True)
+        await self._dead_letters.add(kind, error, payload)
 
     async def _heartbeat(self, finished: asyncio.Event) -> None:
         """Keep the leases of every shopper in hand, in one call every third of the lease, until ``finished``.

@@ -37,6 +37,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from .backoff import Backoff, Outage
+from .dead_letters import DeadLetters
 from .keys import Keys
 from .parsing import events_of_body
 from .queues import Queued, ShopperQueues, SplitCommit
@@ -70,6 +71,7 @@ class InboxSplitter:
                  lease_ms: int = LEASE_MS, batch: int = BATCH, instagram_account_id: str = "") -> None:
         self._redis = redis
         self._keys = keys
+        self._dead_letters = DeadLetters(redis, keys)
         # the Page's Instagram account: its object-instagram entries are this Page's (bot.parsing.split_body)
         self._instagram = {instagram_account_id: keys.page_id} if instagram_account_id else {}
         self._queues = queues
@@ -134,8 +136,7 @@ class InboxSplitter:
     async def _commit(self, cursor: str, run: _Split) -> bool:
         """Commit a run; False if this process lost the lease (another splitter carries on)."""
         for entry_id, body, error in run.broken:
-            await self._redis.xadd(self._keys.dead_letters, {"kind": "inbox_entry", "error": error, "item": body,
-                                                             "entry": entry_id}, maxlen=10_000, approximate=True)
+            await self._dead_letters.add("inbox_entry", error, body, entry=entry_id)
         commit = SplitCommit(self.owner, self.lease_ms, cursor, run.entry_ids[-1], run.entry_ids, run.events,
                              dict(run.rejected))
         result = await self._queues.split(commit)

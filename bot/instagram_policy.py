@@ -15,8 +15,9 @@ allows; a Messenger job's plan is left as it is. On Instagram:
   them: a limit is never passed by two jobs read together);
 - a private reply to a comment on a post, reel or live video goes once per comment within 7 days
   (route ``instagram_comment``, the one-per-comment and 7-day rules of ``decide``); on a live video
-  Meta allows it only while the broadcast runs (§9): not checked yet (the Instagram live video's
-  status is not known to the bot), so such a reply is tried and Meta's refusal recorded. The reply is
+  Meta allows it only while the broadcast runs (§9 [C]): a reply whose live video is known to be no
+  longer broadcast (``Facts.live_ended``, asked of Meta just before by :mod:`bot.instagram_live`) is
+  refused ``live_ended`` before any send. The reply is
   a text only: Meta's Instagram private-replies pages (Jun–Jul 2026) describe the ``message`` as "the
   text you wish to send" and show nothing else [C]; that quick replies or templates are refused there
   is [U] (Messenger's private replies take them, §3.8). A private reply with anything more is refused
@@ -50,6 +51,8 @@ def for_channel(job: SendJob, plan: Plan, facts: Facts) -> Plan:
         return plan
     if job.purpose == "optin_request" and optin_limited(facts):
         return Plan.refuse(Reason.FREQUENCY)
+    if job.purpose == "private_reply" and facts.live_ended:
+        return Plan.refuse(Reason.LIVE_ENDED)
     text_only = isinstance(job.message.get("text"), str) and set(job.message) <= PRIVATE_REPLY_FIELDS
     routes = tuple(Route(INSTAGRAM_ROUTES[r.via], r.messaging_type)  # type: ignore[arg-type]
                    for r in plan.routes if r.via in INSTAGRAM_ROUTES and r.tag is None

@@ -1,13 +1,16 @@
-"""Every Redis key salebell uses, built in one place.
+"""The runtime's Redis keys, built in one place.
 
 All keys of one Page share the hash tag ``{<page_id>}``, so one deployment can
 serve several Pages and every multi-key Lua script stays inside one Redis
-Cluster slot. Reading this file gives the whole Redis schema.
+Cluster slot. A plugin's own keys live in its package and extend :class:`Keys`
+(``bot/sandbox/keys.py``, ``live_sales/keys.py``, ``dialogue/keys.py``), so they
+carry the same prefix; this file and those three give the whole Redis schema.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Self
 
 # TTLs, in seconds
 SEEN_TTL = 3 * 24 * 3600  # Meta retries a webhook for up to 36 h; keep dedupe marks longer
@@ -16,9 +19,18 @@ IDEMPOTENCY_TTL = 7 * 24 * 3600
 
 @dataclass(frozen=True, slots=True)
 class Keys:
-    """Key builders for one Page."""
+    """Key builders for one Page: the runtime's (inbox, queues, sending, consent, numbers).
+
+    A plugin's key builders subclass it (no new fields) and are made from a Page's
+    ``Keys`` with :meth:`of`, so one object gives a plugin the runtime's keys and its own.
+    """
 
     page_id: str
+
+    @classmethod
+    def of(cls, keys: Keys) -> Self:
+        """The same Page's keys, as this keyspace (a plugin's subclass)."""
+        return keys if isinstance(keys, cls) else cls(keys.page_id)
 
     @property
     def prefix(self) -> str:
@@ -78,100 +90,6 @@ class Keys:
     def dead_letters(self) -> str:
         """Stream of events whose handler kept failing, kept for inspection."""
         return self.prefix + "dead-letters"
-
-    # -- sandbox --------------------------------------------------------------
-    # The Messenger stand-in's records (bot/sandbox). Its Lua script
-    # (bot/sandbox/send.lua) builds the per-shopper and per-token names below
-    # from ``sandbox_prefix`` with the same suffixes; keep the two in step.
-    @property
-    def sandbox_prefix(self) -> str:
-        """Every sandbox key starts with this (``POST /sandbox/reset`` deletes them)."""
-        return self.prefix + "sandbox:"
-
-    def sandbox_shopper(self, psid: str) -> str:
-        """HASH name, timezone, created_ms, last_action_ms (the window), blocked."""
-        return self.sandbox_prefix + "shopper:" + psid
-
-    def sandbox_inbox(self, psid: str) -> str:
-        """LIST of JSON messages the shopper received, oldest first."""
-        return self.sandbox_prefix + "inbox:" + psid
-
-    def sandbox_said(self, psid: str) -> str:
-        """LIST of JSON records of what the shopper sent (messages, taps, opt-ins), oldest first, with timestamps."""
-        return self.sandbox_prefix + "said:" + psid
-
-    @property
-    def sandbox_shoppers(self) -> str:
-        """ZSET psid -> created_ms of every sandbox shopper (the Page inbox lists them)."""
-        return self.sandbox_prefix + "shoppers"
-
-    def sandbox_optin_requests(self, psid: str) -> str:
-        """HASH title -> JSON of the latest opt-in card (kind, payload, at_ms), and
-        ``tapped:<title>`` -> that card's at_ms once a one-time-notification card was tapped."""
-        return self.sandbox_prefix + "optreq:" + psid
-
-    def sandbox_nm_token(self, token: str) -> str:
-        """HASH psid, title, payload, stopped, created_ms, last_legacy_ms, last_mm_ms of a marketing token."""
-        return self.sandbox_prefix + "nmt:" + token
-
-    def sandbox_nm_tokens_of(self, psid: str) -> str:
-        """HASH title -> marketing token held by the shopper (one per topic)."""
-        return self.sandbox_prefix + "nmt-of:" + psid
-
-    def sandbox_otn_token(self, token: str) -> str:
-        """HASH psid, title, payload, created_ms, used_ms of a one-time-notification token."""
-        return self.sandbox_prefix + "otn:" + token
-
-    def sandbox_post(self, post_id: str) -> str:
-        """HASH message, created_ms, live_video_id of a Page post."""
-        return self.sandbox_prefix + "post:" + post_id
-
-    def sandbox_live_video(self, live_video_id: str) -> str:
-        """HASH post_id, status (LiveVideo upper case), title of a live video."""
-        return self.sandbox_prefix + "live:" + live_video_id
-
-    def sandbox_comment(self, comment_id: str) -> str:
-        """HASH psid, post_id, created_ms, replied (ms of the private reply) of a comment."""
-        return self.sandbox_prefix + "comment:" + comment_id
-
-    def sandbox_rate(self, second: int) -> str:
-        """Counter of Graph calls in one clock second (the Page rate limit)."""
-        return self.sandbox_prefix + "rate:" + str(second)
-
-    @property
-    def sandbox_sent(self) -> str:
-        """LIST of JSON records: every Graph API request with its outcome."""
-        return self.sandbox_prefix + "sent"
-
-    @property
-    def sandbox_receipts(self) -> str:
-        """LIST of "psid ts mid" awaiting batched delivery/read webhooks."""
-        return self.sandbox_prefix + "receipts"
-
-    @property
-    def sandbox_config(self) -> str:
-        """HASH page_rate_limit, receipts, read_receipts, sent_log."""
-        return self.sandbox_prefix + "config"
-
-    @property
-    def sandbox_faults(self) -> str:
-        """HASH target (a PSID or "*") -> JSON of an armed test fault (``POST /sandbox/config {"fault"}``)."""
-        return self.sandbox_prefix + "faults"
-
-    @property
-    def sandbox_fault_calls(self) -> str:
-        """HASH target -> how many more Graph send calls the armed fault answers."""
-        return self.sandbox_prefix + "fault-calls"
-
-    @property
-    def sandbox_subscribed_fields(self) -> str:
-        """LIST of the webhook fields the app is installed with on the Page (``subscribed_apps``)."""
-        return self.sandbox_prefix + "subscribed-fields"
-
-    @property
-    def sandbox_profile(self) -> str:
-        """HASH field -> JSON of the Messenger profile (get_started, greeting, ...)."""
-        return self.sandbox_prefix + "profile"
 
     # -- send limits ---------------------------------------------------------
     @property
@@ -233,6 +151,11 @@ class Keys:
     def private_replied(self, comment_id: str) -> str:
         """Set once a private reply to the comment was sent (one per comment)."""
         return self.prefix + "replied:" + comment_id
+
+    @property
+    def instagram_live_media(self) -> str:
+        """STRING (JSON list) the Instagram account's media being broadcast, as Meta last said (a few seconds)."""
+        return self.prefix + "ig-live-media"
 
     @property
     def outbox(self) -> str:
@@ -309,168 +232,3 @@ class Keys:
     def campaign_cancelled(self, campaign: str) -> str:
         """Set when a campaign (a fan-out) is cancelled: its queued jobs are skipped as ``cancelled``."""
         return self.prefix + "cancelled:" + campaign
-
-    # -- live sales --
-    # The live-sale domain (live_sales/): sales, blasts and their resumable fan-outs.
-    def live_sale(self, sale_id: str) -> str:
-        """HASH of one live sale: title, url, topic, status, times, post_ids/products (JSON), video_id."""
-        return self.prefix + "ls:sale:" + sale_id
-
-    @property
-    def live_sale_seq(self) -> str:
-        """Counter behind live-sale ids (``ls-<n>``)."""
-        return self.prefix + "ls:seq"
-
-    @property
-    def live_sales_all(self) -> str:
-        """ZSET sale id -> scheduled ms: every sale, for listing."""
-        return self.prefix + "ls:all"
-
-    @property
-    def live_sales_scheduled(self) -> str:
-        """ZSET sale id -> scheduled ms of sales still ``scheduled`` (the webhook picks the next one)."""
-        return self.prefix + "ls:scheduled"
-
-    @property
-    def live_sales_live(self) -> str:
-        """ZSET sale id -> started ms of sales now ``live``."""
-        return self.prefix + "ls:live"
-
-    @property
-    def live_sale_links(self) -> str:
-        """HASH linked post or live-video id -> sale id (the ``live_videos`` webhook finds its sale here)."""
-        return self.prefix + "ls:links"
-
-    # Products and claims of a sale (live_sales/products.py, live_sales/claims.py). A lot is one
-    # product's variant, named "<code>|<VARIANT>" ("<code>|" for a product without variants).
-    def sale_products(self, sale_id: str) -> str:
-        """HASH product code -> the product as JSON (title, price, image_url, variants, added order)."""
-        return self.prefix + "ls:products:" + sale_id
-
-    def sale_stock(self, sale_id: str) -> str:
-        """HASH lot -> the units the host has of it."""
-        return self.prefix + "ls:stock:" + sale_id
-
-    def sale_taken(self, sale_id: str) -> str:
-        """HASH lot -> units held by claims ``claimed`` or ``paid`` (left = stock - taken, never below 0)."""
-        return self.prefix + "ls:taken:" + sale_id
-
-    def claim_lot(self, sale_id: str, lot: str) -> str:
-        """ZSET claim id -> comment ms: the lot's claims not holding units (``pending``, ``waitlisted``),
-        in comment-time order (equal times by claim id)."""
-        return self.prefix + "ls:lot:" + sale_id + ":" + lot
-
-    def claim_lot_pending(self, sale_id: str, lot: str) -> str:
-        """ZSET claim id -> comment ms: the lot's ``pending`` claims (not settled yet), the only ones a
-        settle step reads past the head of the line."""
-        return self.prefix + "ls:lot-pending:" + sale_id + ":" + lot
-
-    def claim(self, claim_id: str) -> str:
-        """HASH of one claim (its id is the comment's): sale, lot, quantity, commenter, times, status."""
-        return self.prefix + "ls:claim:" + claim_id
-
-    def sale_claims(self, sale_id: str) -> str:
-        """ZSET claim id -> comment ms: every claim of a sale, for the host's view."""
-        return self.prefix + "ls:claims:" + sale_id
-
-    def claim_numbers(self, sale_id: str) -> str:
-        """HASH what -> count: what the claim steps did for a sale (live_sales/claim_numbers.py)."""
-        return self.prefix + "ls:claim-numbers:" + sale_id
-
-    @property
-    def claims_due(self) -> str:
-        """ZSET claim id -> ms when its answer is settled: ``pending`` claims, for the settler."""
-        return self.prefix + "ls:claims-due"
-
-    @property
-    def claims_holds(self) -> str:
-        """ZSET claim id -> ms its hold runs out: ``claimed`` claims not paid yet (``CLAIM_HOLD_MINUTES``)."""
-        return self.prefix + "ls:claims-holds"
-
-    @property
-    def claims_unanswered(self) -> str:
-        """ZSET claim id -> decided ms: decided claims whose private reply is not queued yet."""
-        return self.prefix + "ls:claims-unanswered"
-
-    def broadcast(self, broadcast_id: str) -> str:
-        """HASH of one blast: topic, text, url, button, created_ms."""
-        return self.prefix + "bc:" + broadcast_id
-
-    @property
-    def broadcast_seq(self) -> str:
-        """Counter behind blast ids (``bc-<n>``)."""
-        return self.prefix + "bc:seq"
-
-    @property
-    def broadcasts_all(self) -> str:
-        """ZSET blast id -> created ms."""
-        return self.prefix + "bc:all"
-
-    def fanout(self, campaign: str) -> str:
-        """HASH of a campaign's fan-out: kind, source, topic, phase (snapshot, walk, done), index, eligible,
-        state, times."""
-        return self.prefix + "fo:" + campaign
-
-    def fanout_recipients(self, campaign: str) -> str:
-        """LIST: the campaign's recipient snapshot (PSIDs), walked by index; deleted when the fan-out ends."""
-        return self.prefix + "fo-rcpt:" + campaign
-
-    def fanout_lease(self, campaign: str) -> str:
-        """The process advancing a fan-out (SET NX PX); expires when that process dies."""
-        return self.prefix + "fo-lease:" + campaign
-
-    @property
-    def shopper_names(self) -> str:
-        """HASH psid -> "fetched_ms|name" from the User Profile API ("" when Meta gave none), for the dashboard."""
-        return self.prefix + "ls:names"
-
-    @property
-    def fanouts_active(self) -> str:
-        """SET of campaigns whose fan-out still has subscribers to queue (polled by every process)."""
-        return self.prefix + "fo-active"
-
-    # -- dialogue --------------------------------------------------------------
-    def tracker(self, psid: str) -> str:
-        """STRING: JSON of one shopper's dialogue state in rasa's TrackerState shape (the dialogue plugin)."""
-        return self.prefix + "dlg:tracker:" + psid
-
-    @property
-    def human_paused(self) -> str:
-        """HASH psid -> epoch ms until which the bot stays quiet: a human took over the thread."""
-        return self.prefix + "dlg:paused"
-
-    @property
-    def needs_human(self) -> str:
-        """ZSET psid -> ms since their conversation waits for a person: the bot had no answer."""
-        return self.prefix + "dlg:needs-human"
-
-    def conversation(self, psid: str) -> str:
-        """LIST of JSON entries: what a shopper wrote during a human takeover and what people answered
-        (the last 50; the dialogue plugin's :mod:`dialogue.conversation_log`)."""
-        return self.prefix + "dlg:conv:" + psid
-
-    @property
-    def conversations(self) -> str:
-        """ZSET psid -> ms of the latest entry of their conversation log (the agents' list; trimmed)."""
-        return self.prefix + "dlg:convs"
-
-    @property
-    def thread_passed(self) -> str:
-        """HASH psid -> ms the bot passed thread control to the Page Inbox (until it takes it back)."""
-        return self.prefix + "dlg:thread-passed"
-
-    @property
-    def fallback_answered(self) -> str:
-        """ZSET psid -> ms of their last fallback answer (one per FALLBACK_QUIET_HOURS; pruned as it goes)."""
-        return self.prefix + "dlg:fallback-at"
-
-    @property
-    def followups(self) -> str:
-        """ZSET psid -> due ms (deployment clock) of the one opt-in follow-up pending per shopper."""
-        return self.prefix + "dlg:followups"
-
-    @property
-    def followups_claimed(self) -> str:
-        """ZSET "psid:due_ms" -> lease expiry ms: follow-ups a process took and has not finished."""
-        return self.prefix + "dlg:followups-claimed"
-

@@ -77,6 +77,7 @@ class SendJob:
     after: str = ""  # a job to the same recipient that goes first (the text before a reply's card)
     extra: dict[str, Any] = field(default_factory=dict)
     channel: str = MESSENGER  # bot.channels; a job for an ``ig:`` shopper is on Instagram whatever it says
+    live_media: str = ""  # a private reply to a comment on this Instagram live video: only while it is broadcast
 
     def __post_init__(self) -> None:
         if self.purpose not in PURPOSES:

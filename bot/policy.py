@@ -72,6 +72,7 @@ class Reason(StrEnum):
     CANCELLED = "cancelled"
     TEMPLATE_NOT_APPROVED = "template_not_approved"
     NOT_ON_INSTAGRAM = "not_on_instagram"  # the route the job needs does not exist on Instagram (bot.instagram_policy)
+    LIVE_ENDED = "live_ended"  # a private reply to a comment on an Instagram live video that is no longer broadcast
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +113,7 @@ class Facts:
     cancelled: bool = False  # the job's campaign was cancelled
     region: Region = Region()  # what Meta told of where the shopper is (bot.shopper_regions)
     template_status: str = ""  # the review status of the utility template the job needs ('' if never synced)
+    live_ended: bool = False  # the Instagram live video the job's comment is under is known no longer broadcast
 
     @property
     def in_window(self) -> bool:

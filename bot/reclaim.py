@@ -39,13 +39,13 @@ from typing import Final
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from .buckets import token_digest
 from .graph import GraphClient, GraphError, payloads
 from .keys import Keys
 from .outbox import Outcome, SendJob, SendRecord
 from .policy import Facts
 from .replies import text
 from .settings import Settings
+from .tracking import marketing_echo_of
 
 log = logging.getLogger(__name__)
 
@@ -109,10 +109,8 @@ class Reclaimer:
 
     async def _marketing(self, job: SendJob, record: SendRecord, facts: Facts) -> Resolution:
         sub = facts.consent.subscription if facts.consent else None
-        keys = [self._keys.marketing_echo(token_digest(sub.token)) if sub else self._keys.marketing_echo("-"),
-                self._keys.marketing_echo_latest]
         try:
-            seen, latest = await self._redis.mget(keys)
+            seen, latest = await marketing_echo_of(self._redis, self._keys, sub.token if sub else None)
         except (RedisError, OSError):
             return LEAVE
         if seen:

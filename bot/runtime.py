@@ -33,6 +33,7 @@ from .sender import SendWorker
 from .services import Services
 from .settings import Settings
 from .shopper_regions import ShopperRegions
+from .window_record import WindowRecord
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +66,7 @@ class Runtime:
         self.queues = ShopperQueues(redis, self.keys, lease_ms=int(settings.lease_seconds * 1000))
         self.outbox = Outbox(redis, self.keys, settings.shop_zone)
         self.consent = ConsentStore(redis, self.keys)
+        self.window = WindowRecord(redis, self.keys)
         self.regions = ShopperRegions(redis, self.keys)
         self.limits = SendLimits(redis, self.keys, settings)
         self.graph: GraphClient | None = None

@@ -1,7 +1,8 @@
 """What a batch of send jobs needs to know, read in one script call (``sender_facts.lua``).
 
 Per job: its record (state, route, owner, failed attempts), the echo that proves an earlier send,
-and the policy's facts (window, consent, opt-in and private-reply history, cancellation).
+and the policy's facts (window, consent, opt-in and private-reply history, cancellation); a private
+reply under an Instagram live video also whether the video is still broadcast (:mod:`bot.instagram_live`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from redis.asyncio import Redis
 
 from .channels import INSTAGRAM
 from .consent import ShopperConsent, Subscription
+from .instagram_live import InstagramLive
 from .keys import Keys
 from .outbox import SendJob, SendRecord
 from .policy import Facts
@@ -37,8 +39,9 @@ class JobFacts:
 class FactsLoader:
     """Reads the facts of a batch of jobs: one EVALSHA, one reply string per job."""
 
-    def __init__(self, redis: Redis, keys: Keys, settings: Settings) -> None:
+    def __init__(self, redis: Redis, keys: Keys, settings: Settings, live: InstagramLive | None = None) -> None:
         self._redis = redis
+        self._live = live
         self._keys = keys
         self._topic = settings.optin_topic
         self._script = register_script(redis, SCRIPT)
@@ -60,6 +63,9 @@ class FactsLoader:
         now = int(now_raw)
         loaded = [self._parse(job, row.decode(), now) for job, row in zip(jobs, rows)]
         loaded = await self._with_instagram_optins(jobs, loaded, now)
+        if self._live is not None:
+            facts = await self._live.complete(jobs, [known.facts for known in loaded])
+            loaded = [replace(known, facts=f) if f is not known.facts else known for known, f in zip(loaded, facts)]
         return now, await self._with_template_statuses(jobs, loaded)
 
     async def _with_instagram_optins(self, jobs: Sequence[SendJob], loaded: list[JobFacts], now: int

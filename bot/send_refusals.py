@@ -55,7 +55,6 @@ class Refusals:
 
     def __init__(self, redis: Redis, keys: Keys, settings: Settings, clock: Clock, consent: ConsentStore,
                  limits: SendLimits) -> None:
-        self._redis = redis
         self._regions = ShopperRegions(redis, keys)
         self._keys = keys
         self._settings = settings
@@ -100,7 +99,7 @@ class Refusals:
         await self._limits.defer_token(route.token or "", await self._clock.now_ms() + route.token_gap_ms)
 
     async def _asked(self, psid: str, title: str) -> None:
-        await self._redis.hset(self._keys.optin_asked(psid), title, await self._clock.now_ms())
+        await self._consent.mark_optin_asked(psid, title, await self._clock.now_ms())
 
     @staticmethod
     async def _learn(job: SendJob, lesson: Awaitable[object]) -> None:

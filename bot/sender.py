@@ -38,6 +38,7 @@ from .cancels import CancelWatch
 from .clock import Clock
 from .consent import ConsentStore
 from .graph import GraphClient
+from .instagram_live import InstagramLive
 from .keys import Keys
 from .outbox import CAMPAIGNS, GROUP, REPLIES, Entry, Outbox
 from .rate_gate import RateGate
@@ -95,7 +96,8 @@ class SendWorker:
         self._results = ResultWriter(outbox, self.throttle.now_ms, self._written)
         self._ctx = BatchContext(
             name=name, keys=keys, settings=settings, outbox=outbox, consent=consent, limits=limits, graph=graph,
-            facts=FactsLoader(redis, keys, settings), refusals=Refusals(redis, keys, settings, clock, consent, limits),
+            facts=FactsLoader(redis, keys, settings, InstagramLive(redis, keys, graph, settings.instagram_account_id)),
+            refusals=Refusals(redis, keys, settings, clock, consent, limits),
             reclaimer=Reclaimer(redis, keys, settings, graph),
             throttle=self.throttle, budget=RetryBudget(settings), results=self._results, uncalled=set(),
             retry_later=self._retry_later, leave=self._written,

@@ -86,6 +86,16 @@ async def remember_marketing_echo(event: MarketingEchoEvent, redis: Redis, keys:
                                                   args=[event.timestamp, event.tracking_id, IDEMPOTENCY_TTL])
 
 
+Raw = bytes | str | None
+
+
+async def marketing_echo_of(redis: Redis, keys: Keys, token: str | None) -> tuple[Raw, Raw]:
+    """(the token's last echo, ``"<ms>:<tracking id>"``, or None; the Page's latest echoed send ms, or None)."""
+    seen, latest = await redis.mget([keys.marketing_echo(token_digest(token) if token else "-"),
+                                     keys.marketing_echo_latest])
+    return seen, latest
+
+
 @registry.on("delivery", "read")
 async def count_receipt(event: DeliveryEvent | ReadEvent, redis: Redis, keys: Keys) -> None:
     field = "read" if isinstance(event, ReadEvent) else "delivered"

@@ -75,7 +75,7 @@ class AgentDesk:
         self.threads = ThreadControl(runtime.redis, runtime.keys, runtime.outbox)
 
     async def last_message_ms(self, psid: str) -> int:
-        return int(await self.runtime.redis.hget(self.runtime.keys.window, psid) or 0)
+        return await self.runtime.window.last_action_ms(psid)
 
     async def reply(self, psid: str, text: str, *, key: str = "") -> Queued:
         """Queue a person's reply; :class:`ReplyRefused` when the policy says no (nothing queued).

@@ -24,6 +24,8 @@ from redis.asyncio import Redis
 from bot.keys import Keys
 from bot.replies import text as as_text
 
+from .keys import DialogueKeys
+
 KEEP = 50  # entries per shopper
 KEEP_SECONDS = 8 * 24 * 3600  # a day beyond the HUMAN_AGENT tag's 7 days
 LISTED = 1000  # conversations in the agents' list
@@ -50,7 +52,7 @@ class ConversationLog:
 
     def __init__(self, redis: Redis, keys: Keys) -> None:
         self._redis = redis
-        self._keys = keys
+        self._keys = DialogueKeys.of(keys)
 
     async def add(self, psid: str, author: Author, text: str, at_ms: int, **extra: Any) -> None:
         """Keep one entry (the oldest beyond :data:`KEEP` go)."""

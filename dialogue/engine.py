@@ -29,8 +29,8 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from bot.batched_reads import Staged, run_batch
-from bot.channels import instagram_shopper
+from bot.batched_reads import Staged, run_batch, write_together
+from bot.channels import INSTAGRAM, instagram_shopper
 from bot.consent import ShopperConsent
 from bot.events import (
     CommentEvent,
@@ -65,6 +65,7 @@ from .needs_human import NeedsHuman
 from .nlu import Spotter
 from .nlu.spotter import model_setting
 from .person_request import asks_for_person
+from .stories import story_source
 from .thread_control import ThreadControl
 from .tracker_store import (
     State,
@@ -86,6 +87,7 @@ log = logging.getLogger(__name__)
 OPT_IN, OPT_OUT, NONE = "opt_in_reminders", "opt_out", "none"
 OPTIN_CONFIRMED, OTN_CONFIRMED, FOLLOWUP = "action_optin_confirmed", "action_otn_confirmed", "action_followup"
 FALLBACK = "action_default_fallback"
+STORY_MENTION = "action_story_mention"  # an Instagram story mention with nothing else said (intents/story_mention.py)
 GREETING = "greeting"
 MAX_CHAIN = 3  # FollowupAction hops per turn
 
@@ -108,7 +110,7 @@ class Dialogue:
     def __init__(self, runtime: Runtime) -> None:
         s = self.settings = runtime.settings
         self.redis, self.keys, self.clock = runtime.redis, runtime.keys, runtime.clock
-        self.outbox, self.consent = runtime.outbox, runtime.consent
+        self.outbox, self.consent, self.window = runtime.outbox, runtime.consent, runtime.window
         self.intents = {i.name: i for i in load_intents(s.intents_packages)}
         self.spotter = Spotter(list(self.intents.values()), optin_keywords=s.optin_keywords,
                                model=model_setting(s.nlu_weights))
@@ -117,7 +119,8 @@ class Dialogue:
         self.action_of = {i.name: i.action().name() for i in self.intents.values() if i.action is not None}
         self.payloads = {p: i.name for i in self.intents.values() for p in i.payloads}
         self.domain = domain_of(list(self.intents.values()),
-                                [*self.action_of.values(), OPTIN_CONFIRMED, OTN_CONFIRMED, FOLLOWUP, FALLBACK],
+                                [*self.action_of.values(), OPTIN_CONFIRMED, OTN_CONFIRMED, FOLLOWUP, FALLBACK,
+                                 STORY_MENTION],
                                 [*FACT_SLOTS, ASKED_SLOT])
         self.store = TrackerStore(self.redis, self.keys)
         self.services = runtime.services
@@ -151,9 +154,10 @@ class Dialogue:
             if by_payload:
                 return by_payload, 1.0, event.text, {"source": "quick_reply", "payload": event.quick_reply_payload}
             spotted = self.spotter.spot(event.text or "")
+            source = story_source(event)
             if spotted.confirm and CONFIRM in self.intents:  # a likely stop, not a certain one: ask
-                return CONFIRM, spotted.confidence, event.text, {"source": "message", "spotted": spotted.intent}
-            return spotted.intent, spotted.confidence, event.text, {"source": "message"}
+                return CONFIRM, spotted.confidence, event.text, {**source, "spotted": spotted.intent}
+            return spotted.intent, spotted.confidence, event.text, source
         if isinstance(event, PostbackEvent):
             name = self.intent_of_payload(event.payload)
             return name or NONE, 1.0 if name else 0.0, event.title, {"source": "postback", "payload": event.payload}
@@ -202,6 +206,10 @@ class Dialogue:
                                                     rows=opening.rows)
                 except ActionServerError:  # a shop's remote action with no local version (logged there)
                     replies = await self.fallback(state, psid, now, consent, opening.rows)
+            elif intent == NONE and isinstance(event, MessageEvent) and event.story_mention \
+                    and self.actions.has(STORY_MENTION):  # mentioned in the shopper's story: thanks, not the fallback
+                replies = await self.run_action(state, STORY_MENTION, "chat", now_ms=now, consent=consent,
+                                                rows=opening.rows)
             elif intent == NONE and isinstance(event, MessageEvent):
                 replies = await self.fallback(state, psid, now, consent, opening.rows)
                 fell_back = bool(replies)
@@ -212,11 +220,12 @@ class Dialogue:
                     await self.handover.to_person(psid, "fallback", job_base(event.dedupe_key), now)
             decided_followup, followup_due = True, self.followup_due(now, consent)
         mark_handled(state, event.dedupe_key)
-        async with self.redis.pipeline(transaction=False) as pipe:  # the turn's last writes: one round trip
+        def last_writes(pipe: Any) -> None:  # the turn's last writes: one round trip
             if decided_followup:
                 self.followups.stage_reschedule(pipe, psid, followup_due)
             self.store.stage_save(pipe, state)
-            await pipe.execute()
+
+        await write_together(self.redis, last_writes)
 
     async def on_comment(self, event: CommentEvent) -> None:
         own = (event.page_id, instagram_shopper(self.settings.instagram_account_id))  # the Page's own comments
@@ -243,7 +252,8 @@ class Dialogue:
         if len(replies) > 1:
             log.warning("a comment allows one private reply; %d extra messages dropped", len(replies) - 1)
         job = SendJob(id=f"{job_base(event.dedupe_key)}:0", purpose="private_reply", message=replies[0].message,
-                      comment_id=event.comment_id, comment_ms=event.timestamp, channel=event.channel)
+                      comment_id=event.comment_id, comment_ms=event.timestamp, channel=event.channel,
+                      live_media=event.post_id if event.live and event.channel == INSTAGRAM else "")
         if await self.comment_gate.admit(job, post_id=event.post_id, psid=event.from_id,
                                          now_ms=await self.clock.now_ms()):
             await self.outbox.enqueue(job)
@@ -261,7 +271,7 @@ class Dialogue:
         record_user(state, text=None, intent=event.kind, confidence=1.0, at_ms=event.timestamp,
                     metadata={"source": "optin", "status": getattr(event, "status", None)}, qualifying=False)
         now = await self.clock.now_ms()
-        window = int(await self.redis.hget(self.keys.window, psid) or 0)
+        window = await self.window.last_action_ms(psid)
         # Opting in does not open the window: outside it there is nothing to say (no queued noise).
         if in_window(window, now) and not await self.takeover.is_paused(psid, now):
             replies = await self.run_action(state, action, "optin", now_ms=now)

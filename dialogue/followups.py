@@ -26,6 +26,8 @@ from bot.clock import LUA_NOW
 from bot.keys import Keys
 from bot.scripts import register_script
 
+from .keys import DialogueKeys
+
 log = logging.getLogger(__name__)
 
 Fire = Callable[[str, int], Awaitable[None]]
@@ -59,7 +61,7 @@ class FollowUps:
 
     def __init__(self, redis: Redis, keys: Keys, fire: Fire, *, lease_ms: int = LEASE_MS) -> None:
         self._redis = redis
-        self._keys = keys
+        self._keys = DialogueKeys.of(keys)
         self._fire = fire
         self._lease_ms = lease_ms
         self._claim = register_script(redis, _CLAIM)

@@ -25,6 +25,8 @@ from bot.outbox import Outbox
 from bot.scripts import register_script
 from bot.settings import Settings
 
+from .keys import DialogueKeys
+
 _RAISE = """
 local current = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
 local wanted = tonumber(ARGV[2])
@@ -38,7 +40,7 @@ class HumanTakeover:
 
     def __init__(self, redis: Redis, keys: Keys, settings: Settings, outbox: Outbox) -> None:
         self._redis = redis
-        self._keys = keys
+        self._keys = DialogueKeys.of(keys)
         self._settings = settings
         self._outbox = outbox
         self._raise = register_script(redis, _RAISE)

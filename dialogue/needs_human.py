@@ -3,7 +3,7 @@
 A message with no intent gets the fallback answer (``FALLBACK_TEXT``) and its shopper is
 flagged here, at most once per shopper per ``FALLBACK_QUIET_HOURS``, never while a human
 has the thread (the engine checks :class:`~dialogue.handover.HumanTakeover` first).
-Two sorted sets (:attr:`bot.keys.Keys.needs_human`, :attr:`~bot.keys.Keys.fallback_answered`)
+Two sorted sets (:attr:`dialogue.keys.DialogueKeys.needs_human`, :attr:`~dialogue.keys.DialogueKeys.fallback_answered`)
 and one script, so the answer-or-not decision and the flag are one atomic step even when
 two workers handle two of the shopper's messages.
 
@@ -26,6 +26,8 @@ from bot.pages import page_runtime
 from bot.replies import text
 from bot.scripts import register_script
 
+from .keys import DialogueKeys
+
 __all__ = ["NeedsHuman", "api"]
 
 # KEYS: fallback_answered, needs_human. ARGV: psid, now_ms, quiet_ms.
@@ -46,7 +48,7 @@ class NeedsHuman:
 
     def __init__(self, redis: Redis, keys: Keys) -> None:
         self._redis = redis
-        self._keys = keys
+        self._keys = DialogueKeys.of(keys)
         self._flag = register_script(redis, _FLAG)
 
     async def flag(self, psid: str, now_ms: int, quiet_ms: int) -> bool:
@@ -63,6 +65,10 @@ class NeedsHuman:
         found = cast(list[tuple[bytes, float]], await self._redis.zrange(self._keys.needs_human, 0, limit - 1,
                                                                           withscores=True))
         return [(text(p), int(ms)) for p, ms in found]
+
+    async def count(self) -> int:
+        """How many conversations wait for a person."""
+        return int(await self._redis.zcard(self._keys.needs_human))
 
     async def since(self, psid: str) -> int | None:
         ms = await self._redis.zscore(self._keys.needs_human, psid)
@@ -89,7 +95,7 @@ async def list_waiting(request: web.Request) -> web.Response:
     runtime = page_runtime(request)
     store = NeedsHuman(runtime.redis, runtime.keys)
     waiting = await store.waiting(int(raw))
-    total = await runtime.redis.zcard(runtime.keys.needs_human)
+    total = await store.count()
     return web.json_response({"count": int(total),
                               "conversations": [{"psid": p, "since_ms": ms} for p, ms in waiting]})
 

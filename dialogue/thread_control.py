@@ -10,7 +10,7 @@ human pause ends; a ``pass_thread_control`` to us (the Page Inbox's "Done") ends
 The calls are send jobs in the outbox's reply lane (purpose ``thread_control``), so a pass
 goes after the "a person will answer" message queued before it: a message sent into a thread
 another app owns would fail with 2018300. Which threads we passed: HASH
-:attr:`bot.keys.Keys.thread_passed` psid -> ms.
+:attr:`dialogue.keys.DialogueKeys.thread_passed` psid -> ms.
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ from bot.keys import Keys
 from bot.outbox import Outbox, SendJob
 from bot.replies import text
 
+from .keys import DialogueKeys
+
 # Metadata reasons the bot gives Meta (and the Page Inbox) with a pass or a take.
 REASONS = ("asked_for_person", "fallback", "request", "agent_done", "pause_ended")
 
@@ -33,7 +35,7 @@ class ThreadControl:
 
     def __init__(self, redis: Redis, keys: Keys, outbox: Outbox) -> None:
         self._redis = redis
-        self._keys = keys
+        self._keys = DialogueKeys.of(keys)
         self._outbox = outbox
 
     async def owner(self, psid: str) -> str:

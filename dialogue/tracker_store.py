@@ -1,6 +1,6 @@
 """Per-shopper dialogue state in Redis, in rasa's ``TrackerState`` shape.
 
-One JSON string per shopper (``Keys.tracker``): ``sender_id``, ``slots``,
+One JSON string per shopper (``DialogueKeys.tracker``): ``sender_id``, ``slots``,
 ``latest_message``, a bounded ``events`` history, ``paused``, ``followup_action``,
 ``active_loop``, ``latest_action_name`` — what :meth:`rasa_sdk.Tracker.from_dict`
 reads — plus two fields of ours: ``last_action_ms`` (the shopper's last qualifying
@@ -21,6 +21,8 @@ from redis.asyncio import Redis
 
 from bot.batched_reads import Staged, stage
 from bot.keys import Keys
+
+from .keys import DialogueKeys
 
 State = dict[str, Any]
 
@@ -44,7 +46,7 @@ class TrackerStore:
 
     def __init__(self, redis: Redis, keys: Keys) -> None:
         self._redis = redis
-        self._keys = keys
+        self._keys = DialogueKeys.of(keys)
 
     async def load(self, psid: str) -> State:
         return _state_of(psid, await self._redis.get(self._keys.tracker(psid)))

@@ -9,7 +9,7 @@ depend on what else is sent before the blast's turn, and are counted when it run
 
 :func:`never_opted_in` lists the shoppers who messaged or commented lately but hold no
 consent for the topic: no campaign reaches them. :class:`ShopperNames` puts names on
-PSIDs through the User Profile API, cached in ``Keys.shopper_names``.
+PSIDs through the User Profile API, cached in ``SaleKeys.shopper_names``.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from bot.keys import Keys
 from bot.policy import Facts, decide
 from bot.settings import Settings
 
+from .keys import SaleKeys
 from .model import iso, text
 
 log = logging.getLogger(__name__)
@@ -107,7 +108,7 @@ class ShopperNames:
 
     def __init__(self, redis: Redis, keys: Keys, clock: Clock, graph: GraphClient | None) -> None:
         self._redis = redis
-        self._keys = keys
+        self._keys = SaleKeys.of(keys)
         self._clock = clock
         self._graph = graph
 

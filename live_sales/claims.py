@@ -34,6 +34,7 @@ from bot.settings import Settings
 from . import claim_scripts
 from .claim_numbers import answers_campaign, claim_numbers
 from .claim_replies import answer_job
+from .keys import SaleKeys
 from .model import iso, text
 from .products import lot_of
 
@@ -66,7 +67,7 @@ class ClaimBook:
 
     def __init__(self, redis: Redis, keys: Keys, outbox: Outbox, settings: Settings) -> None:
         self._redis = redis
-        self._keys = keys
+        self._keys = SaleKeys.of(keys)
         self._outbox = outbox
         self._template = settings.checkout_url_template
         self._args = script_args(keys, settings)

@@ -1,14 +1,14 @@
 """The fan-out: one notification job per subscriber of a topic, queued once, resumable anywhere.
 
-A campaign (a started sale, a blast) has a fan-out record in Redis (``Keys.fanout``):
+A campaign (a started sale, a blast) has a fan-out record in Redis (``SaleKeys.fanout``):
 the topic, a phase, the index reached in its recipient snapshot, the number of
 recipients (``eligible``) and a state (``running``, ``done``, ``cancelled``). Every
-process's runtime polls ``Keys.fanouts_active``; the one that takes the campaign's
+process's runtime polls ``SaleKeys.fanouts_active``; the one that takes the campaign's
 lease (``SET NX PX``) advances it.
 
 First the campaign takes a **snapshot** of its recipients, in one script: every holder
 of a marketing subscription to the topic, then every holder of an OTN token for it
-without one, pushed onto a list the campaign owns (``Keys.fanout_recipients``). Then it
+without one, pushed onto a list the campaign owns (``SaleKeys.fanout_recipients``). Then it
 **walks** the snapshot by index: a batch of recipients is queued through the outbox, and
 one script advances the index after checking that the process still holds the lease and
 that the index is where it read it.
@@ -45,6 +45,7 @@ from bot.outbox import Outbox, SendJob
 from bot.scripts import register_script
 from bot.settings import Settings
 
+from .keys import SaleKeys
 from .messages import Notification, for_broadcast, for_reminder, for_sale
 from .model import Broadcast, LiveSale, text
 from .numbers import campaign_numbers
@@ -139,7 +140,7 @@ class FanoutRunner:
                  batch: int = BATCH) -> None:
         self._redis = redis
         self._batch = batch
-        self._keys = keys
+        self._keys = SaleKeys.of(keys)
         self._outbox = outbox
         self._owner = owner
         self._clock = Clock(redis, keys)
@@ -171,6 +172,10 @@ class FanoutRunner:
                 await self._lease(keys=[lease], args=[self._owner, ""])
             ran += 1
         return ran
+
+    async def record(self, campaign: str) -> dict[str, str]:
+        """The campaign's fan-out record (kind, phase, index, eligible, state, times); empty if it has none."""
+        return {text(k): text(v) for k, v in (await self._redis.hgetall(self._keys.fanout(campaign))).items()}
 
     async def cancel(self, campaign: str, now_ms: int) -> bool | None:
         """Stop queuing and skip the queued jobs; True if it was still queuing, None if unknown."""

@@ -107,7 +107,7 @@ def update_job_id(update: OrderUpdate, text: str) -> str:
 
 
 async def shopper_in_window(domain: LiveSales, psid: str) -> bool:
-    last_action = int(await domain.redis.hget(domain.keys.window, psid) or 0)
+    last_action = await domain.runtime.window.last_action_ms(psid)
     return in_window(last_action, await domain.clock.now_ms())
 
 

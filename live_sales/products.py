@@ -22,6 +22,7 @@ from bot.keys import Keys
 from bot.scripts import register_script
 
 from . import claim_scripts
+from .keys import SaleKeys
 from .model import text
 
 CODE = re.compile(r"^(?=[A-Z0-9]*\d)[A-Z0-9]{1,16}$")
@@ -131,7 +132,7 @@ class ProductStore:
 
     def __init__(self, redis: Redis, keys: Keys, script_args: list[str | int]) -> None:
         self._redis = redis
-        self._keys = keys
+        self._keys = SaleKeys.of(keys)
         self._script_args = script_args  # prefix, settle ms, hold ms (:mod:`live_sales.claim_scripts`)
         self._add = register_script(redis, claim_scripts.ADD_PRODUCTS)
         self._set_stock = register_script(redis, claim_scripts.SET_STOCK)

@@ -8,8 +8,8 @@ saw ``scheduled`` gets ``started``.
 Every script gets the same keys (:func:`live_sales.store.index_keys`): KEYS[1] the
 links (post/video id -> sale), KEYS[2] the scheduled index, KEYS[3] the live index,
 KEYS[4] the active fan-outs, KEYS[5] the id counter, KEYS[6] the index of all sales;
-and ARGV[1], ARGV[2] the prefixes of a sale's and a fan-out's key (``Keys.live_sale("")``,
-``Keys.fanout("")``), since the webhook's sale is only known inside the script. Every
+and ARGV[1], ARGV[2] the prefixes of a sale's and a fan-out's key (``SaleKeys.live_sale("")``,
+``SaleKeys.fanout("")``), since the webhook's sale is only known inside the script. Every
 key carries the Page's hash tag, so a script stays in one Redis Cluster slot.
 """
 

@@ -16,7 +16,7 @@ from .claim_words import DEFAULT_CLAIM_WORDS, ClaimWords
 from .claims import ClaimBook, script_args
 from .fanout import FanoutRunner
 from .messages import check_fits, for_broadcast
-from .model import Broadcast, LiveSale, iso, text
+from .model import Broadcast, LiveSale, iso
 from .numbers import campaign_numbers
 from .products import ProductStore
 from .reminders import ReminderScheduler
@@ -135,7 +135,7 @@ class LiveSales:
 
     async def campaign_view(self, campaign: str) -> dict[str, Any]:
         """``fanout`` (state, phase, eligible) and ``numbers`` of a campaign; ``complete`` when all is handled."""
-        raw = {text(k): text(v) for k, v in (await self.redis.hgetall(self.keys.fanout(campaign))).items()}
+        raw = await self.runner.record(campaign)
         eligible = int(raw.get("eligible", 0))
         numbers = campaign_numbers(await self.outbox.numbers(campaign=campaign), eligible)
         state = raw.get("state", "none")

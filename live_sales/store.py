@@ -19,6 +19,7 @@ from bot.keys import Keys
 from bot.scripts import register_script
 
 from . import scripts
+from .keys import SaleKeys
 from .model import Broadcast, LiveSale, text
 
 HOUR_MS = 3_600_000
@@ -75,7 +76,7 @@ class SaleStore:
 
     def __init__(self, redis: Redis, keys: Keys) -> None:
         self._redis = redis
-        self._keys = keys
+        self._keys = SaleKeys.of(keys)
         self._start = register_script(redis, scripts.START)
         self._end = register_script(redis, scripts.END)
         self._remind = register_script(redis, scripts.REMIND)
@@ -188,7 +189,7 @@ class BroadcastStore:
 
     def __init__(self, redis: Redis, keys: Keys) -> None:
         self._redis = redis
-        self._keys = keys
+        self._keys = SaleKeys.of(keys)
 
     async def create(self, *, topic: str, text: str, url: str, button_title: str, now_ms: int) -> Broadcast:
         """Record the blast and its fan-out (``running``) in one transaction."""

@@ -41,12 +41,11 @@ from typing import Any
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
-from redis.asyncio import Redis
 
 from bot.app import SafeAccessLogger, create_app
 from bot.graph import payloads
-from bot.keys import Keys
 from bot.outbox import SendJob
+from bot.page_wipe import delete_page_keys
 from bot.plugins import installed_plugin_names
 from bot.runtime import Runtime
 from bot.server import GuardedAppRunner, Timeouts
@@ -63,25 +62,6 @@ __all__ = ["GuardedTestServer", "SandboxBot", "delete_page_keys", "new_page_id",
 def new_page_id() -> str:
     """A fresh Page id, so tests never see each other's keys."""
     return "9" + "".join(secrets.choice("0123456789") for _ in range(14))
-
-
-def key_glob(text: str) -> str:
-    """``text`` as a SCAN MATCH pattern matching itself literally (the Page prefix has braces)."""
-    return "".join("\\" + c if c in "*?[]{}\\" else c for c in text)
-
-
-async def delete_page_keys(redis: Redis, keys: Keys, batch: int = 5000) -> int:
-    """Unlink every key of the Page; returns how many."""
-    found: list[bytes] = []
-    deleted = 0
-    async for key in redis.scan_iter(match=key_glob(keys.prefix) + "*", count=batch):
-        found.append(key)
-        if len(found) >= batch:
-            deleted += await redis.unlink(*found)
-            found.clear()
-    if found:
-        deleted += await redis.unlink(*found)
-    return deleted
 
 
 def sandbox_settings(page_id: str, port: int, redis_url: str, **overrides: Any) -> Settings:

@@ -248,6 +248,14 @@ class GraphClient:
     async def get_live_video(self, video_id: str, fields: Sequence[str]) -> dict[str, Any]:
         return await self._call("GET", quote(video_id, safe=""), params={"fields": ",".join(fields)}, idempotent=True)
 
+    async def instagram_live_media(self, account_id: str) -> list[str]:
+        """The ids of the Instagram account's live videos being broadcast now (``GET /{ig-user-id}/live_media``:
+        "only live video IG Media being broadcast at the time of the request" [C]; with the Page token [U])."""
+        raw = await self._call("GET", f"{quote(account_id, safe='')}/live_media", params={"fields": "id"},
+                               idempotent=True)
+        data = raw.get("data")
+        return [str(m["id"]) for m in data if isinstance(m, dict) and m.get("id")] if isinstance(data, list) else []
+
     async def get_user_profile(self, psid: str, fields: Sequence[str]) -> dict[str, Any]:
         """The User Profile API: ``GET /{psid}?fields=name,...`` with the Page token."""
         return await self._call("GET", quote(psid, safe=""), params={"fields": ",".join(fields)}, idempotent=True)

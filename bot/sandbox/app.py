@@ -23,7 +23,7 @@ from ..backoff import Outage
 from ..clock import Clock
 from ..keys import Keys
 from ..settings import Settings
-from . import admin, conversations, graph_api, graph_objects, handover, posts, profile, shoppers, templates_api
+from . import admin, conversations, graph_api, graph_objects, handover, posts, profile, shoppers, stories, templates_api
 from .context import SANDBOX, Sandbox
 from .errors import SandboxError
 from .faults import Faults
@@ -65,6 +65,8 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("GET", "/shoppers/{psid}/thread", shoppers.thread),
     ("POST", "/shoppers/{psid}/messages", shoppers.send_message),
     ("POST", "/shoppers/{psid}/postbacks", shoppers.send_postback),
+    ("POST", "/shoppers/{psid}/story-replies", stories.story_reply),
+    ("POST", "/shoppers/{psid}/story-mentions", stories.story_mention),
     ("POST", "/shoppers/{psid}/optins", shoppers.tap_optin),
     ("POST", "/shoppers/{psid}/notifications", shoppers.set_notifications),
     ("GET", "/shoppers/{psid}/inbox", shoppers.inbox),
@@ -87,6 +89,7 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("POST", "/graph/{version}/{node}/{action:pass|take|request}_thread_control", handover.graph_thread_control),
     ("POST", "/graph/{version}/{node}/subscribed_apps", graph_objects.subscribed_apps),
     ("GET", "/graph/{version}/{node}/subscribed_apps", graph_objects.subscribed_apps),
+    ("GET", "/graph/{version}/{node}/live_media", graph_objects.live_media),
     ("GET", "/graph/{version}/{node}/conversations", conversations.page_conversations),
     ("GET", "/graph/{version}/{node}/message_templates", templates_api.page_templates),
     ("POST", "/graph/{version}/{node}/message_templates", templates_api.page_templates),

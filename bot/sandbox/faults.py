@@ -21,6 +21,7 @@ from redis.asyncio import Redis
 from ..keys import Keys
 from ..scripts import register_script
 from .errors import BadRequest
+from .keys import SandboxKeys
 
 ANY = "*"
 
@@ -112,7 +113,8 @@ class Faults:
 
     def __init__(self, redis: Redis, keys: Keys) -> None:
         self._redis = redis
-        self._keys = [keys.sandbox_faults, keys.sandbox_fault_calls]
+        sandbox = SandboxKeys.of(keys)
+        self._keys = [sandbox.sandbox_faults, sandbox.sandbox_fault_calls]
         self._take = register_script(redis, _TAKE)
         self._quiet_until = 0.0
 

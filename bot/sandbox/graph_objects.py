@@ -1,5 +1,6 @@
 """Graph reads: ``GET /{id}`` for a live video (§2.10), a post or a shopper (User Profile API),
-and ``/{page-id}/subscribed_apps`` (§1.1: install the app with its webhook fields, list them)."""
+``/{page-id}/subscribed_apps`` (§1.1: install the app with its webhook fields, list them) and
+``/{ig-user-id}/live_media`` (the Instagram account's live videos being broadcast, issue 15)."""
 
 from __future__ import annotations
 
@@ -49,6 +50,18 @@ async def get_object(request: web.Request) -> web.Response:
         return await refuse(sandbox, request, "read", UNKNOWN_OBJECT, new_fbtrace_id())
     wanted = [f for f in request.query.get("fields", "").split(",") if f] or list(DEFAULT_FIELDS)
     return await done(sandbox, request, "read", {k: v for k, v in found.items() if k in wanted or k == "id"})
+
+
+async def live_media(request: web.Request) -> web.Response:
+    """``GET /{ig-user-id}/live_media``: ``{"data": [{"id": <media id>}, ...]}``, only the live videos being
+    broadcast at the time of the request, as Meta documents it [C] (an ended one is not listed)."""
+    sandbox = request.app[SANDBOX]
+    if not authorized(request, sandbox):
+        return await refuse(sandbox, request, "read", INVALID_TOKEN, new_fbtrace_id())
+    if not sandbox.settings.instagram_account_id or request.match_info["node"] != sandbox.settings.instagram_account_id:
+        return await refuse(sandbox, request, "read", UNKNOWN_OBJECT, new_fbtrace_id())
+    media = await sandbox.state.instagram_lives_now()
+    return await done(sandbox, request, "read", {"data": [{"id": m} for m in media]})
 
 
 async def subscribed_apps(request: web.Request) -> web.Response:

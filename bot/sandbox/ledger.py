@@ -18,6 +18,7 @@ from ..clock import LUA_NOW
 from ..keys import Keys
 from ..replies import text
 from ..scripts import register_script
+from .keys import SandboxKeys
 
 META_PAGE_RATE_LIMIT = 300  # Send API calls per second per Page (§6.1)
 
@@ -73,12 +74,12 @@ class Ledger:
 
     def __init__(self, redis: Redis, keys: Keys) -> None:
         self._redis = redis
-        self._keys = keys
+        self._keys = SandboxKeys.of(keys)
         source = resources.files(__package__).joinpath("send.lua").read_text()
         self._send = register_script(redis, LUA_NOW + source)
         self._record = register_script(redis, _RECORD_LUA)
         self._take = register_script(redis, _TAKE_LUA)
-        self._script_keys = [keys.sandbox_config, keys.clock_offset, keys.sandbox_sent]
+        self._script_keys = [self._keys.sandbox_config, self._keys.clock_offset, self._keys.sandbox_sent]
 
     async def send(self, *, kind: str, address: str, mode: str, rule: str, optin_title: str = "",
                    optin_head: str = "", inbox_head: str, sent_head: str, mid: str, gap_ms: int = 0,

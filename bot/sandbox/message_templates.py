@@ -21,6 +21,7 @@ from redis.asyncio import Redis
 from ..keys import Keys
 from .errors import GraphRefusal, refusal
 from .ids import new_numeric_id
+from .keys import SandboxKeys
 from .ledger import text
 from .rules import SendPlan
 from .templates import bad
@@ -99,7 +100,7 @@ class TemplateBook:
 
     def __init__(self, redis: Redis, keys: Keys) -> None:
         self._redis = redis
-        self._key = keys.sandbox_prefix + "message-templates"
+        self._key = SandboxKeys.of(keys).sandbox_message_templates
 
     async def all(self) -> list[dict[str, Any]]:
         rows = await self._redis.hgetall(self._key)

@@ -2,7 +2,10 @@
 
 With ``"channel": "instagram"`` a post is a media of the Page's Instagram account (a live one with
 ``live: true``) and its comments come as ``object: instagram`` changes of field ``comments`` (or
-``live_comments``), from Instagram shoppers only (:mod:`bot.sandbox.instagram`).
+``live_comments``), from Instagram shoppers only (:mod:`bot.sandbox.instagram`). Instagram sends no
+webhook when a live ends (``POST /posts/{id}/live`` only changes its status: the bot asks
+``GET /{ig-user-id}/live_media``), and none for a comment on a live after it ended: "comment
+notifications for live media stop when the broadcast ends" (Meta's Instagram webhooks page [C]).
 """
 
 from __future__ import annotations
@@ -62,6 +65,8 @@ async def comment(request: web.Request) -> web.Response:
     comment_id = await sandbox.state.create_comment(post_id, psid, timestamp)
     if on_instagram(post):
         live = bool(post["live_video_id"]) and await _is_live(sandbox, post["live_video_id"])
+        if post["live_video_id"] and not live:  # the broadcast ended: Meta's comment notifications stopped
+            return web.json_response({"comment_id": comment_id, "timestamp": timestamp, "webhook_status": None})
         field, ig_value = comment_change(comment_id, psid, shopper["name"], message, post_id, live, timestamp)
         delivery = await sandbox.webhooks.post(instagram_changes_body(account_of(sandbox), now, field, ig_value))
         return web.json_response({"comment_id": comment_id, "timestamp": timestamp, **delivery.as_json()})

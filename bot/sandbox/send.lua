@@ -2,7 +2,7 @@
 -- Prepended at load time: clock_now(offset_key) from bot/clock.py (LUA_NOW).
 --
 -- KEYS[1] config hash, KEYS[2] clock offset, KEYS[3] sent log
--- ARGV[1]  sandbox key prefix (bot/keys.py Keys.sandbox_prefix; suffixes below mirror its builders)
+-- ARGV[1]  sandbox key prefix (bot/sandbox/keys.py SandboxKeys.sandbox_prefix; suffixes below mirror its builders)
 -- ARGV[2]  recipient kind: psid | comment | nmt | otn | mm
 -- ARGV[3]  address: PSID, comment id or token
 -- ARGV[4]  mode: message | action

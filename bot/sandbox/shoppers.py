@@ -55,7 +55,7 @@ def _channel(shopper: dict[str, str]) -> str:
     return "instagram" if on_instagram(shopper) else "messenger"
 
 
-async def _said(sandbox: Sandbox, psid: str, kind: str, text: str, timestamp: int, **extra: Any) -> None:
+async def said(sandbox: Sandbox, psid: str, kind: str, text: str, timestamp: int, **extra: Any) -> None:
     await sandbox.state.record_said(psid, {"kind": kind, "text": text, "timestamp": timestamp, **extra})
 
 
@@ -68,7 +68,7 @@ async def show_shopper(request: web.Request) -> web.Response:
         "channel": _channel(shopper),
         "last_action_ms": last or None, "window_open": now - last < DAY_MS,
         "blocked": shopper.get("blocked") == "1",
-        "thread_owner": "page_inbox" if await _thread_elsewhere(sandbox, psid) else "bot",
+        "thread_owner": "page_inbox" if await thread_elsewhere(sandbox, psid) else "bot",
         "thread_requested": bool(shopper.get("thread_requested"))})
 
 
@@ -93,14 +93,14 @@ async def send_message(request: web.Request) -> web.Response:
     await sandbox.state.touch(psid, timestamp)
     if message:
         kind = "quick_reply" if "quick_reply" in message else "message"
-        await _said(sandbox, psid, kind, str(message.get("text") or "📎 attachment"), timestamp, mid=message["mid"])
-    standby = bool(body.get("standby")) or await _thread_elsewhere(sandbox, psid)
+        await said(sandbox, psid, kind, str(message.get("text") or "📎 attachment"), timestamp, mid=message["mid"])
+    standby = bool(body.get("standby")) or await thread_elsewhere(sandbox, psid)
     delivery = await post_for(sandbox, shopper, messaging_body(sandbox.page_id, now, items, standby=standby))
     return web.json_response({"mid": message["mid"] if message else None, "timestamp": timestamp,
                               **delivery.as_json()})
 
 
-async def _thread_elsewhere(sandbox: Sandbox, psid: str) -> bool:
+async def thread_elsewhere(sandbox: Sandbox, psid: str) -> bool:
     """Another app (the Page Inbox) owns the thread: our app hears it on ``standby`` (§2.11)."""
     ours = int(sandbox.settings.app_id or 0)
     return await sandbox.state.thread_owner(psid, ours) != ours
@@ -154,8 +154,8 @@ async def send_postback(request: web.Request) -> web.Response:
     if body.get("referral") is not None:
         postback["referral"] = body["referral"]
     await sandbox.state.touch(psid, timestamp)
-    await _said(sandbox, psid, "postback", postback["title"], timestamp, mid=postback["mid"])
-    standby = await _thread_elsewhere(sandbox, psid)
+    await said(sandbox, psid, "postback", postback["title"], timestamp, mid=postback["mid"])
+    standby = await thread_elsewhere(sandbox, psid)
     heard = {k: v for k, v in postback.items() if k != "payload"} if standby else postback  # §2.11: no payload
     item = from_shopper(sandbox.page_id, psid, timestamp, postback=heard)
     delivery = await post_for(sandbox, shopper, messaging_body(sandbox.page_id, now, [item], standby=standby))
@@ -182,7 +182,7 @@ async def tap_optin(request: web.Request) -> web.Response:
         token = await sandbox.state.issue_nm_token(psid, title, card["payload"], timestamp)
         timezone = card.get("timezone") or shopper["timezone"]
         optin = nm_optin(token, title, card["payload"], timezone)
-    await _said(sandbox, psid, "optin", title, timestamp, optin_kind=card["kind"])
+    await said(sandbox, psid, "optin", title, timestamp, optin_kind=card["kind"])
     item = from_shopper(sandbox.page_id, psid, timestamp, optin=optin)
     delivery = await post_for(sandbox, shopper, messaging_body(sandbox.page_id, now, [item]))
     return web.json_response({"kind": card["kind"], "title": title, "timestamp": timestamp, **delivery.as_json()})
@@ -204,7 +204,7 @@ async def set_notifications(request: web.Request) -> web.Response:
     record = await sandbox.state.nm_token(token)
     await sandbox.state.set_stopped(token, action == "stop")
     status = "STOP_NOTIFICATIONS" if action == "stop" else "RESUME_NOTIFICATIONS"
-    await _said(sandbox, psid, "notifications", title, timestamp, action=action)
+    await said(sandbox, psid, "notifications", title, timestamp, action=action)
     optin = nm_optin(token, title, record.get("payload", ""), shopper["timezone"], status)
     item = from_shopper(sandbox.page_id, psid, timestamp, optin=optin)
     delivery = await post_for(sandbox, shopper, messaging_body(sandbox.page_id, now, [item]))
@@ -237,6 +237,6 @@ async def page_message(request: web.Request) -> web.Response:
     await sandbox.state.deliver(psid, {"message_id": mid, "message": {"text": text}, "messaging_type": None,
                                        "tag": None, "via": "page_inbox", "timestamp": timestamp})
     item = echo(sandbox.page_id, psid, timestamp, mid, text, PAGE_INBOX_APP_ID)
-    standby = await _thread_elsewhere(sandbox, psid)
+    standby = await thread_elsewhere(sandbox, psid)
     delivery = await post_for(sandbox, shopper, messaging_body(sandbox.page_id, now, [item], standby=standby))
     return web.json_response({"mid": mid, "timestamp": timestamp, **delivery.as_json()})

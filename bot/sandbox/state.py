@@ -1,6 +1,6 @@
 """What the sandbox knows about shoppers, their tokens and the Page's posts, kept in Redis.
 
-Everything lives under ``Keys.sandbox_prefix``, so the sandbox survives a
+Everything lives under ``SandboxKeys.sandbox_prefix``, so the sandbox survives a
 restart and several web processes share it.
 """
 
@@ -14,6 +14,7 @@ from redis.asyncio import Redis
 from ..keys import Keys
 from ..scripts import register_script
 from . import ids
+from .keys import SandboxKeys
 from .ledger import text
 
 _TOUCH_LUA = """
@@ -32,7 +33,7 @@ class SandboxState:
 
     def __init__(self, redis: Redis, keys: Keys) -> None:
         self._redis = redis
-        self._keys = keys
+        self._keys = SandboxKeys.of(keys)
         self._touch = register_script(redis, _TOUCH_LUA)
 
     # -- shoppers ------------------------------------------------------------
@@ -162,7 +163,19 @@ class SandboxState:
         if live_video_id:
             await self._redis.hset(self._keys.sandbox_live_video(live_video_id), mapping={
                 "post_id": post_id, "title": message, "status": "LIVE", "created_ms": now_ms})
+            if channel == "instagram":
+                await self._redis.sadd(self._keys.sandbox_instagram_lives, post_id)
         return post_id, live_video_id
+
+    async def instagram_lives_now(self) -> list[str]:
+        """The media ids of the Instagram account's live videos being broadcast now (status ``LIVE``)."""
+        found = []
+        for media_id in sorted(text(m) for m in await self._redis.smembers(self._keys.sandbox_instagram_lives)):
+            post = await self.post(media_id)
+            video = await self.live_video(post["live_video_id"]) if post and post.get("live_video_id") else None
+            if video and video.get("status") == "LIVE":
+                found.append(media_id)
+        return found
 
     async def post(self, post_id: str) -> dict[str, str] | None:
         raw = await self._redis.hgetall(self._keys.sandbox_post(post_id))

@@ -10,6 +10,7 @@ export const REASONS = {
   unreachable: "cannot be reached", outside_window: "outside the 24-hour window", page_budget: "Page's daily budget",
   cancelled: "cancelled", already_replied: "already replied", too_old: "too old",
   template_not_approved: "template not approved", not_on_instagram: "not possible on Instagram",
+  live_ended: "the live video had ended",
   comment_deleted: "comment deleted", hold_expired: "not paid in time", host: "by the host",
 };
 export const route = via => ROUTES[via] || via;

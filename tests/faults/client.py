@@ -21,8 +21,10 @@ from redis.backoff import ExponentialBackoff
 from redis.exceptions import BusyLoadingError, ConnectionError, TimeoutError
 
 from bot.consent import Subscription
+from bot.sandbox.keys import SandboxKeys
 from bot.settings import SANDBOX_APP_SECRET
 from bot.signature import sign
+from live_sales.keys import SaleKeys
 from tests.faults.deployment import ADMIN_TOKEN, Deployment
 from tests.faults.history import ACK, history_key, reruns_key
 
@@ -51,6 +53,8 @@ class FaultClient:
     def __init__(self, dep: Deployment) -> None:
         self.dep = dep
         self.keys = dep.keys
+        self.sandbox_keys = SandboxKeys.of(dep.keys)
+        self.sale_keys = SaleKeys.of(dep.keys)
         self.http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=WEBHOOK_RETRY_SECONDS + 30),
                                           connector=aiohttp.TCPConnector(limit=1000))
         self.bot_redis = harness_redis(dep.bot_redis.url, dep.cluster)
@@ -114,7 +118,7 @@ class FaultClient:
             chunk = psids[start:start + SEED_CHUNK]
             async with self.meta_redis.pipeline(transaction=False) as pipe:
                 for psid in chunk:
-                    pipe.lrange(self.keys.sandbox_inbox(psid), 0, -1)
+                    pipe.lrange(self.sandbox_keys.sandbox_inbox(psid), 0, -1)
                 for psid, rows in zip(chunk, await pipe.execute()):
                     acks = []
                     for row in rows:
@@ -132,7 +136,7 @@ class FaultClient:
             chunk = psids[start:start + SEED_CHUNK]
             async with self.meta_redis.pipeline(transaction=False) as pipe:
                 for psid in chunk:
-                    pipe.llen(self.keys.sandbox_inbox(psid))
+                    pipe.llen(self.sandbox_keys.sandbox_inbox(psid))
                 counts.update(zip(chunk, map(int, await pipe.execute())))
         return counts
 
@@ -142,7 +146,7 @@ class FaultClient:
         for start in range(0, len(comments), SEED_CHUNK):
             async with self.meta_redis.pipeline(transaction=False) as pipe:
                 for comment_id, psid, created_ms in comments[start:start + SEED_CHUNK]:
-                    pipe.hset(self.keys.sandbox_comment(comment_id), mapping={
+                    pipe.hset(self.sandbox_keys.sandbox_comment(comment_id), mapping={
                         "psid": psid, "post_id": post_id, "created_ms": created_ms})
                 await pipe.execute()
 
@@ -246,12 +250,12 @@ class FaultClient:
                 await pipe.execute()
             async with self.meta_redis.pipeline(transaction=False) as pipe:
                 for p in chunk:
-                    pipe.hset(self.keys.sandbox_shopper(p), mapping={
+                    pipe.hset(self.sandbox_keys.sandbox_shopper(p), mapping={
                         "name": "subscriber", "timezone": "Asia/Manila", "created_ms": last, "last_action_ms": last})
-                    pipe.hset(self.keys.sandbox_nm_token(f"nmt-{p}"), mapping={
+                    pipe.hset(self.sandbox_keys.sandbox_nm_token(f"nmt-{p}"), mapping={
                         "psid": p, "title": OPTIN_TITLE, "created_ms": last, "stopped": "0",
                         "payload": json.dumps({"topic": TOPIC})})
-                    pipe.hset(self.keys.sandbox_nm_tokens_of(p), OPTIN_TITLE, f"nmt-{p}")
+                    pipe.hset(self.sandbox_keys.sandbox_nm_tokens_of(p), OPTIN_TITLE, f"nmt-{p}")
                 await pipe.execute()
         return psids
 

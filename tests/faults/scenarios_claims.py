@@ -123,7 +123,7 @@ async def worker_killed_mid_claims(client: FaultClient, when: str, count: int = 
     loop = asyncio.get_running_loop()
 
     async def recorded() -> int:
-        return int(await client.bot_redis.zcard(client.keys.sale_claims(sale)))
+        return int(await client.bot_redis.zcard(client.sale_keys.sale_claims(sale)))
 
     async def kill() -> None:
         if when == "recording":
@@ -261,7 +261,7 @@ async def _replies(client: FaultClient, psids: list[str]) -> dict[str, list[str]
     found: dict[str, list[str]] = {}
     async with client.meta_redis.pipeline(transaction=False) as pipe:
         for psid in psids:
-            pipe.lrange(client.keys.sandbox_inbox(psid), 0, -1)
+            pipe.lrange(client.sandbox_keys.sandbox_inbox(psid), 0, -1)
         for psid, rows in zip(psids, await pipe.execute()):
             messages = [json.loads(row) for row in rows]
             found[psid] = [words(m.get("message") or {}) for m in messages if m.get("via") == "comment"]

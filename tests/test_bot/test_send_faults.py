@@ -20,6 +20,7 @@ from bot.app import create_app
 from bot.keys import Keys
 from bot.runtime import Runtime
 from bot.sandbox import create_sandbox_app
+from bot.sandbox.keys import SandboxKeys
 from bot.storage import connect
 from tests.conftest import TOPIC, SandboxBot
 from tests.support.redis_server import RedisProcess
@@ -210,7 +211,7 @@ async def test_delivered_and_read_equal_sent_for_a_fan_out_with_no_fault(
     async def counted() -> dict[str, int] | None:
         numbers = await bot.runtime.outbox.numbers(campaign="fan")
         settled = numbers.get("sent") == 50 and numbers.get("read", 0) >= numbers.get("delivered", 0) > 0
-        return numbers if settled and await redis.llen(keys.sandbox_receipts) == 0 else None
+        return numbers if settled and await redis.llen(SandboxKeys.of(keys).sandbox_receipts) == 0 else None
 
     await wait_for(counted, "every send and its receipts", 30)
     await asyncio.sleep(1)  # the last receipts reach the bot and are counted

@@ -9,6 +9,7 @@ from redis.asyncio import Redis
 from bot.outbox import day_of
 from bot.runtime import Runtime
 from dialogue.followups import FollowUps
+from dialogue.keys import DialogueKeys
 from tests.conftest import SandboxBot
 from tests.test_dialogue.test_dialogue import PLUGIN, Serve, bot, cards, chat, opt_in, start_bot  # noqa: F401
 
@@ -101,12 +102,12 @@ async def test_a_claim_left_by_a_dead_process_is_taken_again(bot: SandboxBot, re
         await dying.run_once()
     except ConnectionError:
         pass
-    assert await redis.zcard(bot.runtime.keys.followups_claimed) == 1
+    assert await redis.zcard(DialogueKeys.of(bot.runtime.keys).followups_claimed) == 1
     assert await fire_due(bot.runtime) == 0  # leased: not taken while the lease runs
     await bot.advance(61)
     assert await fire_due(bot.runtime) == 1
     assert len(cards(await bot.inbox(psid))) == 1
-    assert await redis.zcard(bot.runtime.keys.followups_claimed) == 0
+    assert await redis.zcard(DialogueKeys.of(bot.runtime.keys).followups_claimed) == 0
 
 
 async def test_the_followup_can_ask_for_a_one_time_notification_instead(serve: Serve, redis: Redis,

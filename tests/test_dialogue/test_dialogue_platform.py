@@ -16,6 +16,7 @@ from redis.asyncio import Redis
 
 from bot import cli
 from bot.settings import SANDBOX_PAGE_TOKEN
+from dialogue.keys import DialogueKeys
 from tests.conftest import REDIS_URL, SandboxBot
 from tests.support.redis_server import free_port
 from tests.test_dialogue.test_dialogue import (  # noqa: F401
@@ -101,7 +102,7 @@ async def test_a_new_intent_file_is_answered_end_to_end(serve: Serve, redis: Red
     assert [kind(m) for m in got] == ["button"]
     template = got[0]["message"]["attachment"]["payload"]
     assert template["text"].startswith("Here's our size chart") and template["buttons"][0]["type"] == "web_url"
-    state = json.loads(await redis.get(bot.runtime.keys.tracker(psid)))
+    state = json.loads(await redis.get(DialogueKeys.of(bot.runtime.keys).tracker(psid)))
     assert state["slots"]["asked_size_chart"] is True  # the action's SlotSet was applied
     assert texts(await chat(bot, psid, "hello po")) == ["Kumusta! Welcome to Tindahan ni Ana 🌸"]  # replaced
     assert cards(await chat(bot, psid, "LIVE"))  # the built-ins still answer

@@ -12,6 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from bot.events import MessageEvent
 from bot.graph import payloads
 from bot.runtime import Runtime
+from dialogue.keys import DialogueKeys
 from dialogue.messages import to_replies
 from dialogue.tracker_store import MAX_EVENTS
 from tests.conftest import SandboxBot
@@ -19,7 +20,7 @@ from tests.test_dialogue.test_dialogue import PLUGIN, TOPIC, bot, cards, dialogu
 
 
 async def stored(bot: SandboxBot, psid: str) -> dict:  # type: ignore[type-arg]
-    return json.loads(await bot.runtime.redis.get(bot.runtime.keys.tracker(psid)))  # type: ignore[no-any-return]
+    return json.loads(await bot.runtime.redis.get(DialogueKeys.of(bot.runtime.keys).tracker(psid)))  # type: ignore[no-any-return]
 
 
 async def test_two_processes_racing_on_one_shopper_answer_in_order_once(bot: SandboxBot) -> None:
@@ -49,7 +50,7 @@ async def test_a_retried_turn_queues_nothing_twice(bot: SandboxBot) -> None:
     event = MessageEvent(page_id=bot.settings.page_id, timestamp=now, raw={}, psid=psid, mid="m_retry", text="LIVE")
     await dialogue(bot).on_chat(event)
     await dialogue(bot).on_chat(event)  # redelivered after it was handled
-    await bot.runtime.redis.delete(bot.runtime.keys.tracker(psid))  # crashed before saving: handled again
+    await bot.runtime.redis.delete(DialogueKeys.of(bot.runtime.keys).tracker(psid))  # crashed before saving: handled again
     await dialogue(bot).on_chat(event)
     await bot.runtime.drain()
     assert len(cards(await bot.inbox(psid))) == 1

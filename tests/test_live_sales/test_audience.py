@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from redis.asyncio import Redis
 
+from live_sales.keys import SaleKeys
 from tests.test_live_sales.conftest import Shop
 
 
@@ -67,7 +68,7 @@ async def test_names_come_from_the_user_profile_api_once(shop: Shop, redis: Redi
     reads = [s for s in await shop.sent() if s["api"] == "read"]
     await shop.api("GET", f"/api/shoppers?psid={ana}")
     assert [s for s in await shop.sent() if s["api"] == "read"] == reads  # cached
-    assert (await redis.hget(shop.runtime.keys.shopper_names, ana)).decode().endswith("|Ana Cruz")
+    assert (await redis.hget(SaleKeys.of(shop.runtime.keys).shopper_names, ana)).decode().endswith("|Ana Cruz")
     await shop.api("GET", "/api/shoppers", status=422)
     await shop.api("GET", "/api/shoppers?psid=a%20b", status=422)
 
@@ -76,7 +77,7 @@ async def test_posts_link_to_a_sale_once_until_it_ends(shop: Shop, redis: Redis)
     sale = await shop.sale(post_ids=["111_1"])
     body = await shop.api("POST", f"/api/live-sales/{sale}/links", {"post_ids": ["111_1", "111_2"]})
     assert body["post_ids"] == ["111_1", "111_2"]
-    assert await redis.hget(shop.runtime.keys.live_sale_links, "111_2") == sale.encode()
+    assert await redis.hget(SaleKeys.of(shop.runtime.keys).live_sale_links, "111_2") == sale.encode()
     await shop.api("POST", "/api/live-sales/ls-999/links", {"post_ids": ["1"]}, status=404)
     await shop.api("POST", f"/api/live-sales/{sale}/links", {"post_ids": []}, status=422)
     await shop.api("POST", f"/api/live-sales/{sale}/start")

@@ -14,6 +14,7 @@ from bot.outbox import Outbox, SendJob
 from bot.settings import Settings
 from bot.storage import connect
 from live_sales.fanout import LEASE_MS, FanoutRunner
+from live_sales.keys import SaleKeys
 from live_sales.messages import for_sale
 from live_sales.store import BroadcastStore
 from tests.support.redis_server import RedisProcess
@@ -110,7 +111,7 @@ async def test_cancel_stops_queuing_and_skips_what_is_queued(shop: Shop, redis: 
     await shop.settle()
     view = await shop.api("GET", f"/api/broadcasts/{blast['id']}")
     assert view["fanout"]["state"] == "cancelled" and view["numbers"]["queued"] == 0
-    assert not await redis.sismember(keys.fanouts_active, blast["id"])
+    assert not await redis.sismember(SaleKeys.of(keys).fanouts_active, blast["id"])
 
 
 async def test_a_fan_out_left_by_a_dead_process_resumes_without_duplicates(shop: Shop, redis: Redis,
@@ -119,13 +120,13 @@ async def test_a_fan_out_left_by_a_dead_process_resumes_without_duplicates(shop:
     shoppers = [await shop.subscriber(f"d{i}") for i in range(4)]
     sale = await shop.sale()
     await shop.api("POST", f"/api/live-sales/{sale}/start")
-    await redis.set(keys.fanout_lease(sale), "dead-process", px=300)
+    await redis.set(SaleKeys.of(keys).fanout_lease(sale), "dead-process", px=300)
     notification = for_sale((await shop.domain.sales.get(sale)))  # type: ignore[arg-type]
     await shop.runtime.outbox.enqueue_many([  # what the dead process queued before dying
         SendJob(id=f"{sale}.{p}", purpose="notification", psid=p, topic=TOPIC, campaign=sale,
                 message=notification.message) for p in shoppers[:2]])
     assert await shop.domain.runner.run_pending() == 0  # its lease still holds
-    await poll(lambda: _gone(redis, keys.fanout_lease(sale)), timeout=LEASE_MS / 1000, what="the lease to expire")
+    await poll(lambda: _gone(redis, SaleKeys.of(keys).fanout_lease(sale)), timeout=LEASE_MS / 1000, what="the lease to expire")
     await shop.settle()
     for psid in shoppers:
         assert len(await shop.received(psid)) == 1
@@ -182,9 +183,9 @@ async def test_a_fan_out_resumed_after_a_redis_restart_queues_every_subscriber_o
         assert sum(r is None for r in queued) == 0  # nobody skipped
         numbers = await outbox.numbers(campaign=blast.id)
         assert numbers["queued"] == len(psids)  # nobody queued twice
-        fanout = {k.decode(): v.decode() for k, v in (await redis.hgetall(keys.fanout(blast.id))).items()}
+        fanout = {k.decode(): v.decode() for k, v in (await redis.hgetall(SaleKeys.of(keys).fanout(blast.id))).items()}
         assert (fanout["state"], fanout["eligible"]) == ("done", str(len(psids)))
-        assert not await redis.exists(keys.fanout_recipients(blast.id))  # the snapshot goes with the fan-out
+        assert not await redis.exists(SaleKeys.of(keys).fanout_recipients(blast.id))  # the snapshot goes with the fan-out
     finally:
         await redis.aclose()
         server.stop()
