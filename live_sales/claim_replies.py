@@ -19,8 +19,10 @@ A private reply goes on the replies lane, which the send workers read before cam
 On Instagram (a claim whose commenter is an ``ig:`` shopper, issue 15) the private reply is a text
 only: Meta documents nothing else for it and the policy refuses more (``not_on_instagram``,
 :mod:`bot.instagram_policy`), so the "claimed" answer carries the checkout link in its text, not as a
-button. Its jobs go on the Instagram channel (the comment's, ``POST /{ig-account}/messages``). A
-promotion is a message inside the window and keeps its button, as the dialogue's templates do there.
+button. Its jobs go on the Instagram channel (the comment's, ``POST /{ig-account}/messages``), and a
+reply to a comment under an Instagram live carries that live (``live_media``), so it is refused
+``live_ended`` before any call once the broadcast is over (:mod:`bot.instagram_live`). A promotion is a
+message inside the window and keeps its button, as the dialogue's templates do there.
 """
 
 from __future__ import annotations
@@ -92,15 +94,17 @@ def answer_job(claim: Mapping[str, str], title: str, template: str) -> SendJob:
         return SendJob(id="claim-promoted:" + claim["id"].replace("|", "/"), purpose="response",
                        message=message, psid=claim["psid"], campaign=campaign)
     return SendJob(id=job_id(claim["id"]), purpose="private_reply", message=message, comment_id=claim["id"],
-                   comment_ms=int(claim.get("comment_ms") or 0), campaign=campaign, channel=channel)
+                   comment_ms=int(claim.get("comment_ms") or 0), campaign=campaign, channel=channel,
+                   live_media=claim.get("live_media", ""))
 
 
 def variant_question(comment_id: str, comment_ms: int, sale_id: str, title: str, code: str,
-                     variants: list[str], channel: Channel = "messenger") -> SendJob:
+                     variants: list[str], channel: Channel = "messenger", live_media: str = "") -> SendJob:
     """The reply to a claim that names no variant (or one the product has not): which one? A text on either
     channel, counted with the sale's claim answers."""
     choices = ", ".join(variants)
     body = _short(f"Which one of {title} [{code}] do you want: {choices}? Comment again with it, "
                   f"e.g. SOLD {code} {variants[0]}.")
     return SendJob(id=job_id(comment_id), purpose="private_reply", message=payloads.text(body),
-                   comment_id=comment_id, comment_ms=comment_ms, campaign=answers_campaign(sale_id), channel=channel)
+                   comment_id=comment_id, comment_ms=comment_ms, campaign=answers_campaign(sale_id), channel=channel,
+                   live_media=live_media)

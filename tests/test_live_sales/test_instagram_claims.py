@@ -55,6 +55,11 @@ def replies_via(inbox: list[dict[str, Any]], via: str) -> list[dict[str, Any]]:
     return [m for m in inbox if m["via"] == via]
 
 
+async def private_reply_calls(shop: Shop) -> list[dict[str, Any]]:
+    """The Graph calls that were private replies (``recipient.comment_id``), leaving out the reads."""
+    return [c for c in await shop.sent() if ((c.get("request") or {}).get("recipient") or {}).get("comment_id")]
+
+
 async def answers_settled(shop: Shop) -> None:
     """Past the settle window, every claim decided and answered, every answer sent."""
     await shop.runtime.drain(30, send=False)
@@ -101,7 +106,7 @@ async def test_instagram_claims_go_by_comment_time_each_with_one_text_private_re
     [question] = await shop.inbox(asker)
     assert question["via"] == "instagram_comment" and "Which one of Shirt [7]" in question["message"]["text"]
     account = shop.settings.instagram_account_id
-    calls = [c for c in await shop.sent() if c.get("request", {}).get("recipient", {}).get("comment_id")]
+    calls = await private_reply_calls(shop)
     assert len(calls) == 9 and {c["status"] for c in calls} == {200}
     assert all(c["path"].endswith(f"/{account}/messages") for c in calls), [c["path"] for c in calls]
 
@@ -212,3 +217,28 @@ async def test_a_freed_unit_goes_to_the_next_instagram_shopper_in_their_dm(shop:
     good_news = [m for m in await shop.inbox(ivo) if "Good news" in json.dumps(m["message"])]
     assert len(good_news) == 1 and good_news[0]["via"] == "instagram", await shop.inbox(ivo)
     assert (await shop.api("GET", f"/api/live-sales/{sale}"))["claims"]["promoted"] == 1
+
+
+async def test_a_claims_private_reply_is_refused_live_ended_once_the_instagram_live_is_over(shop: Shop) -> None:
+    """Meta allows a private reply on an Instagram live only while it is broadcast: a claim recorded during the
+    live whose answer is due after it ended is refused ``live_ended`` before any call; one under a media post is
+    answered as ever."""
+    media, post = await ig_media(shop), await ig_media(shop, live=False)
+    sale = await sale_with(shop, {"code": "12", "title": "Jacket", "quantity": 3})
+    await shop.api("POST", f"/api/live-sales/{sale}/links", {"post_ids": [media["post_id"], post["post_id"]]})
+    await shop.api("POST", f"/api/live-sales/{sale}/start")
+    ina, ivo = await ig_shopper(shop, "Ina"), await ig_shopper(shop, "Ivo")
+    await comment(shop, media["post_id"], ina, "sold 12")  # under the live: a live_comments change
+    await comment(shop, post["post_id"], ivo, "sold 12")  # under a post of the account: comments
+    await shop.runtime.drain(30, send=False)  # recorded; answered after the settle window
+    await shop.call("POST", f"/sandbox/posts/{media['post_id']}/live", {"status": "live_stopped"})
+    await answers_settled(shop)
+    assert {c["psid"]: c["status"] for c in await claims_of(shop, sale)} == {f"ig:{ina}": "claimed",
+                                                                             f"ig:{ivo}": "claimed"}
+    assert await shop.inbox(ina) == []
+    [answered] = await shop.inbox(ivo)
+    assert answered["via"] == "instagram_comment"
+    replies = await private_reply_calls(shop)
+    assert len(replies) == 1  # none tried for the ended live
+    numbers = (await shop.api("GET", f"/api/live-sales/{sale}"))["claims"]
+    assert numbers["unanswered"] == {"live_ended": 1}, numbers
