@@ -17,6 +17,7 @@ from redis.asyncio import Redis
 
 from bot.events import MessageEvent, StoryRef
 from bot.parsing import events_of_body
+from dialogue.keys import DialogueKeys
 from tests.conftest import SandboxBot
 from tests.support.webhooks import now_ms
 from tests.test_bot.test_instagram import counters, ig_body, ig_shopper, post_webhook
@@ -79,7 +80,7 @@ async def test_a_story_mention_gets_a_short_thank_you_inside_the_window_it_opens
     assert len(got) == 1 and got[0]["via"] == "instagram"  # not the fallback answer as well
     assert await bot.runtime.redis.hget(bot.runtime.keys.window, f"ig:{igsid}") is not None
     # a thank-you, not a question for a person: the fallback's flag is not raised
-    assert await bot.runtime.redis.zscore(bot.runtime.keys.needs_human, f"ig:{igsid}") is None
+    assert await bot.runtime.redis.zscore(DialogueKeys.of(bot.runtime.keys).needs_human, f"ig:{igsid}") is None
 
 
 async def test_stories_are_instagram_s_a_messenger_shopper_s_call_is_409(bot: SandboxBot) -> None:

@@ -30,7 +30,7 @@ def question_in(got: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 async def ask(bot: SandboxBot, psid: str, text: str) -> dict[str, Any]:
-    assert dialogue(bot).spotter.spot(text).confirm, f"the shipped model should find {text!r} uncertain"
+    assert dialogue(bot).meaning.spotter.spot(text).confirm, f"the shipped model should find {text!r} uncertain"
     question = question_in(await chat(bot, psid, text))
     assert not (await bot.runtime.consent.consent(psid, TOPIC)).opted_out  # nothing stopped by asking
     return question

@@ -393,7 +393,7 @@ async def test_a_claim_gets_only_the_claims_answer_even_when_it_holds_the_keywor
     try:
         sale, post = await live_sale(shop, {"code": "12", "title": "Jacket", "quantity": 2})
         ana, ben = await shop.shopper("Ana"), await shop.shopper("Ben")
-        assert shop.runtime.context["dialogue"].spotter.spot("MINE 12").intent == "opt_in_reminders"
+        assert shop.runtime.context["dialogue"].meaning.spotter.spot("MINE 12").intent == "opt_in_reminders"
         await comment(shop, post, ana, "MINE 12")
         await comment(shop, post, ben, "MINE")
         await settle(shop)
