@@ -33,9 +33,9 @@ from bench.common import delete_page_keys, key_glob  # noqa: E402
 from bot.buckets import SendLimits  # noqa: E402
 from bot.graph import payloads  # noqa: E402
 from bot.keys import Keys  # noqa: E402
-from bot.outbox import SendJob  # noqa: E402
 from bot.runtime import Runtime  # noqa: E402
 from bot.sandbox.keys import SandboxKeys  # noqa: E402
+from bot.send_jobs import SendJob  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from bot.storage import connect  # noqa: E402
 from tests.support.redis_server import free_port  # noqa: E402

@@ -21,7 +21,8 @@ from .errors import ConfigError
 from .pages import Pages
 from .plugins import resolve_plugins
 from .server import Timeouts, listen, serving
-from .settings import Settings, plugin_names
+from .settings import Settings
+from .settings_env import plugin_names
 from .storage import answers, open_redis
 
 log = logging.getLogger("salebell")

@@ -34,8 +34,8 @@ allows; a Messenger job's plan is left as it is. On Instagram:
 from __future__ import annotations
 
 from .channels import INSTAGRAM
-from .outbox import SendJob
 from .policy import HOUR_MS, WEEK_MS, Facts, Plan, Reason, Route
+from .send_jobs import SendJob
 
 # A Messenger route -> the Instagram route it becomes; a route absent here does not exist on Instagram.
 INSTAGRAM_ROUTES = {"psid": "instagram", "comment": "instagram_comment"}

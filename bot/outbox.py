@@ -1,6 +1,6 @@
 """The outbox: send jobs in two Redis streams, each with an idempotency record and numbers.
 
-Every outgoing message is a :class:`SendJob` appended here (by the dialogue, a
+Every outgoing message is a :class:`~bot.send_jobs.SendJob` appended here (by the dialogue, a
 fan-out, an admin call); send workers (``bot.sender``) decide, send and record.
 A job's ``id`` is its idempotency key: :meth:`Outbox.enqueue` queues an id once
 (a retried fan-out queues nothing twice), and its record (``Keys.send_record``)
@@ -21,30 +21,27 @@ same script as the record and the stream acknowledgement.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass
 from datetime import tzinfo
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from redis.asyncio import Redis
 
 from .channel_numbers import channel_prefix
-from .channels import CHANNELS, INSTAGRAM, MESSENGER, channel_of
 from .clock import LUA_NOW
 from .keys import IDEMPOTENCY_TTL, Keys
-from .policy import PURPOSES, Purpose
 from .replies import text
 from .scripts import register_script
+from .send_jobs import CAMPAIGNS, REPLIES, TERMINAL, Delay, Outcome, Result, SendJob, SendRecord
 from .shop_calendar import UTC, day_of
+from .streams import recreating_group
 
 RECEIPT_TTL = 8 * 24 * 3600
 DAY_STATS_TTL = 40 * 24 * 3600
 RECEIPT_SKEW_MS = 1000  # an awaited receipt is scored this much before the call: Meta's clock is not ours
-TERMINAL = frozenset({"sent", "skipped", "failed"})
 GROUP = "senders"
-REPLIES, CAMPAIGNS = "replies", "campaigns"
 ENQUEUE_CHUNK = 500  # jobs per script call: a few ms of Redis at most
 LAST_REPLY_TTL = 600  # how long a shopper's last queued reply is remembered for the next one to follow
 FINISH_ARITY = 16  # arguments per item of outbox_finish.lua
@@ -55,62 +52,6 @@ _HERE = Path(__file__).parent
 _ENQUEUE = (_HERE / "outbox_enqueue.lua").read_text()
 _MARK_SENDING = LUA_NOW + (_HERE / "outbox_mark.lua").read_text()
 _FINISH = LUA_NOW + (_HERE / "outbox_finish.lua").read_text()
-
-
-@dataclass(frozen=True, slots=True)
-class SendJob:
-    """One message to send, and what the policy needs to judge it."""
-
-    id: str
-    purpose: Purpose
-    message: dict[str, Any]
-    psid: str | None = None
-    comment_id: str | None = None
-    comment_ms: int = 0
-    topic: str | None = None
-    title: str | None = None
-    campaign: str = ""
-    explicit: bool = False
-    free_text: bool = False  # a transactional message in the shop's own words: only inside the window
-    marketing_message: dict[str, Any] | None = None  # the body for the Marketing Message API, if different
-    utility: dict[str, Any] | None = None  # a utility message: {"template", "language", "params", "text"} (rendered)
-    after: str = ""  # a job to the same recipient that goes first (the text before a reply's card)
-    extra: dict[str, Any] = field(default_factory=dict)
-    channel: str = MESSENGER  # bot.channels; a job for an ``ig:`` shopper is on Instagram whatever it says
-    live_media: str = ""  # a private reply to a comment on this Instagram live video: only while it is broadcast
-
-    def __post_init__(self) -> None:
-        if self.purpose not in PURPOSES:
-            raise ValueError(f"unknown purpose {self.purpose!r}")
-        if self.channel not in CHANNELS:
-            raise ValueError(f"unknown channel {self.channel!r}")
-        if channel_of(self.psid) == INSTAGRAM:
-            object.__setattr__(self, "channel", INSTAGRAM)
-        if "|" in self.id or "|" in self.campaign:
-            raise ValueError("job ids and campaign names may not contain '|'")
-        if self.purpose == "private_reply" and not self.comment_id:
-            raise ValueError("a private reply needs comment_id")
-        if self.purpose != "private_reply" and not self.psid:
-            raise ValueError(f"a {self.purpose} needs psid")
-        if self.purpose == "notification" and not self.topic:
-            raise ValueError("a notification needs its topic")
-
-    @property
-    def lane(self) -> str:
-        """``campaigns`` for a notification, else ``replies`` (read first). A reply's parts share a lane."""
-        return CAMPAIGNS if self.purpose == "notification" else REPLIES
-
-    def to_json(self) -> str:
-        # A shallow dict: dataclasses.asdict would deep-copy the message bodies first (~7x slower).
-        return json.dumps({name: getattr(self, name) for name in _JOB_FIELDS}, separators=(",", ":"),
-                          ensure_ascii=False)
-
-    @classmethod
-    def from_json(cls, raw: str | bytes) -> SendJob:
-        return cls(**json.loads(raw))
-
-
-_JOB_FIELDS = tuple(f.name for f in fields(SendJob))
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,52 +80,7 @@ class Entry:
     id: bytes
     lane: str
 
-
-@dataclass(frozen=True, slots=True)
-class SendRecord:
-    """A job's idempotency record as stored."""
-
-    state: str
-    via: str = ""
-    message_id: str = ""
-    reason: str = ""
-    code: str = ""
-    owner: str = ""
-    attempts: int = 0  # failed attempts (network, Meta-side errors, throttles) so far
-    failed_since: int = 0  # ms of the first failed attempt (deployment clock), 0 = none
-    delays: int = 0  # times the job went to the delayed ZSET (a write of a delay is applied once)
-    after: str = ""  # the recipient's reply queued just before this one, which goes first
-    sent_at: int = 0  # ms (deployment clock) the job was last marked sending: when its call may have left
-
-
 _INT_FIELDS = frozenset({"attempts", "failed_since", "delays", "sent_at"})
-
-
-@dataclass(slots=True)
-class Outcome:
-    """How a job ended, to be written by :meth:`Outbox.finish`."""
-
-    job: SendJob
-    outcome: str  # sent, skipped or failed
-    via: str = ""
-    message_id: str = ""
-    reason: str = ""
-    code: str = ""
-    attempts: int = 0  # failed attempts before it ended, if any (kept on the record)
-
-
-@dataclass(slots=True)
-class Delay:
-    """A job to try again in ``delay_ms``, from its lane's delayed ZSET (``bot.send_retry``)."""
-
-    job: SendJob
-    delay_ms: int
-    reason: str  # network, transient, throttled (its own failures), paused (the Page's), following
-    attempts: int  # failed attempts including this one (absolute: a repeated write adds nothing)
-    failed_since: int  # ms of the first failure, 0 = now, -1 = none (it waits for the Page or its predecessor)
-    delays: int  # the record's ``delays`` when the job was loaded
-    behind: str = ""  # a delayed job this one must stay behind (the part before it)
-
 
 @dataclass(frozen=True, slots=True)
 class Marked:
@@ -194,8 +90,6 @@ class Marked:
     now_ms: int
     refused: frozenset[str]
 
-
-Result = Outcome | Delay | None  # None: only acknowledge the entry (its record is already final)
 
 
 def receipt_member(job: SendJob, day: str) -> str:
@@ -234,6 +128,21 @@ class Outbox:
                 args += [self.lanes[job.lane].code, job.id, job.to_json(), channel_prefix(job.channel) + "queued"]
             queued += int(await self._enqueue(keys=keys, args=args))
         return queued
+
+    # -- the send workers' group ------------------------------------------------
+    async def read_new(self, consumer: str, streams: Mapping[str, str], count: int,
+                       block_ms: int | None) -> dict[str, list[Any]]:
+        """New entries (``{stream: ">"}``) for ``consumer`` of the workers' group, by stream; the group is
+        made again if Redis lost it."""
+        reply = await recreating_group(self._redis, list(streams), GROUP, lambda: self._redis.xreadgroup(
+            GROUP, consumer, dict(streams), count=count, block=block_ms))  # type: ignore[arg-type]
+        return {text(s): entries for s, entries in cast(list[Any], reply) or []}
+
+    async def claim_idle(self, consumer: str, stream: str, min_idle_ms: int, count: int) -> list[Any]:
+        """Entries of ``stream`` held longer than ``min_idle_ms`` by a worker (a dead one), now ``consumer``'s."""
+        _, claimed, *_ = await recreating_group(self._redis, stream, GROUP, lambda: self._redis.xautoclaim(
+            stream, GROUP, consumer, min_idle_time=min_idle_ms, count=count))
+        return cast(list[Any], claimed)
 
     async def record(self, job_id: str) -> SendRecord | None:
         return (await self.records([job_id]))[0]

@@ -41,9 +41,9 @@ from redis.exceptions import RedisError
 
 from .graph import GraphClient, GraphError, payloads
 from .keys import Keys
-from .outbox import Outcome, SendJob, SendRecord
 from .policy import Facts
 from .replies import text
+from .send_jobs import Outcome, SendJob, SendRecord
 from .settings import Settings
 from .tracking import marketing_echo_of
 

@@ -15,8 +15,8 @@ import dataclasses
 import logging
 
 from .graph import GraphClient, GraphError, GraphNetworkError, GraphThrottled, GraphTransient
-from .outbox import SendJob
 from .policy import Facts
+from .send_jobs import SendJob
 from .shopper_regions import ShopperRegions
 
 log = logging.getLogger(__name__)

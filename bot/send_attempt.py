@@ -19,16 +19,17 @@ from .cancels import CancelWatch
 from .channels import meta_id
 from .consent import ConsentStore, otn_token
 from .errors import StorageUnavailable
-from .graph import GraphClient, Usage, payloads
+from .graph import GraphClient, Usage, request_bodies
 from .graph.utility import utility_send_body
 from .instagram_payloads import instagram_message
 from .keys import Keys
-from .outbox import Entry, Outbox, SendJob, SendRecord
+from .outbox import Entry, Outbox
 from .policy import Plan, Reason, Route
 from .rate_gate import RateGate
 from .reclaim import Reclaimer
 from .region_lookup import RegionLookup
 from .send_facts import FactsLoader
+from .send_jobs import SendJob, SendRecord
 from .send_refusals import Refusals
 from .send_results import ResultWriter
 from .send_retry import RetryBudget
@@ -151,7 +152,7 @@ async def call_graph(c: BatchContext, a: Attempt) -> tuple[str, Usage]:
     """
     job, route = a.job, a.route
     if route.via == "marketing_api":
-        body = payloads.marketing_api_body(c.settings.message_campaign_id, route.token or "",
+        body = request_bodies.marketing_api_body(c.settings.message_campaign_id, route.token or "",
                                            job.marketing_message or job.message)
         answer = await c.graph.send_marketing(body, reschedule_throttles=True)
         return answer.tracking_id or "", answer.usage
@@ -162,24 +163,24 @@ async def call_graph(c: BatchContext, a: Attempt) -> tuple[str, Usage]:
         sent = await c.graph.send(body, reschedule_throttles=True)
         return sent.message_id or "", sent.usage
     if route.via in ("instagram", "instagram_comment"):
-        to = (payloads.to_comment(job.comment_id or "") if route.via == "instagram_comment"
-              else payloads.to_psid(meta_id(job.psid or "")))
-        body = payloads.send_body(to, instagram_message(job.message), metadata=job.id,
+        to = (request_bodies.to_comment(job.comment_id or "") if route.via == "instagram_comment"
+              else request_bodies.to_psid(meta_id(job.psid or "")))
+        body = request_bodies.send_body(to, instagram_message(job.message), metadata=job.id,
                                   messaging_type=route.messaging_type)
         sent = await c.graph.send_instagram(c.settings.instagram_account_id, body, reschedule_throttles=True)
         return sent.message_id or "", sent.usage
     if route.via == "thread":
-        edge, thread_body = payloads.thread_control_body(job.psid or "", job.message)
+        edge, thread_body = request_bodies.thread_control_body(job.psid or "", job.message)
         return "", await c.graph.thread_control(edge, thread_body, reschedule_throttles=True)
     if route.via == "comment":
-        recipient = payloads.to_comment(job.comment_id or "")
+        recipient = request_bodies.to_comment(job.comment_id or "")
     elif route.via == "marketing_legacy":
-        recipient = payloads.to_marketing_token(route.token or "")
+        recipient = request_bodies.to_marketing_token(route.token or "")
     elif route.via == "otn":
-        recipient = payloads.to_otn_token(otn_token(a.otn or ""))
+        recipient = request_bodies.to_otn_token(otn_token(a.otn or ""))
     else:
-        recipient = payloads.to_psid(job.psid or "")
-    body = payloads.send_body(recipient, job.message, messaging_type=route.messaging_type, tag=route.tag,
+        recipient = request_bodies.to_psid(job.psid or "")
+    body = request_bodies.send_body(recipient, job.message, messaging_type=route.messaging_type, tag=route.tag,
                               metadata=job.id)
     sent = await c.graph.send(body, reschedule_throttles=True)
     return sent.message_id or "", sent.usage

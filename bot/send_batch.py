@@ -19,19 +19,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import replace
 
 from .graph import GraphError, GraphNetworkError, GraphThrottled, GraphTransient
 from .instagram_policy import for_channel
 from .logs import about, shopper_hash
-from .outbox import REPLIES, TERMINAL, Delay, Entry, Outcome, SendJob
+from .outbox import Entry
 from .policy import Facts, Reason, decide
 from .rate_gate import CAMPAIGN, REPLY
 from .reclaim import LEAVE
 from .region_lookup import needs_region
-from .send_attempt import ALIVE_TTL_SECONDS, REDIS_DOWN, Attempt, BatchContext, Held, call_graph, give_back, take_limits
+from .send_attempt import ALIVE_TTL_SECONDS, REDIS_DOWN, Attempt, call_graph, give_back, take_limits
 from .send_facts import JobFacts
-from .throttle import PROBE_INTERVAL_MS
+from .send_jobs import REPLIES, TERMINAL, Delay, Outcome, SendJob
+from .send_order import by_recipient
+from .send_outcomes import BatchOutcomes
 
 log = logging.getLogger(__name__)
 
@@ -44,13 +45,8 @@ class _RedisDown(Exception):
     """Redis failed before a job's call: it is tried again later, as it was."""
 
 
-class SendBatch:
+class SendBatch(BatchOutcomes):
     """Processes one batch of held entries to the end; never raises for a Redis error."""
-
-    def __init__(self, ctx: BatchContext, held: list[Held]) -> None:
-        self.c = ctx
-        self.held = held
-        self.settled: set[bytes] = set()
 
     async def run(self) -> None:
         try:
@@ -152,7 +148,7 @@ class SendBatch:
             self._later([(a.entry, a.raw) for a in attempts if not a.done], exc)
             return []
         again: list[Attempt] = []
-        await asyncio.gather(*(self._send_in_order(same, again) for same in _by_recipient(ready)))
+        await asyncio.gather(*(self._send_in_order(same, again) for same in by_recipient(ready)))
         return again
 
     def _marked_uncalled(self, job_id: str, owner: str) -> bool:
@@ -278,7 +274,7 @@ class SendBatch:
         waits, the ones after it wait behind it. A job whose predecessor is elsewhere asks only once that
         one is done (in ``_send``): the probe must go to the head of a shopper's line, not to its tail."""
         going: list[Attempt] = []
-        for group in _by_recipient(attempts):
+        for group in by_recipient(attempts):
             for i, a in enumerate(group):
                 if a.wait_for:
                     going += group[i:]
@@ -301,103 +297,3 @@ class SendBatch:
         await give_back(self.c, a)
         self._finish(a, Delay(a.job, admission.wait_ms, "paused", a.attempts, -1, a.delays))
         return True
-
-    async def _throttled(self, a: Attempt, exc: GraphThrottled) -> bool:
-        pause_ms = await self.c.throttle.throttled(exc, probe=a.probe)
-        await give_back(self.c, a)
-        reply = a.job.lane == REPLIES
-        if reply:  # back for the next probe, not the end of the pause
-            pause_ms = min(pause_ms, PROBE_INTERVAL_MS)
-        retry = self.c.budget.after_throttle(a.record, self.c.throttle.now_ms(), pause_ms)
-        if retry is not None and reply:
-            retry = replace(retry, delay_ms=pause_ms)  # no jitter: the next probe slot, on the second
-        if retry is None:
-            code = f"{exc.code}/{exc.subcode}" if exc.subcode else str(exc.code or exc.http_status)
-            log.warning("send job %s: still throttled after its budget; failed", a.job.id)
-            self._finish(a, Outcome(a.job, "failed", via=a.route.via, reason=exc.reason, code=code,
-                                    attempts=a.attempts + 1))
-            return False
-        self._finish(a, Delay(a.job, retry.delay_ms, "throttled", retry.attempts, retry.failed_since,
-                              a.delays))
-        return True
-
-    async def _failed_where_nothing_left(self, a: Attempt, exc: GraphError) -> bool:
-        """Refused connection, connect timeout, a Meta-side error: give back the limits, try again later."""
-        await give_back(self.c, a)
-        retry = self.c.budget.after_failure(a.record, self.c.throttle.now_ms())
-        if retry is None:
-            log.warning("send job %s: %s for %.0fs; failed", a.job.id, exc.reason, self.c.settings.send_retry_seconds)
-            self._finish(a, Outcome(a.job, "failed", via=a.route.via, reason=exc.reason,
-                                    code=str(exc.code or exc.http_status or ""),
-                                    attempts=a.attempts + 1))
-            return False
-        log.info("send job %s: %s; tried again in %.1fs", a.job.id, exc.reason, retry.delay_ms / 1000)
-        self._finish(a, Delay(a.job, retry.delay_ms, exc.reason, retry.attempts, retry.failed_since, a.delays))
-        return True
-
-    async def _follow(self, attempts: list[Attempt], behind: str, delay_ms: int = 0) -> None:
-        """These wait behind a delayed job of the same recipient (or ``delay_ms`` when it is not delayed but
-        on its way), so they still arrive after it."""
-        for a in attempts:
-            await give_back(self.c, a)
-            self.c.uncalled.discard(a.job.id)
-            self._finish(a, Delay(a.job, delay_ms, "following", a.attempts, -1, a.delays, behind=behind))
-            behind, delay_ms = a.job.id, 0
-
-    def _skip(self, a: Attempt) -> None:
-        self._finish(a, Outcome(a.job, "skipped", reason=str(a.last_reason)))
-
-    def _finish(self, a: Attempt, result: Outcome | Delay) -> None:
-        a.done = True
-        self._put(a.entry, result)
-
-    def _put(self, entry: Entry, result: Outcome | Delay | None) -> None:
-        if result is not None:
-            self.c.uncalled.discard(result.job.id)
-        self._settle(entry)
-        self.c.results.put(entry, result)
-
-    def _settle(self, entry: Entry) -> None:
-        self.settled.add(entry.id)
-
-    def _later(self, held: list[Held], exc: BaseException) -> None:
-        log.warning("send worker %s: Redis %s before %d calls; they are tried again shortly", self.c.name,
-                    type(exc).__name__, len(held))
-        for entry, _ in held:
-            self._settle(entry)
-        if held:
-            self.c.retry_later(held)
-
-
-def _by_recipient(attempts: list[Attempt]) -> list[list[Attempt]]:
-    """Attempts grouped by who receives them, each group in the order of its chain; groups go concurrently.
-
-    Mostly the batch's order is the outbox order already; but a job parked behind its predecessor (or
-    retried) can come back into the stream ahead of it, so each group is put in ``after`` order: a
-    job whose predecessor is in the group comes right after it.
-    """
-    groups: dict[str, list[Attempt]] = {}
-    for a in attempts:
-        groups.setdefault(a.job.psid or a.job.comment_id or a.job.id, []).append(a)
-    return [_in_chain_order(group) for group in groups.values()]
-
-
-def _in_chain_order(group: list[Attempt]) -> list[Attempt]:
-    ids = {a.job.id for a in group}
-    successors: dict[str, list[Attempt]] = {}
-    heads: list[Attempt] = []
-    for a in group:
-        if a.after in ids and a.after != a.job.id:
-            successors.setdefault(a.after, []).append(a)
-        else:
-            heads.append(a)
-    ordered: list[Attempt] = []
-    for head in heads:
-        line = [head]
-        while line:
-            a = line.pop(0)
-            ordered.append(a)
-            line[:0] = successors.pop(a.job.id, [])
-    for rest in successors.values():  # a cycle (never made by the outbox): keep the batch's order
-        ordered += [a for a in rest if a not in ordered]
-    return ordered

@@ -17,9 +17,9 @@ from .channels import INSTAGRAM
 from .consent import ShopperConsent, Subscription
 from .instagram_live import InstagramLive
 from .keys import Keys
-from .outbox import SendJob, SendRecord
 from .policy import Facts
 from .scripts import register_script
+from .send_jobs import SendJob, SendRecord
 from .settings import Settings
 from .shopper_regions import region_from_fields
 from .utility_templates import TemplateStore

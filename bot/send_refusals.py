@@ -31,8 +31,8 @@ from .graph import (
     TokenStopped,
 )
 from .keys import Keys
-from .outbox import Outcome, SendJob
 from .policy import Reason, Route
+from .send_jobs import Outcome, SendJob
 from .settings import Settings
 from .shopper_regions import ShopperRegions
 

@@ -18,7 +18,8 @@ from collections.abc import Callable
 
 from redis.exceptions import RedisError, ResponseError
 
-from .outbox import Entry, Outbox, Result
+from .outbox import Entry, Outbox
+from .send_jobs import Result
 
 log = logging.getLogger(__name__)
 

@@ -28,9 +28,10 @@ from redis.exceptions import RedisError
 
 from .clock import LUA_NOW
 from .keys import Keys
-from .outbox import CAMPAIGNS, REPLIES, SendRecord, lanes
+from .outbox import lanes
 from .replies import text as _text
 from .scripts import register_script
+from .send_jobs import CAMPAIGNS, REPLIES, SendRecord
 from .settings import Settings
 from .streams import sleep_or_stop
 from .throttle import PageThrottle

@@ -7,7 +7,7 @@ otherwise wait for room at every link). It reads when half a batch of room is fr
 reply lane first, then the campaign lane if campaigns have room; while the Page is paused (``bot.throttle``)
 it reads campaigns only once a second, to offer a probe. A job frees its room when its result is
 written (``bot.send_results``), not when its batch ends. Beside the loop run the claims
-heartbeat and the delayed-job loop (``bot.send_retry``).
+heartbeat and the liveness key (``bot.send_claims``) and the delayed-job loop (``bot.send_retry``).
 
 Crash safety (DESIGN.md invariant 6). A job's record says ``sending`` from just after its limits
 were taken until its outcome is written; its stream entry is acknowledged in the same step as its
@@ -28,7 +28,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Any, cast
+from typing import Any
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -40,20 +40,21 @@ from .consent import ConsentStore
 from .graph import GraphClient
 from .instagram_live import InstagramLive
 from .keys import Keys
-from .outbox import CAMPAIGNS, GROUP, REPLIES, Entry, Outbox
+from .outbox import GROUP, Entry, Outbox
 from .rate_gate import RateGate
 from .reclaim import Reclaimer
 from .region_lookup import RegionLookup
-from .replies import text
-from .send_attempt import ALIVE_TTL_SECONDS, BatchContext, Held
+from .send_attempt import BatchContext, Held
 from .send_batch import SendBatch
+from .send_claims import WorkerClaims
 from .send_facts import FactsLoader
+from .send_jobs import CAMPAIGNS, REPLIES
 from .send_refusals import Refusals
 from .send_results import ResultWriter
 from .send_retry import DelayedJobs, RetryBudget
 from .settings import Settings
 from .shopper_regions import ShopperRegions
-from .streams import ensure_group, group_backlog, recreating_group, sleep_or_stop
+from .streams import ensure_group, group_backlog, sleep_or_stop
 from .throttle import PageThrottle
 
 log = logging.getLogger(__name__)
@@ -64,7 +65,6 @@ BATCHES_IN_HAND = 2
 RETRY_FIRST_SECONDS, RETRY_MAX_SECONDS = 0.1, 0.5  # a job Redis failed before its call: back after this
 CAMPAIGN_PROBE_SECONDS = 1.0  # while paused, a campaign job is read this often (a probe if no reply waits)
 CAMPAIGNS_FULL_BLOCK_MS = 10  # how long a read of replies alone waits while campaign jobs fill their batch
-ALIVE_RENEW_SECONDS = 1.0  # how often a running worker renews its liveness key (it lives ALIVE_TTL_SECONDS)
 RECLAIM_GRACE_SECONDS = 10.0  # after a Redis error, reclaims wait this long (at most a third of the idle time)
 
 
@@ -91,6 +91,8 @@ class SendWorker:
         self._next_reclaim = 0.0
         self._next_campaign_probe = 0.0
         self._last_redis_failure = 0.0
+        self._claims = WorkerClaims(redis, keys, name, self._lanes, self._in_hand, self.reclaim_idle_ms,
+                                    self._redis_failed)
         self.throttle = PageThrottle(redis, keys, settings, limits)
         self.delayed = DelayedJobs(redis, keys, self.throttle)
         self._results = ResultWriter(outbox, self.throttle.now_ms, self._written)
@@ -102,7 +104,8 @@ class SendWorker:
             throttle=self.throttle, budget=RetryBudget(settings), results=self._results, uncalled=set(),
             retry_later=self._retry_later, leave=self._written,
             redis_calm_for=lambda: time.monotonic() - self._last_redis_failure, cancels=CancelWatch(redis, keys),
-            alive=self._is_alive, rate=RateGate(limits), regions=RegionLookup(ShopperRegions(redis, keys), graph))
+            alive=self._claims.is_alive, rate=RateGate(limits),
+            regions=RegionLookup(ShopperRegions(redis, keys), graph))
         self._keys = keys
 
     async def ensure_group(self) -> None:
@@ -112,8 +115,8 @@ class SendWorker:
     async def run(self, stop: asyncio.Event) -> None:
         """Send until ``stop`` is set; Redis outages are waited out."""
         batches: set[asyncio.Task[None]] = set()
-        helpers = [asyncio.create_task(self._keep_claims_fresh(stop), name="send-claims"),
-                   asyncio.create_task(self._announce_alive(stop), name="send-alive"),
+        helpers = [asyncio.create_task(self._claims.keep_fresh(stop), name="send-claims"),
+                   asyncio.create_task(self._claims.announce_alive(stop), name="send-alive"),
                    asyncio.create_task(self.delayed.run(stop), name="send-delayed")]
         grouped = False
         try:
@@ -160,8 +163,8 @@ class SendWorker:
         """Process what is in the outbox now, to the end (tests, burst mode). Returns jobs processed."""
         await self.ensure_group()
         stop = asyncio.Event()  # what it holds is refreshed meanwhile, as in run(): nobody reclaims it
-        fresh = [asyncio.create_task(self._keep_claims_fresh(stop), name="send-claims"),
-                 asyncio.create_task(self._announce_alive(stop), name="send-alive")]
+        fresh = [asyncio.create_task(self._claims.keep_fresh(stop), name="send-claims"),
+                 asyncio.create_task(self._claims.announce_alive(stop), name="send-alive")]
         try:
             done = await self.delayed.move_due()
             while held := await self._next(self.batch_size, block_ms=None):
@@ -210,9 +213,7 @@ class SendWorker:
 
     async def _read(self, lanes: list[str], count: int, block_ms: int | None) -> list[Held]:
         streams: dict[Any, Any] = {self._lanes[lane].stream: ">" for lane in lanes}
-        reply = await recreating_group(self._redis, self._streams, GROUP, lambda: self._redis.xreadgroup(
-            GROUP, self.name, streams, count=count, block=block_ms))
-        by_stream = {text(s): entries for s, entries in cast(list[Any], reply) or []}
+        by_stream = await self._outbox.read_new(self.name, streams, count, block_ms)
         held: list[Held] = []
         for lane in lanes:  # the reply lane first
             held += self._hold(lane, by_stream.get(self._lanes[lane].stream, []))
@@ -221,9 +222,7 @@ class SendWorker:
     async def _reclaim(self, count: int) -> list[Held]:
         held: list[Held] = []
         for name, lane in self._lanes.items():
-            _, claimed, *_ = await recreating_group(
-                self._redis, lane.stream, GROUP, lambda stream=lane.stream: self._redis.xautoclaim(  # type: ignore[misc]
-                    stream, GROUP, self.name, min_idle_time=self.reclaim_idle_ms, count=count))
+            claimed = await self._outbox.claim_idle(self.name, lane.stream, self.reclaim_idle_ms, count)
             held += self._hold(name, claimed)
         return held
 
@@ -263,43 +262,6 @@ class SendWorker:
         if not self._retries:
             self._retry_wait = RETRY_FIRST_SECONDS
         return [h for held in due for h in held]
-
-    async def _announce_alive(self, stop: asyncio.Event) -> None:
-        """Renew this worker's liveness key every second while it runs: the jobs it marked sending are
-        in live hands, and the replies queued behind them wait for them (``SendBatch._unfinished_before``)."""
-        key = self._keys.send_worker_alive(self.name)
-        while not stop.is_set():
-            try:
-                await self._redis.set(key, "1", px=int(ALIVE_TTL_SECONDS * 1000))
-            except (RedisError, OSError):
-                pass  # the loop's own reads log the outage
-            await sleep_or_stop(stop, ALIVE_RENEW_SECONDS)
-        try:
-            await self._redis.delete(key)  # stopped: whatever it still marked is a dead worker's
-        except (RedisError, OSError):
-            pass
-
-    async def _is_alive(self, name: str) -> bool:
-        return name == self.name or bool(await self._redis.exists(self._keys.send_worker_alive(name)))
-
-    async def _keep_claims_fresh(self, stop: asyncio.Event) -> None:
-        """Reset the idle time of jobs in hand, so only a dead worker's jobs are reclaimed."""
-        wait = self.reclaim_idle_ms / 3000
-        while not stop.is_set():
-            await sleep_or_stop(stop, wait)
-            wait = self.reclaim_idle_ms / 3000
-            for name, lane in self._lanes.items():
-                ids = [entry_id for entry_id, held_lane in list(self._in_hand.items()) if held_lane == name]
-                if not ids:
-                    continue
-                try:
-                    await recreating_group(
-                        self._redis, lane.stream, GROUP, lambda stream=lane.stream, ids=ids: self._redis.xclaim(  # type: ignore[misc]
-                            stream, GROUP, self.name, min_idle_time=0, message_ids=ids, justid=True))
-                except (RedisError, OSError) as exc:
-                    log.warning("send worker %s: could not refresh its claims (%s)", self.name, type(exc).__name__)
-                    self._redis_failed()
-                    wait = min(wait, 0.5)  # again as soon as Redis is back, before anyone may reclaim them
 
 
 async def _wait_for(event: asyncio.Event, seconds: float) -> None:

@@ -35,9 +35,9 @@ from .buckets import SendLimits
 from .clock import LUA_NOW
 from .graph import GraphThrottled, Usage
 from .keys import Keys
-from .outbox import REPLIES
 from .replies import text as _text
 from .scripts import register_script
+from .send_jobs import REPLIES
 from .settings import Settings
 
 log = logging.getLogger(__name__)

@@ -33,7 +33,7 @@ from urllib.parse import quote
 
 from bot.channels import INSTAGRAM, Channel, channel_of
 from bot.graph import payloads
-from bot.outbox import SendJob
+from bot.send_jobs import SendJob
 
 from .claim_numbers import answers_campaign
 

@@ -41,8 +41,9 @@ from bot.backoff import poll_until_stopped
 from bot.clock import Clock
 from bot.graph.payloads import PayloadError
 from bot.keys import Keys
-from bot.outbox import Outbox, SendJob
+from bot.outbox import Outbox
 from bot.scripts import register_script
+from bot.send_jobs import SendJob
 from bot.settings import Settings
 
 from .keys import SaleKeys

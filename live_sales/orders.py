@@ -27,8 +27,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.graph import payloads
-from bot.outbox import SendJob
 from bot.policy import in_window
+from bot.send_jobs import SendJob
 
 from .order_templates import utility_of
 from .service import LiveSales

@@ -44,10 +44,10 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import SafeAccessLogger, create_app
 from bot.graph import payloads
-from bot.outbox import SendJob
 from bot.page_wipe import delete_page_keys
 from bot.plugins import installed_plugin_names
 from bot.runtime import Runtime
+from bot.send_jobs import SendJob
 from bot.server import GuardedAppRunner, Timeouts
 from bot.settings import Settings
 from bot.storage import _redis_server_binary, connect

@@ -1,6 +1,7 @@
-"""The Graph API client: errors, retry policy, payload builders and ``GraphClient``."""
+"""The Graph API client: errors and their codes, usage headers, retry policy, payload builders and ``GraphClient``."""
 
-from .client import GraphClient, MarketingSendResult, SendResult, new_session
+from .client import GraphClient, MarketingSendResult, SendResult
+from .error_codes import error_from_response
 from .errors import (
     AccessTokenInvalid,
     BadRequest,
@@ -23,12 +24,11 @@ from .errors import (
     ThreadControlled,
     TokenInvalid,
     TokenStopped,
-    Usage,
-    error_from_response,
-    parse_usage,
 )
 from .payloads import PayloadError
 from .retry import graph_retrying
+from .transport import new_session
+from .usage import Usage, parse_usage
 
 __all__ = [
     "AccessTokenInvalid",

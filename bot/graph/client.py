@@ -1,17 +1,11 @@
-"""``GraphClient``: the Graph API over one pooled aiohttp session.
+"""``GraphClient``: the Graph API calls the bot makes (Send, Marketing Message, thread control, reads).
 
-The Page token travels only in ``Authorization: Bearer`` (never in a URL, so never in an
-access log). Every failure becomes one ``GraphError`` (``errors.error_from_response``),
-retried per ``retry.graph_retrying`` (built only once a first attempt failed); sends are not
-idempotent, so a network error after the request may have left is never retried (a refused
-connection is).
+Each endpoint is one call of :class:`bot.graph.transport.GraphTransport` (auth, retries, errors).
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
-import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -22,20 +16,12 @@ import aiohttp
 
 from ..secret import Secret
 from ..settings import Settings
-from . import payloads
-from .errors import (
-    GraphError,
-    GraphNetworkError,
-    GraphTransient,
-    SendUncertain,
-    Usage,
-    error_from_response,
-    parse_usage,
-)
-from .retry import Sleep, graph_retrying, should_retry
+from . import request_bodies
+from .errors import GraphError
+from .retry import Sleep
+from .transport import GraphTransport, new_session
+from .usage import Usage
 from .utility import TemplateState, template_of
-
-log = logging.getLogger("bot.graph")
 
 _TOKEN_RECIPIENTS = ("notification_messages_token", "one_time_notif_token")
 
@@ -66,16 +52,7 @@ class MarketingSendResult:
     usage: Usage = field(default_factory=Usage, repr=False)
 
 
-def new_session(*, limit: int = 256, total: float = 10.0, connect: float = 3.0) -> aiohttp.ClientSession:
-    """The pooled session a client runs on, sized for fan-out. Call inside a running loop."""
-    return aiohttp.ClientSession(
-        connector=aiohttp.TCPConnector(limit=limit, limit_per_host=limit),
-        timeout=aiohttp.ClientTimeout(total=total, connect=connect),
-        raise_for_status=False,
-    )
-
-
-class GraphClient:
+class GraphClient(GraphTransport):
     """Graph API calls the bot makes. Share one instance per process."""
 
     def __init__(
@@ -92,17 +69,11 @@ class GraphClient:
         sleep: Sleep = asyncio.sleep,
         owns_session: bool = False,
     ) -> None:
-        self._session = session
-        self._base = base_url.rstrip("/")
-        self._page_token = page_token
+        super().__init__(session, base_url=base_url, page_token=page_token, max_attempts=max_attempts,
+                         max_throttle_wait=max_throttle_wait, wait_scale=wait_scale, sleep=sleep,
+                         owns_session=owns_session)
         self._marketing_token = marketing_token or page_token
         self._ad_account = quote(ad_account_id.removeprefix("act_"), safe="")
-        self._max_attempts = max_attempts
-        self._max_throttle_wait = max_throttle_wait
-        self._wait_scale = wait_scale
-        self._sleep = sleep
-        self._owns_session = owns_session
-        self.last_usage: Usage = Usage()
 
     @classmethod
     def from_settings(cls, session: aiohttp.ClientSession, settings: Settings, **kw: Any) -> GraphClient:
@@ -119,10 +90,6 @@ class GraphClient:
         """A client with its own session (closed by :meth:`close`)."""
         return cls.from_settings(new_session(limit=limit), settings, owns_session=True, **kw)
 
-    async def close(self) -> None:
-        if self._owns_session:
-            await self._session.close()
-
     async def __aenter__(self) -> GraphClient:
         return self
 
@@ -132,7 +99,7 @@ class GraphClient:
     # --- Send API ------------------------------------------------------------------------
 
     async def send(self, body: Mapping[str, Any], *, reschedule_throttles: bool = False) -> SendResult:
-        """``POST /me/messages`` with a body from ``payloads.send_body``.
+        """``POST /me/messages`` with a body from ``request_bodies.send_body``.
 
         ``reschedule_throttles``: a throttle answer is raised at once, for a caller that pauses and
         retries later (the send worker) rather than wait inside the call.
@@ -148,7 +115,7 @@ class GraphClient:
                              ) -> SendResult:
         """``POST /{ig-account-id}/messages`` with the Page token (issue 15, messenger-platform.md §9): a
         message to an Instagram shopper (``recipient.id`` = their IGSID) or a private reply to an Instagram
-        comment (``recipient.comment_id``), a body from ``payloads.send_body``. Meta documents both
+        comment (``recipient.comment_id``), a body from ``request_bodies.send_body``. Meta documents both
         ``/{ig-id}/messages`` and ``/me/messages`` with the Page token for Instagram Messaging through
         Facebook Login; which one the current version prefers was not confirmed [U]. Answers
         ``{recipient_id, message_id}`` as the Send API does [U]."""
@@ -159,7 +126,7 @@ class GraphClient:
 
     async def send_marketing(self, body: Mapping[str, Any], *, reschedule_throttles: bool = False
                              ) -> MarketingSendResult:
-        """``POST /act_{ad_account}/messages`` (Marketing Message API) with ``payloads.marketing_api_body``."""
+        """``POST /act_{ad_account}/messages`` (Marketing Message API) with ``request_bodies.marketing_api_body``."""
         raw, usage = await self._request("POST", f"act_{self._ad_account}/messages", body=body, token_recipient=True,
                                          token=self._marketing_token, throttles=not reschedule_throttles)
         return MarketingSendResult(
@@ -170,17 +137,17 @@ class GraphClient:
     async def thread_control(self, edge: str, body: Mapping[str, Any], *, reschedule_throttles: bool = False
                              ) -> Usage:
         """``POST /me/pass_thread_control`` (or ``take_``/``request_thread_control``, §2.11) with a body from
-        ``payloads.thread_control_body``; returns the answer's usage."""
+        ``request_bodies.thread_control_body``; returns the answer's usage."""
         _, usage = await self._request("POST", edge, body=body, token_recipient=False,
                                        throttles=not reschedule_throttles)
         return usage
 
     async def sender_action(self, psid: str, action: str) -> None:
         """typing_on / typing_off / mark_seen; harmless to repeat, so retried like a read."""
-        await self._call("POST", "me/messages", body=payloads.sender_action_body(psid, action), idempotent=True)
+        await self._call("POST", "me/messages", body=request_bodies.sender_action_body(psid, action), idempotent=True)
 
     async def private_reply(self, comment_id: str, message: Mapping[str, Any]) -> SendResult:
-        return await self.send(payloads.send_body(payloads.to_comment(comment_id), message))
+        return await self.send(request_bodies.send_body(request_bodies.to_comment(comment_id), message))
 
     # --- Messenger Profile and reads -----------------------------------------------------
 
@@ -259,107 +226,6 @@ class GraphClient:
     async def get_user_profile(self, psid: str, fields: Sequence[str]) -> dict[str, Any]:
         """The User Profile API: ``GET /{psid}?fields=name,...`` with the Page token."""
         return await self._call("GET", quote(psid, safe=""), params={"fields": ",".join(fields)}, idempotent=True)
-
-    # --- one call ------------------------------------------------------------------------
-
-    async def _call(
-        self,
-        method: str,
-        path: str,
-        *,
-        body: Mapping[str, Any] | None = None,
-        params: Mapping[str, str] | None = None,
-        idempotent: bool = False,
-        token_recipient: bool = False,
-        token: Secret | None = None,
-    ) -> dict[str, Any]:
-        return (await self._request(method, path, body=body, params=params, idempotent=idempotent,
-                                    token_recipient=token_recipient, token=token))[0]
-
-    async def _request(
-        self,
-        method: str,
-        path: str,
-        *,
-        body: Mapping[str, Any] | None = None,
-        params: Mapping[str, str] | None = None,
-        idempotent: bool = False,
-        token_recipient: bool = False,
-        token: Secret | None = None,
-        throttles: bool = True,
-    ) -> tuple[dict[str, Any], Usage]:
-        """One call with its retries; the answer and its usage headers. ``throttles``: retry those inline."""
-        call = (method, path, body, params, idempotent, token_recipient, token)
-        max_throttle_wait = self._max_throttle_wait if throttles else -1.0
-        try:
-            try:  # most calls succeed at once: no retry machinery for them (it cost more than the call)
-                return await self._once(*call)
-            except GraphError as exc:
-                if self._max_attempts <= 1 or not should_retry(exc, idempotent=idempotent,
-                                                               max_throttle_wait=max_throttle_wait):
-                    raise
-                first_failure: list[GraphError] = [exc]
-            retrying = graph_retrying(
-                self._max_attempts,
-                max_throttle_wait,
-                idempotent=idempotent,
-                wait_scale=self._wait_scale,
-                sleep=self._sleep,
-            )
-            async for attempt in retrying:
-                with attempt:
-                    if first_failure:  # tenacity's attempt 1 is the one above: it plans the wait from it
-                        raise first_failure.pop()
-                    return await self._once(*call)
-        except GraphError as exc:
-            log.warning(
-                "graph %s %s failed: reason=%s code=%s subcode=%s fbtrace_id=%s http_status=%s",
-                method,
-                path,
-                exc.reason,
-                exc.code,
-                exc.subcode,
-                exc.fbtrace_id,
-                exc.http_status,
-            )
-            raise
-        raise AssertionError("unreachable: tenacity either returns or raises")  # pragma: no cover
-
-    async def _once(
-        self,
-        method: str,
-        path: str,
-        body: Mapping[str, Any] | None,
-        params: Mapping[str, str] | None,
-        idempotent: bool,
-        token_recipient: bool,
-        token: Secret | None,
-    ) -> tuple[dict[str, Any], Usage]:
-        headers = {"Authorization": f"Bearer {(token or self._page_token).reveal()}"}
-        try:
-            async with self._session.request(
-                method, f"{self._base}/{path}", json=body, params=params, headers=headers
-            ) as resp:
-                status, answer_headers = resp.status, resp.headers
-                raw_answer = await resp.read()
-        except aiohttp.ClientConnectorError as exc:  # refused, DNS, TLS: nothing left our side
-            raise GraphNetworkError(f"cannot connect: {type(exc).__name__}", sent_maybe=False) from None
-        except aiohttp.ConnectionTimeoutError:
-            raise GraphNetworkError("connect timeout", sent_maybe=False) from None
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-            raise GraphNetworkError(f"no answer: {type(exc).__name__}", sent_maybe=True) from None
-        usage = self.last_usage = parse_usage(answer_headers)
-        try:
-            answer = json.loads(raw_answer) if raw_answer else None
-        except ValueError:
-            answer = None
-        if 200 <= status < 300 and isinstance(answer, dict) and "error" not in answer:
-            return answer, usage
-        if 200 <= status < 300 and not isinstance(answer, dict):
-            cls = GraphTransient if idempotent else SendUncertain
-            raise cls("unreadable reply", http_status=status)
-        error_body = answer if isinstance(answer, dict) else None
-        raise error_from_response(status, error_body, answer_headers, token_recipient=token_recipient)
 
 
 def _epoch_ms(value: object) -> int:

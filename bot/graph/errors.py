@@ -1,4 +1,4 @@
-"""Graph API errors: one tree, one mapper (``error_from_response``).
+"""Graph API errors: the exception tree, one class per way a call can fail.
 
     SalebellError
     └── GraphError                 anything the Graph API refused or failed; unknown codes land here
@@ -23,10 +23,8 @@
         ├── SendUncertain          1/1357046, unreadable 2xx reply                       may be sent: no resend
         └── RetryLater             2018321                                               Messenger Q&A flow
 
-The Marketing Message API answers ``{"error": {"code": 100, "error_subcode": 2300035}}``
-(and our sandbox does too), so a subcode that means the same under any code is matched
-before the code. Lookup order: exact (code, subcode) → subcode alone → code alone →
-HTTP status → ``GraphError``. Usage headers (§6.2) are parsed here too, for ``retry_after``.
+Which answer becomes which class is the table of :mod:`bot.graph.error_codes`
+(``error_from_response``): the codes beside each class above are its rows.
 
 ``retryable`` says whether the same call may succeed if made again (now or when the caller
 reschedules it); ``retry.graph_retrying`` retries only the subset worth retrying inline.
@@ -35,10 +33,7 @@ reschedules it); ``retry.graph_retrying`` retries only the subset worth retrying
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from ..errors import SalebellError
@@ -186,223 +181,3 @@ class RetryLater(GraphError):
 
 # Spelled as the brief and §5 say; not in ``__all__`` so a star import never shadows the builtin.
 PermissionError = GraphPermissionError  # noqa: A001
-
-# --- the table (§5, §6.3, §3.9) ------------------------------------------------------
-
-BY_PAIR: dict[tuple[int, int], type[GraphError]] = {
-    (1, 99): GraphTransient,
-    (1, 1357046): SendUncertain,
-    (2, 2018344): GraphPermissionError,
-    (4, 2018354): FrequencyLimited,  # before frequency allows: NOT the code-4 throttle
-    (9, 2018352): OptInLimited,
-    (10, 2018278): OutsideWindow,
-    (10, 2534022): OutsideWindow,
-    (10, 2018065): OutsideWindow,
-    (10, 2018108): RecipientUnavailable,
-    (10, 1893015): TokenStopped,
-    (10, 1893063): PageRestricted,
-    (10, 1404170): OptInLimited,
-    (100, 33): BadRequest,
-    (100, 2018001): RecipientUnavailable,
-    (100, 2018008): BadRequest,
-    (100, 2018047): BadRequest,
-    (100, 2018109): BadRequest,
-    (100, 2018294): BadRequest,
-    (100, 2018014): BadRequest,
-    (200, 2018028): GraphPermissionError,
-    (200, 2018027): GraphPermissionError,
-    (200, 2018021): GraphPermissionError,
-    (200, 1545041): RecipientUnavailable,
-    (551, 1545041): RecipientUnavailable,
-    (613, 1893016): OptInLimited,
-    (613, 2018338): FrequencyLimited,  # too many tagged messages to one person
-    (613, 2534040): GraphThrottled,
-    (613, 1996): GraphThrottled,
-}
-
-# Numbers that mean the same whether they come as the code or as the subcode.
-BY_NUMBER: dict[int, type[GraphError]] = {
-    2022: PageRestricted,
-    2018300: ThreadControlled,
-    2018321: RetryLater,
-    2300004: TokenInvalid,
-    2300005: BadRequest,  # token of another Page: a setup error, never delete tokens for it
-    2300012: CampaignNotReady,
-    2300023: BadRequest,
-    2300026: BadRequest,
-    2300028: CampaignNotReady,
-    2300030: RegionRestricted,
-    2300031: RegionRestricted,
-    2300032: RegionRestricted,
-    2300034: TokenStopped,
-    2300035: FrequencyLimited,
-    2300037: TokenInvalid,
-    2300041: CampaignNotReady,
-    2300042: FrequencyLimited,
-    2300043: FrequencyLimited,
-    2300044: FrequencyLimited,
-    2300052: GapControl,
-    2300078: GraphThrottled,
-    2300079: GraphThrottled,
-    2300080: GraphThrottled,
-}
-
-BY_CODE: dict[int, type[GraphError]] = {
-    1: GraphTransient,
-    2: GraphTransient,
-    4: GraphThrottled,
-    10: GraphPermissionError,
-    17: GraphThrottled,
-    32: GraphThrottled,
-    100: BadRequest,
-    190: AccessTokenInvalid,
-    200: GraphPermissionError,
-    230: GraphPermissionError,
-    551: RecipientUnavailable,
-    613: GraphThrottled,
-    80001: GraphThrottled,
-    80002: GraphThrottled,
-    80006: GraphThrottled,
-}
-
-# Seconds to wait before trying a campaign that is not ready (§3.9: pacing ~1 h; populating ~2 h seen).
-CAMPAIGN_RETRY_AFTER: dict[int, float] = {2300028: 3600.0, 2300012: 1800.0, 2300041: 1800.0}
-
-_TOKEN_WORDING = re.compile(
-    r"notification_messages_token|one_time_notif|subscription[_ ]token|notification messages? token|\botn\b", re.I
-)
-
-
-def classify(code: int | None, subcode: int | None) -> type[GraphError] | None:
-    """The class for a (code, subcode) pair, or None when the table does not know it."""
-    if code is not None and subcode is not None and (code, subcode) in BY_PAIR:
-        return BY_PAIR[(code, subcode)]
-    for number in (subcode, code):
-        if number is not None and number in BY_NUMBER:
-            return BY_NUMBER[number]
-    return BY_CODE.get(code) if code is not None else None
-
-
-def _known_subcode(code: int, subcode: int | None) -> bool:
-    return subcode is not None and ((code, subcode) in BY_PAIR or subcode in BY_NUMBER)
-
-
-def error_from_response(
-    http_status: int,
-    body: Mapping[str, Any] | None,
-    headers: Mapping[str, str],
-    *,
-    token_recipient: bool = False,
-) -> GraphError:
-    """Turn one failed Graph answer into exactly one error. ``token_recipient``: the call
-    addressed a marketing/OTN token, so a generic code 100 means the token is bad."""
-    error = body.get("error") if isinstance(body, Mapping) else None
-    error = error if isinstance(error, Mapping) else {}
-    code, subcode = _int(error.get("code")), _int(error.get("error_subcode"))
-    message = str(error.get("message") or "")
-    cls = classify(code, subcode)
-    if code == 100 and cls is BadRequest and not _known_subcode(code, subcode):
-        if token_recipient or _TOKEN_WORDING.search(message):
-            cls = TokenInvalid
-    if cls is None:
-        if http_status >= 500:
-            cls = GraphTransient
-        elif http_status == 429:
-            cls = GraphThrottled
-        else:
-            cls = GraphError
-    retry_after: float | None = None
-    if cls is GraphThrottled:
-        retry_after = parse_usage(headers).regain_seconds
-    elif cls is CampaignNotReady:
-        retry_after = CAMPAIGN_RETRY_AFTER.get(subcode or 0) or CAMPAIGN_RETRY_AFTER.get(code or 0)
-    fbtrace = error.get("fbtrace_id") or _header(headers, "x-fb-trace-id")
-    return cls(
-        message or f"HTTP {http_status}",
-        code=code,
-        subcode=subcode,
-        fbtrace_id=str(fbtrace) if fbtrace else None,
-        http_status=http_status,
-        retry_after=retry_after,
-    )
-
-
-# --- usage headers (§6.2) ---------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Usage:
-    """Parsed ``X-App-Usage`` and ``X-Business-Use-Case-Usage`` (percentages of the allowance)."""
-
-    app: Mapping[str, Any] | None = None
-    business: Mapping[str, Any] | None = None
-
-    @property
-    def max_percent(self) -> float:
-        """The highest of call_count / total_cputime / total_time over every object."""
-        rows = [self.app] if self.app else []
-        rows += [row for row in _business_rows(self.business)]
-        values = [float(v) for row in rows for k, v in row.items() if k in _PERCENT_KEYS and _is_num(v)]
-        return max(values, default=0.0)
-
-    @property
-    def regain_seconds(self) -> float | None:
-        """``estimated_time_to_regain_access`` (minutes) as seconds, when any is above zero."""
-        minutes = [
-            float(row["estimated_time_to_regain_access"])
-            for row in _business_rows(self.business)
-            if _is_num(row.get("estimated_time_to_regain_access"))
-        ]
-        longest = max(minutes, default=0.0)
-        return longest * 60.0 if longest > 0 else None
-
-
-_PERCENT_KEYS = ("call_count", "total_cputime", "total_time")
-
-
-def parse_usage(headers: Mapping[str, str]) -> Usage:
-    """Read both usage headers; a missing or malformed header is simply absent."""
-    return Usage(app=_json_header(headers, "x-app-usage"), business=_json_header(headers, "x-business-use-case-usage"))
-
-
-def _business_rows(business: Mapping[str, Any] | None) -> list[Mapping[str, Any]]:
-    rows: list[Mapping[str, Any]] = []
-    for entries in (business or {}).values():
-        if isinstance(entries, list):
-            rows += [e for e in entries if isinstance(e, Mapping)]
-    return rows
-
-
-def _json_header(headers: Mapping[str, str], name: str) -> Mapping[str, Any] | None:
-    raw = _header(headers, name)
-    if not raw:
-        return None
-    try:
-        value = json.loads(raw)
-    except ValueError:
-        return None
-    return value if isinstance(value, Mapping) else None
-
-
-def _header(headers: Mapping[str, str], name: str) -> str | None:
-    value = headers.get(name)
-    if value is not None:
-        return value
-    for key, val in headers.items():
-        if key.lower() == name:
-            return val
-    return None
-
-
-def _int(value: object) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value)
-    return None
-
-
-def _is_num(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)

@@ -84,7 +84,9 @@ class SandboxState:
         found = [{"psid": psid, "name": text(name or b""), "channel": text(channel) if channel else "messenger",
                   "created_ms": int(created or 0), "last_action_ms": int(last or 0) or None}
                  for psid, (name, created, last, channel) in zip(psids, rows) if created is not None]
-        return sorted(found, key=lambda s: s["last_action_ms"] or s["created_ms"], reverse=True)
+        # At the same millisecond a shopper who acted ranks above one who was only created.
+        return sorted(found, key=lambda s: (s["last_action_ms"] or s["created_ms"], s["last_action_ms"] is not None),
+                      reverse=True)
 
     async def record_said(self, psid: str, entry: dict[str, Any]) -> None:
         """Keep what the shopper sent (``kind``, ``text``, ``timestamp``, ...) for the thread view."""

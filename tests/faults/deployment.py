@@ -33,6 +33,7 @@ import redis as redis_sync
 
 import bot.page_settings
 import bot.settings
+import bot.settings_env
 from bot.keys import Keys
 from bot.settings import (
     SANDBOX_AD_ACCOUNT,
@@ -57,8 +58,9 @@ READY_SECONDS = 30.0
 WORKER_ENV = {"LEASE_SECONDS": "2", "RECLAIM_IDLE_SECONDS": "2", "PAGE_SEND_RATE": "0",
               "WORKER_CONCURRENCY": "64", "SEND_CONCURRENCY": "32", "ECHO_WAIT_SECONDS": "10"}
 # Every variable the bot's settings read: none may leak in from the environment of the test run.
-_SETTING_NAMES = set(re.findall(r'"([A-Z][A-Z0-9_]{2,})"', inspect.getsource(bot.settings)
-                                + inspect.getsource(bot.page_settings))) | {"LOG_LEVEL", "LOG_FORMAT"}
+_SETTING_NAMES = set(re.findall(r'"([A-Z][A-Z0-9_]{2,})"', inspect.getsource(bot.settings_env)
+                                + inspect.getsource(bot.settings) + inspect.getsource(bot.page_settings))
+                     ) | {"LOG_LEVEL", "LOG_FORMAT"}
 
 
 def clean_env() -> dict[str, str]:

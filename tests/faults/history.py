@@ -27,8 +27,9 @@ from bot.events import MessageEvent
 from bot.graph import payloads
 from bot.handlers import HandlerRegistry
 from bot.keys import Keys
-from bot.outbox import Outbox, SendJob
+from bot.outbox import Outbox
 from bot.plugins import Plugin
+from bot.send_jobs import SendJob
 from bot.streams import sleep_or_stop
 
 if TYPE_CHECKING:

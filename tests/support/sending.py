@@ -18,8 +18,8 @@ from redis.exceptions import RedisError
 
 from bot.app import create_app
 from bot.graph import payloads
-from bot.outbox import TERMINAL, SendJob, SendRecord
 from bot.runtime import Runtime
+from bot.send_jobs import TERMINAL, SendJob, SendRecord
 from bot.settings import Settings
 from tests.conftest import REDIS_URL, TOPIC, SandboxBot
 from tests.support.redis_server import free_port

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from redis.asyncio import Redis
 
-from bot.buckets import MAX_IN_FLIGHT, BucketDecision, SendLimits
+from bot.bucket_batches import MAX_IN_FLIGHT
+from bot.buckets import BucketDecision, SendLimits
 from bot.clock import Clock
 from bot.errors import StorageUnavailable
 from bot.keys import Keys

@@ -18,7 +18,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from bot.graph import payloads as p
-from bot.graph.client import GraphClient, new_session
+from bot.graph import request_bodies as rb
+from bot.graph.client import GraphClient
 from bot.graph.errors import (
     GraphNetworkError,
     GraphThrottled,
@@ -27,6 +28,7 @@ from bot.graph.errors import (
     TokenInvalid,
 )
 from bot.graph.payloads import PayloadError
+from bot.graph.transport import new_session
 from bot.secret import Secret
 from bot.settings import Settings
 
@@ -127,7 +129,7 @@ def graph_error(code: int, subcode: int = 0, status: int = 400, headers: dict[st
     return (status, {"error": error}, headers or {})
 
 
-SEND = p.send_body(p.to_psid("7001"), p.text(SHOPPER_TEXT), messaging_type="RESPONSE", metadata="op-1")
+SEND = rb.send_body(rb.to_psid("7001"), p.text(SHOPPER_TEXT), messaging_type="RESPONSE", metadata="op-1")
 
 
 async def test_send_success_is_parsed_and_token_only_in_header(meta: Meta, session: Session) -> None:
@@ -206,7 +208,7 @@ async def test_marketing_api_generic_100_is_token_invalid(meta: Meta, session: S
     fake, server = meta
     fake.script.extend([graph_error(100), (200, {"success": True, "marketing_message_tracking_id": "t-1"}, {})])
     client = client_for(session, server, Sleeps())
-    body = p.marketing_api_body("4000", "NMT-1", p.text("We're live"), min_conversation_gap_seconds=3600)
+    body = rb.marketing_api_body("4000", "NMT-1", p.text("We're live"), min_conversation_gap_seconds=3600)
     with pytest.raises(TokenInvalid):
         await client.send_marketing(body)
     result = await client.send_marketing(body)
@@ -351,12 +353,12 @@ async def test_create_owns_its_session(meta: Meta) -> None:
         lambda: p.generic_template([p.generic_element(f"t{i}") for i in range(11)]),
         lambda: p.generic_element("x" * 81),
         lambda: p.web_url_button("Watch", "javascript:alert(1)"),
-        lambda: p.send_body(p.to_psid("1"), p.text("hi"), messaging_type="MESSAGE_TAG"),
-        lambda: p.send_body(p.to_psid("1"), p.text("hi"), tag="PROMO"),
-        lambda: p.send_body(p.to_psid("1"), p.text("hi"), metadata="m" * 1000),
-        lambda: p.sender_action_body("1", "dance"),
-        lambda: p.marketing_api_body("c", "t", p.button_template("Hi", [p.postback_button("b", "P")])),
-        lambda: p.marketing_api_body("c", "t", p.text("hi"), min_conversation_gap_seconds=-1),
+        lambda: rb.send_body(rb.to_psid("1"), p.text("hi"), messaging_type="MESSAGE_TAG"),
+        lambda: rb.send_body(rb.to_psid("1"), p.text("hi"), tag="PROMO"),
+        lambda: rb.send_body(rb.to_psid("1"), p.text("hi"), metadata="m" * 1000),
+        lambda: rb.sender_action_body("1", "dance"),
+        lambda: rb.marketing_api_body("c", "t", p.button_template("Hi", [p.postback_button("b", "P")])),
+        lambda: rb.marketing_api_body("c", "t", p.text("hi"), min_conversation_gap_seconds=-1),
     ],
 )
 def test_payload_builders_reject_over_limit_input(build: Callable[[], object]) -> None:
@@ -376,14 +378,14 @@ def test_payload_builders_build_meta_shapes() -> None:
     qr = p.quick_replies("Want a daily reminder?", [(f"t{i}", f"P{i}") for i in range(13)])
     assert len(qr["quick_replies"]) == 13
     assert qr["quick_replies"][0] == {"content_type": "text", "title": "t0", "payload": "P0"}
-    tagged = p.send_body(p.to_otn_token("OTN-1"), p.text("live"), tag="POST_PURCHASE_UPDATE")
+    tagged = rb.send_body(rb.to_otn_token("OTN-1"), p.text("live"), tag="POST_PURCHASE_UPDATE")
     assert tagged["messaging_type"] == "MESSAGE_TAG" and tagged["recipient"] == {"one_time_notif_token": "OTN-1"}
     watch = p.web_url_button("Watch", "https://x.shop")
     card = p.generic_template([p.generic_element("We're LIVE", "40% off", buttons=[watch])])
-    body = p.marketing_api_body("4000", "NMT-1", card)
+    body = rb.marketing_api_body("4000", "NMT-1", card)
     assert body["message_id"] == "4000" and "min_conversation_gap_seconds" not in body
-    assert p.to_marketing_token("NMT-1") == {"notification_messages_token": "NMT-1"}
-    assert p.send_body(p.to_psid("1"), p.text("hi"), metadata="op")["message"] == {"text": "hi", "metadata": "op"}
+    assert rb.to_marketing_token("NMT-1") == {"notification_messages_token": "NMT-1"}
+    assert rb.send_body(rb.to_psid("1"), p.text("hi"), metadata="op")["message"] == {"text": "hi", "metadata": "op"}
 
 
 async def test_a_sender_that_reschedules_throttles_gets_them_at_once_with_each_answers_usage(

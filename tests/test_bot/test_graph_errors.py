@@ -9,6 +9,7 @@ import pytest
 
 import bot.graph as graph
 from bot.errors import SalebellError
+from bot.graph.error_codes import error_from_response
 from bot.graph.errors import (
     AccessTokenInvalid,
     BadRequest,
@@ -29,9 +30,8 @@ from bot.graph.errors import (
     ThreadControlled,
     TokenInvalid,
     TokenStopped,
-    error_from_response,
-    parse_usage,
 )
+from bot.graph.usage import parse_usage
 
 
 def body(code: int | None, subcode: int | None = None, message: str = "boom", **extra: Any) -> dict[str, Any]:
@@ -206,7 +206,7 @@ def test_network_error_retryable_follows_sent_maybe() -> None:
 
 def test_all_is_exactly_the_public_names() -> None:
     public = {n for n in dir(graph) if not n.startswith("_")} - {
-        "client", "errors", "payloads", "retry", "utility", "PermissionError"
+        "client", "error_codes", "errors", "payloads", "request_bodies", "retry", "transport", "usage", "utility", "PermissionError"
     }
     assert set(graph.__all__) == public
     assert graph.PermissionError is GraphPermissionError

@@ -18,9 +18,9 @@ from bot.app import create_app
 from bot.errors import ConfigError
 from bot.events import EchoEvent, MessageEvent, PostbackEvent, RawItem, ReadEvent
 from bot.graph import payloads
-from bot.outbox import SendJob
 from bot.pages import PAGES
 from bot.parsing import events_of_body, parse_item
+from bot.send_jobs import SendJob
 from bot.settings import Settings
 from tests.conftest import REDIS_URL, SandboxBot, bounded
 from tests.support.redis_server import free_port

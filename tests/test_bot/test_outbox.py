@@ -15,7 +15,7 @@ from redis.asyncio import Redis
 from bot.consent import otn_token
 from bot.graph import payloads
 from bot.keys import Keys
-from bot.outbox import SendJob
+from bot.send_jobs import SendJob
 from tests.conftest import OPTIN_TITLE as TITLE
 from tests.conftest import REDIS_URL, TOPIC, SandboxBot
 from tests.support.processes import end_process

@@ -11,7 +11,8 @@ from bot.buckets import SendLimits
 from bot.clock import Clock
 from bot.graph import payloads
 from bot.keys import Keys
-from bot.outbox import GROUP, Delay, Entry, Outbox, Outcome, SendJob, day_of
+from bot.outbox import GROUP, Entry, Outbox, day_of
+from bot.send_jobs import Delay, Outcome, SendJob
 from bot.send_retry import RETRY_CAP_MS, DelayedJobs, RetryBudget, backoff_ms
 from bot.settings import Settings
 from bot.streams import ensure_group
@@ -99,7 +100,7 @@ def test_backoff_doubles_from_a_second_to_thirty_with_jitter() -> None:
 
 
 def test_the_budget_counts_failed_attempts_and_time_from_the_first_failure() -> None:
-    from bot.outbox import SendRecord
+    from bot.send_jobs import SendRecord
     budget = RetryBudget(Settings().replace(send_retry_seconds=60.0, send_throttle_attempts=3))
     first = budget.after_failure(None, 1_000_000)
     assert first is not None and (first.attempts, first.failed_since) == (1, 1_000_000)

@@ -11,7 +11,8 @@ import pytest
 
 from bot.errors import ConfigError
 from bot.plugins import installed_plugin_names
-from bot.settings import DEFAULT_FALLBACK_TEXT, Settings, plugin_names
+from bot.settings import DEFAULT_FALLBACK_TEXT, Settings
+from bot.settings_env import plugin_names
 from tests.support.processes import end_process
 from tests.support.redis_server import free_port
 

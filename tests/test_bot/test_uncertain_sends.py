@@ -16,8 +16,8 @@ from redis.asyncio import Redis
 
 from bot.app import create_app
 from bot.graph import payloads
-from bot.outbox import SendJob
 from bot.runtime import Runtime
+from bot.send_jobs import SendJob
 from tests.conftest import TOPIC, SandboxBot, bounded, sandbox_settings
 from tests.support.redis_server import free_port
 

@@ -11,7 +11,8 @@ import pytest
 from redis.asyncio import Redis
 
 from bot.graph import payloads
-from bot.outbox import SendJob, day_of
+from bot.outbox import day_of
+from bot.send_jobs import SendJob
 from bot.settings import DEFAULT_HANDOVER_TEXT
 from dialogue import Dialogue
 from dialogue.person_request import asks_for_person

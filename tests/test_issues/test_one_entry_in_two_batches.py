@@ -26,10 +26,10 @@ from redis.asyncio import Redis
 
 from bot.app import create_app
 from bot.graph import payloads
-from bot.outbox import REPLIES, SendJob
 from bot.runtime import Runtime
 from bot.send_attempt import Held
 from bot.send_batch import SendBatch
+from bot.send_jobs import REPLIES, SendJob
 from bot.sender import SendWorker
 from tests.conftest import SandboxBot, bounded, sandbox_settings
 from tests.support.redis_server import free_port

@@ -10,7 +10,8 @@ from redis.asyncio import Redis
 
 from bot.consent import ConsentStore, Subscription
 from bot.keys import Keys
-from bot.outbox import Outbox, SendJob
+from bot.outbox import Outbox
+from bot.send_jobs import SendJob
 from bot.settings import Settings
 from bot.storage import connect
 from live_sales.fanout import LEASE_MS, FanoutRunner

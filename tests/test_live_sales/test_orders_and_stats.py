@@ -9,7 +9,7 @@ from aiohttp.test_utils import TestClient
 from redis.asyncio import Redis
 
 from bot.graph import payloads
-from bot.outbox import SendJob
+from bot.send_jobs import SendJob
 from tests.test_live_sales.conftest import TITLE, TOPIC, Shop, poll, shop_settings, start_shop
 
 

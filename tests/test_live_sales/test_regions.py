@@ -10,8 +10,8 @@ from aiohttp.test_utils import TestClient
 from redis.asyncio import Redis
 
 from bot.graph import payloads
-from bot.outbox import SendJob
 from bot.regions import Region, country_of_locale
+from bot.send_jobs import SendJob
 from tests.test_live_sales.conftest import Shop, shop_settings, start_shop
 
 
