@@ -1,7 +1,8 @@
 """Campaign and day numbers split by channel (issue 15: "numbers per channel").
 
-Beside each total it bumps (``sent``, ``skipped|<reason>``, ``failed|<reason>``, ``delivered``, ``read``),
-the outbox (``outbox_finish.lua``) and the receipt handler (:mod:`bot.tracking`) bump the same field
+Beside each total it bumps (``queued``, ``sent``, ``skipped|<reason>``, ``failed|<reason>``, ``delivered``,
+``read``), the outbox (``outbox_enqueue.lua`` a campaign's ``queued``, ``outbox_finish.lua`` the outcomes)
+and the receipt handler (:mod:`bot.tracking`) bump the same field
 behind its channel's prefix, ``ch|<channel>|`` (``ch|instagram|sent``), in the same hash and the same
 script call, so a channel's numbers can never drift from the totals. The totals' readers match exact
 names or the ``skipped|``/``failed|`` prefixes and so never see these fields; :func:`by_channel`

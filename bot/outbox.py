@@ -125,7 +125,7 @@ class Outbox:
                 keys += [self._keys.send_record(job.id),
                          self._keys.campaign_stats(job.campaign) if job.campaign else self._keys.outbox,
                          self._keys.last_reply(job.psid or "") if chained else self._keys.outbox]
-                args += [self.lanes[job.lane].code, job.id, job.to_json()]
+                args += [self.lanes[job.lane].code, job.id, job.to_json(), channel_prefix(job.channel) + "queued"]
             queued += int(await self._enqueue(keys=keys, args=args))
         return queued
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.channels import INSTAGRAM, channel_of
 from bot.events import CommentEvent
 from bot.outbox import Outbox
 
@@ -85,11 +86,18 @@ class ClaimComments:
         if variant is None:
             await self._outbox.enqueue(variant_question(
                 event.comment_id, event.timestamp, found.sale.id, found.product.title, found.product.code,
-                [name for name, _ in found.product.variants]))
+                [name for name, _ in found.product.variants], channel_of(event.from_id), live_media(event)))
             await self._book.count(found.sale.id, "asked_variant")
             return
         await self._book.record(NewClaim(
             claim_id=event.comment_id, sale_id=found.sale.id, code=found.product.code, variant=variant,
             quantity=found.claim.quantity, psid=event.from_id, name=event.from_name or "",
-            comment_ms=event.timestamp, message=event.message or "", title=found.product.title))
+            comment_ms=event.timestamp, message=event.message or "", title=found.product.title,
+            live_media=live_media(event)))
+
+
+def live_media(event: CommentEvent) -> str:
+    """The Instagram live video a comment came under ('' for any other comment): a private reply to it may go
+    only while that live is broadcast (:mod:`bot.instagram_live`)."""
+    return event.post_id if event.live and event.channel == INSTAGRAM else ""
 

@@ -10,7 +10,9 @@ Two sources, neither of them a scan of the claims:
   (a claim that named no variant was asked which, and claimed nothing);
 - what became of the answers: the ``claims-<sale>`` campaign's send numbers
   (:func:`live_sales.numbers.campaign_numbers`), so every claim comment not answered has its
-  reason: skipped before any call (``already_replied``, ``too_old``, …) or failed at Meta.
+  reason: skipped before any call (``already_replied``, ``too_old``, …) or failed at Meta; and the
+  same per channel the answers went on (``answers.channels.messenger`` / ``.instagram``: a claim is
+  answered on its comment's channel).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ def claim_numbers(counted: Mapping[str, int], answers: Mapping[str, int]) -> dic
     return {
         **{step: counted.get(step, 0) for step in STEPS},
         "released": released, "released_total": sum(released.values()),
-        "answers": {name: sent[name] for name in ("queued", "sent", "delivered", "read", "pending")},
+        "answers": {**{name: sent[name] for name in ("queued", "sent", "delivered", "read", "pending")},
+                    "channels": sent["channels"]},
         "unanswered": unanswered, "unanswered_total": sum(unanswered.values()),
     }

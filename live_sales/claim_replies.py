@@ -15,6 +15,14 @@ id ``claim:<comment id>``, queued once however many processes settle the claim:
 
 A private reply goes on the replies lane, which the send workers read before campaign sends
 (:mod:`bot.outbox`). It does not open the 24-hour window (§3.8).
+
+On Instagram (a claim whose commenter is an ``ig:`` shopper, issue 15) the private reply is a text
+only: Meta documents nothing else for it and the policy refuses more (``not_on_instagram``,
+:mod:`bot.instagram_policy`), so the "claimed" answer carries the checkout link in its text, not as a
+button. Its jobs go on the Instagram channel (the comment's, ``POST /{ig-account}/messages``), and a
+reply to a comment under an Instagram live carries that live (``live_media``), so it is refused
+``live_ended`` before any call once the broadcast is over (:mod:`bot.instagram_live`). A promotion is a
+message inside the window and keeps its button, as the dialogue's templates do there.
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
+from bot.channels import INSTAGRAM, Channel, channel_of
 from bot.graph import payloads
 from bot.send_jobs import SendJob
 
@@ -52,16 +61,21 @@ def _what(claim: Mapping[str, str], title: str) -> str:
     return f"{title} [{claim.get('code', '')}]{variant}" + (f" x{quantity}" if quantity > 1 else "")
 
 
-def _short(text: str) -> str:
-    return text if len(text) <= TEXT_MAX else text[: TEXT_MAX - 1].rstrip() + "…"
+def _short(text: str, limit: int = TEXT_MAX) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def answer_message(claim: Mapping[str, str], title: str, template: str) -> dict[str, Any]:
-    """The message for a decided claim (``answer``: claimed, waitlisted or promoted)."""
+def answer_message(claim: Mapping[str, str], title: str, template: str,
+                   channel: Channel = "messenger") -> dict[str, Any]:
+    """The message for a decided claim (``answer``: claimed, waitlisted or promoted); on Instagram the
+    private reply ("claimed") is a text with the checkout link in it."""
     what = _what(claim, title)
     if claim.get("answer") in ("claimed", "promoted"):
         opening = "You got it!" if claim.get("answer") == "claimed" else "Good news! A unit freed up:"
         url = checkout_url(template, claim)
+        if url and channel == INSTAGRAM and claim.get("answer") == "claimed":
+            head = _short(f"{opening} {what} is yours.", max(80, TEXT_MAX - len(url) - 40))
+            return payloads.text(f"{head} Check out here to pay and ship: {url}")
         if url:
             body = _short(f"{opening} {what} is yours. Check out here to pay and ship.")
             return payloads.button_template(body, [payloads.web_url_button(CHECK_OUT, url)])
@@ -72,21 +86,25 @@ def answer_message(claim: Mapping[str, str], title: str, template: str) -> dict[
 
 
 def answer_job(claim: Mapping[str, str], title: str, template: str) -> SendJob:
+    """The claim's answer, on the commenter's channel (an ``ig:`` commenter: Instagram)."""
     campaign = answers_campaign(claim.get("sale", ""))
+    channel = channel_of(claim.get("psid"))
+    message = answer_message(claim, title, template, channel)
     if claim.get("answer") == "promoted":
         return SendJob(id="claim-promoted:" + claim["id"].replace("|", "/"), purpose="response",
-                       message=answer_message(claim, title, template), psid=claim["psid"], campaign=campaign)
-    return SendJob(id=job_id(claim["id"]), purpose="private_reply",
-                   message=answer_message(claim, title, template), comment_id=claim["id"],
-                   comment_ms=int(claim.get("comment_ms") or 0), campaign=campaign)
+                       message=message, psid=claim["psid"], campaign=campaign)
+    return SendJob(id=job_id(claim["id"]), purpose="private_reply", message=message, comment_id=claim["id"],
+                   comment_ms=int(claim.get("comment_ms") or 0), campaign=campaign, channel=channel,
+                   live_media=claim.get("live_media", ""))
 
 
 def variant_question(comment_id: str, comment_ms: int, sale_id: str, title: str, code: str,
-                     variants: list[str]) -> SendJob:
-    """The reply to a claim that names no variant (or one the product has not): which one? Counted with the
-    sale's claim answers."""
+                     variants: list[str], channel: Channel = "messenger", live_media: str = "") -> SendJob:
+    """The reply to a claim that names no variant (or one the product has not): which one? A text on either
+    channel, counted with the sale's claim answers."""
     choices = ", ".join(variants)
     body = _short(f"Which one of {title} [{code}] do you want: {choices}? Comment again with it, "
                   f"e.g. SOLD {code} {variants[0]}.")
     return SendJob(id=job_id(comment_id), purpose="private_reply", message=payloads.text(body),
-                   comment_id=comment_id, comment_ms=comment_ms, campaign=answers_campaign(sale_id))
+                   comment_id=comment_id, comment_ms=comment_ms, campaign=answers_campaign(sale_id), channel=channel,
+                   live_media=live_media)

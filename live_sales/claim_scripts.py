@@ -126,7 +126,7 @@ end
 """
 
 # KEYS: the claim's hash, the sale's stock, the windows. ARGV[4..]: claim id, sale, code, variant, lot, quantity,
-# commenter id, commenter name, comment ms, message, product title.
+# commenter id, commenter name, comment ms, message, product title, the Instagram live it came under ('' = none).
 # -> {outcome, status}: recorded (a new claim) | duplicate (this comment claimed before, or was
 # deleted first) | unknown_lot (the sale has no such product or variant).
 CLAIM = _WALK + """
@@ -137,7 +137,8 @@ if redis.call('HEXISTS', KEYS[2], lot) == 0 then return {'unknown_lot', ''} end
 local now = clock_now(P .. 'clock:offset')
 redis.call('HSET', KEYS[1], 'id', id, 'sale', sale, 'code', ARGV[6], 'variant', ARGV[7], 'lot', lot,
            'quantity', qty, 'psid', ARGV[10], 'name', ARGV[11], 'comment_ms', comment_ms, 'arrived_ms', now,
-           'status', 'pending', 'message', ARGV[13], 'title', ARGV[14], 'answer', '', 'position', 0, 'reason', '')
+           'status', 'pending', 'message', ARGV[13], 'title', ARGV[14], 'answer', '', 'position', 0, 'reason', '',
+           'live_media', ARGV[15])
 redis.call('ZADD', P .. 'ls:lot:' .. sale .. ':' .. lot, comment_ms, id)
 redis.call('ZADD', P .. 'ls:lot-pending:' .. sale .. ':' .. lot, comment_ms, id)
 redis.call('ZADD', P .. 'ls:claims:' .. sale, comment_ms, id)

@@ -60,6 +60,7 @@ class NewClaim:
     comment_ms: int
     message: str
     title: str = ""  # the product's, kept with the claim for its answer
+    live_media: str = ""  # the Instagram live video it came under: its answer goes only while it is broadcast
 
 
 class ClaimBook:
@@ -82,7 +83,7 @@ class ClaimBook:
             keys=[k.claim(claim.claim_id), k.sale_stock(claim.sale_id), k.window],
             args=[*self._args, claim.claim_id, claim.sale_id, claim.code, claim.variant,
                   lot_of(claim.code, claim.variant), claim.quantity, claim.psid, claim.name, claim.comment_ms,
-                  claim.message[:200], claim.title[:80]])
+                  claim.message[:200], claim.title[:80], claim.live_media])
         if text(outcome) == "recorded" and text(status) != "pending":
             await self.answer([claim.claim_id])  # its own answer now; any other the walk decided: the settler's
         return text(outcome), text(status)

@@ -7,7 +7,8 @@ This module only reshapes them: reasons grouped, totals added, and the day's
 "never opted in" warning (shoppers skipped for want of any token, ``no_token``).
 Each outcome and receipt is counted under its channel too (:mod:`bot.channel_numbers`):
 ``channels`` gives, per channel that has any (``messenger``, ``instagram``), its sent,
-delivered, read (on Instagram: seen), skipped and failed with their reasons, and done.
+delivered, read (on Instagram: seen), skipped and failed with their reasons, and done; a
+campaign's also its ``queued`` and ``pending`` (a day counts no ``queued``).
 """
 
 from __future__ import annotations
@@ -71,11 +72,17 @@ def merged_channels(days: list[dict[str, dict[str, Any]]]) -> dict[str, dict[str
     return merged
 
 
+def _with_queued(queued: int, outcomes: dict[str, Any]) -> dict[str, Any]:
+    """``queued``, the outcomes, and ``pending``: what is queued and has no final outcome yet."""
+    return {"queued": queued, **outcomes, "pending": max(0, queued - outcomes["done"])}
+
+
 def campaign_numbers(raw: Mapping[str, int], eligible: int | None = None) -> dict[str, Any]:
-    """A campaign's numbers: ``done`` counts jobs with a final outcome, ``pending`` the rest of ``queued``."""
-    outcomes, queued = _outcomes(raw), raw.get("queued", 0)
-    numbers: dict[str, Any] = {"queued": queued, **outcomes, "pending": max(0, queued - outcomes["done"]),
-                               "channels": channel_numbers(raw)}
+    """A campaign's numbers: ``done`` counts jobs with a final outcome, ``pending`` the rest of ``queued``; each
+    channel's the same (a job is queued under its channel by the outbox, in the step that queues it)."""
+    channels = {channel: _with_queued(own.get("queued", 0), _outcomes(own))
+                for channel, own in by_channel(raw).items()}
+    numbers: dict[str, Any] = {**_with_queued(raw.get("queued", 0), _outcomes(raw)), "channels": channels}
     if eligible is not None:
         numbers = {"eligible": eligible, **numbers}
     return numbers

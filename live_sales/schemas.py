@@ -46,8 +46,10 @@ SALE_IN: Schema = {
 
 CHANNEL_NUMBERS: Schema = {
     "type": "object",
-    "properties": {"sent": INT, "delivered": INT, "read": INT, "skipped": COUNTS, "skipped_total": INT,
-                   "failed": COUNTS, "failed_total": INT, "done": INT},
+    "properties": {"queued": {**INT, "description": "a campaign's only (a day counts none)"},
+                   "sent": INT, "delivered": INT, "read": INT, "skipped": COUNTS, "skipped_total": INT,
+                   "failed": COUNTS, "failed_total": INT, "done": INT,
+                   "pending": {**INT, "description": "a campaign's only: queued, no final outcome yet"}},
 }
 CHANNELS: Schema = {
     "type": "object", "additionalProperties": CHANNEL_NUMBERS,
@@ -74,8 +76,8 @@ CLAIM_NUMBERS: Schema = {
     "properties": {
         "comments": INT, "claimed": INT, "waitlisted": INT, "promoted": INT, "paid": INT, "cancelled": INT,
         "duplicates": INT, "asked_variant": INT, "released": COUNTS, "released_total": INT,
-        "answers": {"type": "object", "properties": {n: INT for n in ("queued", "sent", "delivered", "read",
-                                                                         "pending")}},
+        "answers": {"type": "object", "properties": {**{n: INT for n in ("queued", "sent", "delivered", "read",
+                                                                            "pending")}, "channels": CHANNELS}},
         "unanswered": {**COUNTS, "description": "answers not sent, by reason (skipped before any call or failed)"},
         "unanswered_total": INT,
     },

@@ -44,9 +44,15 @@ async def list_shoppers(request: web.Request) -> web.Response:
 
 
 async def thread(request: web.Request) -> web.Response:
-    """Both sides of the shopper's conversation, oldest first; each entry's ``from`` is ``shopper`` or ``page``."""
+    """Both sides of the shopper's conversation, oldest first; each entry's ``from`` is ``shopper`` or ``page``;
+    ``channel``: the shopper's (the chat page shows it)."""
     sandbox, psid, shopper = await shopper_of(request)
-    return web.json_response({"psid": psid, "name": shopper["name"], "messages": await sandbox.state.thread(psid)})
+    return web.json_response({"psid": psid, "name": shopper["name"], "channel": _channel(shopper),
+                              "messages": await sandbox.state.thread(psid)})
+
+
+def _channel(shopper: dict[str, str]) -> str:
+    return "instagram" if on_instagram(shopper) else "messenger"
 
 
 async def said(sandbox: Sandbox, psid: str, kind: str, text: str, timestamp: int, **extra: Any) -> None:
@@ -59,7 +65,7 @@ async def show_shopper(request: web.Request) -> web.Response:
     last = int(shopper.get("last_action_ms") or 0)
     return web.json_response({
         "psid": psid, "name": shopper["name"], "timezone": shopper["timezone"],
-        "channel": "instagram" if on_instagram(shopper) else "messenger",
+        "channel": _channel(shopper),
         "last_action_ms": last or None, "window_open": now - last < DAY_MS,
         "blocked": shopper.get("blocked") == "1",
         "thread_owner": "page_inbox" if await thread_elsewhere(sandbox, psid) else "bot",

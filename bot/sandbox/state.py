@@ -74,15 +74,16 @@ class SandboxState:
         return [json.loads(row) for row in await self._redis.lrange(self._keys.sandbox_inbox(psid), start, -1)]
 
     async def shoppers(self, limit: int = 200) -> list[dict[str, Any]]:
-        """The newest shoppers' records (psid, name, created_ms, last_action_ms), most recently active first."""
+        """The newest shoppers' records (psid, name, channel, created_ms, last_action_ms), most recently active
+        first."""
         psids = [text(p) for p in await self._redis.zrevrange(self._keys.sandbox_shoppers, 0, limit - 1)]
         async with self._redis.pipeline(transaction=False) as pipe:
             for psid in psids:
-                pipe.hmget(self._keys.sandbox_shopper(psid), ["name", "created_ms", "last_action_ms"])
+                pipe.hmget(self._keys.sandbox_shopper(psid), ["name", "created_ms", "last_action_ms", "channel"])
             rows = await pipe.execute()
-        found = [{"psid": psid, "name": text(name or b""), "created_ms": int(created or 0),
-                  "last_action_ms": int(last or 0) or None}
-                 for psid, (name, created, last) in zip(psids, rows) if created is not None]
+        found = [{"psid": psid, "name": text(name or b""), "channel": text(channel) if channel else "messenger",
+                  "created_ms": int(created or 0), "last_action_ms": int(last or 0) or None}
+                 for psid, (name, created, last, channel) in zip(psids, rows) if created is not None]
         # At the same millisecond a shopper who acted ranks above one who was only created.
         return sorted(found, key=lambda s: (s["last_action_ms"] or s["created_ms"], s["last_action_ms"] is not None),
                       reverse=True)
@@ -153,9 +154,12 @@ class SandboxState:
     # -- posts, live videos and comments --------------------------------------
     async def create_post(self, message: str, live: bool, now_ms: int, channel: str = "messenger"
                           ) -> tuple[str, str | None]:
-        """A Page post (``<page id>_<n>``), or an Instagram media (its own numeric id, ``channel`` instagram)."""
+        """A Page post (``<page id>_<n>``), or an Instagram media (its own numeric id, ``channel`` instagram).
+
+        A Facebook live video has an id of its own beside its post's; an Instagram live is one media, whose
+        id its ``live_comments`` carry (``media.id``), so its live video's id is the media's."""
         post_id = ids.digits(17) if channel == "instagram" else f"{self._keys.page_id}_{ids.digits(15)}"
-        live_video_id = ids.digits(15) if live else None
+        live_video_id = (post_id if channel == "instagram" else ids.digits(15)) if live else None
         await self._redis.hset(self._keys.sandbox_post(post_id), mapping={
             "message": message, "created_ms": now_ms, "live_video_id": live_video_id or "", "channel": channel})
         if live_video_id:

@@ -66,3 +66,14 @@ async def test_get_started_works_from_the_first_tap(serve: Serve, redis: Redis, 
         assert profile["data"][0]["get_started"] == {"payload": GET_STARTED}
     finally:
         await bot.runtime.stop()
+
+
+async def test_the_thread_and_the_list_say_each_shoppers_channel(sandbox_bot: SandboxBot) -> None:
+    ana = await sandbox_bot.shopper("Ana")
+    ina = (await sandbox_bot.call("POST", "/sandbox/shoppers", {"name": "Ina", "channel": "instagram"}))["psid"]
+    assert (await sandbox_bot.call("GET", f"/sandbox/shoppers/{ana}/thread"))["channel"] == "messenger"
+    assert (await sandbox_bot.call("GET", f"/sandbox/shoppers/{ina}/thread"))["channel"] == "instagram"
+    listed = (await sandbox_bot.call("GET", "/sandbox/shoppers"))["shoppers"]
+    assert {s["psid"]: s["channel"] for s in listed} == {ana: "messenger", ina: "instagram"}
+    page = await (await sandbox_bot.client.get("/sandbox/")).text()
+    assert 'data-channel="instagram"' in page and 'name="channel" value="instagram"' in page  # the switch

@@ -133,3 +133,27 @@ async def test_a_page_with_both_channels_runs_one_sale_and_its_numbers_show_each
     assert totals["instagram"]["sent"] == sum(d["channels"].get("instagram", {}).get("sent", 0)
                                               for d in stats["days"]) >= 3  # two cards and the notice
     assert list(totals) == ["messenger", "instagram"]
+
+
+async def test_a_sales_numbers_show_each_channels_queued_and_pending(shop: Shop) -> None:
+    on_messenger = [await subscriber(shop, name, "messenger") for name in ("Ana", "Ben")]
+    on_instagram = await subscriber(shop, "Ina", "instagram")
+    sale = await shop.sale("Both channels", SALE_URL)
+    await shop.api("POST", f"/api/live-sales/{sale}/start")
+    while await shop.domain.runner.run_pending():  # the fan-out queues its notifications; none is sent yet
+        pass
+
+    async def channels() -> dict[str, Any]:
+        return dict((await shop.api("GET", f"/api/live-sales/{sale}"))["numbers"]["channels"])
+
+    queued = await channels()
+    assert {c: (n["queued"], n["pending"], n["done"]) for c, n in queued.items()} == {
+        "messenger": (2, 2, 0), "instagram": (1, 1, 0)}, queued
+    await shop.settle()
+    for shopper in (*on_messenger, on_instagram):
+        assert len(await shop.received(shopper, SALE_URL)) == 1
+    done = await channels()
+    assert {c: (n["queued"], n["pending"], n["done"]) for c, n in done.items()} == {
+        "messenger": (2, 0, 2), "instagram": (1, 0, 1)}, done
+    stats = await shop.api("GET", "/api/stats?days=1")  # a day counts no queued: its channels show none
+    assert "queued" not in stats["days"][0]["channels"]["instagram"]
