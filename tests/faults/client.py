@@ -92,8 +92,10 @@ class FaultClient:
     async def configure(self, **settings: Any) -> dict[str, Any]:
         return dict(await self.meta("POST", "/sandbox/config", settings))
 
-    async def shopper(self, name: str = "Ana") -> str:
-        return str((await self.meta("POST", "/sandbox/shoppers", {"name": name}))["psid"])
+    async def shopper(self, name: str = "Ana", channel: str = "messenger") -> str:
+        """A new sandbox shopper: a PSID, or with ``channel="instagram"`` an IGSID (their webhooks are
+        ``object: instagram``, their replies go through the Instagram endpoint)."""
+        return str((await self.meta("POST", "/sandbox/shoppers", {"name": name, "channel": channel}))["psid"])
 
     async def says(self, psid: str, text: str) -> dict[str, Any]:
         """The shopper sends ``text``; the answer has ``webhook_status`` (200: our webhook accepted it)."""

@@ -35,6 +35,7 @@ import bot.page_settings
 import bot.settings
 import bot.settings_env
 from bot.keys import Keys
+from bot.page_settings import sandbox_instagram_account
 from bot.settings import (
     SANDBOX_AD_ACCOUNT,
     SANDBOX_APP_ID,
@@ -116,8 +117,10 @@ class Deployment:
 
     # -- environments --------------------------------------------------------------
     def bot_env(self, extra: dict[str, str] | None = None) -> dict[str, str]:
-        """Production mode against the stand-in: the sandbox's Page token, app secret and app id."""
+        """Production mode against the stand-in: the sandbox's Page token, app secret and app id, and the
+        Instagram account the sandbox links to the Page (its Instagram shoppers are the Page's too)."""
         return {**clean_env(), "FB_PAGE_ACCESS_TOKEN": SANDBOX_PAGE_TOKEN, "FB_APP_SECRET": SANDBOX_APP_SECRET,
+                "FB_INSTAGRAM_ACCOUNT_ID": sandbox_instagram_account(self.page_id),
                 "FB_VERIFY_TOKEN": VERIFY_TOKEN, "ADMIN_TOKEN": ADMIN_TOKEN, "FB_PAGE_ID": self.page_id,
                 "FB_APP_ID": SANDBOX_APP_ID, "FB_AD_ACCOUNT_ID": SANDBOX_AD_ACCOUNT,
                 "FB_MESSAGE_CAMPAIGN_ID": SANDBOX_MESSAGE_CAMPAIGN, "REDIS_URL": self.bot_redis.url,

@@ -20,8 +20,8 @@ from tests.faults.load import Sent, burst, now_ms, send_one, steady, wait_until
 from tests.support.webhooks import messaging_body, signed
 
 
-async def shoppers(client: FaultClient, count: int) -> list[str]:
-    return list(await asyncio.gather(*(client.shopper(f"shopper {i}") for i in range(count))))
+async def shoppers(client: FaultClient, count: int, channel: str = "messenger") -> list[str]:
+    return list(await asyncio.gather(*(client.shopper(f"shopper {i}", channel) for i in range(count))))
 
 
 async def settle_chat(client: FaultClient, sent: list[Sent], timeout: float, *, expect_replies: bool = True
@@ -46,12 +46,14 @@ async def settle_chat(client: FaultClient, sent: list[Sent], timeout: float, *, 
 
 # -- 3: order across two workers ---------------------------------------------------------
 async def order_with_two_workers(client: FaultClient, shopper_count: int = 4, messages: int = 30,
-                                 settle: float = 20.0) -> Figures:
-    """Shoppers each send ``messages`` quick messages; handling and replies must keep each one's order."""
-    psids = await shoppers(client, shopper_count)
+                                 settle: float = 20.0, *, instagram: int = 0) -> Figures:
+    """Shoppers each send ``messages`` quick messages; handling and replies must keep each one's order.
+    ``instagram``: how many more shoppers message the Page's Instagram account meanwhile."""
+    psids = await shoppers(client, shopper_count) + await shoppers(client, instagram, "instagram")
     sent = await burst(client, psids, messages)
     handled, replies = await settle_chat(client, sent, settle)
-    return chat_figures("3 order, two workers", sent, handled, replies)
+    return chat_figures("3 order, two workers" + (", Messenger and Instagram" if instagram else ""), sent, handled,
+                        replies)
 
 
 # -- 2: malformed bodies between normal traffic --------------------------------------------
