@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test check install bench bench-ingest bench-send bench-nlu bench-fanout bench-faults bench-e2e bench-pages contract clean
+.PHONY: run test check install bench bench-ingest bench-send bench-nlu bench-fanout bench-faults bench-e2e bench-trips bench-pages contract clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,10 @@ bench-fanout: $(STAMP)
 ## The fault suite's scenarios at 5,000 subscribers and 300 webhooks/s (minutes; prints a table).
 bench-e2e: $(STAMP)
 	$(BIN)/python bench/e2e.py
+
+## Redis round trips of one chat event, webhook to sent (MONITOR; issue 10's <= 12).
+bench-trips: $(STAMP)
+	$(BIN)/python bench/round_trips.py
 
 bench-pages: $(STAMP)
 	$(BIN)/python bench/pages.py

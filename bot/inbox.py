@@ -85,9 +85,9 @@ class InboxSplitter:
 
         Returns the entries consumed, or -1 when another process holds the lease.
         """
-        if not await self._queues.hold_splitter(self.owner, self.lease_ms):
+        cursor = await self._queues.hold_splitter(self.owner, self.lease_ms)
+        if cursor is None:
             return -1
-        cursor = await self._queues.cursor()
         found = entries(await self._redis.xread({self._keys.inbox: cursor}, count=self.batch, block=block_ms))
         if not found:
             return 0

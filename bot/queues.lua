@@ -72,8 +72,14 @@ local function split(keys, argv)
   return added
 end
 
--- hold: KEYS lease; ARGV owner, lease ms. Takes the splitter lease if free, renews it if ours;
--- lease ms 0 gives it up (if ours). Returns 1 when this owner holds it now.
+-- hold: KEYS lease[, inbox cursor]; ARGV owner, lease ms. Takes the splitter lease if free, renews it if
+-- ours; lease ms 0 gives it up (if ours). Returns 0 unless this owner holds it now; then 1, or, given the
+-- cursor's key, the cursor ('0-0' before the first split), so a splitter's step costs one round trip less.
+local function held(keys)
+  if keys[2] then return redis.call('GET', keys[2]) or '0-0' end
+  return 1
+end
+
 local function hold(keys, argv)
   local owner = redis.call('GET', keys[1])
   if argv[2] == '0' then
@@ -82,11 +88,11 @@ local function hold(keys, argv)
   end
   if owner == argv[1] then
     redis.call('PEXPIRE', keys[1], argv[2])
-    return 1
+    return held(keys)
   end
   if owner then return 0 end
   redis.call('SET', keys[1], argv[1], 'PX', argv[2])
-  return 1
+  return held(keys)
 end
 
 -- claim: KEYS ready, leases, owners; ARGV owner, lease_ms, max, queue key prefix

@@ -132,18 +132,18 @@ class ShopperQueues:
             args += _event_args(e)
         return int(await self._script(keys=keys, args=args))
 
-    async def hold_splitter(self, owner: str, lease_ms: int) -> bool:
-        """Take the Page's splitter lease if it is free, or renew it if ``owner`` holds it."""
-        return bool(await self._script(keys=[self._keys.splitter_lease], args=["hold", owner, lease_ms]))
+    async def hold_splitter(self, owner: str, lease_ms: int) -> str | None:
+        """Take the Page's splitter lease if it is free, or renew it if ``owner`` holds it; then the id of the
+        last inbox entry split ("0-0" before the first), read in the same step. None: another holds it."""
+        keys = [self._keys.splitter_lease, self._keys.inbox_cursor]
+        held = await self._script(keys=keys, args=["hold", owner, lease_ms])
+        if held == 0:
+            return None
+        return held.decode() if isinstance(held, bytes) else str(held)
 
     async def release_splitter(self, owner: str) -> None:
         """Give the splitter lease up at once (a clean stop), so another process need not wait it out."""
         await self._script(keys=[self._keys.splitter_lease], args=["hold", owner, 0])
-
-    async def cursor(self) -> str:
-        """The id of the last inbox entry split ("0-0" before the first)."""
-        raw = await self._redis.get(self._keys.inbox_cursor)
-        return raw.decode() if isinstance(raw, bytes) else (raw or "0-0")
 
     async def claim(self, owner: str, limit: int) -> tuple[list[Lease], int]:
         """Lease up to ``limit`` ready keys; returns them, each with its head read in the same step, and how

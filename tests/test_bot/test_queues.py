@@ -73,3 +73,15 @@ def test_messages_postbacks_and_referrals_open_the_window_and_nothing_else() -> 
     assert read.kind == "read" and window_opened(read) is None
     comment = parse_item(RawItem(page, "changes", 1, comment_change("100_1", "100_2", "42", "LIVE")))
     assert window_opened(comment) is None
+
+
+async def test_holding_the_splitter_lease_reads_the_cursor_in_the_same_step(redis: Redis, keys: Keys) -> None:
+    """One round trip per splitter step for the lease and the cursor (issue 10): the holder gets the cursor,
+    anyone else None, and giving the lease up lets another take it with the same cursor."""
+    queues = ShopperQueues(redis, keys)
+    assert await queues.hold_splitter("a", 5_000) == "0-0"  # before the first split
+    await redis.set(keys.inbox_cursor, "1700000000000-3")
+    assert await queues.hold_splitter("a", 5_000) == "1700000000000-3"  # renewed, with the cursor
+    assert await queues.hold_splitter("b", 5_000) is None  # held by a
+    await queues.release_splitter("a")
+    assert await queues.hold_splitter("b", 5_000) == "1700000000000-3"
