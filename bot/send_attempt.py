@@ -153,7 +153,7 @@ async def call_graph(c: BatchContext, a: Attempt) -> tuple[str, Usage]:
     job, route = a.job, a.route
     if route.via == "marketing_api":
         body = request_bodies.marketing_api_body(c.settings.message_campaign_id, route.token or "",
-                                           job.marketing_message or job.message)
+                                                 job.marketing_message or job.message)
         answer = await c.graph.send_marketing(body, reschedule_throttles=True)
         return answer.tracking_id or "", answer.usage
     if route.via == "utility":
@@ -166,7 +166,7 @@ async def call_graph(c: BatchContext, a: Attempt) -> tuple[str, Usage]:
         to = (request_bodies.to_comment(job.comment_id or "") if route.via == "instagram_comment"
               else request_bodies.to_psid(meta_id(job.psid or "")))
         body = request_bodies.send_body(to, instagram_message(job.message), metadata=job.id,
-                                  messaging_type=route.messaging_type)
+                                        messaging_type=route.messaging_type)
         sent = await c.graph.send_instagram(c.settings.instagram_account_id, body, reschedule_throttles=True)
         return sent.message_id or "", sent.usage
     if route.via == "thread":
@@ -181,7 +181,7 @@ async def call_graph(c: BatchContext, a: Attempt) -> tuple[str, Usage]:
     else:
         recipient = request_bodies.to_psid(job.psid or "")
     body = request_bodies.send_body(recipient, job.message, messaging_type=route.messaging_type, tag=route.tag,
-                              metadata=job.id)
+                                    metadata=job.id)
     sent = await c.graph.send(body, reschedule_throttles=True)
     return sent.message_id or "", sent.usage
 

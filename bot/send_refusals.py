@@ -38,8 +38,6 @@ from .shopper_regions import ShopperRegions
 
 log = logging.getLogger(__name__)
 
-PRIVATE_REPLY_ROUTES = frozenset({"comment", "instagram_comment"})
-
 
 @dataclass(frozen=True, slots=True)
 class Reaction:
@@ -69,7 +67,7 @@ class Refusals:
         code = f"{exc.code}/{exc.subcode}" if exc.subcode else str(exc.code)
         log.info("send job %s refused on %s: %s (code %s, fbtrace %s)", job.id, route.via, exc.reason, code,
                  exc.fbtrace_id)
-        if unconfirmed and route.via in PRIVATE_REPLY_ROUTES and isinstance(exc, GraphPermissionError):
+        if unconfirmed and job.purpose == "private_reply" and isinstance(exc, GraphPermissionError):
             # One private reply per comment: Meta refusing the resend says the earlier call reached it (the
             # policy refuses a comment past its 7 days before any call, so that is not what this refusal is).
             log.info("send job %s: Meta refuses a second reply to its comment; the earlier call reached it", job.id)
