@@ -23,6 +23,7 @@ replies/s as a ratio to Bottender's in the same round. The issue's target
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -32,6 +33,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -104,6 +106,7 @@ class Bench:
         self.stub_port = free_port()
         self.redis = RedisProcess(root / "redis")
         self.procs: list[subprocess.Popen[bytes]] = []
+        self.profile: tuple[str, Path] | None = None  # (py-spy, the folder of its collapsed stacks)
 
     def spawn(self, name: str, argv: list[str], env: dict[str, str], cwd: Path = ROOT) -> subprocess.Popen[bytes]:
         with open(self.root / f"{name}.log", "ab") as log:
@@ -139,13 +142,38 @@ class Bench:
     def measure(self, name: str, url: str, procs: list[subprocess.Popen[bytes]], redis: bool) -> dict[str, Any]:
         cpu0 = sum(tree_cpu(p.pid) for p in procs)
         sent0, run0 = commands(self.redis.port) if redis else (0, 0)
-        figures = self.load(url)
+        with self.profiling(procs if redis else []):
+            figures = self.load(url)
         cpu = sum(tree_cpu(p.pid) for p in procs) - cpu0
         sent1, run1 = commands(self.redis.port) if redis else (0, 0)
         figures.update(name=name, cpu_per_1000=cpu / self.n * 1000,
                        scripts_per_event=(sent1 - sent0) / self.n if redis else None,
                        redis_per_event=(run1 - run0) / self.n if redis else None)
         return figures
+
+    @contextlib.contextmanager
+    def profiling(self, procs: list[subprocess.Popen[bytes]]) -> Iterator[None]:
+        """py-spy on each of ``procs`` for as long as the block runs (``--profile``), collapsed stacks per process."""
+        if self.profile is None:
+            yield
+            return
+        spy, folder = self.profile
+        spies = [subprocess.Popen([spy, "record", "--pid", str(p.pid), "--rate", "200", "--format", "raw", "--idle",
+                                   "--nonblocking", "--output", str(folder / f"{p.pid}-{self.label(p)}.txt")],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for p in procs]
+        time.sleep(1.0)  # py-spy attaches
+        try:
+            yield
+        finally:
+            for spy in spies:
+                spy.send_signal(signal.SIGINT)
+            for spy in spies:
+                spy.wait(timeout=30)
+
+    @staticmethod
+    def label(proc: subprocess.Popen[bytes]) -> str:
+        argv = [str(a) for a in proc.args] if isinstance(proc.args, list) else [str(proc.args)]
+        return "-".join(a.lstrip("-") for a in argv if a in ("serve", "worker", "--web-only"))
 
     def bottender(self, folder: Path) -> dict[str, Any]:
         port = free_port()
@@ -181,11 +209,20 @@ def main() -> int:
     parser.add_argument("--n", type=int, default=5000, help="webhooks (new shoppers) per target (default 5000)")
     parser.add_argument("--connections", type=int, default=32, help="load generator connections (default 32)")
     parser.add_argument("--rounds", type=int, default=2, help="rounds of the three targets (default 2)")
+    parser.add_argument("--profile", type=Path, metavar="DIR",
+                        help="py-spy (pip install py-spy) each salebell process during its load; collapsed stacks "
+                             "into DIR, summarised by bench/profile_summary.py")
     args = parser.parse_args()
+    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    if args.profile is not None and not Path(spy).exists():
+        parser.error("--profile needs py-spy: .venv/bin/pip install py-spy")
     folder = bottender_dir()
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="salebell-bench-e2e-") as tmp:
         bench = Bench(Path(tmp), args.n, args.connections)
+        if args.profile is not None:
+            args.profile.mkdir(parents=True, exist_ok=True)
+            bench.profile = (spy, args.profile.resolve())
         stub = bench.spawn("graph-stub", [sys.executable, str(PEERS / "graph_stub.py"), str(bench.stub_port)],
                            dict(os.environ))
         bench.redis.start()

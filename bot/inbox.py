@@ -79,19 +79,36 @@ class InboxSplitter:
         self.lease_ms = lease_ms
         self.batch = batch
         self._foreign_warned: dict[str, float] = {}
+        # (the cursor, when the lease was last taken or renewed, monotonic s) while this process holds it
+        self._held: tuple[str, float] | None = None
 
     async def step(self, block_ms: int | None = None) -> int:
         """Split one batch if this process holds (or can take) the lease.
 
+        The lease is asked for only when this process last took or renewed it (a hold or a commit, which
+        renews it in the same step) more than a quarter of it ago: a busy splitter's step is its read and
+        its commit. Holding it is never assumed for the commit itself, which is fenced by the lease and the
+        cursor (a lost lease only costs a read).
+
         Returns the entries consumed, or -1 when another process holds the lease.
         """
-        cursor = await self._queues.hold_splitter(self.owner, self.lease_ms)
+        cursor = self._held_cursor()
         if cursor is None:
-            return -1
+            asked = time.monotonic()
+            cursor = await self._queues.hold_splitter(self.owner, self.lease_ms)
+            if cursor is None:
+                return -1
+            self._held = (cursor, asked)
         found = entries(await self._redis.xread({self._keys.inbox: cursor}, count=self.batch, block=block_ms))
         if not found:
             return 0
         return await self._split(cursor, found)
+
+    def _held_cursor(self) -> str | None:
+        """The cursor, when this process renewed the lease recently enough not to ask for it again."""
+        if self._held is None or time.monotonic() - self._held[1] > self.lease_ms / 4000:
+            return None
+        return self._held[0]
 
     async def run(self, stop: asyncio.Event) -> None:
         """Split until ``stop`` is set; a Redis outage is waited out (one log line), never fatal."""
@@ -104,9 +121,11 @@ class InboxSplitter:
                 if consumed < 0:
                     await _sleep(stop, POLL_SECONDS)
             except (RedisError, OSError) as exc:
+                self._held = None  # asked again once Redis answers (it may have restarted without the lease)
                 outage.failed(exc)
                 await backoff.wait(stop)
             except Exception:
+                self._held = None
                 log.exception("inbox splitter %s: unexpected error", self.owner)
                 await backoff.wait(stop)
         try:
@@ -139,11 +158,14 @@ class InboxSplitter:
             await self._dead_letters.add("inbox_entry", error, body, entry=entry_id)
         commit = SplitCommit(self.owner, self.lease_ms, cursor, run.entry_ids[-1], run.entry_ids, run.events,
                              dict(run.rejected))
+        renewed = time.monotonic()
         result = await self._queues.split(commit)
         if result < 0:
+            self._held = None
             log.warning("inbox splitter %s: %s; another splitter carries on", self.owner,
                         "lease lost" if result == -1 else "cursor moved")
             return False
+        self._held = (commit.new_cursor, renewed)
         return True
 
     def _parse(self, entry_id: str, body: bytes, run: _Split) -> None:
