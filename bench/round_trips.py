@@ -65,6 +65,36 @@ def count(lines: list[str], gap_us: float, since: float = 0.0, until: float = fl
     return Trips(trips, commands)
 
 
+def named(line: str, command: str) -> str:
+    """A command as ``show`` prints it: a script call with its first key (what it works on) after the Page's tag."""
+    if command not in ("EVALSHA", "EVAL"):
+        return command
+    parts = line.split('" "')
+    key = parts[3].rstrip('"') if len(parts) > 3 else ""
+    return f"{command}({key.rpartition('}')[2] or key})"
+
+
+def show(lines: list[str], gap_us: float, since: float, until: float) -> None:
+    """One event's round trips as read (what ``count`` counts), one per line: when, client, commands."""
+    print(f"-- event posted at {since:.6f}, its reply at the stub by {until:.6f}")
+    trip: list[str] = []
+    last_client, last_at, started = "", 0.0, 0.0
+    for line in lines:
+        match = LINE.match(line)
+        if not match or match[2] == "lua" or not since <= float(match[1]) <= until:
+            continue
+        at, client, command = float(match[1]), match[2], match[3]
+        if trip and (client != last_client or (at - last_at) * 1e6 > gap_us):
+            print(f"  +{(started - since) * 1000:7.2f} ms  {last_client:<22} {' '.join(trip)}")
+            trip = []
+        if not trip:
+            started = at
+        trip.append(named(line, command.upper()))
+        last_client, last_at = client, at
+    if trip:
+        print(f"  +{(started - since) * 1000:7.2f} ms  {last_client:<22} {' '.join(trip)}")
+
+
 def monitor(port: int, seconds: float, during: object = None) -> list[str]:
     """``MONITOR`` lines for ``seconds``; ``during()`` runs once the monitor is attached."""
     proc = subprocess.Popen(["redis-cli", "-p", str(port), "monitor"], stdout=subprocess.PIPE, text=True)
@@ -109,6 +139,7 @@ def main() -> int:
     parser.add_argument("--events", type=int, default=5, help="events measured, one at a time (default 5)")
     parser.add_argument("--window", type=float, default=1.5, help="seconds recorded per event (default 1.5)")
     parser.add_argument("--gap-us", type=float, default=40.0, help="most µs between commands of one read")
+    parser.add_argument("--show", action="store_true", help="print each event's round trips: client, commands")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="salebell-bench-trips-") as tmp:
         bench = Bench(Path(tmp), 1, 1)
@@ -135,6 +166,8 @@ def main() -> int:
                 (since, until), = span
                 spans.append(until - since)
                 per_event.append(count(lines, args.gap_us, since, until))
+                if args.show:
+                    show(lines, args.gap_us, since, until)
         finally:
             bench.stop([*procs, stub])
             bench.redis.stop()

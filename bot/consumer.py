@@ -32,6 +32,7 @@ from .logs import about, shopper_hash
 from .parsing import parse_item
 from .queues import Head, Lease, ShopperQueues
 from .streams import sleep_or_stop
+from .turn_commit import TurnCommit, deferring
 
 log = logging.getLogger(__name__)
 
@@ -142,10 +143,10 @@ class EventConsumer:
                     await self._retrying(lambda: self._queues.release(ordering_key, self.name), ordering_key)
                     return
                 item = head
-                counter = await self._retrying(lambda: self._handle(item.payload), ordering_key)
+                counter, commit = await self._retrying(lambda: self._handle(item.payload), ordering_key)
                 keep = handled + 1 < MAX_PER_CLAIM
-                after = await self._retrying(lambda: self._queues.complete(ordering_key, self.name, counter,
-                                                                           item.item_id, keep=keep), ordering_key)
+                after = await self._retrying(lambda: self._queues.complete(
+                    ordering_key, self.name, counter, item.item_id, keep=keep, commit=commit), ordering_key)
                 if after.left == -1:
                     log.warning("consumer %s lost the lease on %s mid-way; another consumer resumes it",
                                 self.name, ordering_key)
@@ -170,22 +171,24 @@ class EventConsumer:
             outage.recovered()
             return result
 
-    async def _handle(self, payload: bytes) -> str:
-        """Parse and dispatch one event, retrying a failing handler; returns the counter to bump."""
+    async def _handle(self, payload: bytes) -> tuple[str, TurnCommit | None]:
+        """Parse and dispatch one event, retrying a failing handler; returns the counter to bump and what the
+        handler left to the completing step (:mod:`bot.turn_commit`)."""
         try:
             event = parse_item(RawItem.from_json(payload))
         except (BadEvent, ValueError, KeyError) as exc:
             log.error("queued item cannot be parsed (%s); moved to dead letters", exc)
             await self._dead_letter(payload, "unparseable", str(exc))
-            return "events_failed_total|unparseable"
+            return "events_failed_total|unparseable", None
         with about(event=event.dedupe_key):
             return await self._dispatch(event, payload)
 
-    async def _dispatch(self, event: Any, payload: bytes) -> str:
+    async def _dispatch(self, event: Any, payload: bytes) -> tuple[str, TurnCommit | None]:
         for attempt in range(1, self.max_attempts + 1):
             try:
-                await self._registry.dispatch(event, self._context)
-                return f"events_total|{event.kind}"
+                with deferring(TurnCommit()) as commit:  # a failed try's deferred work is dropped with it
+                    await self._registry.dispatch(event, self._context)
+                return f"events_total|{event.kind}", commit
             except (RedisError, OSError):
                 raise
             except Exception as exc:
@@ -193,7 +196,7 @@ class EventConsumer:
                               event.dedupe_key, attempt, self.max_attempts)
                 if attempt == self.max_attempts:
                     await self._dead_letter(payload, event.kind, f"{type(exc).__name__}: {exc}")
-                    return f"events_failed_total|{event.kind}"
+                    return f"events_failed_total|{event.kind}", None
                 await asyncio.sleep(0.05 * attempt)
         raise AssertionError("unreachable")  # pragma: no cover
 

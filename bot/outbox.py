@@ -49,7 +49,8 @@ FINISH_ARITY = 16  # arguments per item of outbox_finish.lua
 NO_RECEIPTS = frozenset({"comment", "thread", "instagram_comment"})
 
 _HERE = Path(__file__).parent
-_ENQUEUE = (_HERE / "outbox_enqueue.lua").read_text()
+ENQUEUE_JOBS = (_HERE / "outbox_enqueue.lua").read_text()  # the Lua function, for the scripts that queue jobs
+_ENQUEUE = ENQUEUE_JOBS + "\nreturn enqueue_jobs(KEYS, 0, ARGV, 0, (#KEYS - 2) / 3)\n"
 _MARK_SENDING = LUA_NOW + (_HERE / "outbox_mark.lua").read_text()
 _FINISH = LUA_NOW + (_HERE / "outbox_finish.lua").read_text()
 
@@ -97,6 +98,16 @@ def receipt_member(job: SendJob, day: str) -> str:
     return f"{job.campaign}|{day}|{job.id}|s" if job.psid and job.purpose != "private_reply" else ""
 
 
+@dataclass(frozen=True, slots=True)
+class JobArguments:
+    """``count`` jobs as ``enqueue_jobs`` takes them: the two lane streams and three keys per job; the two TTLs
+    and four arguments per job."""
+
+    count: int
+    keys: list[str]
+    args: list[str | int]
+
+
 class Outbox:
     """Queues jobs and keeps their records and numbers."""
 
@@ -118,16 +129,22 @@ class Outbox:
         """Queue a batch, one script call per ``ENQUEUE_CHUNK`` jobs; returns how many were new."""
         queued = 0
         for start in range(0, len(jobs), ENQUEUE_CHUNK):
-            keys: list[str] = list(self._fixed)
-            args: list[str | int] = [IDEMPOTENCY_TTL, LAST_REPLY_TTL]
-            for job in jobs[start:start + ENQUEUE_CHUNK]:
-                chained = job.lane == REPLIES and job.psid is not None
-                keys += [self._keys.send_record(job.id),
-                         self._keys.campaign_stats(job.campaign) if job.campaign else self._keys.outbox,
-                         self._keys.last_reply(job.psid or "") if chained else self._keys.outbox]
-                args += [self.lanes[job.lane].code, job.id, job.to_json(), channel_prefix(job.channel) + "queued"]
-            queued += int(await self._enqueue(keys=keys, args=args))
+            chunk = self.enqueue_arguments(jobs[start:start + ENQUEUE_CHUNK])
+            queued += int(await self._enqueue(keys=chunk.keys, args=chunk.args))
         return queued
+
+    def enqueue_arguments(self, jobs: Sequence[SendJob]) -> JobArguments:
+        """What ``enqueue_jobs`` (``outbox_enqueue.lua``) is given to queue ``jobs``: for a script that queues
+        them in a step of its own (the consumer's completing step, :mod:`bot.turn_commit`)."""
+        keys: list[str] = list(self._fixed)
+        args: list[str | int] = [IDEMPOTENCY_TTL, LAST_REPLY_TTL]
+        for job in jobs:
+            chained = job.lane == REPLIES and job.psid is not None
+            keys += [self._keys.send_record(job.id),
+                     self._keys.campaign_stats(job.campaign) if job.campaign else self._keys.outbox,
+                     self._keys.last_reply(job.psid or "") if chained else self._keys.outbox]
+            args += [self.lanes[job.lane].code, job.id, job.to_json(), channel_prefix(job.channel) + "queued"]
+        return JobArguments(len(jobs), keys, args)
 
     # -- the send workers' group ------------------------------------------------
     async def read_new(self, consumer: str, streams: Mapping[str, str], count: int,

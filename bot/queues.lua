@@ -121,12 +121,36 @@ local function claim(keys, argv)
   return {out, #expired, heads}
 end
 
--- complete: KEYS queue, ready, leases, owners, counters; ARGV okey, owner, lease_ms, counter_field, keep, item id
--- Pops the handled head and counts it, atomically. Returns {-1} if the lease was lost, else {the number
+-- complete: KEYS queue, ready, leases, owners, counters; ARGV okey, owner, lease_ms, counter_field, keep, item id;
+-- then, optionally, the handler's commit (commit_turn above).
+-- Runs the handler's commit (its send jobs and last writes), pops the handled head and counts it, atomically. Returns {-1} if the lease was lost, else {the number
 -- of events still queued}; keeps the lease when keep=1 and more are queued, and then returns the new
 -- head too ({left, head}: the consumer's next item without another round trip). When the head is no longer
 -- the item handled (an earlier try of this complete ran, and its answer was lost), nothing is popped
 -- or counted again.
+local writes = {SET = true, ZADD = true, ZREM = true}
+
+-- The handler's commit (bot/turn_commit.py), after complete's own keys and arguments: KEYS from 6 the jobs'
+-- keys (enqueue_jobs, bot/outbox_enqueue.lua) and one key per write; ARGV from 7 the number of jobs, their
+-- arguments (none for no job), the number of writes, then per write its command, its argument count and
+-- its arguments.
+local function commit_turn(keys, argv)
+  if #argv < 7 then return end
+  local jobs = tonumber(argv[7])
+  local k, a = 5 + (jobs > 0 and 2 + 3 * jobs or 0), 8 + (jobs > 0 and 2 + 4 * jobs or 0)
+  local steps, at = {}, a  -- every write checked before anything is written
+  for i = 1, tonumber(argv[a]) do
+    local command, count = argv[at + 1], tonumber(argv[at + 2])
+    if not writes[command] then return redis.error_reply('commit: ' .. command .. ' is not a turn write') end
+    steps[i] = {command, at + 3, at + 2 + count}
+    at = at + 2 + count
+  end
+  if jobs > 0 then enqueue_jobs(keys, 5, argv, 7, jobs) end
+  for i, step in ipairs(steps) do
+    redis.call(step[1], keys[k + i], unpack(argv, step[2], step[3]))
+  end
+end
+
 local function complete(keys, argv)
   if redis.call('HGET', keys[4], argv[1]) ~= argv[2] then
     return {-1}
@@ -134,6 +158,8 @@ local function complete(keys, argv)
   local head = redis.call('LINDEX', keys[1], 0)
   local prefix = argv[6] .. ' '
   if head and string.sub(head, 1, #prefix) == prefix then
+    local refused = commit_turn(keys, argv)
+    if refused then return refused end
     redis.call('LPOP', keys[1])
     if argv[4] ~= '' then
       redis.call('HINCRBY', keys[5], argv[4], 1)

@@ -22,9 +22,12 @@ from pathlib import Path
 from redis.asyncio import Redis
 
 from .keys import SEEN_TTL, Keys
+from .outbox import ENQUEUE_JOBS
 from .scripts import register_script
+from .turn_commit import TurnCommit
 
-_SCRIPT = Path(__file__).with_name("queues.lua").read_text()
+# complete runs a handler's commit, which queues send jobs: the outbox's enqueue_jobs comes first
+_SCRIPT = ENQUEUE_JOBS + Path(__file__).with_name("queues.lua").read_text()
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,14 +158,19 @@ class ShopperQueues:
                 for k, h in zip(claimed, heads, strict=True)], int(recovered)
 
     async def complete(self, ordering_key: str, owner: str, counter_field: str, item_id: str, *,
-                       keep: bool) -> Completed:
-        """Pop and count the handled head (only if it is still ``item_id``: safe to retry).
-        ``left`` is -1 if the lease was lost, else how many are left; ``next`` is the new head when the
-        lease is kept (``keep`` and more queued), read in the same step."""
+                       keep: bool, commit: TurnCommit | None = None) -> Completed:
+        """Run the handler's ``commit`` (:mod:`bot.turn_commit`), pop and count the handled head, in one step and
+        only if the head is still ``item_id`` (safe to retry: a try whose answer was lost did it all).
+        ``left`` is -1 if the lease was lost (then nothing is done), else how many are left; ``next`` is the
+        new head when the lease is kept (``keep`` and more queued), read in the same step."""
         keys = [self._keys.queue(ordering_key), self._keys.ready, self._keys.leases,
                 self._keys.lease_owners, self._keys.counters]
-        args: list[str | int] = ["complete", ordering_key, owner, self.lease_ms, counter_field, "1" if keep else "0",
-                                 item_id]
+        args: list[str | int | float] = ["complete", ordering_key, owner, self.lease_ms, counter_field,
+                                         "1" if keep else "0", item_id]
+        if commit is not None:
+            more_keys, more_args = commit.script_input()
+            keys += more_keys
+            args += more_args
         reply = await self._script(keys=keys, args=args)
         return Completed(int(reply[0]), Head.from_reply(reply[1]) if len(reply) > 1 else None)
 

@@ -14,6 +14,7 @@ from typing import Any
 from bot.clock import Clock
 from bot.consent import ShopperConsent
 from bot.outbox import Outbox, SendJob
+from bot.turn_commit import TurnCommit
 
 from .actions import ActionRunner
 from .facts import FactReader, ShopperRows
@@ -78,9 +79,13 @@ class TurnActions:
             elif event.get("event") == "resume":
                 await self._takeover.resume(psid)
 
-    async def enqueue(self, replies: list[Reply], base: str, *, psid: str, explicit: bool = False) -> None:
+    async def enqueue(self, replies: list[Reply], base: str, *, psid: str, explicit: bool = False,
+                      commit: TurnCommit | None = None) -> None:
+        """Queue the replies as send jobs ``<base>:<n>``, now, or with the event's completion (``commit``)."""
         jobs = [SendJob(id=f"{base}:{n}", purpose=r.purpose, message=r.message, psid=psid, title=r.title,
                         explicit=explicit and r.purpose == "optin_request", after=f"{base}:{n - 1}" if n else "")
                 for n, r in enumerate(replies)]
-        if jobs:
+        if jobs and commit is not None:
+            commit.enqueue(self._outbox.enqueue_arguments(jobs))
+        elif jobs:
             await self._outbox.enqueue_many(jobs)

@@ -30,6 +30,7 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from bot import turn_commit
 from bot.batched_reads import Staged, run_batch, write_together
 from bot.consent import ShopperConsent
 from bot.events import (
@@ -122,6 +123,7 @@ class Dialogue:
     # -- a chat turn --------------------------------------------------------------
     async def on_chat(self, event: MessagingEvent) -> None:
         psid = event.psid
+        commit = turn_commit.current()  # under a consumer: the replies and last writes go with the completion
         intent, confidence, text, metadata = self.meaning.understand(event)
         if intent == OPT_OUT:  # at once, before anything that could fail: a missed stop is the worst error
             await self.consent.opt_out_locally(psid)
@@ -167,20 +169,25 @@ class Dialogue:
             elif intent == NONE and isinstance(event, MessageEvent):
                 replies = await self.fallback(state, psid, now, consent, opening.rows)
                 fell_back = bool(replies)
-            await self.turns.enqueue(replies, job_base(event.dedupe_key), psid=psid, explicit=intent == OPT_IN)
+            handing_over = fell_back and self.settings.handover_on_fallback  # its thread pass goes after them
+            await self.turns.enqueue(replies, job_base(event.dedupe_key), psid=psid, explicit=intent == OPT_IN,
+                                     commit=None if handing_over else commit)
             if fell_back:  # flagged for a person: what they asked is kept for them
                 await self.handover.keep(event)
-                if self.settings.handover_on_fallback:
+                if handing_over:
                     await self.handover.to_person(psid, "fallback", job_base(event.dedupe_key), now)
             decided_followup, nudge_due = True, followup_due(self.settings, now, consent)
         mark_handled(state, event.dedupe_key)
 
-        def last_writes(pipe: Any) -> None:  # the turn's last writes: one round trip
+        def last_writes(pipe: Any) -> None:
             if decided_followup:
                 self.followups.stage_reschedule(pipe, psid, nudge_due)
             self.store.stage_save(pipe, state)
 
-        await write_together(self.redis, last_writes)
+        if commit is not None:  # with the replies and the event's completion: one step, no round trip here
+            commit.stage(last_writes)
+        else:
+            await write_together(self.redis, last_writes)  # the turn's last writes: one round trip
 
     async def to_person(self, event: MessagingEvent, now: int, reason: str) -> None:
         """The shopper asked for a person: say one will answer, then hand the thread to the Page Inbox."""
