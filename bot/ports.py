@@ -13,8 +13,9 @@ provides them, the dialogue uses them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
+from .batched_reads import Staged
 from .services import Service
 
 __all__ = ["CLAIM_COMMENTS", "LINKED_POSTS", "NEXT_LIVE_SALE", "ClaimComments", "LinkedPosts", "NextLiveSale",
@@ -37,6 +38,16 @@ class NextLiveSale(Protocol):
         """The sale live now (the latest started), else the next scheduled one, else None.
 
         ``now_ms``: the caller's "now" on the deployment clock (a dialogue turn reads it once), else read."""
+        ...
+
+    def stage_next_live_sale(self, pipe: Any) -> Staged[UpcomingSale | None] | None:
+        """The same, from the deployment clock's now, read in the caller's pipeline with its other reads
+        (:mod:`bot.batched_reads`); None where it cannot be (a Redis Cluster pipeline): then ask
+        :meth:`next_live_sale`."""
+        ...
+
+    async def learn(self) -> None:
+        """After a staged read's NOSCRIPT: run its script once by itself, so the server knows it."""
         ...
 
 

@@ -213,7 +213,11 @@ class Dialogue:
                     self.takeover.stage_paused_until(pipe, psid), self.facts.stage_rows(pipe, psid),
                     self.clock.stage_now(pipe))
 
-        (state, consent, paused_until, rows, now), replies = await run_batch(self.redis, queue, self.clock.now_ms)
+        async def known() -> None:  # after a NOSCRIPT: the staged scripts run once by themselves
+            await self.clock.now_ms()
+            await self.facts.learn()
+
+        (state, consent, paused_until, rows, now), replies = await run_batch(self.redis, queue, known)
         return TurnOpening(state.value(replies), consent.value(replies), paused_until.value(replies),
                            rows.value(replies), now.value(replies) if now else await self.clock.now_ms())
 

@@ -7,17 +7,18 @@ The live sale (live now, else the next scheduled) comes from whichever plugin pr
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from redis.asyncio import Redis
 
-from bot.batched_reads import Staged, stage
+from bot.batched_reads import Staged, run_batch
 from bot.clock import Clock
 from bot.consent import ConsentStore, ShopperConsent
 from bot.keys import Keys
 from bot.policy import WEEK_MS, in_window
-from bot.ports import NEXT_LIVE_SALE
+from bot.ports import NEXT_LIVE_SALE, NextLiveSale, UpcomingSale
 from bot.replies import text
 from bot.services import Services
 from bot.settings import Settings
@@ -35,6 +36,7 @@ class ShopperRows:
     asked: dict[Any, Any]  # opt-in request title -> when it was asked
     window: Any  # the last message's time
     region: list[Any]  # the region fields (:data:`bot.shopper_regions.FIELDS`)
+    next_live: tuple[UpcomingSale | None] | None = None  # read with them, where it could be; else None
 
 
 class FactReader:
@@ -56,9 +58,8 @@ class FactReader:
         now = now_ms if now_ms is not None else await self._clock.now_ms()
         consent = consent or await self._consent.consent(psid, s.optin_topic)
         if rows is None:
-            async with self._redis.pipeline(transaction=False) as pipe:
-                staged = self.stage_rows(pipe, psid)
-                rows = staged.value(await pipe.execute())
+            staged, replies = await run_batch(self._redis, lambda pipe: self.stage_rows(pipe, psid), self.learn)
+            rows = staged.value(replies)
         asked_titles = {text(t): int(ms) for t, ms in rows.asked.items() if now - int(ms) < WEEK_MS}
         asked, last_action = asked_titles.get(s.optin_title, 0), int(rows.window or 0)
         sub = consent.subscription
@@ -83,19 +84,51 @@ class FactReader:
             "followup_offer": "otn" if s.followup_offer.startswith("otn:") else "reminders",
             "followup_otn_topic": s.followup_offer.partition(":")[2],
             "followup_otn_title": s.followup_otn_title,
-            "next_live": await self._next_live(now),
+            "next_live": _as_fact(rows.next_live[0]) if rows.next_live is not None else await self._next_live(now),
             "timezone": timezone,
             "shop_url": s.shop_url,
             "fallback_text": s.fallback_text,
         }
 
     def stage_rows(self, pipe: Any, psid: str) -> Staged[ShopperRows]:
-        """The shopper's rows, read in the caller's pipeline (:mod:`bot.batched_reads`)."""
-        def queue() -> None:
-            pipe.hgetall(self._keys.optin_asked(psid))
-            pipe.hget(self._keys.window, psid)
-            pipe.hmget(self._keys.shopper_regions, [f"{psid}|{f}" for f in REGION_FIELDS])
-        return stage(pipe, queue, lambda replies: ShopperRows(*replies))
+        """The shopper's rows, read in the caller's pipeline (:mod:`bot.batched_reads`), with the next live
+        sale where its provider can stage it (then the turn asks it nothing more, and the answer is exact)."""
+        start = len(pipe)
+        pipe.hgetall(self._keys.optin_asked(psid))
+        pipe.hget(self._keys.window, psid)
+        pipe.hmget(self._keys.shopper_regions, [f"{psid}|{f}" for f in REGION_FIELDS])
+        provider = self._services.find(NEXT_LIVE_SALE)
+        sale = self._stage_next_live(provider, pipe) if provider is not None else None
+
+        def build(replies: Sequence[Any]) -> ShopperRows:
+            if provider is None:
+                return ShopperRows(replies[0], replies[1], replies[2], next_live=(None,))
+            found = None if sale is None else (self._built(Staged(sale.start - start, sale.count, sale.build),
+                                                            replies),)
+            return ShopperRows(replies[0], replies[1], replies[2], next_live=found)
+        return Staged(start, len(pipe) - start, build)
+
+    async def learn(self) -> None:
+        """After a NOSCRIPT in a batch with :meth:`stage_rows`: the provider's staged script made known."""
+        provider = self._services.find(NEXT_LIVE_SALE)
+        if provider is not None:
+            await provider.learn()
+
+    @staticmethod
+    def _stage_next_live(provider: NextLiveSale, pipe: Any) -> Staged[UpcomingSale | None] | None:
+        try:
+            return provider.stage_next_live_sale(pipe)
+        except Exception:  # the live-sales layer failing must not silence the dialogue
+            log.exception("%s: its provider failed to stage its read; asked on its own", NEXT_LIVE_SALE)
+            return None
+
+    @staticmethod
+    def _built(sale: Staged[UpcomingSale | None], replies: Sequence[Any]) -> UpcomingSale | None:
+        try:
+            return sale.value(replies)
+        except Exception:
+            log.exception("%s: its provider's answer could not be read; answering without it", NEXT_LIVE_SALE)
+            return None
 
     async def _next_live(self, now: int) -> dict[str, Any] | None:
         provider = self._services.find(NEXT_LIVE_SALE)
@@ -106,6 +139,10 @@ class FactReader:
         except Exception:  # the live-sales layer failing must not silence the dialogue
             log.exception("%s: its provider failed; answering without it", NEXT_LIVE_SALE)
             return None
-        if sale is None:
-            return None
-        return {"title": sale.title, "starts_at_ms": sale.starts_at_ms, "url": sale.url, "live": sale.live}
+        return _as_fact(sale)
+
+
+def _as_fact(sale: UpcomingSale | None) -> dict[str, Any] | None:
+    if sale is None:
+        return None
+    return {"title": sale.title, "starts_at_ms": sale.starts_at_ms, "url": sale.url, "live": sale.live}

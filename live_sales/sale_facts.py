@@ -8,13 +8,26 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from bot.batched_reads import Staged
 from bot.clock import Clock
 from bot.ports import UpcomingSale
 
+from .model import LiveSale
 from .store import SaleStore
 
 LATE_START_MS = 3_600_000  # a scheduled sale this late to start is still the next one
 NEXT_SALE_FRESH_MS = 1_000  # how long (deployment time) an answer to "the next live sale?" is reused
+
+
+def _upcoming(found: tuple[bool, LiveSale] | None) -> UpcomingSale | None:
+    if found is None:
+        return None
+    live, sale = found
+    if live:
+        return UpcomingSale(sale.title, sale.started_ms or sale.scheduled_ms, sale.url, live=True)
+    return UpcomingSale(sale.title, sale.scheduled_ms, sale.url, live=False)
 
 
 class SaleFacts:
@@ -39,14 +52,19 @@ class SaleFacts:
         self._next = (now, version, answer)
         return answer
 
-    async def _read_next(self, now: int) -> UpcomingSale | None:
-        found = await self._sales.next_sale(now - LATE_START_MS)
-        if found is None:
+    def stage_next_live_sale(self, pipe: Any) -> Staged[UpcomingSale | None] | None:
+        """The same answer, exact, read with a turn's other first reads (no round trip, no reuse); None on
+        Redis Cluster (then :meth:`next_live_sale`)."""
+        staged = self._sales.stage_next_sale(pipe, LATE_START_MS)
+        if staged is None:
             return None
-        live, sale = found
-        if live:
-            return UpcomingSale(sale.title, sale.started_ms or sale.scheduled_ms, sale.url, live=True)
-        return UpcomingSale(sale.title, sale.scheduled_ms, sale.url, live=False)
+        return Staged(staged.start, staged.count, lambda replies: _upcoming(staged.build(replies)))
+
+    async def learn(self) -> None:
+        await self._sales.learn_next_sale_now(LATE_START_MS)
+
+    async def _read_next(self, now: int) -> UpcomingSale | None:
+        return _upcoming(await self._sales.next_sale(now - LATE_START_MS))
 
     async def is_linked(self, post_id: str) -> bool:
         return await self._sales.is_linked(post_id)

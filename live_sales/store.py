@@ -15,6 +15,7 @@ from typing import Any, TypeVar, cast
 
 from redis.asyncio import Redis
 
+from bot.batched_reads import Staged, stage_script
 from bot.keys import Keys
 from bot.scripts import register_script
 
@@ -83,6 +84,7 @@ class SaleStore:
         self._claim = register_script(redis, scripts.CLAIM_FOR_VIDEO)
         self._link = register_script(redis, _LINK)
         self._next_sale = register_script(redis, scripts.NEXT_SALE)
+        self._next_sale_now = register_script(redis, scripts.NEXT_SALE_NOW)
         self.version = 0  # moves with every change this process makes (what caches of its reads go by)
 
     @_changes_sales
@@ -171,10 +173,20 @@ class SaleStore:
         every turn."""
         found = await self._next_sale(keys=[self._keys.live_sales_live, self._keys.live_sales_scheduled],
                                       args=[self._keys.live_sale(""), since_ms])
-        if not found:
-            return None
-        kind, flat = found
-        return text(kind) == "live", LiveSale.from_redis(dict(zip(flat[::2], flat[1::2], strict=True)))
+        return _next_sale_of(found)
+
+    def stage_next_sale(self, pipe: Any, late_ms: int) -> Staged[tuple[bool, LiveSale] | None] | None:
+        """:meth:`next_sale` from the deployment clock's now less ``late_ms``, read in the caller's pipeline
+        (:mod:`bot.batched_reads`); None on Redis Cluster, whose pipelines take no script."""
+        return stage_script(pipe, self._next_sale_now, *self._next_sale_now_input(late_ms), _next_sale_of)
+
+    async def learn_next_sale_now(self, late_ms: int) -> None:
+        """Run the staged read's script once by itself (after a NOSCRIPT: the server learns it)."""
+        await self._next_sale_now(*self._next_sale_now_input(late_ms))
+
+    def _next_sale_now_input(self, late_ms: int) -> tuple[list[str], list[str | int]]:
+        k = self._keys
+        return [k.live_sales_live, k.live_sales_scheduled, k.clock_offset], [k.live_sale(""), late_ms]
 
     async def is_linked(self, post_id: str) -> bool:
         return bool(post_id) and bool(await self._redis.hexists(self._keys.live_sale_links, post_id))
@@ -182,6 +194,13 @@ class SaleStore:
     async def sale_for_video(self, video_id: str) -> LiveSale | None:
         sale_id = await self._redis.hget(self._keys.live_sale_links, video_id)
         return await self.get(text(sale_id)) if sale_id else None
+
+
+def _next_sale_of(found: Any) -> tuple[bool, LiveSale] | None:
+    if not found:
+        return None
+    kind, flat = found
+    return text(kind) == "live", LiveSale.from_redis(dict(zip(flat[::2], flat[1::2], strict=True)))
 
 
 class BroadcastStore:

@@ -20,6 +20,7 @@ from bot.errors import ConfigError
 from bot.plugins import installed_plugin_names
 from bot.ports import NEXT_LIVE_SALE
 from bot.runtime import Runtime
+from live_sales.store import SaleStore
 from tests.test_dialogue.test_dialogue import chat, texts
 from tests.test_live_sales.conftest import Shop, shop_settings, start_shop
 
@@ -48,6 +49,22 @@ async def test_when_is_the_next_live_answers_from_the_live_sales(serve: Serve, r
     await shop.api("POST", f"/api/live-sales/{sale}/start")
     got = await says(shop, psid, "live na ba kayo?")
     assert any("live now" in t and "Denim drop" in t for t in got), got
+
+
+async def test_a_sale_another_process_schedules_is_in_the_very_next_answer(serve: Serve, redis: Redis,
+                                                                          page_id: str) -> None:
+    """A turn reads "the next live sale" with its first reads, exact every time (issue 10): a sale scheduled
+    by another process (its own store, which this process never hears of) shows in the next turn, not a
+    second later (the reuse this replaced)."""
+    shop = await default_shop(serve, redis, page_id)
+    psid = await shop.shopper()
+    assert any("No live sale is scheduled" in t for t in await says(shop, psid, "when is your next live?"))
+    other_process = SaleStore(redis, shop.runtime.keys)
+    now = await shop.runtime.clock.now_ms()
+    await other_process.create(title="Denim drop", url="https://shop.test/denim", topic=shop.runtime.settings.optin_topic,
+                               scheduled_ms=now + 86_400_000, now_ms=now)
+    got = await says(shop, psid, "what time is the next live?")
+    assert any("Denim drop" in t and "https://shop.test/denim" in t for t in got), got
 
 
 async def test_comment_scope_linked_answers_only_under_a_sales_posts(serve: Serve, redis: Redis, page_id: str

@@ -51,3 +51,16 @@ async def test_a_turn_is_answered_after_the_server_forgot_its_scripts(shop: Shop
     await shop.says(psid, "LIVE")
     await shop.runtime.drain()
     assert any("Get daily" in str(m["message"]) for m in await shop.inbox(psid))
+
+
+async def test_the_next_live_sale_is_read_with_the_opening_also_after_the_server_forgot_its_script(shop: Shop
+                                                                                                ) -> None:
+    """The sale is staged in the opening batch (issue 10: no round trip of its own); after a NOSCRIPT both
+    staged scripts are made known and the batch runs again."""
+    psid = await shop.shopper("Ana")
+    await shop.sale("Denim drop", "https://shop.test/denim", scheduled_at="2031-01-01T12:00:00Z")
+    await shop.runtime.redis.script_flush()
+    opening = await shop.runtime.context["dialogue"].open_turn(psid)
+    assert opening.rows.next_live is not None
+    sale = opening.rows.next_live[0]
+    assert sale is not None and (sale.title, sale.url, sale.live) == ("Denim drop", "https://shop.test/denim", False)
