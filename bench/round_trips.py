@@ -10,8 +10,10 @@ A round trip is one read of a client's commands by Redis: consecutive ``MONITOR`
 client connection with no other client's line between them and less than ``--gap-us`` between them (a
 pipeline arrives in one read and is run back to back; a client's next round trip waits for the answer
 of the one before, which on loopback with Python on both ends takes far longer). Commands a script runs
-(``[0 lua]``) belong to its EVALSHA. Only the lines between the webhook's POST and the stub's receipt of
-the reply count, less the idle round-trip rate over that span. Printed: round trips per event, the
+(``[0 lua]``) belong to its EVALSHA, and the gap after a script is counted from its last command (a
+pipeline's commands after a script start later by the script's run time, not by a round trip). Only the
+lines between the webhook's POST and the stub's receipt of the reply count, less the idle round-trip rate
+over that span. Printed: round trips per event, the
 commands seen, the milliseconds from webhook to sent, and the idle rate subtracted.
 """
 
@@ -56,7 +58,10 @@ def count(lines: list[str], gap_us: float, since: float = 0.0, until: float = fl
         if not match:
             continue
         at, client, _ = float(match[1]), match[2], match[3]
-        if client == "lua" or not since <= at <= until:
+        if client == "lua":  # a script's own command: the gap to the next one is counted from its end
+            last_at = max(last_at, at)
+            continue
+        if not since <= at <= until:
             continue
         commands[client] += 1
         if client != last_client or (at - last_at) * 1e6 > gap_us:
@@ -81,6 +86,8 @@ def show(lines: list[str], gap_us: float, since: float, until: float) -> None:
     last_client, last_at, started = "", 0.0, 0.0
     for line in lines:
         match = LINE.match(line)
+        if match and match[2] == "lua":
+            last_at = max(last_at, float(match[1]))
         if not match or match[2] == "lua" or not since <= float(match[1]) <= until:
             continue
         at, client, command = float(match[1]), match[2], match[3]
