@@ -26,6 +26,7 @@ import argparse
 import contextlib
 import json
 import os
+import resource
 import shutil
 import signal
 import subprocess
@@ -107,6 +108,7 @@ class Bench:
         self.redis = RedisProcess(root / "redis")
         self.procs: list[subprocess.Popen[bytes]] = []
         self.profile: tuple[str, Path] | None = None  # (py-spy, the folder of its collapsed stacks)
+        self.stub: subprocess.Popen[bytes] | None = None  # the Graph stand-in (its CPU is the harness's)
 
     def spawn(self, name: str, argv: list[str], env: dict[str, str], cwd: Path = ROOT) -> subprocess.Popen[bytes]:
         with open(self.root / f"{name}.log", "ab") as log:
@@ -134,22 +136,38 @@ class Bench:
                 "HOST": "127.0.0.1", "SALEBELL_DATA_DIR": str(self.root / f"data-{port}"), **extra}
 
     def load(self, url: str) -> dict[str, Any]:
+        """One load generator run; its own CPU seconds go in the figures (``loadgen_cpu``)."""
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         out = subprocess.run([sys.executable, str(PEERS / "loadgen.py"), url, SECRET, str(self.n),
                               str(self.connections), f"http://127.0.0.1:{self.stub_port}"],
                              check=True, capture_output=True, text=True, timeout=600)
-        return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        figures = dict(json.loads(out.stdout.strip().splitlines()[-1]))
+        figures["loadgen_cpu"] = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+        return figures
 
     def measure(self, name: str, url: str, procs: list[subprocess.Popen[bytes]], redis: bool) -> dict[str, Any]:
         cpu0 = sum(tree_cpu(p.pid) for p in procs)
+        others0 = self.stub_and_redis_cpu()
         sent0, run0 = commands(self.redis.port) if redis else (0, 0)
         with self.profiling(procs if redis else []):
             figures = self.load(url)
         cpu = sum(tree_cpu(p.pid) for p in procs) - cpu0
+        stub_cpu, redis_cpu = (b - a for a, b in zip(others0, self.stub_and_redis_cpu(), strict=True))
+        per_1000 = 1000 / self.n
+        figures.update(harness_cpu_per_1000=(figures.pop("loadgen_cpu") + stub_cpu) * per_1000,
+                       redis_cpu_per_1000=redis_cpu * per_1000)
         sent1, run1 = commands(self.redis.port) if redis else (0, 0)
         figures.update(name=name, cpu_per_1000=cpu / self.n * 1000,
                        scripts_per_event=(sent1 - sent0) / self.n if redis else None,
                        redis_per_event=(run1 - run0) / self.n if redis else None)
         return figures
+
+    def stub_and_redis_cpu(self) -> tuple[float, float]:
+        """CPU seconds so far of the Graph stand-in and of redis-server."""
+        stub = cpu_seconds(self.stub.pid) if self.stub is not None else 0.0
+        redis = cpu_seconds(self.redis.proc.pid) if self.redis.proc is not None else 0.0
+        return stub, redis
 
     @contextlib.contextmanager
     def profiling(self, procs: list[subprocess.Popen[bytes]]) -> Iterator[None]:
@@ -223,8 +241,8 @@ def main() -> int:
         if args.profile is not None:
             args.profile.mkdir(parents=True, exist_ok=True)
             bench.profile = (spy, args.profile.resolve())
-        stub = bench.spawn("graph-stub", [sys.executable, str(PEERS / "graph_stub.py"), str(bench.stub_port)],
-                           dict(os.environ))
+        stub = bench.stub = bench.spawn("graph-stub", [sys.executable, str(PEERS / "graph_stub.py"),
+                                                       str(bench.stub_port)], dict(os.environ))
         bench.redis.start()
         try:
             wait_http(f"http://127.0.0.1:{bench.stub_port}/count")
@@ -244,6 +262,14 @@ def main() -> int:
                      else "—")
         print(f"{r['round']:<6}{r['name']:<36}{r['replies_per_s']:>10}{r['ratio']:>12.2f}"
               f"{r['ack_p50_ms']:>8.1f}/{r['ack_p99_ms']:<7.1f}{r['cpu_per_1000']:>10.2f}{per_event:>29}")
+    cores = os.cpu_count() or 1
+    print(f"\nCPU seconds per 1,000 events of everything on this {cores}-core machine, and the replies/s those "
+          f"would cap it at were the CPU the only limit (cores × 1,000 / total):")
+    print(f"{'round':<6}{'target':<36}{'target':>8}{'redis':>7}{'loadgen+stub':>14}{'total':>7}{'ceiling/s':>11}")
+    for r in rows:
+        total = r["cpu_per_1000"] + r["redis_cpu_per_1000"] + r["harness_cpu_per_1000"]
+        print(f"{r['round']:<6}{r['name']:<36}{r['cpu_per_1000']:>8.2f}{r['redis_cpu_per_1000']:>7.2f}"
+              f"{r['harness_cpu_per_1000']:>14.2f}{total:>7.2f}{cores * 1000 / total:>11.0f}")
     return 0 if all(r["replies"] >= r["n"] for r in rows) else 1
 
 

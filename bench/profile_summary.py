@@ -45,7 +45,7 @@ def idle(frames: list[str]) -> bool:
     if not frames:
         return False
     name, _, where = frames[-1].partition(" (")
-    return name in IDLE and "selectors.py" in where
+    return name.rpartition(".")[2] in IDLE and "selectors.py" in where
 
 
 def summarise(path: Path, top: int, with_idle: bool) -> None:
@@ -81,8 +81,11 @@ def main() -> int:
     if not files:
         print(f"no profiles in {args.path}", file=sys.stderr)
         return 1
-    for path in files:
-        summarise(path, args.top, args.idle)
+    try:
+        for path in files:
+            summarise(path, args.top, args.idle)
+    except BrokenPipeError:  # piped into head
+        pass
     return 0
 
 

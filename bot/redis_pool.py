@@ -15,6 +15,9 @@ connection packs in Python (its sync one uses hiredis), 5-8 % of a worker's CPU.
 same (``tests/test_bot/test_redis_pool.py`` compares them); what hiredis cannot pack (None, a bool) is
 the ``DataError`` redis-py raises, and a lone surrogate the same ``UnicodeEncodeError``.
 
+Their ``socket_timeout`` is kept by the pool's watchdog rather than by redis-py's timer per call (a
+task per write, a timer per reply: ~10 % of a worker's CPU, issue 10): see :class:`_Watched`.
+
 It is redis-py's ``ConnectionPool`` otherwise (the same connections, ``ensure_connection``,
 ``disconnect``, ``reset``); redis-py is pinned (``constraints.txt``) and ``tests/test_bot/test_redis_pool.py``
 pins the behaviour this relies on.
@@ -23,6 +26,7 @@ pins the behaviour this relies on.
 from __future__ import annotations
 
 import asyncio
+import weakref
 from collections import deque
 from typing import Any
 
@@ -30,6 +34,7 @@ import hiredis
 from redis.asyncio.connection import AbstractConnection, Connection, ConnectionPool, UnixDomainSocketConnection
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import DataError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 
 class _HiredisPacking:
@@ -51,15 +56,67 @@ class _HiredisPacking:
             raise DataError(f"{exc} (got {[type(a).__name__ for a in args]})") from None
 
 
-class PackedConnection(_HiredisPacking, Connection):
-    """A TCP connection that packs with hiredis."""
+class _Watched:
+    """``socket_timeout`` kept by the pool's watchdog (:meth:`BoundedPool._watch`), not by a timer per call.
+
+    redis-py bounds each write with ``asyncio.wait_for`` (a task per command) and each read with a timeout
+    context (a timer made and cancelled per reply): about a tenth of a worker's CPU under load (py-spy,
+    issue 10). These connections only note when they started to wait for Redis; the watchdog, a few times
+    per ``socket_timeout``, aborts one that has waited longer, and its call raises redis-py's
+    ``TimeoutError`` as before, a little later (at most a quarter of the timeout more).
+    """
+
+    socket_timeout: float | None
+    _writer: Any
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.watched_timeout = self.socket_timeout
+        self.socket_timeout = None  # redis-py's own per-call timers off (connecting keeps its own timeout)
+        self.waiting_since = 0.0  # loop time the current write or read began; 0: not waiting for Redis
+        self.timed_out = False
+
+    def _waiting(self) -> None:
+        if not self.waiting_since:  # a new wait (a pipeline's replies: each read is one)
+            self.waiting_since = asyncio.get_running_loop().time()
+            self.timed_out = False
+
+    async def send_packed_command(self, command: Any, check_health: bool = True) -> None:
+        self._waiting()
+        await super().send_packed_command(command, check_health)  # type: ignore[misc]
+
+    async def read_response(self, *args: Any, **kwargs: Any) -> Any:
+        self._waiting()
+        try:
+            return await super().read_response(*args, **kwargs)  # type: ignore[misc]
+        except RedisConnectionError as exc:
+            if self.timed_out:
+                raise RedisTimeoutError(f"Timeout reading from Redis after {self.watched_timeout}s") from exc
+            raise
+        finally:
+            self.waiting_since = 0.0
+
+    def abort_if_stuck(self, now: float) -> None:
+        """Abort the connection if it has waited for Redis longer than its timeout (the watchdog's call)."""
+        limit = self.watched_timeout
+        if not limit or not self.waiting_since or now - self.waiting_since <= limit:
+            return
+        transport = getattr(self._writer, "transport", None)
+        if transport is not None:
+            self.timed_out = True
+            transport.abort()  # the pending read or drain fails at once; redis-py disconnects it
 
 
-class PackedUnixConnection(_HiredisPacking, UnixDomainSocketConnection):
-    """A Unix-socket connection (the embedded Redis) that packs with hiredis."""
+class PackedConnection(_HiredisPacking, _Watched, Connection):
+    """A TCP connection that packs with hiredis, its timeout kept by the pool's watchdog."""
 
 
-_PACKED = {Connection: PackedConnection, UnixDomainSocketConnection: PackedUnixConnection}
+class PackedUnixConnection(_HiredisPacking, _Watched, UnixDomainSocketConnection):
+    """A Unix-socket connection (the embedded Redis) that packs with hiredis, its timeout kept by the watchdog."""
+
+
+_PACKED: dict[type[AbstractConnection], type[AbstractConnection]] = {
+    Connection: PackedConnection, UnixDomainSocketConnection: PackedUnixConnection}
 
 
 class BoundedPool(ConnectionPool):
@@ -70,8 +127,11 @@ class BoundedPool(ConnectionPool):
         super().__init__(connection_class=_PACKED.get(connection_class, connection_class), **kwargs)
         self.timeout = timeout
         self._waiters: deque[asyncio.Future[None]] = deque()
+        self._watchdog: asyncio.TimerHandle | None = None
 
     async def get_connection(self, command_name: Any = None, *keys: Any, **options: Any) -> AbstractConnection:
+        if self._watchdog is None:
+            self._watch_later(asyncio.get_running_loop())
         if self._waiters or not self.can_get_connection():  # others wait already: get in line behind them
             await self._wait_for_free()
         connection = self.get_available_connection()
@@ -115,9 +175,30 @@ class BoundedPool(ConnectionPool):
         self._available_connections.append(connection)
         self._wake_next()
 
+    def _watch_later(self, loop: asyncio.AbstractEventLoop) -> None:
+        """The watchdog's next look, in a quarter of the timeout (a timer, not a task: nothing to cancel when
+        the loop closes, and it holds the pool only weakly)."""
+        timeout = self.connection_kwargs.get("socket_timeout")
+        if not timeout:
+            return
+        self._watchdog = loop.call_later(max(0.05, timeout / 4), _watch, weakref.ref(self), loop)
+
+    def _watch(self, loop: asyncio.AbstractEventLoop) -> None:
+        now = loop.time()
+        for connection in list(self._in_use_connections):
+            if isinstance(connection, _Watched):
+                connection.abort_if_stuck(now)
+        self._watch_later(loop)
+
     def _wake_next(self) -> None:
         while self._waiters:
             waiter = self._waiters.popleft()
             if not waiter.done():
                 waiter.set_result(None)
                 return
+
+
+def _watch(pool: weakref.ref[BoundedPool], loop: asyncio.AbstractEventLoop) -> None:
+    alive = pool()
+    if alive is not None and not loop.is_closed():
+        alive._watch(loop)

@@ -137,3 +137,47 @@ async def test_the_pool_makes_packed_connections_for_tcp_and_unix_sockets() -> N
     finally:
         await redis.delete("test:pool:packed")
         await redis.aclose()
+
+
+async def test_a_redis_that_stops_answering_times_out_through_the_watchdog_and_the_pool_carries_on() -> None:
+    """No timer per call (issue 10): the pool's watchdog aborts a connection stuck waiting past
+    ``socket_timeout``, and the call raises redis-py's TimeoutError. A server that accepts and never answers
+    stands in for a hung Redis (a stopped process, a lost network); then the real Redis answers again."""
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+
+    held: list[asyncio.StreamWriter] = []
+
+    async def never_answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)
+        while await reader.read(65536):
+            pass
+
+    server = await asyncio.start_server(never_answer, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    hung = Redis.from_pool(BoundedPool.from_url(f"redis://127.0.0.1:{port}/0", socket_timeout=0.4,
+                                                socket_connect_timeout=0.4, max_connections=2))
+    try:
+        started = asyncio.get_running_loop().time()
+        with pytest.raises(RedisTimeoutError):
+            await hung.get("k")
+        waited = asyncio.get_running_loop().time() - started
+        assert 0.4 <= waited < 2.0, waited  # the timeout, and at most a quarter of it (plus a loaded machine)
+        with pytest.raises(RedisTimeoutError):  # a pipeline too, on a fresh connection
+            async with hung.pipeline(transaction=False) as pipe:
+                pipe.get("a")
+                pipe.get("b")
+                await pipe.execute()
+    finally:
+        await hung.aclose()
+        server.close()
+        for writer in held:
+            writer.close()
+    redis = connect(REDIS_URL, max_connections=2)
+    try:
+        connection = await redis.connection_pool.get_connection()
+        assert isinstance(connection, PackedConnection) and connection.socket_timeout is None  # no timers
+        assert connection.watched_timeout == 5.0
+        await redis.connection_pool.release(connection)
+        assert await redis.ping()
+    finally:
+        await redis.aclose()
