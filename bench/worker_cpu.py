@@ -60,20 +60,21 @@ def one_round(bench: Bench, checkout: Path, n: int, round_no: int) -> tuple[floa
     try:
         time.sleep(3.0)  # imports, plugins, its loops started and idle
         stored = bodies(n, round_no)
-        before_sent, cpu0 = stub_count(bench.stub_port), cpu_seconds(worker.pid)
-        started = time.monotonic()
-        pipe = client.pipeline(transaction=False)
-        for body in stored:
-            pipe.xadd(PREFIX + "inbox", {"b": body})
-        pipe.execute()
-        deadline = started + 300
-        while stub_count(bench.stub_port) - before_sent < n:
-            if time.monotonic() > deadline or worker.poll() is not None:
-                log = (bench.root / f"worker-{round_no}.log").read_text()[-2000:]
-                raise RuntimeError(f"round {round_no}: the worker answered {stub_count(bench.stub_port) - before_sent} "
-                                   f"of {n} events; its log ends:\n{log}")
-            time.sleep(0.01)
-        elapsed, cpu = time.monotonic() - started, cpu_seconds(worker.pid) - cpu0
+        with bench.profiling([worker]):
+            before_sent, cpu0 = stub_count(bench.stub_port), cpu_seconds(worker.pid)
+            started = time.monotonic()
+            pipe = client.pipeline(transaction=False)
+            for body in stored:
+                pipe.xadd(PREFIX + "inbox", {"b": body})
+            pipe.execute()
+            deadline = started + 300
+            while (sent := stub_count(bench.stub_port) - before_sent) < n:
+                if time.monotonic() > deadline or worker.poll() is not None:
+                    log = (bench.root / f"worker-{round_no}.log").read_text()[-2000:]
+                    raise RuntimeError(f"round {round_no}: the worker answered {sent} of {n} events; its log "
+                                       f"ends:\n{log}")
+                time.sleep(0.01)
+            elapsed, cpu = time.monotonic() - started, cpu_seconds(worker.pid) - cpu0
         return n / elapsed, cpu * 1000 / n
     finally:
         bench.stop([worker])
@@ -86,11 +87,16 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3, help="rounds per variant (default 3)")
     parser.add_argument("--variant", action="append", default=[], metavar="NAME=PATH",
                         help="a checkout to measure (repeat to compare; default: this one)")
+    parser.add_argument("--profile", type=Path, metavar="DIR",
+                        help="py-spy the worker in each round (as bench/e2e.py --profile)")
     args = parser.parse_args()
     variants = [(v.partition("=")[0], Path(v.partition("=")[2]).resolve()) for v in args.variant] or [("this", ROOT)]
     results: dict[str, list[tuple[float, float]]] = {name: [] for name, _ in variants}
     with tempfile.TemporaryDirectory(prefix="salebell-bench-worker-") as tmp:
         bench = Bench(Path(tmp), args.n, 1)
+        if args.profile is not None:
+            args.profile.mkdir(parents=True, exist_ok=True)
+            bench.profile = (str(Path(sys.executable).with_name("py-spy")), args.profile.resolve())
         bench.stub = bench.spawn("graph-stub", [sys.executable, str(PEERS / "graph_stub.py"), str(bench.stub_port)],
                                  {})
         bench.redis.start()
