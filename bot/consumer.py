@@ -37,6 +37,7 @@ from .turn_commit import TurnCommit, deferring
 log = logging.getLogger(__name__)
 
 MAX_PER_CLAIM = 50  # events handled per lease before the shopper yields to others
+IDLE_FIRST, IDLE_MOST = 0.01, 0.05  # seconds between claims while none are ready (woken sooner, see wake)
 T = TypeVar("T")
 
 
@@ -65,6 +66,7 @@ class EventConsumer:
         self._active: set[asyncio.Task[None]] = set()
         self._held: set[str] = set()  # the shoppers whose lease this consumer holds now (the heartbeat's)
         self._stop = asyncio.Event()  # run() replaces it with the runtime's
+        self._woken = asyncio.Event()
 
     async def run(self, stop: asyncio.Event) -> None:
         """Claim and drain until ``stop`` is set; then finish what is in hand."""
@@ -72,8 +74,27 @@ class EventConsumer:
         async with self._keeping_leases():  # not until ``stop``: the leases in hand are kept while finished
             await self._claim_and_drain(stop)
 
+    def wake(self) -> None:
+        """Claim now: this process's splitter queued events, or a drain ended and made room."""
+        self._woken.set()
+
+    async def _idle(self, stop: asyncio.Event, seconds: float) -> None:
+        """Wait ``seconds``, or until woken or stopped."""
+        if not self._woken.is_set():
+            waiter = asyncio.ensure_future(self._woken.wait())
+            stopped = asyncio.ensure_future(stop.wait())
+            try:
+                await asyncio.wait((waiter, stopped), timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                waiter.cancel()
+                stopped.cancel()
+        self._woken.clear()
+
     async def _claim_and_drain(self, stop: asyncio.Event) -> None:
-        idle = 0.002
+        """Claim ready shoppers while there is room; when none are ready, wait until woken (events this process
+        split, a drain ended) or, for what other processes split and expired leases, a poll (10 ms, backing
+        off to 50 ms): not a claim right after every claim, nor one every 2 ms after each event."""
+        idle = IDLE_FIRST
         backoff, outage = Backoff(first=0.05, most=0.5), Outage(log, f"consumer {self.name}")
         while not stop.is_set():
             free = self.concurrency - len(self._active)
@@ -92,14 +113,22 @@ class EventConsumer:
             for lease in claimed:
                 task = asyncio.create_task(self._drain(lease))
                 self._active.add(task)
-                task.add_done_callback(self._active.discard)
-            if claimed:
-                idle = 0.002
+                task.add_done_callback(self._drained)
+            if claimed and len(claimed) == free:  # maybe more ready than there was room for
+                idle = IDLE_FIRST
                 continue
-            await sleep_or_stop(stop, idle)
-            idle = min(idle * 2, 0.05)
+            if claimed or free <= 0:
+                idle = IDLE_FIRST
+            await self._idle(stop, idle)
+            idle = min(idle * 2, IDLE_MOST)
         if self._active:
             await asyncio.gather(*self._active, return_exceptions=True)
+
+    def _drained(self, task: asyncio.Task[None]) -> None:
+        full = len(self._active) >= self.concurrency
+        self._active.discard(task)
+        if full:  # room again: the claim loop waits for it only if it was full
+            self.wake()
 
     async def run_once(self) -> int:
         """Claim what is ready now and drain it (tests, burst mode). Returns keys drained."""

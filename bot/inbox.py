@@ -31,6 +31,7 @@ import asyncio
 import logging
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from redis.asyncio import Redis
@@ -81,6 +82,7 @@ class InboxSplitter:
         self._foreign_warned: dict[str, float] = {}
         # (the cursor, when the lease was last taken or renewed, monotonic s) while this process holds it
         self._held: tuple[str, float] | None = None
+        self.on_queued: Callable[[], None] | None = None  # told when a commit queued new events
 
     async def step(self, block_ms: int | None = None) -> int:
         """Split one batch if this process holds (or can take) the lease.
@@ -166,6 +168,8 @@ class InboxSplitter:
                         "lease lost" if result == -1 else "cursor moved")
             return False
         self._held = (commit.new_cursor, renewed)
+        if result > 0 and self.on_queued is not None:
+            self.on_queued()
         return True
 
     def _parse(self, entry_id: str, body: bytes, run: _Split) -> None:

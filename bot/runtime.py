@@ -83,6 +83,7 @@ class Runtime:
                                       instagram_account_id=settings.instagram_account_id)
         self.consumer = EventConsumer(redis, self.keys, self.queues, self.registry, self.context,
                                       name=name, concurrency=settings.worker_concurrency)
+        self.splitter.on_queued = self.consumer.wake  # events this process split are claimed without a poll
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._background: list[Any] = []

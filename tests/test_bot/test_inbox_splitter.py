@@ -50,3 +50,27 @@ async def test_a_splitter_asks_for_its_lease_again_after_a_quarter_of_it(redis: 
     await redis.set(keys.splitter_lease, "b", px=60_000)
     await asyncio.sleep(0.02)
     assert await a.step() == -1
+
+
+async def test_a_commit_that_queued_events_tells_the_process_and_one_of_repeats_only_does_not(
+        redis: Redis, keys: Keys) -> None:
+    """The runtime's consumer is woken by its own splitter (issue 10: claimed without waiting for a poll)."""
+    queues = ShopperQueues(redis, keys)
+    a = InboxSplitter(redis, keys, queues, "a", lease_ms=60_000)
+    told: list[int] = []
+    a.on_queued = lambda: told.append(1)
+    await add_body(redis, keys, 4)
+    assert await a.step() == 1 and told == [1]
+    await add_body(redis, keys, 4)  # Meta's retry of the same message: dropped by its dedupe mark
+    assert await a.step() == 1 and told == [1]
+
+
+async def test_the_runtime_wires_its_splitter_to_wake_its_consumer(redis: Redis, page_id: str) -> None:
+    from bot.runtime import Runtime
+    from tests.test_live_sales.conftest import shop_settings
+
+    runtime = Runtime(shop_settings(page_id), redis)
+    assert runtime.splitter.on_queued == runtime.consumer.wake
+    stop = asyncio.Event()
+    runtime.consumer.wake()
+    await asyncio.wait_for(runtime.consumer._idle(stop, 600), timeout=30)  # woken: it does not wait the 600 s
