@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test check install bench bench-ingest bench-send bench-nlu bench-fanout bench-faults bench-e2e bench-trips bench-pages contract clean
+.PHONY: run test check install bench bench-ingest bench-send bench-nlu bench-fanout bench-faults bench-e2e bench-worker bench-trips bench-pages contract clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -45,9 +45,13 @@ bench-nlu: $(STAMP)
 bench-fanout: $(STAMP)
 	$(BIN)/python bench/fanout.py
 
-## The fault suite's scenarios at 5,000 subscribers and 300 webhooks/s (minutes; prints a table).
+## A shopper's "LIVE" end to end beside Bottender 1.5.5, in one run (ARGS="--profile /tmp/prof" for py-spy).
 bench-e2e: $(STAMP)
-	$(BIN)/python bench/e2e.py
+	$(BIN)/python bench/e2e.py $(ARGS)
+
+## One worker's CPU per chat event on a stored load (A/B: ARGS="--variant before=/tmp/before --variant now=.")
+bench-worker: $(STAMP)
+	$(BIN)/python bench/worker_cpu.py $(ARGS)
 
 ## Redis round trips of one chat event, webhook to sent (MONITOR; issue 10's <= 12).
 bench-trips: $(STAMP)
@@ -56,6 +60,7 @@ bench-trips: $(STAMP)
 bench-pages: $(STAMP)
 	$(BIN)/python bench/pages.py
 
+## The fault suite's scenarios at 5,000 subscribers and 300 webhooks/s (minutes; prints a table).
 bench-faults: $(STAMP)
 	$(BIN)/python bench/faults.py
 
