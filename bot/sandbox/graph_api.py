@@ -32,6 +32,7 @@ from .instagram_send import plan_instagram, refuse_instagram_shopper
 from .ledger import SendResult, json_head
 from .message_templates import plan_utility, template_of_send
 from .rules import MarketingPlan, SendPlan, plan_marketing, plan_send
+from .state import thread_owner_of
 
 USAGE_HEADER = "X-Business-Use-Case-Usage"
 JSON = "application/json"
@@ -153,7 +154,9 @@ async def _post(sandbox: Sandbox, request: web.Request, body: Any, api: str, mar
         if isinstance(plan_ig, GraphRefusal):
             return await refuse(sandbox, request, api, plan_ig, fbtrace_id, request_json)
         return await _send(sandbox, request, plan_ig, api, fbtrace_id, request_json)
-    if not marketing and await refuse_instagram_shopper(sandbox, body):
+    psid = _recipient_psid(body)
+    shopper = await sandbox.state.shopper(psid) if psid and not marketing else None  # read once for both checks
+    if not marketing and await refuse_instagram_shopper(sandbox, body, shopper):
         return await refuse(sandbox, request, api, NO_MATCHING_USER, fbtrace_id, request_json)
     if marketing:
         plan_m = plan_marketing(body, sandbox.settings.message_campaign_id)
@@ -166,7 +169,8 @@ async def _post(sandbox: Sandbox, request: web.Request, body: Any, api: str, mar
         plan = plan_send(body)
     if isinstance(plan, GraphRefusal):
         return await refuse(sandbox, request, api, plan, fbtrace_id, request_json)
-    if plan.kind == "psid" and await _owned_by_other_app(sandbox, plan.address):
+    if plan.kind == "psid" and await _owned_by_other_app(sandbox, plan.address,
+                                                         shopper if plan.address == psid else None):
         return await refuse(sandbox, request, api, THREAD_CONTROLLED, fbtrace_id, request_json)
     return await _send(sandbox, request, plan, api, fbtrace_id, request_json)
 
@@ -199,9 +203,12 @@ async def _send(sandbox: Sandbox, request: web.Request, plan: SendPlan, api: str
     return answer(sandbox, result, api, fbtrace_id, message_id=mid)
 
 
-async def _owned_by_other_app(sandbox: Sandbox, psid: str) -> bool:
-    """Another app (the Page Inbox) owns the thread: our app may not send into it (§2.11, 2018300)."""
+async def _owned_by_other_app(sandbox: Sandbox, psid: str, shopper: dict[str, str] | None = None) -> bool:
+    """Another app (the Page Inbox) owns the thread: our app may not send into it (§2.11, 2018300).
+    ``shopper``: the shopper's record as this request read it (its ``thread_owner``), else read here."""
     ours = int(sandbox.settings.app_id or 0)
+    if shopper is not None:
+        return thread_owner_of(shopper, ours) != ours
     return await sandbox.state.thread_owner(psid, ours) != ours
 
 

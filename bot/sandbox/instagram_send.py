@@ -65,13 +65,15 @@ async def plan_instagram(sandbox: Sandbox, body: Any) -> SendPlan | GraphRefusal
     return replace(plan, channel="instagram", message=message if flat is not None else plan.message)
 
 
-async def refuse_instagram_shopper(sandbox: Sandbox, body: Any) -> bool:
-    """True when a ``me/messages`` body is addressed to an Instagram shopper or comment (not served there)."""
+async def refuse_instagram_shopper(sandbox: Sandbox, body: Any,
+                                   shopper: dict[str, str] | None = None) -> bool:
+    """True when a ``me/messages`` body is addressed to an Instagram shopper or comment (not served there).
+    ``shopper``: the recipient's record, when the caller read it already."""
     recipient = body.get("recipient") if isinstance(body, dict) else None
     if not isinstance(recipient, dict):
         return False
     if isinstance(recipient.get("id"), str):
-        return on_instagram(await sandbox.state.shopper(recipient["id"]))
+        return on_instagram(shopper if shopper is not None else await sandbox.state.shopper(recipient["id"]))
     if isinstance(recipient.get("comment_id"), str):
         comment = await sandbox.state.comment(recipient["comment_id"])
         return comment is not None and on_instagram(await sandbox.state.post(comment.get("post_id", "")))

@@ -28,6 +28,12 @@ def _decode(raw: dict[Any, Any]) -> dict[str, str]:
     return {text(k): text(v) for k, v in raw.items()}
 
 
+def thread_owner_of(shopper: dict[str, str], default: int) -> int:
+    """The app owning the thread, from the shopper's record (``SandboxState.shopper``); ``default``: ours."""
+    value = shopper.get("thread_owner", "")
+    return int(value) if value.isdigit() else default
+
+
 class SandboxState:
     """Shoppers, opt-in requests, tokens, posts, comments and the Messenger profile."""
 
@@ -63,8 +69,7 @@ class SandboxState:
     async def thread_owner(self, psid: str, default: int) -> int:
         """The app owning the shopper's thread (``bot.sandbox.handover``); ``default``: ours."""
         raw = await self._redis.hget(self._keys.sandbox_shopper(psid), "thread_owner")
-        value = text(raw) if raw else ""
-        return int(value) if value.isdigit() else default
+        return thread_owner_of({"thread_owner": text(raw) if raw else ""}, default)
 
     async def set_blocked(self, psid: str, blocked: bool) -> None:
         await self._redis.hset(self._keys.sandbox_shopper(psid), "blocked", "1" if blocked else "0")
