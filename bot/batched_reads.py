@@ -85,23 +85,20 @@ async def run_batch(redis: Redis, queue_all: Callable[[Any], B], known: Callable
     bundle = bundle_script(redis)
     for attempt in (1, 2):
         async with redis.pipeline(transaction=False) as pipe:
-            if is_cluster_pipeline(pipe):
-                staged = queue_all(pipe)
-                try:
-                    return staged, await pipe.execute()
-                except NoScriptError:
-                    if attempt == 2:
-                        raise
-            else:  # the plain reads in one script call (bot.read_bundle)
-                reads = BundledReads(pipe)
-                staged = queue_all(reads)
+            # the plain reads in one script call (bot.read_bundle), except where pipelines take no script
+            reads = None if is_cluster_pipeline(pipe) else BundledReads(pipe)
+            staged = queue_all(pipe if reads is None else reads)
+            if reads is not None:
                 reads.finish(bundle)
-                try:
-                    return staged, reads.replies(await pipe.execute())
-                except NoScriptError:
-                    if attempt == 2:
-                        raise
-        await bundle(keys=[], args=[])  # (no reads: it only makes the server learn it)
+            try:
+                raw = await pipe.execute()
+            except NoScriptError:
+                if attempt == 2:
+                    raise
+            else:
+                return staged, raw if reads is None else reads.replies(raw)
+        if reads is not None:
+            await bundle(keys=[], args=[])  # (no reads: it only makes the server learn it)
         await known()
     raise AssertionError("unreachable")  # pragma: no cover
 

@@ -121,13 +121,6 @@ local function claim(keys, argv)
   return {out, #expired, heads}
 end
 
--- complete: KEYS queue, ready, leases, owners, counters; ARGV okey, owner, lease_ms, counter_field, keep, item id;
--- then, optionally, the handler's commit (commit_turn above).
--- Runs the handler's commit (its send jobs and last writes), pops the handled head and counts it, atomically. Returns {-1} if the lease was lost, else {the number
--- of events still queued}; keeps the lease when keep=1 and more are queued, and then returns the new
--- head too ({left, head}: the consumer's next item without another round trip). When the head is no longer
--- the item handled (an earlier try of this complete ran, and its answer was lost), nothing is popped
--- or counted again.
 local writes = {SET = true, ZADD = true, ZREM = true}
 
 -- The handler's commit (bot/turn_commit.py), after complete's own keys and arguments: KEYS from 6 the jobs'
@@ -151,6 +144,13 @@ local function commit_turn(keys, argv)
   end
 end
 
+-- complete: KEYS queue, ready, leases, owners, counters; ARGV okey, owner, lease_ms, counter_field, keep, item id;
+-- then, optionally, the handler's commit (commit_turn above).
+-- Runs the handler's commit (its send jobs and last writes), pops the handled head and counts it,
+-- atomically. Returns {-1} if the lease was lost, else {the number of events still queued}; keeps the
+-- lease when keep=1 and more are queued, and then returns the new head too ({left, head}: the consumer's
+-- next item without another round trip). When the head is no longer the item handled (an earlier try of
+-- this complete ran, and its answer was lost), nothing is run, popped or counted again.
 local function complete(keys, argv)
   if redis.call('HGET', keys[4], argv[1]) ~= argv[2] then
     return {-1}
