@@ -127,11 +127,13 @@ class BoundedPool(ConnectionPool):
         super().__init__(connection_class=_PACKED.get(connection_class, connection_class), **kwargs)
         self.timeout = timeout
         self._waiters: deque[asyncio.Future[None]] = deque()
-        self._watchdog: asyncio.TimerHandle | None = None
+        self._watched_loop: asyncio.AbstractEventLoop | None = None  # the loop the watchdog runs on
 
     async def get_connection(self, command_name: Any = None, *keys: Any, **options: Any) -> AbstractConnection:
-        if self._watchdog is None:
-            self._watch_later(asyncio.get_running_loop())
+        loop = asyncio.get_running_loop()
+        if self._watched_loop is not loop:  # first use, or a pool used again from another loop
+            self._watched_loop = loop
+            self._watch_later(loop)
         if self._waiters or not self.can_get_connection():  # others wait already: get in line behind them
             await self._wait_for_free()
         connection = self.get_available_connection()
@@ -181,7 +183,7 @@ class BoundedPool(ConnectionPool):
         timeout = self.connection_kwargs.get("socket_timeout")
         if not timeout:
             return
-        self._watchdog = loop.call_later(max(0.05, timeout / 4), _watch, weakref.ref(self), loop)
+        loop.call_later(max(0.05, timeout / 4), _watch, weakref.ref(self), loop)
 
     def _watch(self, loop: asyncio.AbstractEventLoop) -> None:
         now = loop.time()
@@ -200,5 +202,5 @@ class BoundedPool(ConnectionPool):
 
 def _watch(pool: weakref.ref[BoundedPool], loop: asyncio.AbstractEventLoop) -> None:
     alive = pool()
-    if alive is not None and not loop.is_closed():
+    if alive is not None and alive._watched_loop is loop and not loop.is_closed():  # one watchdog, on its loop
         alive._watch(loop)

@@ -181,3 +181,37 @@ async def test_a_redis_that_stops_answering_times_out_through_the_watchdog_and_t
         assert await redis.ping()
     finally:
         await redis.aclose()
+
+
+def test_a_pool_used_again_from_another_event_loop_is_watched_there_too() -> None:
+    """The watchdog runs on the loop the pool is used from: a pool first used on one loop (closed since) and
+    then on another still times out a server that stopped answering, rather than waiting for ever."""
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+
+    async def serve_silently() -> tuple[asyncio.Server, list[asyncio.StreamWriter]]:
+        held: list[asyncio.StreamWriter] = []
+
+        async def never_answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            held.append(writer)
+            while await reader.read(65536):
+                pass
+        return await asyncio.start_server(never_answer, "127.0.0.1", 0), held
+
+    async def one_call(pool: BoundedPool) -> None:
+        server, held = await serve_silently()
+        pool.connection_kwargs["port"] = server.sockets[0].getsockname()[1]
+        pool.reset()  # its connections are made afresh, to this loop's server (the watchdog is the pool's)
+        client = Redis.from_pool(pool)
+        try:
+            with pytest.raises(RedisTimeoutError):
+                await asyncio.wait_for(client.get("k"), timeout=10)
+        finally:
+            await pool.disconnect()
+            server.close()
+            for writer in held:
+                writer.close()
+
+    pool = BoundedPool.from_url("redis://127.0.0.1:1/0", socket_timeout=0.3, socket_connect_timeout=0.3,
+                                max_connections=2)
+    asyncio.run(one_call(pool))
+    asyncio.run(one_call(pool))  # a new loop: without a watchdog here, wait_for's 10 s would raise instead
