@@ -43,7 +43,7 @@ import redis as redis_sync
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.common import cpu_seconds  # noqa: E402
+from bench.common import cpu_seconds, py_spy, recording  # noqa: E402
 from tests.support.redis_server import RedisProcess, free_port  # noqa: E402
 
 PEERS = ROOT.parent / "shared" / "peers"
@@ -176,17 +176,8 @@ class Bench:
             yield
             return
         spy, folder = self.profile
-        spies = [subprocess.Popen([spy, "record", "--pid", str(p.pid), "--rate", "200", "--format", "raw", "--idle",
-                                   "--nonblocking", "--output", str(folder / f"{p.pid}-{self.label(p)}.txt")],
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for p in procs]
-        time.sleep(1.0)  # py-spy attaches
-        try:
+        with recording(spy, folder, {p.pid: self.label(p) for p in procs}):
             yield
-        finally:
-            for spy in spies:
-                spy.send_signal(signal.SIGINT)
-            for spy in spies:
-                spy.wait(timeout=30)
 
     @staticmethod
     def label(proc: subprocess.Popen[bytes]) -> str:
@@ -231,8 +222,8 @@ def main() -> int:
                         help="py-spy (pip install py-spy) each salebell process during its load; collapsed stacks "
                              "into DIR, summarised by bench/profile_summary.py")
     args = parser.parse_args()
-    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
-    if args.profile is not None and not Path(spy).exists():
+    spy = py_spy()
+    if args.profile is not None and not spy:
         parser.error("--profile needs py-spy: .venv/bin/pip install py-spy")
     folder = bottender_dir()
     rows: list[dict[str, Any]] = []

@@ -1,11 +1,13 @@
 """Where a salebell process spent its samples: py-spy's collapsed stacks summarised.
 
-    .venv/bin/python bench/profile_summary.py DIR_OR_FILE [--top 25] [--idle]
+    .venv/bin/python bench/profile_summary.py DIR_OR_FILE [--top 25] [--idle] [--under NAME]
 
 Reads what ``bench/e2e.py --profile DIR`` wrote (one ``<pid>-<role>.txt`` per process, py-spy's ``raw``
 format: ``frame;frame;…;leaf count`` per line) and prints, per file, the share of samples in which each
 function is on the stack (inclusive) and at the top of it (self). Idle samples (the event loop waiting in
-``select``/``epoll``) are counted apart and left out of the shares unless ``--idle``.
+``select``/``epoll``) are counted apart and left out of the shares unless ``--idle``. ``--under NAME``
+prints instead what the functions whose name contains NAME spent their samples in: each direct callee's
+share of their samples, and their own.
 """
 
 from __future__ import annotations
@@ -71,11 +73,27 @@ def summarise(path: Path, top: int, with_idle: bool) -> None:
         print(f"{100 * count / base:>8.1f}%  {name}")
 
 
+def callees(path: Path, under: str, top: int) -> None:
+    """The direct callees of the frames matching ``under`` (the outermost match of each stack), by samples."""
+    below: Counter[str] = Counter()
+    matched = 0
+    for frames, count in read(path):
+        at = next((i for i, f in enumerate(frames) if under in f), None)
+        if at is None:
+            continue
+        matched += count
+        below[frames[at + 1] if at + 1 < len(frames) else "(self)"] += count
+    print(f"\n== {path.name}: {matched} samples under {under!r}")
+    for name, count in below.most_common(top):
+        print(f"{100 * count / max(1, matched):>8.1f}%  {name}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("path", type=Path, help="a folder of bench/e2e.py --profile output, or one file")
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--idle", action="store_true", help="count the idle samples in the shares")
+    parser.add_argument("--under", metavar="NAME", help="the direct callees of the functions named like NAME")
     args = parser.parse_args()
     files = sorted(args.path.glob("*.txt")) if args.path.is_dir() else [args.path]
     if not files:
@@ -83,7 +101,10 @@ def main() -> int:
         return 1
     try:
         for path in files:
-            summarise(path, args.top, args.idle)
+            if args.under:
+                callees(path, args.under, args.top)
+            else:
+                summarise(path, args.top, args.idle)
     except BrokenPipeError:  # piped into head
         pass
     return 0

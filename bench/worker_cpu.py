@@ -30,7 +30,7 @@ import redis as redis_sync
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.common import cpu_seconds  # noqa: E402
+from bench.common import cpu_seconds, py_spy  # noqa: E402
 from bench.e2e import PAGE, PEERS, Bench  # noqa: E402
 from tests.support.redis_server import free_port  # noqa: E402
 
@@ -96,7 +96,9 @@ def main() -> int:
         bench = Bench(Path(tmp), args.n, 1)
         if args.profile is not None:
             args.profile.mkdir(parents=True, exist_ok=True)
-            bench.profile = (str(Path(sys.executable).with_name("py-spy")), args.profile.resolve())
+            if not py_spy():
+                parser.error("--profile needs py-spy: .venv/bin/pip install py-spy")
+            bench.profile = (py_spy(), args.profile.resolve())
         bench.stub = bench.spawn("graph-stub", [sys.executable, str(PEERS / "graph_stub.py"), str(bench.stub_port)],
                                  {})
         bench.redis.start()
