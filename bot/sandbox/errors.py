@@ -82,6 +82,7 @@ UNKNOWN_OBJECT = refusal(100, "Unsupported request. The object does not exist, c
 OUTCOMES: dict[str, GraphRefusal] = {
     "rate": refusal(613, "Calls to this api have exceeded the rate limit.", 2534040),
     "no_user": NO_MATCHING_USER,
+    "thread_controlled": THREAD_CONTROLLED,
     "blocked": refusal(551, "This person isn't available right now.", 1545041),
     "window": refusal(10, "This message is sent outside of allowed window.", 2018278),
     "optin_weekly": refusal(613, "Cannot send multiple opt-in requests with the same title to a user "

@@ -1,7 +1,8 @@
 """The Graph API send paths: ``POST me/messages`` (Send API) and ``POST act_{id}/messages`` (Marketing Message API).
 
 Per call: the Page token check, payload validation (``rules``), then one Lua
-script for everything stored (``Ledger.send``). Every call and its outcome is
+script for everything stored (``Ledger.send``), the recipient's channel and
+thread owner included, so a send to a PSID is one Redis command. Every call and its outcome is
 recorded, with the access token left out.
 """
 
@@ -20,7 +21,6 @@ from .context import SANDBOX, Sandbox
 from .errors import (
     INVALID_TOKEN,
     NO_MATCHING_USER,
-    THREAD_CONTROLLED,
     UNKNOWN_OBJECT,
     GraphRefusal,
     answer_for,
@@ -28,11 +28,10 @@ from .errors import (
     usage_header,
 )
 from .faults import Fault
-from .instagram_send import plan_instagram, refuse_instagram_shopper
+from .instagram_send import plan_instagram, refuse_instagram_comment
 from .ledger import SendResult, json_head
 from .message_templates import plan_utility, template_of_send
 from .rules import MarketingPlan, SendPlan, plan_marketing, plan_send
-from .state import thread_owner_of
 
 USAGE_HEADER = "X-Business-Use-Case-Usage"
 JSON = "application/json"
@@ -154,9 +153,7 @@ async def _post(sandbox: Sandbox, request: web.Request, body: Any, api: str, mar
         if isinstance(plan_ig, GraphRefusal):
             return await refuse(sandbox, request, api, plan_ig, fbtrace_id, request_json)
         return await _send(sandbox, request, plan_ig, api, fbtrace_id, request_json)
-    psid = _recipient_psid(body)
-    shopper = await sandbox.state.shopper(psid) if psid and not marketing else None  # read once for both checks
-    if not marketing and await refuse_instagram_shopper(sandbox, body, shopper):
+    if not marketing and await refuse_instagram_comment(sandbox, body):
         return await refuse(sandbox, request, api, NO_MATCHING_USER, fbtrace_id, request_json)
     if marketing:
         plan_m = plan_marketing(body, sandbox.settings.message_campaign_id)
@@ -169,10 +166,8 @@ async def _post(sandbox: Sandbox, request: web.Request, body: Any, api: str, mar
         plan = plan_send(body)
     if isinstance(plan, GraphRefusal):
         return await refuse(sandbox, request, api, plan, fbtrace_id, request_json)
-    if plan.kind == "psid" and await _owned_by_other_app(sandbox, plan.address,
-                                                         shopper if plan.address == psid else None):
-        return await refuse(sandbox, request, api, THREAD_CONTROLLED, fbtrace_id, request_json)
-    return await _send(sandbox, request, plan, api, fbtrace_id, request_json)
+    # an Instagram shopper is no user here, and a thread the Page Inbox owns refuses us: send.lua checks both
+    return await _send(sandbox, request, plan, api, fbtrace_id, request_json, thread_app=our_app_id(sandbox))
 
 
 async def _plan_utility(sandbox: Sandbox, body: dict[str, Any]) -> SendPlan | GraphRefusal:
@@ -184,7 +179,8 @@ async def _plan_utility(sandbox: Sandbox, body: dict[str, Any]) -> SendPlan | Gr
 
 
 async def _send(sandbox: Sandbox, request: web.Request, plan: SendPlan, api: str, fbtrace_id: str,
-                request_json: str) -> web.Response:
+                request_json: str, thread_app: str = "") -> web.Response:
+    """Run the send script for ``plan``; ``thread_app``: our app id when the thread must be ours."""
     mid = ids.new_mid()
     entry: dict[str, Any] = {"message_id": mid, "message": plan.message, "messaging_type": plan.messaging_type,
                              "tag": plan.tag, "via": plan.via}
@@ -199,17 +195,13 @@ async def _send(sandbox: Sandbox, request: web.Request, plan: SendPlan, api: str
         rule=plan.rule, optin_title=plan.optin.title if plan.optin else "", optin_head=optin_head,
         inbox_head=json_head(entry) if plan.message is not None else "",
         sent_head=record_head(request, api, fbtrace_id, request_json, message_id=mid), mid=mid,
-        metadata=_metadata(plan.message))
+        metadata=_metadata(plan.message), channel=plan.channel, thread_app=thread_app)
     return answer(sandbox, result, api, fbtrace_id, message_id=mid)
 
 
-async def _owned_by_other_app(sandbox: Sandbox, psid: str, shopper: dict[str, str] | None = None) -> bool:
-    """Another app (the Page Inbox) owns the thread: our app may not send into it (§2.11, 2018300).
-    ``shopper``: the shopper's record as this request read it (its ``thread_owner``), else read here."""
-    ours = int(sandbox.settings.app_id or 0)
-    if shopper is not None:
-        return thread_owner_of(shopper, ours) != ours
-    return await sandbox.state.thread_owner(psid, ours) != ours
+def our_app_id(sandbox: Sandbox) -> str:
+    """Our app's id as the thread owner is stored (``bot.sandbox.handover``): digits, 0 when unset."""
+    return str(int(sandbox.settings.app_id or 0))
 
 
 def _recipient_psid(body: Any) -> str:

@@ -51,29 +51,23 @@ async def plan_instagram(sandbox: Sandbox, body: Any) -> SendPlan | GraphRefusal
     plan = plan_send(checked)
     if isinstance(plan, GraphRefusal):
         return plan
-    if plan.kind == "psid":
-        if not on_instagram(await sandbox.state.shopper(plan.address)):
-            return NO_MATCHING_USER
-    elif plan.kind == "comment":
+    if plan.kind == "comment":
         if not isinstance(message, dict) or set(message) - {"text", "metadata"}:
             return bad(PRIVATE_REPLY_TEXT_ONLY)
         refused = await _check_comment(sandbox, plan.address)
         if refused is not None:
             return refused
-    else:
+    elif plan.kind != "psid":  # a PSID that is no Instagram shopper: send.lua refuses it (channel)
         return NO_MATCHING_USER  # tokens: no marketing messages through this endpoint
     return replace(plan, channel="instagram", message=message if flat is not None else plan.message)
 
 
-async def refuse_instagram_shopper(sandbox: Sandbox, body: Any,
-                                   shopper: dict[str, str] | None = None) -> bool:
-    """True when a ``me/messages`` body is addressed to an Instagram shopper or comment (not served there).
-    ``shopper``: the recipient's record, when the caller read it already."""
+async def refuse_instagram_comment(sandbox: Sandbox, body: Any) -> bool:
+    """True when a ``me/messages`` body is a private reply to a comment on Instagram (not served there).
+    An Instagram shopper's IGSID as ``recipient.id`` is refused by the send script (its channel check)."""
     recipient = body.get("recipient") if isinstance(body, dict) else None
     if not isinstance(recipient, dict):
         return False
-    if isinstance(recipient.get("id"), str):
-        return on_instagram(shopper if shopper is not None else await sandbox.state.shopper(recipient["id"]))
     if isinstance(recipient.get("comment_id"), str):
         comment = await sandbox.state.comment(recipient["comment_id"])
         return comment is not None and on_instagram(await sandbox.state.post(comment.get("post_id", "")))

@@ -1,8 +1,8 @@
 """The Graph side's records in Redis: the send script, the sent log, the receipt queue, the config.
 
-A send is one EVALSHA (``send.lua``): rate limit, recipient and token checks,
-window, opt-in limits, the state change, the inbox entry, the receipt and the
-sent-log record, atomically, so several web processes can share the sandbox.
+A send is one EVALSHA (``send.lua``): the recipient's channel and thread owner, rate limit,
+recipient and token checks, window, opt-in limits, the state change, the inbox entry, the receipt
+and the sent-log record, atomically, so several web processes can share the sandbox.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from ..channels import MESSENGER
 from ..clock import LUA_NOW
 from ..keys import Keys
 from ..replies import text
@@ -83,11 +84,14 @@ class Ledger:
 
     async def send(self, *, kind: str, address: str, mode: str, rule: str, optin_title: str = "",
                    optin_head: str = "", inbox_head: str, sent_head: str, mid: str, gap_ms: int = 0,
-                   metadata: str = "") -> SendResult:
-        """Decide and apply one send; ``outcome`` is ``ok`` or a key of ``errors.OUTCOMES``."""
+                   metadata: str = "", channel: str = MESSENGER, thread_app: str = "") -> SendResult:
+        """Decide and apply one send; ``outcome`` is ``ok`` or a key of ``errors.OUTCOMES``.
+
+        For a PSID recipient: ``channel`` is the endpoint's (a shopper of the other channel is no user there),
+        ``thread_app`` our app id when the thread must be ours, '' to skip that check."""
         reply = await self._send(keys=self._script_keys, args=[
             self._keys.sandbox_prefix, kind, address, mode, rule, optin_title, optin_head,
-            inbox_head, sent_head, mid, META_PAGE_RATE_LIMIT, gap_ms, metadata])
+            inbox_head, sent_head, mid, META_PAGE_RATE_LIMIT, gap_ms, metadata, channel, thread_app])
         outcome, psid, now, calls, limit = text(reply).split(" ")
         return SendResult(outcome, "" if psid == "-" else psid, int(now), int(calls), int(float(limit)))
 

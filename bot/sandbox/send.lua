@@ -14,6 +14,9 @@
 -- ARGV[10] message id
 -- ARGV[11] default Page rate limit (calls per second, 0 = none)
 -- ARGV[12] min_conversation_gap in ms (marketing API), 0 = none
+-- ARGV[13] the sender's metadata, echoed back with the receipt
+-- ARGV[14] a psid recipient's channel: messenger | instagram (the endpoint the call came in on)
+-- ARGV[15] our app id, when the thread must be ours (me/messages); '' = no thread check
 -- Returns "outcome psid now_ms calls limit" (one string: one reply line to parse per send).
 
 local P, kind, address, mode, rule = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
@@ -31,6 +34,16 @@ local function finish(outcome, psid)
     redis.call('RPUSH', KEYS[3], record .. '}')
   end
   return outcome .. ' ' .. (psid or '-') .. ' ' .. now .. ' ' .. calls .. ' ' .. limit
+end
+
+if kind == 'psid' then
+  -- checked before the rate count, as Meta refuses these without sending (§2.11, §9): a shopper of the
+  -- other channel is no user here, and a thread another app (the Page Inbox) owns is not ours to send into
+  local r = redis.call('HMGET', P .. 'shopper:' .. address, 'channel', 'thread_owner')
+  if (r[1] == 'instagram') ~= (ARGV[14] == 'instagram') then return finish('no_user') end
+  if ARGV[15] ~= '' and r[2] and string.match(r[2], '^%d+$') and tonumber(r[2]) ~= tonumber(ARGV[15]) then
+    return finish('thread_controlled')
+  end
 end
 
 if limit > 0 then

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any
+from typing import Any, ClassVar
 
 import aiohttp
+import pytest
 from aiohttp import web
-from redis.asyncio import Redis
+from redis.asyncio import ConnectionPool, Redis
+from redis.asyncio.connection import Connection
 
 from bot.sandbox import create_sandbox_app
 from bot.sandbox.context import SANDBOX
 from bot.sandbox.receipts import ReceiptPump
 from bot.settings import Settings
+from tests.conftest import REDIS_CLUSTER, REDIS_URL
 from tests.test_bot.test_sandbox import (  # noqa: F401  (fixtures)
     DAY,
     HOUR,
@@ -280,3 +283,47 @@ async def test_an_armed_fault_answers_the_next_calls_then_disarms(sandbox: Sandb
     assert status == 200 and headers["X-Business-Use-Case-Usage"] == high
     for bad in ({"calls": -1}, {"calls": 1, "code": "4"}, {"calls": 1, "status": 99}, {"calls": 1, "nope": 1}):
         await sandbox.call("POST", "config", {"fault": bad}, expect=400)
+
+
+class CommandLog(Connection):
+    """A redis-py connection that notes every command it sends (name and arguments), for
+    :func:`test_a_send_to_a_psid_reads_the_shopper_only_inside_its_script`."""
+
+    sent: ClassVar[list[tuple[bytes, ...]]] = []
+
+    def pack_command(self, *args: Any) -> list[bytes]:
+        CommandLog.sent.append(tuple(self.encoder.encode(a) for a in args))
+        return super().pack_command(*args)
+
+
+@pytest.mark.skipif(REDIS_CLUSTER, reason="one plain connection pool: the recording needs it")
+async def test_a_send_to_a_psid_reads_the_shopper_only_inside_its_script(
+        aiohttp_server: ServerFactory, page_id: str, bot: tuple[BotStandIn, str]) -> None:  # noqa: F811
+    """Issue 10: the fan-out sends through ``me/messages``, so the sandbox's answer to each is part of the
+    bench. The recipient's channel (an Instagram shopper is no user here) and thread owner (the Page Inbox
+    may hold it) are checked by the send script, not read before it in a round trip of its own; both
+    refusals keep Meta's codes."""
+    recorded = Redis.from_pool(ConnectionPool.from_url(REDIS_URL, connection_class=CommandLog))
+    try:
+        settings = Settings().replace(page_id=page_id, webhook_url=bot[1], instagram_account_id="17841400000000001")
+        app = create_sandbox_app(settings, recorded)
+        base = (await aiohttp_server(app)).make_url("/sandbox/")
+        async with aiohttp.ClientSession() as http:
+            sandbox = SandboxClient(http, base, settings, bot[0], app)
+            psid, inbox_owned = await sandbox.shopper(), await sandbox.shopper()
+            igsid = (await sandbox.call("POST", "shoppers", {"name": "Ina", "channel": "instagram"}))["psid"]
+            for shopper in (psid, inbox_owned, igsid):
+                await sandbox.say(shopper)
+            await sandbox.app[SANDBOX].state.set_fields(inbox_owned, {"thread_owner": "263902037430900"})
+            CommandLog.sent.clear()
+            status, answer = await sandbox.send(psid)
+            assert status == 200 and answer["recipient_id"] == psid
+            shopper_key = f"shopper:{psid}".encode()
+            outside = [c[0] for c in CommandLog.sent if any(shopper_key in a for a in c[1:])]
+            assert outside == [], outside  # no HGETALL of the shopper before the script
+            assert error_of((await sandbox.send(igsid))[1]) == (100, 2018001)
+            assert error_of((await sandbox.send(inbox_owned))[1]) == (10, 2018300)
+            log = (await sandbox.call("GET", "sent"))["items"]
+            assert [item["answer"]["error"]["error_subcode"] for item in log[-2:]] == [2018001, 2018300]
+    finally:
+        await recorded.aclose()
