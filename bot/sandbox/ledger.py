@@ -2,7 +2,8 @@
 
 A send is one EVALSHA (``send.lua``): the recipient's channel and thread owner, rate limit,
 recipient and token checks, window, opt-in limits, the state change, the inbox entry, the receipt
-and the sent-log record, atomically, so several web processes can share the sandbox.
+and the sent-log record, atomically, so several web processes can share the sandbox. The sends of one
+event-loop turn share a pipeline (:mod:`bot.sandbox.send_batches`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from ..keys import Keys
 from ..replies import text
 from ..scripts import register_script
 from .keys import SandboxKeys
+from .send_batches import ScriptBatches
 
 META_PAGE_RATE_LIMIT = 300  # Send API calls per second per Page (§6.1)
 
@@ -77,7 +79,7 @@ class Ledger:
         self._redis = redis
         self._keys = SandboxKeys.of(keys)
         source = resources.files(__package__).joinpath("send.lua").read_text()
-        self._send = register_script(redis, LUA_NOW + source)
+        self._sends = ScriptBatches(redis, register_script(redis, LUA_NOW + source))  # one pipeline per loop turn
         self._record = register_script(redis, _RECORD_LUA)
         self._take = register_script(redis, _TAKE_LUA)
         self._script_keys = [self._keys.sandbox_config, self._keys.clock_offset, self._keys.sandbox_sent]
@@ -89,7 +91,7 @@ class Ledger:
 
         For a PSID recipient: ``channel`` is the endpoint's (a shopper of the other channel is no user there),
         ``thread_app`` our app id when the thread must be ours, '' to skip that check."""
-        reply = await self._send(keys=self._script_keys, args=[
+        reply = await self._sends.run(self._script_keys, [
             self._keys.sandbox_prefix, kind, address, mode, rule, optin_title, optin_head,
             inbox_head, sent_head, mid, META_PAGE_RATE_LIMIT, gap_ms, metadata, channel, thread_app])
         outcome, psid, now, calls, limit = text(reply).split(" ")
