@@ -26,6 +26,7 @@ PLUMBING = {
     "bot/scripts.py": "loading Lua scripts (EVALSHA, EVAL on NOSCRIPT)",
     "bot/batched_reads.py": "running several stores' staged reads and writes in one round trip",
     "bot/read_bundle.py": "a batch's plain reads in one script call",
+    "bot/script_batches.py": "one script's calls of one event-loop turn in one pipeline",
     "bot/streams.py": "creating and recreating stream consumer groups",
     "bot/page_wipe.py": "every key of one Page (tests, benchmarks)",
 }

@@ -3,7 +3,7 @@
 A send is one EVALSHA (``send.lua``): the recipient's channel and thread owner, rate limit,
 recipient and token checks, window, opt-in limits, the state change, the inbox entry, the receipt
 and the sent-log record, atomically, so several web processes can share the sandbox. The sends of one
-event-loop turn share a pipeline (:mod:`bot.sandbox.send_batches`).
+event-loop turn share a pipeline (:mod:`bot.script_batches`).
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from ..channels import MESSENGER
 from ..clock import LUA_NOW
 from ..keys import Keys
 from ..replies import text
+from ..script_batches import ScriptBatches
 from ..scripts import register_script
 from .keys import SandboxKeys
-from .send_batches import ScriptBatches
 
 META_PAGE_RATE_LIMIT = 300  # Send API calls per second per Page (§6.1)
 

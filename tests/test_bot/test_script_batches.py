@@ -1,4 +1,4 @@
-"""The sandbox's send scripts of one event-loop turn in one pipeline (bot.sandbox.send_batches, issue 10),
+"""One script's calls of one event-loop turn in one pipeline (bot.script_batches, issue 10: the sandbox's sends),
 on a real Redis: one write for the turn, each call its own reply or error, NOSCRIPT run once more,
 an outage reaching every caller."""
 
@@ -15,7 +15,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 
 from bot.keys import Keys
-from bot.sandbox.send_batches import ScriptBatches
+from bot.script_batches import ScriptBatches
 from bot.scripts import register_script
 from tests.conftest import REDIS_CLUSTER, REDIS_URL
 from tests.support.redis_server import free_port

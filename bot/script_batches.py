@@ -1,16 +1,16 @@
-"""The sandbox's send scripts asked for in one event-loop turn go to Redis in one pipeline.
+"""One Lua script's calls asked for in one event-loop turn go to Redis in one pipeline.
 
-The fan-out bench sends through the sandbox's Send API (issue 10), so its answer to each call is part of
-the figure: one EVALSHA each, awaited alone, cost the sandbox a third of its CPU in redis-py's per-command
-path (take a connection, write, wait, parse, give it back; py-spy, ``bench/fanout.py --profile``). Calls
-that arrive together (aiohttp starts every request it read in one turn) now share one pipeline: one write,
-one read, each call still its own script, so each send is decided and applied on its own, atomically,
-in arrival order.
+For a script many callers run at once, each on its own: the sandbox's send script (:mod:`bot.sandbox.ledger`),
+which the fan-out bench calls once per notification (issue 10). Awaited alone, each EVALSHA cost the
+sandbox a third of its CPU in redis-py's per-command path (take a connection, write, wait, parse, give it
+back; py-spy, ``bench/fanout.py --profile``). Calls that arrive together (aiohttp starts every request it
+read in one turn) now share one pipeline: one write, one read, each call still its own script, so each is
+decided and applied on its own, atomically, in the order asked.
 
 A script the server does not know (restarted, ``SCRIPT FLUSH``) answers NOSCRIPT without running; those
-calls run again through :class:`~bot.scripts.Script` (EVAL, which caches it). Any other failure of the
-pipeline reaches every caller of the batch, as it would have reached each alone. Redis Cluster pipelines
-refuse EVALSHA: there each call runs on its own, as before.
+calls run again, in order, through :class:`~bot.scripts.Script` (EVAL, which caches it). Any other failure
+of the pipeline reaches every caller of the batch, as it would have reached each alone. Redis Cluster
+pipelines refuse EVALSHA: there each call runs on its own, as before.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import NoScriptError
 
-from ..batched_reads import is_cluster_pipeline
-from ..scripts import Arg, Script
+from .batched_reads import is_cluster_pipeline
+from .scripts import Arg, Script
 
 Call = tuple[Sequence[Arg], Sequence[Arg], "asyncio.Future[Any]"]  # keys, args, the caller's future
 
