@@ -10,10 +10,10 @@ notifications, ``replies`` for everything else.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from . import fast_json
 from .channels import CHANNELS, INSTAGRAM, MESSENGER, channel_of
 from .policy import PURPOSES, Purpose
 
@@ -66,12 +66,11 @@ class SendJob:
 
     def to_json(self) -> str:
         # A shallow dict: dataclasses.asdict would deep-copy the message bodies first (~7x slower).
-        return json.dumps({name: getattr(self, name) for name in _JOB_FIELDS}, separators=(",", ":"),
-                          ensure_ascii=False)
+        return fast_json.dumps({name: getattr(self, name) for name in _JOB_FIELDS})
 
     @classmethod
     def from_json(cls, raw: str | bytes) -> SendJob:
-        return cls(**json.loads(raw))
+        return cls(**fast_json.loads(raw))
 
 
 _JOB_FIELDS = tuple(f.name for f in fields(SendJob))

@@ -17,6 +17,7 @@ from typing import Any
 
 import aiohttp
 
+from .. import fast_json
 from ..secret import Secret
 from .error_codes import error_from_response
 from .errors import GraphError, GraphNetworkError, GraphTransient, SendUncertain
@@ -32,6 +33,7 @@ def new_session(*, limit: int = 256, total: float = 10.0, connect: float = 3.0) 
         connector=aiohttp.TCPConnector(limit=limit, limit_per_host=limit),
         timeout=aiohttp.ClientTimeout(total=total, connect=connect),
         raise_for_status=False,
+        json_serialize=fast_json.dumps,
     )
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
+from .. import fast_json
 from ..json_input import NotJson, load_json
 from . import ids
 from .context import SANDBOX, Sandbox
@@ -72,7 +73,7 @@ def json_answer(status: int, body: dict[str, Any], fbtrace_id: str, usage: str |
     headers = {TRACE_HEADER: fbtrace_id}
     if usage:
         headers[USAGE_HEADER] = usage
-    return web.Response(body=json.dumps(body, separators=(",", ":")).encode(), status=status,
+    return web.Response(body=fast_json.dumps(body).encode(), status=status,
                         content_type=JSON, headers=headers)
 
 

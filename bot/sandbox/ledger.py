@@ -15,6 +15,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from .. import fast_json
 from ..channels import MESSENGER
 from ..clock import LUA_NOW
 from ..keys import Keys
@@ -52,7 +53,7 @@ return items
 
 def json_head(obj: dict[str, Any]) -> str:
     """``obj`` as JSON without its closing brace, for the script to append fields."""
-    return json.dumps(obj, separators=(",", ":"))[:-1]
+    return fast_json.dumps(obj)[:-1]
 
 
 @dataclass(frozen=True, slots=True)
