@@ -151,7 +151,7 @@ async def _lifetime(app: web.Application) -> AsyncIterator[None]:
 
         sandbox.sender = WebhookSender(session, sandbox.settings, retry_budget)
         pump = ReceiptPump(sandbox.page_id, sandbox.ledger, sandbox.clock, sandbox.sender, app[RECEIPT_INTERVAL],
-                           app_id=int(sandbox.settings.app_id or 0), state=sandbox.state,
+                           app_id=sandbox.app_id, state=sandbox.state,
                            instagram_account=sandbox.settings.instagram_account_id)
         stop = asyncio.Event()
         task = asyncio.create_task(pump.run(stop), name="sandbox-receipts")

@@ -37,6 +37,11 @@ class Sandbox:
         return self.settings.page_id
 
     @property
+    def app_id(self) -> int:
+        """Our app's id, as a thread's owner is stored (0 when the settings name none)."""
+        return int(self.settings.app_id or 0)
+
+    @property
     def webhooks(self) -> WebhookSender:
         if self.sender is None:
             raise RuntimeError("the sandbox app has not started (its cleanup_ctx opens the HTTP session)")

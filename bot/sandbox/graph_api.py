@@ -168,7 +168,7 @@ async def _post(sandbox: Sandbox, request: web.Request, body: Any, api: str, mar
     if isinstance(plan, GraphRefusal):
         return await refuse(sandbox, request, api, plan, fbtrace_id, request_json)
     # an Instagram shopper is no user here, and a thread the Page Inbox owns refuses us: send.lua checks both
-    return await _send(sandbox, request, plan, api, fbtrace_id, request_json, thread_app=our_app_id(sandbox))
+    return await _send(sandbox, request, plan, api, fbtrace_id, request_json, thread_app=str(sandbox.app_id))
 
 
 async def _plan_utility(sandbox: Sandbox, body: dict[str, Any]) -> SendPlan | GraphRefusal:
@@ -198,11 +198,6 @@ async def _send(sandbox: Sandbox, request: web.Request, plan: SendPlan, api: str
         sent_head=record_head(request, api, fbtrace_id, request_json, message_id=mid), mid=mid,
         metadata=_metadata(plan.message), channel=plan.channel, thread_app=thread_app)
     return answer(sandbox, result, api, fbtrace_id, message_id=mid)
-
-
-def our_app_id(sandbox: Sandbox) -> str:
-    """Our app's id as the thread owner is stored (``bot.sandbox.handover``): digits, 0 when unset."""
-    return str(int(sandbox.settings.app_id or 0))
 
 
 def _recipient_psid(body: Any) -> str:

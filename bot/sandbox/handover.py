@@ -43,17 +43,14 @@ BAD_TARGET = refusal(100, "(#100) Param target_app_id must be an app with a role
 OWNER_FIELD, REQUESTED_FIELD = "thread_owner", "thread_requested"
 
 
-def our_app(sandbox: Sandbox) -> int:
-    return int(sandbox.settings.app_id or 0)
-
-
 async def owner_of(sandbox: Sandbox, psid: str) -> int:
     """The app that owns the shopper's thread (ours unless passed)."""
-    return await sandbox.state.thread_owner(psid, our_app(sandbox))
+    return await sandbox.state.thread_owner(psid, sandbox.app_id)
 
 
 async def owned_by_other_app(sandbox: Sandbox, psid: str) -> bool:
-    return await owner_of(sandbox, psid) != our_app(sandbox)
+    """Another app (the Page Inbox) owns the thread: our app hears it on ``standby`` and may not send (§2.11)."""
+    return await owner_of(sandbox, psid) != sandbox.app_id
 
 
 async def _set_owner(sandbox: Sandbox, psid: str, app_id: int) -> None:
@@ -81,7 +78,7 @@ async def graph_thread_control(request: web.Request) -> web.Response:
         refused = refusal(100, "(#100) Param metadata must be a string of at most 1000 characters")
     if refused is not None:
         return await refuse(sandbox, request, api, refused, fbtrace_id, call.recorded)
-    owner, ours = await owner_of(sandbox, psid), our_app(sandbox)
+    owner, ours = await owner_of(sandbox, psid), sandbox.app_id
     if action == "pass":
         target = body.get("target_app_id")
         if owner != ours:
@@ -107,7 +104,7 @@ async def inbox_thread_control(request: web.Request) -> web.Response:
         raise BadRequest("action must be pass, take or request")
     if not isinstance(metadata, str):
         raise BadRequest("metadata must be a string")
-    owner, ours = await owner_of(sandbox, psid), our_app(sandbox)
+    owner, ours = await owner_of(sandbox, psid), sandbox.app_id
     event: dict[str, Any]
     if action == "pass":
         if owner != PAGE_INBOX_APP_ID:

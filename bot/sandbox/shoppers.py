@@ -15,6 +15,7 @@ from aiohttp import web
 from . import ids
 from .context import SANDBOX, Sandbox, event_time, read_json, required_text, shopper_of
 from .errors import BadRequest, Conflict
+from .handover import owned_by_other_app
 from .instagram import account_of, channel_of_body, on_instagram, post_for
 from .webhooks import PAGE_INBOX_APP_ID, echo, from_shopper, messaging_body, nm_optin
 
@@ -68,7 +69,7 @@ async def show_shopper(request: web.Request) -> web.Response:
         "channel": _channel(shopper),
         "last_action_ms": last or None, "window_open": now - last < DAY_MS,
         "blocked": shopper.get("blocked") == "1",
-        "thread_owner": "page_inbox" if await thread_elsewhere(sandbox, psid) else "bot",
+        "thread_owner": "page_inbox" if await owned_by_other_app(sandbox, psid) else "bot",
         "thread_requested": bool(shopper.get("thread_requested"))})
 
 
@@ -94,16 +95,10 @@ async def send_message(request: web.Request) -> web.Response:
     if message:
         kind = "quick_reply" if "quick_reply" in message else "message"
         await said(sandbox, psid, kind, str(message.get("text") or "📎 attachment"), timestamp, mid=message["mid"])
-    standby = bool(body.get("standby")) or await thread_elsewhere(sandbox, psid)
+    standby = bool(body.get("standby")) or await owned_by_other_app(sandbox, psid)
     delivery = await post_for(sandbox, shopper, messaging_body(sandbox.page_id, now, items, standby=standby))
     return web.json_response({"mid": message["mid"] if message else None, "timestamp": timestamp,
                               **delivery.as_json()})
-
-
-async def thread_elsewhere(sandbox: Sandbox, psid: str) -> bool:
-    """Another app (the Page Inbox) owns the thread: our app hears it on ``standby`` (§2.11)."""
-    ours = int(sandbox.settings.app_id or 0)
-    return await sandbox.state.thread_owner(psid, ours) != ours
 
 
 async def _message(sandbox: Sandbox, psid: str, body: dict[str, Any]) -> dict[str, Any] | None:
@@ -155,7 +150,7 @@ async def send_postback(request: web.Request) -> web.Response:
         postback["referral"] = body["referral"]
     await sandbox.state.touch(psid, timestamp)
     await said(sandbox, psid, "postback", postback["title"], timestamp, mid=postback["mid"])
-    standby = await thread_elsewhere(sandbox, psid)
+    standby = await owned_by_other_app(sandbox, psid)
     heard = {k: v for k, v in postback.items() if k != "payload"} if standby else postback  # §2.11: no payload
     item = from_shopper(sandbox.page_id, psid, timestamp, postback=heard)
     delivery = await post_for(sandbox, shopper, messaging_body(sandbox.page_id, now, [item], standby=standby))
@@ -237,6 +232,6 @@ async def page_message(request: web.Request) -> web.Response:
     await sandbox.state.deliver(psid, {"message_id": mid, "message": {"text": text}, "messaging_type": None,
                                        "tag": None, "via": "page_inbox", "timestamp": timestamp})
     item = echo(sandbox.page_id, psid, timestamp, mid, text, PAGE_INBOX_APP_ID)
-    standby = await thread_elsewhere(sandbox, psid)
+    standby = await owned_by_other_app(sandbox, psid)
     delivery = await post_for(sandbox, shopper, messaging_body(sandbox.page_id, now, [item], standby=standby))
     return web.json_response({"mid": mid, "timestamp": timestamp, **delivery.as_json()})

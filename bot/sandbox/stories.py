@@ -21,8 +21,9 @@ from aiohttp import web
 from . import ids
 from .context import Sandbox, event_time, read_json, required_text, shopper_of
 from .errors import BadRequest, Conflict
+from .handover import owned_by_other_app
 from .instagram import on_instagram, post_for
-from .shoppers import said, thread_elsewhere
+from .shoppers import said
 from .webhooks import from_shopper, messaging_body
 
 CDN = "https://sandbox.invalid/stories"  # where the sandbox's story media "are": never fetched
@@ -65,6 +66,6 @@ async def _post(sandbox: Sandbox, psid: str, shopper: dict[str, str], body: dict
     await sandbox.state.touch(psid, timestamp)
     await said(sandbox, psid, kind, said_text, timestamp, mid=message["mid"], **extra)
     items = [from_shopper(sandbox.page_id, psid, timestamp, message=message)]
-    standby = await thread_elsewhere(sandbox, psid)
+    standby = await owned_by_other_app(sandbox, psid)
     delivery = await post_for(sandbox, shopper, messaging_body(sandbox.page_id, now, items, standby=standby))
     return web.json_response({"mid": message["mid"], "timestamp": timestamp, **extra, **delivery.as_json()})
