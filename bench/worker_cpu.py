@@ -96,9 +96,10 @@ def main() -> int:
         bench = Bench(Path(tmp), args.n, 1)
         if args.profile is not None:
             args.profile.mkdir(parents=True, exist_ok=True)
-            if not py_spy():
+            spy = py_spy()
+            if not spy:
                 parser.error("--profile needs py-spy: .venv/bin/pip install py-spy")
-            bench.profile = (py_spy(), args.profile.resolve())
+            bench.profile = (spy, args.profile.resolve())
         bench.stub = bench.spawn("graph-stub", [sys.executable, str(PEERS / "graph_stub.py"), str(bench.stub_port)],
                                  {})
         bench.redis.start()

@@ -16,7 +16,7 @@ pipelines refuse EVALSHA: there each call runs on its own, as before.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from typing import Any
 
 from redis.asyncio import Redis
@@ -51,7 +51,11 @@ class ScriptBatches:
 
     def _start(self) -> None:
         batch, self._pending = self._pending, []
-        task = asyncio.get_running_loop().create_task(self._flush(batch))
+        self._spawn(self._flush(batch))
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run ``work`` as a task held until it ends (the loop keeps only weak references)."""
+        task = asyncio.get_running_loop().create_task(work)
         self._flushing.add(task)
         task.add_done_callback(self._flushing.discard)
 
@@ -61,23 +65,20 @@ class ScriptBatches:
             return
         try:
             replies = await self._pipeline(batch)
-        except BaseException as exc:  # noqa: BLE001 - every caller gets what the pipeline raised
+        except Exception as exc:  # noqa: BLE001 - every caller gets what the pipeline raised
             for _, _, fut in batch:
-                if not fut.done():
-                    fut.set_exception(exc)
-            if not isinstance(exc, Exception):
-                raise
+                _settle(fut, exc)
             return
+        except BaseException:  # cancelled (the loop shutting down): so are its callers
+            for _, _, fut in batch:
+                fut.cancel()
+            raise
         unknown = [call for call, reply in zip(batch, replies) if isinstance(reply, NoScriptError)]
         if unknown:  # they did not run: run them again, in order, the way that teaches the server
             self._rerun(unknown)
-        for (keys, args, fut), reply in zip(batch, replies):
-            if fut.done() or isinstance(reply, NoScriptError):
-                continue
-            elif isinstance(reply, Exception):
-                fut.set_exception(reply)
-            else:
-                fut.set_result(reply)
+        for (_, _, fut), reply in zip(batch, replies):
+            if not isinstance(reply, NoScriptError):
+                _settle(fut, reply)
 
     async def _pipeline(self, batch: list[Call]) -> list[Any]:
         script = self._script
@@ -93,17 +94,19 @@ class ScriptBatches:
     def _rerun(self, calls: list[Call]) -> None:
         async def again() -> None:
             for keys, args, fut in calls:
-                reply = await _settled(self._script(keys=keys, args=args))
-                if fut.done():
-                    continue
-                if isinstance(reply, Exception):
-                    fut.set_exception(reply)
-                else:
-                    fut.set_result(reply)
+                _settle(fut, await _settled(self._script(keys=keys, args=args)))
 
-        task = asyncio.get_running_loop().create_task(again())
-        self._flushing.add(task)
-        task.add_done_callback(self._flushing.discard)
+        self._spawn(again())
+
+
+def _settle(fut: asyncio.Future[Any], reply: Any) -> None:
+    """Hand ``reply`` (a value, or the exception in its place) to a caller still waiting."""
+    if fut.done():
+        return
+    if isinstance(reply, Exception):
+        fut.set_exception(reply)
+    else:
+        fut.set_result(reply)
 
 
 async def _settled(call: Any) -> Any:
